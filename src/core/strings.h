@@ -1,0 +1,30 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pvekit::core {
+
+// Splits on every occurrence of `sep`; empty pieces are kept unless skip_empty.
+std::vector<std::string> split(std::string_view text, char sep, bool skip_empty = false);
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
+std::string_view trim(std::string_view text);
+std::string to_lower(std::string_view text);
+bool starts_with(std::string_view text, std::string_view prefix);
+
+// Whole-string number parsing: no trailing garbage, no overflow.
+std::optional<int64_t> parse_int(std::string_view text);
+std::optional<double> parse_double(std::string_view text);
+// Accepts 1/0, true/false, yes/no, on/off (any case).
+std::optional<bool> parse_bool(std::string_view text);
+
+// Sizes as PVE and users write them: "512" (bytes), "4K", "2M", "8G", "1T",
+// with optional "iB"/"B" suffix; binary multiples. nullopt when malformed.
+std::optional<uint64_t> parse_size(std::string_view text);
+// "12.5 GiB", "300 MiB": human-readable binary size.
+std::string format_bytes(double bytes);
+
+}  // namespace pvekit::core

@@ -1,0 +1,57 @@
+#include "core/strings.h"
+
+#include <gtest/gtest.h>
+
+#include "core/clock.h"
+
+namespace pvekit::core {
+namespace {
+
+TEST(Strings, SplitKeepsOrSkipsEmptyPieces) {
+  EXPECT_EQ(split("a;;b", ';'), (std::vector<std::string>{"a", "", "b"}));
+  EXPECT_EQ(split("a;;b;", ';', true), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(split("", ';', true), std::vector<std::string>{});
+}
+
+TEST(Strings, ParseSizeUnderstandsBinarySuffixes) {
+  struct Case {
+    const char* text;
+    std::optional<uint64_t> bytes;
+  };
+  const Case cases[] = {{"512", 512},          {"4K", 4096},        {"2M", 2u << 20},
+                        {"8G", 8ull << 30},     {"1.5GiB", 3ull << 29}, {"32 GB", 32ull << 30},
+                        {"x", std::nullopt},    {"-1G", std::nullopt},  {"5Q", std::nullopt}};
+  for (const auto& c : cases) EXPECT_EQ(parse_size(c.text), c.bytes) << c.text;
+}
+
+TEST(Strings, ParseNumbersRejectTrailingGarbage) {
+  EXPECT_EQ(parse_int("42"), 42);
+  EXPECT_EQ(parse_int("42x"), std::nullopt);
+  EXPECT_EQ(parse_int(""), std::nullopt);
+  EXPECT_EQ(parse_double("0.25"), 0.25);
+  EXPECT_EQ(parse_bool("Yes"), true);
+  EXPECT_EQ(parse_bool("maybe"), std::nullopt);
+}
+
+TEST(Strings, FormatBytes) {
+  EXPECT_EQ(format_bytes(512), "512 B");
+  EXPECT_EQ(format_bytes(1536.0 * 1024 * 1024), "1.5 GiB");
+}
+
+TEST(Clock, ManualClockMovesOnlyWhenAdvanced) {
+  ManualClock clock(1000.0);
+  EXPECT_EQ(clock.now_unix(), 1000.0);
+  clock.sleep_for(std::chrono::seconds(90));
+  EXPECT_EQ(clock.now_unix(), 1090.0);
+  EXPECT_EQ(clock.monotonic(), std::chrono::seconds(90));
+}
+
+TEST(Clock, ScaledClockRunsFasterThanRealTime) {
+  ScaledClock clock(1000.0);
+  double start = clock.now_unix();
+  clock.sleep_for(std::chrono::seconds(2));  // 2 simulated seconds = 2 ms real
+  EXPECT_GE(clock.now_unix() - start, 2.0);
+}
+
+}  // namespace
+}  // namespace pvekit::core
