@@ -12,7 +12,9 @@ build_packages=(
 )
 test_peers=(
   python3 python3-proxmoxer python3-yaml python3-requests
-  wrk openssl curl
+  wrk openssl curl procps iproute2 tmux
+  runc podman containerd busybox-static uidmap
+  btrfs-progs glpk-utils hyperfine etcd-server
 )
 
 missing=()
