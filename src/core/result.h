@@ -77,9 +77,11 @@ inline Status ok() { return {}; }
 #define PVEKIT_CONCAT(a, b) PVEKIT_CONCAT_INNER(a, b)
 
 // Returns the error of `expr` (a Result) from the enclosing function.
+// The result is held by value: `expr` may be `call().wrap("...")`, whose
+// reference into a temporary would dangle if bound to auto&&.
 #define PVEKIT_TRY(expr)                                   \
   do {                                                     \
-    auto&& pvekit_try_result_ = (expr);                    \
+    auto pvekit_try_result_ = (expr);                      \
     if (!pvekit_try_result_.ok())                          \
       return std::move(pvekit_try_result_).error();        \
   } while (0)

@@ -1,0 +1,103 @@
+// proxlb: balances guests across the nodes of a Proxmox VE cluster.
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "balance/commands.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/strings.h"
+#include "pve/client.h"
+#include "pvekit/version.h"
+
+namespace {
+
+using namespace pvekit;
+
+struct Flags {
+  balance::ConfigSources sources;
+  std::vector<std::string> sets;
+  balance::CommandOptions command;
+  core::LogOptions log{.level = "warn", .program = "proxlb"};
+  std::string log_format = "text";
+  std::string memory = "1G", disk = "0";
+  std::string snapshot_output;
+  balance::PlacementRequest placement;
+};
+
+core::Status parse_overrides(Flags& f) {
+  for (const auto& s : f.sets) {
+    auto eq = s.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return core::Error(core::ErrorCategory::Usage, "--set '" + s + "': expected KEY=VALUE");
+    f.sources.overrides.emplace_back(s.substr(0, eq), s.substr(eq + 1));
+  }
+  return core::ok();
+}
+
+core::Status parse_placement(Flags& f) {
+  auto memory = core::parse_size(f.memory), disk = core::parse_size(f.disk);
+  if (!memory) return core::Error(core::ErrorCategory::Usage, "--memory '" + f.memory + "' is not a size like 4G");
+  if (!disk) return core::Error(core::ErrorCategory::Usage, "--disk '" + f.disk + "' is not a size like 32G");
+  f.placement.memory = *memory;
+  f.placement.disk = *disk;
+  return core::ok();
+}
+
+core::Status run(const std::string& command, Flags& f) {
+  PVEKIT_TRY(parse_overrides(f));
+  if (command == "best-node") PVEKIT_TRY(parse_placement(f));
+  PVEKIT_ASSIGN(f.log.format, core::parse_log_format(f.log_format));
+  PVEKIT_TRY(core::init_logging(f.log));
+  f.sources.environment = core::LayeredConfig::process_environment();
+  if (f.sources.path.empty() && f.sources.environment.count("PROXLB_CONFIG"))
+    f.sources.path = f.sources.environment["PROXLB_CONFIG"];
+  PVEKIT_ASSIGN(auto config, balance::load_proxlb_config(f.sources));
+  auto options = balance::client_options(config.proxmox_api);
+  PVEKIT_ASSIGN(auto transport, pve::make_transport(options));
+  core::SystemClock clock;
+  PVEKIT_ASSIGN(auto client, pve::Client::create(options, *transport, clock));
+  if (command == "status") return balance::run_status(*client, config, f.command, std::cout);
+  if (command == "plan") return balance::run_plan(*client, config, f.command, std::cout);
+  if (command == "balance") return balance::run_balance(*client, config, f.command, std::cout);
+  if (command == "snapshot") return balance::run_snapshot(*client, f.snapshot_output, f.command, std::cout);
+  return balance::run_best_node(*client, config, f.placement, f.command, std::cout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags f;
+  CLI::App app{"proxlb: balance guests across the nodes of a Proxmox VE cluster.\n"
+               "Configuration: defaults < YAML file (-c, $PROXLB_CONFIG or " +
+               std::string(balance::kDefaultConfigPath) + ") < PROXLB_* environment < --set."};
+  app.set_version_flag("--version", std::string("proxlb ") + pvekit::kVersion);
+  app.require_subcommand(1);
+  app.add_option("-c,--config", f.sources.path, "YAML config file (ProxLB's layout)");
+  app.add_option("--set", f.sets, "Override a config key, e.g. --set balancing.balanciness=3")->take_all();
+  app.add_flag("--json", f.command.json, "Print JSON instead of tables");
+  app.add_option("--log-level", f.log.level, "trace, debug, info, warn, error, critical, off")->capture_default_str();
+  app.add_option("--log-format", f.log_format, "text or json")->capture_default_str();
+  app.add_option("--log-file", f.log.file, "Append logs to this file instead of stderr");
+
+  app.add_subcommand("status", "Nodes with load bars, guests per node and the imbalance");
+  app.add_subcommand("plan", "The migrations that would even out the cluster, with before/after per node");
+  auto* balance = app.add_subcommand("balance", "Plan and run the migrations, with live progress");
+  balance->add_flag("--dry-run", f.command.dry_run, "Print the plan and start nothing");
+  auto* snapshot = app.add_subcommand("snapshot", "Write the cluster as a pvesim scenario, to rehearse on a twin");
+  snapshot->add_option("-o,--output", f.snapshot_output, "Scenario file to write ('-' for stdout)")->required();
+  auto* best = app.add_subcommand("best-node", "The node where a new guest of this size should go");
+  best->add_option("--memory", f.memory, "Memory of the new guest, e.g. 4G")->capture_default_str();
+  best->add_option("--cpus", f.placement.cpus, "vCPUs of the new guest");
+  best->add_option("--disk", f.disk, "Local disk of the new guest, e.g. 32G")->capture_default_str();
+  best->add_option("--tag", f.placement.tags, "Tags of the new guest (plb_pin_*, plb_anti_affinity_*, ...)");
+  best->add_option("--pool", f.placement.pool, "Resource pool of the new guest");
+
+  CLI11_PARSE(app, argc, argv);
+  auto status = run(app.get_subcommands().front()->get_name(), f);
+  if (!status.ok()) {
+    std::cerr << "error: " << status.error().to_string() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,213 @@
+#include "balance/commands.h"
+
+#include <sys/stat.h>
+
+#include <set>
+
+#include <fmt/format.h>
+
+#include "balance/executor.h"
+#include "balance/report.h"
+#include "balance/snapshot_reader.h"
+#include "balance/twin.h"
+#include "core/files.h"
+#include "core/strings.h"
+
+namespace pvekit::balance {
+namespace {
+
+bool file_exists(const std::string& path) {
+  struct stat st{};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+core::Status require_quorum(const ClusterSnapshot& snap) {
+  if (snap.quorate) return core::ok();
+  return core::Error(core::ErrorCategory::Rules,
+                     "cluster " + snap.cluster_name + " has no quorum; refusing to migrate anything");
+}
+
+class TextProgress final : public ProgressSink {
+ public:
+  explicit TextProgress(std::ostream& out) : out_(out) {}
+  void wave_started(size_t wave, size_t waves, size_t moves) override {
+    out_ << fmt::format("wave {}/{}: {} migration{}\n", wave + 1, waves, moves, moves == 1 ? "" : "s");
+    out_.flush();
+  }
+  void move_started(const Move& m, const std::string& upid) override {
+    out_ << fmt::format("  start  {:>6} {:<16} {} -> {}{}\n", m.vmid, m.name.substr(0, 16), m.from, m.to,
+                        upid.empty() ? " (via HA manager)" : "");
+    out_.flush();
+  }
+  void move_finished(const MoveResult& r) override {
+    out_ << fmt::format("  {:<6} {:>6} {:<16} {} -> {} in {:.1f} s{}{}\n", to_string(r.outcome), r.move.vmid,
+                        r.move.name.substr(0, 16), r.move.from, r.move.to, r.seconds,
+                        r.message.empty() ? "" : ": ", r.message);
+    out_.flush();
+  }
+
+ private:
+  std::ostream& out_;
+};
+
+// Guests whose migration failed in an earlier round of this run are frozen
+// for the next plans, so a broken guest is not retried again and again.
+void freeze_failed(const std::set<uint32_t>& failed, ClusterState& state) {
+  for (auto& g : state.guests) {
+    if (failed.count(g.vmid) && g.lock.empty()) g.lock = "proxlb: migration failed in this run";
+  }
+}
+
+class SilentProgress final : public ProgressSink {
+ public:
+  void wave_started(size_t, size_t, size_t) override {}
+  void move_started(const Move&, const std::string&) override {}
+  void move_finished(const MoveResult&) override {}
+};
+
+core::Json report_json(const ExecutionReport& report) {
+  core::Json results = core::Json::array();
+  for (const auto& r : report.results) {
+    results.push_back({{"vmid", r.move.vmid}, {"from", r.move.from}, {"to", r.move.to},
+                       {"outcome", std::string(to_string(r.outcome))}, {"upid", r.upid},
+                       {"message", r.message}, {"seconds", r.seconds}});
+  }
+  return {{"results", results}, {"stopped_early", report.stopped_early}, {"stop_reason", report.stop_reason}};
+}
+
+// `balance --json`: one entry per plan made (more than one when the cluster
+// changed under a plan), each with its execution report.
+std::string rounds_json(const core::Json& rounds, const CommandOptions& options) {
+  return core::Json{{"dry_run", options.dry_run}, {"rounds", rounds}}.dump(2);
+}
+
+core::Status failed_status(size_t failures) {
+  if (failures == 0) return core::ok();
+  return core::Error(core::ErrorCategory::Api, std::to_string(failures) + " migration(s) failed");
+}
+
+}  // namespace
+
+core::Result<BalanceConfig> load_proxlb_config(const ConfigSources& sources) {
+  core::LayeredConfig layers(proxlb_schema());
+  std::string path = sources.path;
+  if (path.empty() && file_exists(kDefaultConfigPath)) path = kDefaultConfigPath;
+  if (!path.empty()) PVEKIT_TRY(layers.merge_file(path));
+  PVEKIT_TRY(layers.merge_environment(sources.environment, kEnvPrefix, {"PROXLB_CONFIG"}));
+  for (const auto& [key, value] : sources.overrides) PVEKIT_TRY(layers.set(key, value, "--set " + key));
+  PVEKIT_ASSIGN(BalanceConfig config, to_balance_config(layers));
+  std::map<std::string, std::string> secrets;
+  for (const auto& file : secret_files(config)) {
+    PVEKIT_ASSIGN(secrets[file], core::read_file(file).wrap("secret file"));
+  }
+  PVEKIT_TRY(resolve_secrets(config, secrets));
+  return config;
+}
+
+pve::ClientOptions client_options(const ApiConfig& api) {
+  pve::ClientOptions o;
+  for (const auto& h : api.hosts) {
+    bool v6 = h.host.find(':') != std::string::npos;
+    o.hosts.push_back((v6 ? "[" + h.host + "]" : h.host) + ":" + std::to_string(h.port));
+  }
+  o.user = api.user;
+  o.password = api.pass;
+  o.token_id = api.token_id;
+  o.token_secret = api.token_secret;
+  if (!api.ssl_verification) o.tls.verify = pve::TlsVerify::Insecure;
+  o.timeout = std::chrono::seconds(api.timeout);
+  o.retries = std::max(0, api.retries - 1);
+  o.backoff = std::chrono::seconds(api.wait_time);
+  return o;
+}
+
+core::Status run_status(pve::Client& client, const BalanceConfig& config, const CommandOptions& options,
+                        std::ostream& out) {
+  PVEKIT_ASSIGN(auto snap, read_snapshot(client, config).wrap("read cluster"));
+  if (options.json) out << status_json(snap, config).dump(2) << "\n";
+  else render_status(snap, config, out);
+  return core::ok();
+}
+
+core::Status run_plan(pve::Client& client, const BalanceConfig& config, const CommandOptions& options,
+                      std::ostream& out) {
+  PVEKIT_ASSIGN(auto snap, read_snapshot(client, config).wrap("read cluster"));
+  Plan p = plan(snap.state, config);
+  if (options.json) out << plan_json(p).dump(2) << "\n";
+  else render_plan(p, out);
+  return core::ok();
+}
+
+core::Status run_balance(pve::Client& client, const BalanceConfig& config, const CommandOptions& options,
+                         std::ostream& out) {
+  TextProgress text(out);
+  SilentProgress silent;
+  ProgressSink& progress = options.json ? static_cast<ProgressSink&>(silent) : text;
+  ExecutorOptions exec = executor_options(config);
+  exec.dry_run = options.dry_run;
+  core::Json rounds = core::Json::array();
+  std::set<uint32_t> failed;
+  size_t failures = 0;
+  for (int round = 0; round <= options.max_replans; ++round) {
+    PVEKIT_ASSIGN(auto snap, read_snapshot(client, config).wrap("read cluster"));
+    PVEKIT_TRY(require_quorum(snap));
+    freeze_failed(failed, snap.state);
+    Plan p = plan(snap.state, config);
+    if (!options.json) render_plan(p, out);
+    if (options.dry_run || p.moves.empty()) {
+      rounds.push_back({{"plan", plan_json(p)}});
+      if (options.json) out << rounds_json(rounds, options) << "\n";
+      else if (options.dry_run) out << "\ndry run: no migration was started\n";
+      return failed_status(failures);
+    }
+    if (!options.json) out << "\n";
+    PVEKIT_ASSIGN(auto report, execute(client, p, exec, progress));
+    for (const auto& r : report.results) {
+      if (r.outcome == MoveOutcome::Failed) failed.insert(r.move.vmid);
+    }
+    failures += report.failed();
+    rounds.push_back({{"plan", plan_json(p)}, {"execution", report_json(report)}});
+    if (!options.json)
+      out << fmt::format("\n{} of {} migrations done, {} failed\n", report.done(), p.moves.size(), report.failed());
+    if (report.quorum_lost) {
+      if (options.json) out << rounds_json(rounds, options) << "\n";
+      return core::Error(core::ErrorCategory::Rules, "stopped: " + report.stop_reason);
+    }
+    if (!report.stopped_early) {
+      if (options.json) out << rounds_json(rounds, options) << "\n";
+      return failed_status(failures);
+    }
+    if (!options.json) out << "stopped: " << report.stop_reason << "; planning again\n\n";
+  }
+  if (options.json) out << rounds_json(rounds, options) << "\n";
+  std::string gave_up = "gave up after " + std::to_string(options.max_replans + 1) + " plans";
+  if (failures > 0) return failed_status(failures).error().wrap(gave_up);
+  return core::Error(core::ErrorCategory::Api, "the cluster kept changing under the plan; " + gave_up);
+}
+
+core::Status run_snapshot(pve::Client& client, const std::string& output, const CommandOptions& options,
+                          std::ostream& out) {
+  PVEKIT_ASSIGN(auto inputs, read_twin_inputs(client).wrap("read cluster"));
+  core::Json scenario = twin_scenario(inputs);
+  std::string text = options.json ? scenario.dump(2) + "\n" : twin_yaml(scenario, client.current_host());
+  if (output == "-") {
+    out << text;
+    return core::ok();
+  }
+  PVEKIT_TRY(core::write_file_atomic(output, text).wrap("write snapshot"));
+  size_t guests = scenario["guests"].size(), nodes = scenario["nodes"].size();
+  out << "wrote " << output << ": " << nodes << " nodes, " << guests << " guests\n"
+      << "rehearse with: pvesim --scenario " << output << "\n";
+  return core::ok();
+}
+
+core::Status run_best_node(pve::Client& client, const BalanceConfig& config, const PlacementRequest& request,
+                           const CommandOptions& options, std::ostream& out) {
+  PVEKIT_ASSIGN(auto snap, read_snapshot(client, config).wrap("read cluster"));
+  PVEKIT_ASSIGN(std::string node, best_node(snap.state, config, request));
+  if (options.json) out << core::Json{{"node", node}}.dump() << "\n";
+  else out << node << "\n";
+  return core::ok();
+}
+
+}  // namespace pvekit::balance

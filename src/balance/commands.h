@@ -1,0 +1,57 @@
+#pragma once
+
+#include <map>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "balance/config.h"
+#include "balance/planner.h"
+#include "core/result.h"
+#include "pve/client.h"
+
+// proxlb's commands: the imperative shell around the pure planner. Each takes
+// a connected client and writes to `out`; main() only parses flags.
+namespace pvekit::balance {
+
+inline constexpr const char* kDefaultConfigPath = "/etc/proxlb/proxlb.yaml";
+
+struct ConfigSources {
+  // -c/--config; empty: kDefaultConfigPath when that file exists, else only
+  // defaults, environment and flags.
+  std::string path;
+  // --set key=value overrides, in order.
+  std::vector<std::pair<std::string, std::string>> overrides;
+  std::map<std::string, std::string> environment;
+};
+
+// defaults < file < PROXLB_* environment < --set flags; secret files are read
+// here. Config errors name the key and where it came from.
+core::Result<BalanceConfig> load_proxlb_config(const ConfigSources& sources);
+
+// The API client options for proxmox_api.*.
+pve::ClientOptions client_options(const ApiConfig& api);
+
+struct CommandOptions {
+  bool json = false;
+  bool dry_run = false;  // balance
+  int max_replans = 2;   // balance: fresh plans after the cluster changed under one
+};
+
+core::Status run_status(pve::Client& client, const BalanceConfig& config, const CommandOptions& options,
+                        std::ostream& out);
+core::Status run_plan(pve::Client& client, const BalanceConfig& config, const CommandOptions& options,
+                      std::ostream& out);
+// Fails (non-zero exit) when the cluster has no quorum, a migration failed,
+// or the plan could not be completed.
+core::Status run_balance(pve::Client& client, const BalanceConfig& config, const CommandOptions& options,
+                         std::ostream& out);
+// Writes the cluster as a pvesim scenario to `output` ("-": stdout; with
+// --json the scenario is printed as JSON instead of YAML).
+core::Status run_snapshot(pve::Client& client, const std::string& output, const CommandOptions& options,
+                          std::ostream& out);
+core::Status run_best_node(pve::Client& client, const BalanceConfig& config, const PlacementRequest& request,
+                           const CommandOptions& options, std::ostream& out);
+
+}  // namespace pvekit::balance

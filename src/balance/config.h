@@ -1,0 +1,156 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "balance/model.h"
+#include "core/config.h"
+#include "core/result.h"
+
+namespace pvekit::balance {
+
+// proxlb's configuration. Keys follow ProxLB's YAML where they mean the same
+// thing (docs/proxlb-config.md documents every key). Loading is layered with
+// core::LayeredConfig: defaults < file < environment (PROXLB_*) < flags.
+
+enum class Method { Memory, Cpu, Disk };
+enum class Mode { Used, Assigned, Psi };
+enum class GroupType { Affinity, AntiAffinity };
+
+struct ApiHost {
+  std::string host;     // name or address (IPv6 without brackets)
+  uint16_t port = 8006;
+};
+
+struct ApiConfig {
+  std::vector<ApiHost> hosts;
+  std::string user;               // "root@pam"
+  std::string pass;               // secret; resolved from pass_file when set
+  std::string pass_file;          // path the caller reads (see resolve_secrets)
+  std::string token_id;           // "proxlb" or "user@realm!proxlb"
+  std::string token_secret;       // secret
+  std::string token_secret_file;  // path the caller reads
+  bool ssl_verification = true;
+  int timeout = 10;    // seconds per request
+  int retries = 1;     // attempts per request
+  int wait_time = 1;   // seconds between attempts
+};
+
+struct ClusterConfig {
+  std::vector<std::string> maintenance_nodes;
+  std::vector<std::string> ignore_nodes;
+  bool overprovisioning = true;  // false: assigned memory must fit physically
+};
+
+// balancing.pools.<name>: guests of a PVE pool form a group.
+struct PoolRule {
+  GroupType type = GroupType::Affinity;
+  std::vector<std::string> pin;  // allowed nodes; empty: any
+};
+
+// Weights of the resources in the imbalance (normalised by their sum).
+struct Weights {
+  double memory = 1.0;
+  double cpu = 0.0;
+  double disk = 0.0;
+};
+
+// A move must gain at least min_gain + per_gib * GiB copied imbalance
+// points (imbalance is in percent, see score.h).
+struct MigrationCost {
+  double per_gib = 0.0005;
+  double min_gain = 0.001;
+};
+
+struct HistoryConfig {
+  bool enable = false;
+  int window_hours = 24;
+  int percentile = 95;  // 1..100
+};
+
+struct BalancingConfig {
+  bool enable = true;
+  bool enforce_affinity = false;
+  bool enforce_pinning = false;
+  bool parallel = false;
+  int parallel_jobs = 5;  // per node, when parallel
+  bool live = true;
+  bool with_local_disks = true;
+  bool with_conntrack_state = true;
+  bool balance_vms = true;  // balance_types contains "vm"
+  bool balance_cts = true;  // balance_types contains "ct"
+  int max_job_validation = 1800;  // seconds
+  double balanciness = 5.0;       // imbalance percent considered balanced
+  std::optional<double> memory_threshold;  // percent of a node; above it: rebalance
+  std::optional<double> cpu_threshold;
+  std::optional<double> disk_threshold;
+  Method method = Method::Memory;
+  Mode mode = Mode::Used;
+  bool balance_larger_guests_first = false;
+  Reserve default_reserve;
+  std::map<std::string, Reserve> node_reserve;  // per node, overrides defaults
+  double cpu_overcommit = 0.0;  // max vCPUs per core on a node; 0: unlimited
+  std::map<std::string, PoolRule> pools;
+  Weights weights;  // derived from method unless balancing.weights is set
+  MigrationCost migration_cost;
+  HistoryConfig history;
+  int max_moves = 500;  // bound on planned moves per run
+};
+
+struct ServiceConfig {
+  bool daemon = true;
+  int schedule_interval = 12;
+  std::string schedule_format = "hours";  // hours | minutes
+  bool delay_enable = false;
+  int delay_time = 1;
+  std::string delay_format = "hours";
+  std::string log_level = "INFO";  // DEBUG INFO WARNING ERROR CRITICAL
+
+  int64_t schedule_seconds() const;
+  int64_t delay_seconds() const;
+};
+
+struct BalanceConfig {
+  ApiConfig proxmox_api;
+  ClusterConfig proxmox_cluster;
+  BalancingConfig balancing;
+  ServiceConfig service;
+
+  // The reserve of a node: its own entry, else the defaults.
+  Reserve reserve_for(const std::string& node) const;
+};
+
+// The schema of every proxlb key (built once; lives for the program).
+const core::ConfigSchema& proxlb_schema();
+
+inline constexpr const char* kEnvPrefix = "PROXLB_";
+
+// Converts merged layers into the typed config, checking values the schema
+// cannot (hosts, reserves, pools, weights) and cross-field rules. Errors are
+// Config errors naming the key.
+core::Result<BalanceConfig> to_balance_config(const core::LayeredConfig& layers);
+
+// Pure convenience: YAML text (`source` names it) + environment -> config.
+core::Result<BalanceConfig> load_config(const std::string& yaml_text, const std::string& source,
+                                        const std::map<std::string, std::string>& env);
+
+// Paths of secret files the caller must read (pass_file, token_secret_file).
+std::vector<std::string> secret_files(const BalanceConfig& config);
+
+// Fills pass / token_secret from the contents of their files (keyed by path;
+// one trailing newline is stripped). A missing entry is a Config error; a
+// value set both directly and by file is a Config error.
+core::Status resolve_secrets(BalanceConfig& config,
+                             const std::map<std::string, std::string>& file_contents);
+
+// Parses "host", "host:port", "[v6]:port" or a bare IPv6 address.
+core::Result<ApiHost> parse_api_host(const std::string& text);
+
+// Copies the configured reserves onto the snapshot's nodes and marks the
+// configured maintenance / ignored nodes.
+void apply_cluster_config(const BalanceConfig& config, ClusterState& state);
+
+}  // namespace pvekit::balance

@@ -1,0 +1,128 @@
+// The table of proxlb's configuration keys. Kept apart from the conversion in
+// config.cpp so the table reads as documentation (docs/proxlb-config.md
+// mirrors it key by key).
+#include "balance/config.h"
+
+namespace pvekit::balance {
+namespace {
+
+using core::Json;
+using core::KeySpec;
+using core::ValueType;
+
+void add_api(core::ConfigSchema& s) {
+  s.add({.path = "proxmox_api.hosts", .type = ValueType::StringList,
+         .help = "API hosts, 'host', 'host:port' or '[v6]:port'; tried in order"});
+  s.add({.path = "proxmox_api.user", .default_value = "root@pam", .help = "user@realm"});
+  s.add({.path = "proxmox_api.pass", .type = ValueType::Secret, .help = "password"});
+  s.add({.path = "proxmox_api.pass_file", .help = "file holding the password"});
+  s.add({.path = "proxmox_api.token_id", .help = "API token id"});
+  s.add({.path = "proxmox_api.token_secret", .type = ValueType::Secret, .help = "API token secret"});
+  s.add({.path = "proxmox_api.token_secret_file", .help = "file holding the token secret"});
+  s.add({.path = "proxmox_api.ssl_verification", .type = ValueType::Boolean, .default_value = true});
+  s.add({.path = "proxmox_api.timeout", .type = ValueType::Integer, .default_value = 10, .min = 1,
+         .max = 3600});
+  s.add({.path = "proxmox_api.retries", .type = ValueType::Integer, .default_value = 1, .min = 1,
+         .max = 100});
+  s.add({.path = "proxmox_api.wait_time", .type = ValueType::Integer, .default_value = 1, .min = 0,
+         .max = 3600});
+}
+
+void add_cluster(core::ConfigSchema& s) {
+  s.add({.path = "proxmox_cluster.maintenance_nodes", .type = ValueType::StringList,
+         .default_value = Json::array()});
+  s.add({.path = "proxmox_cluster.ignore_nodes", .type = ValueType::StringList,
+         .default_value = Json::array()});
+  s.add({.path = "proxmox_cluster.overprovisioning", .type = ValueType::Boolean,
+         .default_value = true});
+}
+
+void add_flag(core::ConfigSchema& s, const std::string& path, bool value) {
+  s.add({.path = path, .type = ValueType::Boolean, .default_value = value});
+}
+
+void add_number(core::ConfigSchema& s, const std::string& path, Json value, double min,
+                double max) {
+  s.add({.path = path, .type = ValueType::Number, .default_value = std::move(value), .min = min,
+         .max = max});
+}
+
+void add_integer(core::ConfigSchema& s, const std::string& path, Json value, double min,
+                 double max) {
+  s.add({.path = path, .type = ValueType::Integer, .default_value = std::move(value), .min = min,
+         .max = max});
+}
+
+void add_balancing(core::ConfigSchema& s) {
+  add_flag(s, "balancing.enable", true);
+  add_flag(s, "balancing.enforce_affinity", false);
+  add_flag(s, "balancing.enforce_pinning", false);
+  add_flag(s, "balancing.parallel", false);
+  add_integer(s, "balancing.parallel_jobs", 5, 1, 100);
+  add_flag(s, "balancing.live", true);
+  add_flag(s, "balancing.with_local_disks", true);
+  add_flag(s, "balancing.with_conntrack_state", true);
+  s.add({.path = "balancing.balance_types", .type = ValueType::StringList,
+         .default_value = Json::array({"vm", "ct"}), .choices = {"vm", "ct"}});
+  add_integer(s, "balancing.max_job_validation", 1800, 1, 86400);
+  add_number(s, "balancing.balanciness", 5.0, 0, 100);
+  add_number(s, "balancing.memory_threshold", nullptr, 0, 100);
+  add_number(s, "balancing.cpu_threshold", nullptr, 0, 100);
+  add_number(s, "balancing.disk_threshold", nullptr, 0, 100);
+  s.add({.path = "balancing.method", .default_value = "memory", .choices = {"memory", "cpu", "disk"}});
+  s.add({.path = "balancing.mode", .default_value = "used", .choices = {"used", "assigned", "psi"}});
+  add_flag(s, "balancing.balance_larger_guests_first", false);
+  s.add({.path = "balancing.node_resource_reserve", .type = ValueType::Object,
+         .help = "{defaults|<node>: {memory: GiB, cpu: cores, disk: GiB}}"});
+  add_number(s, "balancing.cpu_overcommit", 0.0, 0, 64);
+  s.add({.path = "balancing.pools", .type = ValueType::Object,
+         .help = "{<pool>: {type: affinity|anti-affinity, pin: [nodes]}}"});
+  add_number(s, "balancing.weights.memory", nullptr, 0, 1000);
+  add_number(s, "balancing.weights.cpu", nullptr, 0, 1000);
+  add_number(s, "balancing.weights.disk", nullptr, 0, 1000);
+  add_number(s, "balancing.migration_cost.per_gib", 0.0005, 0, 100);
+  add_number(s, "balancing.migration_cost.min_gain", 0.001, 0, 100);
+  add_flag(s, "balancing.history.enable", false);
+  add_integer(s, "balancing.history.window_hours", 24, 1, 8760);
+  add_integer(s, "balancing.history.percentile", 95, 1, 100);
+  add_integer(s, "balancing.max_moves", 500, 0, 100000);
+}
+
+void add_service(core::ConfigSchema& s) {
+  add_flag(s, "service.daemon", true);
+  add_integer(s, "service.schedule.interval", 12, 1, 100000);
+  s.add({.path = "service.schedule.format", .default_value = "hours", .choices = {"hours", "minutes"}});
+  add_flag(s, "service.delay.enable", false);
+  add_integer(s, "service.delay.time", 1, 0, 100000);
+  s.add({.path = "service.delay.format", .default_value = "hours", .choices = {"hours", "minutes"}});
+  s.add({.path = "service.log_level", .default_value = "INFO"});
+}
+
+// ProxLB's dynamic power management section: accepted so existing files load,
+// not acted upon (documented as such).
+void add_dpm(core::ConfigSchema& s) {
+  add_flag(s, "dpm.enable", false);
+  s.add({.path = "dpm.method", .default_value = "memory", .choices = {"memory", "cpu", "disk"}});
+  s.add({.path = "dpm.mode", .default_value = "static"});
+  add_number(s, "dpm.cluster_min_free_resources", 60, 0, 100);
+  add_integer(s, "dpm.cluster_min_nodes", 1, 1, 1000);
+}
+
+core::ConfigSchema build_schema() {
+  core::ConfigSchema s;
+  add_api(s);
+  add_cluster(s);
+  add_balancing(s);
+  add_service(s);
+  add_dpm(s);
+  return s;
+}
+
+}  // namespace
+
+const core::ConfigSchema& proxlb_schema() {
+  static const core::ConfigSchema schema = build_schema();
+  return schema;
+}
+
+}  // namespace pvekit::balance

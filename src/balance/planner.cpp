@@ -1,0 +1,158 @@
+#include "balance/planner.h"
+
+#include <algorithm>
+#include <optional>
+
+#include "balance/search.h"
+#include "core/strings.h"
+
+namespace pvekit::balance {
+namespace {
+
+Move to_move(const ClusterState& state, const detail::Step& step, const BalanceConfig& config) {
+  const Guest& g = state.guests[step.guest];
+  bool running = g.status == GuestStatus::Running;
+  Move m;
+  m.vmid = g.vmid;
+  m.name = g.name;
+  m.type = g.type;
+  m.from = step.from >= 0 ? state.nodes[step.from].name : g.node;
+  m.to = state.nodes[step.to].name;
+  m.reason = step.reason;
+  m.online = running && config.balancing.live;
+  m.memory_bytes = running ? g.memory_used : 0;
+  m.local_disk_bytes = g.local_disk_bytes;
+  m.gain = step.gain;
+  m.cost = step.cost;
+  return m;
+}
+
+void fill_moves(Plan& plan, const ClusterState& state, const std::vector<detail::Step>& steps,
+                const std::vector<std::vector<size_t>>& waves, const BalanceConfig& config) {
+  for (size_t w = 0; w < waves.size(); ++w) {
+    std::vector<size_t> wave;
+    for (size_t i : waves[w]) {
+      Move m = to_move(state, steps[i], config);
+      m.wave = w;
+      plan.bytes_moved += m.memory_bytes + m.local_disk_bytes;
+      wave.push_back(plan.moves.size());
+      plan.moves.push_back(std::move(m));
+    }
+    plan.waves.push_back(std::move(wave));
+  }
+}
+
+}  // namespace
+
+std::string_view to_string(MoveReason reason) {
+  switch (reason) {
+    case MoveReason::Evacuate: return "evacuate";
+    case MoveReason::Affinity: return "affinity";
+    case MoveReason::Pin: return "pin";
+    case MoveReason::AntiAffinity: return "anti-affinity";
+    case MoveReason::Balance: return "balance";
+  }
+  return "unknown";
+}
+
+ClusterState normalized(ClusterState state) {
+  std::sort(state.nodes.begin(), state.nodes.end(),
+            [](const Node& a, const Node& b) { return a.name < b.name; });
+  std::sort(state.guests.begin(), state.guests.end(),
+            [](const Guest& a, const Guest& b) { return a.vmid < b.vmid; });
+  return state;
+}
+
+namespace {
+
+bool is_normalized(const ClusterState& s) {
+  return std::is_sorted(s.nodes.begin(), s.nodes.end(),
+                        [](const Node& a, const Node& b) { return a.name < b.name; }) &&
+         std::is_sorted(s.guests.begin(), s.guests.end(),
+                        [](const Guest& a, const Guest& b) { return a.vmid < b.vmid; });
+}
+
+}  // namespace
+
+Plan plan(const ClusterState& input, const BalanceConfig& config) {
+  // Copying 10,000 guests costs more than the search; skip it when possible.
+  std::optional<ClusterState> copy;
+  if (!is_normalized(input)) copy = normalized(input);
+  const ClusterState& state = copy ? *copy : input;
+  const Constraints constraints = Constraints::compile(state, config);
+  const LoadModel before(state, config);
+  detail::Search search(constraints, config);
+  search.repair();
+  search.balance();
+  auto waves = detail::build_waves(constraints, search.steps(), config);
+
+  Plan plan;
+  fill_moves(plan, state, search.steps(), waves, config);
+  plan.imbalance_before = before.imbalance();
+  plan.imbalance_after = search.load().imbalance();
+  plan.balancing_needed = search.triggered();
+  for (size_t n = 0; n < state.nodes.size(); ++n)
+    plan.nodes.push_back({state.nodes[n].name, before.usage(n), search.load().usage(n)});
+  plan.conflicts = constraints.conflicts();
+  plan.unresolved = std::move(search.unresolved());
+  return plan;
+}
+
+namespace {
+
+// Nodes hosting members of the request's anti-affinity groups are out; with
+// an affinity group that already has members, only their nodes are in.
+void apply_group_tags(const Constraints& c, const PlacementRequest& request, NodeSet& allowed) {
+  auto anti = anti_affinity_groups(request.tags);
+  auto with = affinity_groups(request.tags);
+  NodeSet together(c.node_count());
+  bool has_together = false;
+  for (size_t g = 0; g < c.guest_count(); ++g) {
+    int node = c.node_of(g);
+    if (node < 0) continue;
+    const auto& tags = c.state().guests[g].tags;
+    for (const auto& name : anti_affinity_groups(tags))
+      if (std::find(anti.begin(), anti.end(), name) != anti.end()) allowed.reset(node);
+    for (const auto& name : affinity_groups(tags))
+      if (std::find(with.begin(), with.end(), name) != with.end()) {
+        together.set(node);
+        has_together = true;
+      }
+  }
+  if (has_together) allowed &= together;
+}
+
+}  // namespace
+
+core::Result<std::string> best_node(const ClusterState& input, const BalanceConfig& config,
+                                    const PlacementRequest& request) {
+  const ClusterState state = normalized(input);
+  const Constraints c = Constraints::compile(state, config);
+  const LoadModel load(state, config);
+  NodeSet allowed = c.allowed_for(request.tags, request.pool);
+  apply_group_tags(c, request, allowed);
+  // A new guest is assumed to use all it is given (it has no history yet).
+  Vec3 contrib{static_cast<double>(request.memory), static_cast<double>(request.cpus),
+               static_cast<double>(request.disk)};
+  Amount need{static_cast<double>(request.memory), static_cast<double>(request.cpus),
+              static_cast<double>(request.disk)};
+  int best = -1;
+  std::pair<double, double> best_key;
+  for (size_t n = 0; n < c.node_count(); ++n) {
+    if (!allowed.test(n) || !Constraints::fits(c.initial_load(n), need, c.limit(n))) continue;
+    std::pair<double, double> key{load.imbalance_after(-1, static_cast<int>(n), contrib),
+                                  truncate_score(load.weighted_usage(n))};
+    if (best < 0 || key < best_key) best = static_cast<int>(n), best_key = key;
+  }
+  if (best < 0) {
+    return core::Error(core::ErrorCategory::Rules,
+                       "no node can take a guest with " + core::format_bytes(static_cast<double>(request.memory)) +
+                           " memory, " + std::to_string(request.cpus) + " cpus and " +
+                           core::format_bytes(static_cast<double>(request.disk)) +
+                           " local disk under its tags and pool (" +
+                           std::to_string(allowed.count()) + " nodes allowed by rules)");
+  }
+  return state.nodes[best].name;
+}
+
+}  // namespace pvekit::balance

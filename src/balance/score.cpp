@@ -1,0 +1,178 @@
+#include "balance/score.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstdint>
+#include <cmath>
+#include <map>
+#include <string_view>
+
+namespace pvekit::balance {
+namespace {
+
+double coefficient(double s1, double s2, int n) {
+  if (n < 2) return 0.0;
+  double mean = s1 / n;
+  if (mean <= 0.0) return 0.0;
+  double variance = std::max(0.0, s2 / n - mean * mean);
+  return std::sqrt(variance) / mean / std::sqrt(static_cast<double>(n - 1));
+}
+
+double capacity_or_zero(double total, double reserve) { return std::max(0.0, total - reserve); }
+
+}  // namespace
+
+double truncate_score(double value) {
+  if (value == 0.0 || !std::isfinite(value)) return value;
+  // Clearing the low mantissa bits truncates toward zero to kScoreBits
+  // significant bits: as good as decimal digits for the purpose, and a mask
+  // instead of log10/pow keeps it cheap in the planner's inner loop.
+  constexpr uint64_t mask = ~((uint64_t{1} << (52 - kScoreBits)) - 1);
+  return std::bit_cast<double>(std::bit_cast<uint64_t>(value) & mask);
+}
+
+double imbalance_of(const std::vector<double>& usage) {
+  double s1 = 0, s2 = 0;
+  for (double u : usage) s1 += u, s2 += u * u;
+  return coefficient(s1, s2, static_cast<int>(usage.size()));
+}
+
+LoadModel::LoadModel(const ClusterState& state, const BalanceConfig& config)
+    : mode_(config.balancing.mode), use_history_(config.balancing.history.enable) {
+  const Weights& w = config.balancing.weights;
+  double total = w.memory + w.cpu + w.disk;
+  weights_ = {w.memory / total, w.cpu / total, w.disk / total};
+  for (size_t r = 0; r < kResources; ++r)
+    if (weights_[r] > 0) active_.push_back(r);
+  size_t n = state.nodes.size();
+  load_.assign(n, Vec3{});
+  capacity_.assign(n, Vec3{});
+  factor_.assign(n, Vec3{1.0, 1.0, 1.0});
+  counted_.assign(n, false);
+  for (size_t i = 0; i < n; ++i) {
+    const Node& node = state.nodes[i];
+    counted_[i] = node.online && !node.maintenance && !node.ignored;
+    capacity_[i] = {capacity_or_zero(static_cast<double>(node.memory_total), static_cast<double>(node.reserve.memory)),
+                    capacity_or_zero(node.cpus, node.reserve.cpus),
+                    capacity_or_zero(static_cast<double>(node.disk_total), static_cast<double>(node.reserve.disk))};
+    if (mode_ == Mode::Psi && node.pressure)
+      factor_[i] = {1 + node.pressure->memory_some, 1 + node.pressure->cpu_some, 1 + node.pressure->io_some};
+    if (mode_ != Mode::Assigned)
+      load_[i] = {static_cast<double>(node.memory_used) * factor_[i][kMemory],
+                  node.cpu_usage * node.cpus * factor_[i][kCpu],
+                  static_cast<double>(node.disk_used) * factor_[i][kDisk]};
+  }
+  if (mode_ == Mode::Assigned) {
+    std::map<std::string_view, size_t> index;
+    for (size_t i = 0; i < n; ++i) index[state.nodes[i].name] = i;
+    for (const auto& g : state.guests) {
+      auto it = index.find(g.node);
+      if (it == index.end()) continue;
+      Vec3 c = contribution(g);
+      for (size_t r = 0; r < kResources; ++r) load_[it->second][r] += c[r];
+    }
+  }
+  recompute();
+}
+
+Vec3 LoadModel::contribution(const Guest& g) const {
+  double disk = static_cast<double>(g.local_disk_bytes);
+  if (mode_ == Mode::Assigned) return {static_cast<double>(g.memory_max), g.cpus * 1.0, disk};
+  if (g.status != GuestStatus::Running) return {0.0, 0.0, disk};
+  if (use_history_ && g.history)
+    return {static_cast<double>(g.history->memory_used), g.history->cpu_usage * g.cpus, disk};
+  return {static_cast<double>(g.memory_used), g.cpu_usage * g.cpus, disk};
+}
+
+double LoadModel::term(size_t node, size_t r, double load) const {
+  return load / capacity_[node][r];
+}
+
+void LoadModel::recompute() {
+  weighted_.resize(load_.size());
+  for (size_t i = 0; i < load_.size(); ++i) weighted_[i] = compute_weighted(i);
+  sums_ = Sums{};
+  for (size_t i = 0; i < load_.size(); ++i) {
+    if (!counted_[i]) continue;
+    for (size_t r : active_) {
+      if (capacity_[i][r] <= 0) continue;
+      double u = term(i, r, load_[i][r]);
+      sums_.s1[r] += u;
+      sums_.s2[r] += u * u;
+      sums_.n[r] += 1;
+    }
+  }
+}
+
+double LoadModel::score(const Sums& sums) const {
+  double total = 0.0;
+  for (size_t r : active_) total += weights_[r] * coefficient(sums.s1[r], sums.s2[r], sums.n[r]);
+  return truncate_score(100.0 * total);
+}
+
+double LoadModel::imbalance() const { return score(sums_); }
+
+double LoadModel::imbalance_after(int from, int to, const Vec3& contrib) const {
+  Sums s = sums_;
+  for (size_t r : active_) {
+    for (int node : {from, to}) {
+      if (node < 0 || !counted_[node] || capacity_[node][r] <= 0) continue;
+      double sign = node == from ? -1.0 : 1.0;
+      double before = term(node, r, load_[node][r]);
+      double after = term(node, r, load_[node][r] + sign * contrib[r] * factor_[node][r]);
+      s.s1[r] += after - before;
+      s.s2[r] += after * after - before * before;
+    }
+  }
+  return score(s);
+}
+
+double LoadModel::imbalance_after_swap(int from, int to, const Vec3& a, const Vec3& b) const {
+  Vec3 net{};
+  for (size_t r = 0; r < kResources; ++r) net[r] = a[r] - b[r];
+  // Each node's load changes by the net amount scaled by its own psi factor.
+  return imbalance_after(from, to, net);
+}
+
+void LoadModel::apply(int from, int to, const Vec3& contrib) {
+  for (size_t r = 0; r < kResources; ++r) {
+    if (from >= 0) load_[from][r] -= contrib[r] * factor_[from][r];
+    if (to >= 0) load_[to][r] += contrib[r] * factor_[to][r];
+  }
+  // Recomputing the sums (O(nodes)) instead of updating them keeps rounding
+  // errors from accumulating over hundreds of moves.
+  recompute();
+}
+
+Vec3 LoadModel::usage(size_t node) const {
+  Vec3 u{};
+  for (size_t r = 0; r < kResources; ++r)
+    u[r] = capacity_[node][r] > 0 ? load_[node][r] / capacity_[node][r] : 0.0;
+  return u;
+}
+
+double LoadModel::weighted_share(size_t node, const Vec3& contrib) const {
+  double total = 0.0;
+  for (size_t r : active_)
+    if (capacity_[node][r] > 0) total += weights_[r] * contrib[r] * factor_[node][r] / capacity_[node][r];
+  return total;
+}
+
+double LoadModel::compute_weighted(size_t node) const {
+  Vec3 u = usage(node);
+  double total = 0.0;
+  for (size_t r : active_) total += weights_[r] * u[r];
+  return total;
+}
+
+Vec3 LoadModel::max_usage_percent() const {
+  Vec3 top{};
+  for (size_t i = 0; i < load_.size(); ++i) {
+    if (!counted_[i]) continue;
+    Vec3 u = usage(i);
+    for (size_t r = 0; r < kResources; ++r) top[r] = std::max(top[r], 100.0 * u[r]);
+  }
+  return top;
+}
+
+}  // namespace pvekit::balance

@@ -1,0 +1,287 @@
+// Phase 1 of planning (rule repair) and the working state shared with the
+// balancing phase in search_balance.cpp.
+#include "balance/search.h"
+
+#include <algorithm>
+#include <set>
+
+#include "core/strings.h"
+
+namespace pvekit::balance::detail {
+namespace {
+
+Amount plus(Amount a, const Amount& b) {
+  a.memory += b.memory;
+  a.cpus += b.cpus;
+  a.disk += b.disk;
+  return a;
+}
+
+Amount minus(Amount a, const Amount& b) {
+  a.memory -= b.memory;
+  a.cpus -= b.cpus;
+  a.disk -= b.disk;
+  return a;
+}
+
+}  // namespace
+
+Search::Search(const Constraints& constraints, const BalanceConfig& config)
+    : c_(constraints), config_(config), load_(constraints.state(), config) {
+  const auto& guests = c_.state().guests;
+  guest_node_.resize(guests.size());
+  for (size_t g = 0; g < guests.size(); ++g) guest_node_[g] = c_.node_of(g);
+  fit_.resize(c_.node_count());
+  for (size_t n = 0; n < c_.node_count(); ++n) fit_[n] = c_.initial_load(n);
+  info_.resize(c_.units().size());
+  units_on_.resize(c_.node_count());
+  unit_at_.resize(c_.units().size());
+  for (size_t u = 0; u < c_.units().size(); ++u) unit_at_[u] = locate(u);
+  for (size_t u = 0; u < c_.units().size(); ++u) {
+    for (size_t m : c_.units()[u].members) {
+      const Guest& g = guests[m];
+      Vec3 contrib = load_.contribution(g);
+      for (size_t r = 0; r < kResources; ++r) info_[u].contrib[r] += contrib[r];
+      info_[u].need = plus(info_[u].need, c_.need(m));
+      double ram = g.status == GuestStatus::Running ? static_cast<double>(g.memory_used) : 0.0;
+      info_[u].gib += (ram + static_cast<double>(g.local_disk_bytes)) / static_cast<double>(kGiB);
+    }
+    info_[u].size = info_[u].need.memory;
+    if (int node = unit_node(u); node >= 0) units_on_[node].push_back(u);
+  }
+  anti_count_.assign(c_.anti_groups().size(), std::vector<int>(c_.node_count(), 0));
+  for (size_t u = 0; u < c_.units().size(); ++u) count_anti(u, +1);
+  triggered_ = balancing_needed();
+}
+
+bool Search::balancing_needed() const {
+  const auto& b = config_.balancing;
+  if (load_.imbalance() > b.balanciness) return true;
+  Vec3 top = load_.max_usage_percent();
+  return (b.memory_threshold && top[kMemory] > *b.memory_threshold) ||
+         (b.cpu_threshold && top[kCpu] > *b.cpu_threshold) ||
+         (b.disk_threshold && top[kDisk] > *b.disk_threshold);
+}
+
+int Search::locate(size_t unit) const {
+  const auto& members = c_.units()[unit].members;
+  int node = guest_node_[members.front()];
+  for (size_t m : members)
+    if (guest_node_[m] != node) return -1;
+  return node;
+}
+
+std::vector<int> Search::unit_nodes(size_t unit) const {
+  std::set<int> nodes;
+  for (size_t m : c_.units()[unit].members)
+    if (guest_node_[m] >= 0) nodes.insert(guest_node_[m]);
+  return {nodes.begin(), nodes.end()};
+}
+
+void Search::count_anti(size_t unit, int delta) {
+  const auto& groups = c_.units()[unit].anti_groups;
+  if (groups.empty()) return;
+  for (int node : unit_nodes(unit))
+    for (size_t g : groups) anti_count_[g][node] += delta;
+}
+
+bool Search::anti_ok(size_t unit, size_t node, int ignore_unit) const {
+  for (size_t g : c_.units()[unit].anti_groups) {
+    int present = anti_count_[g][node];
+    if (ignore_unit >= 0) {
+      auto nodes = unit_nodes(static_cast<size_t>(ignore_unit));
+      if (std::find(nodes.begin(), nodes.end(), static_cast<int>(node)) != nodes.end()) --present;
+    }
+    if (present >= c_.anti_groups()[g].max_per_node) return false;
+  }
+  return true;
+}
+
+bool Search::can_place(size_t unit, size_t node) const {
+  const Unit& u = c_.units()[unit];
+  if (!u.allowed.test(node) || unit_node(unit) == static_cast<int>(node)) return false;
+  if (!Constraints::fits(fit_[node], info_[unit].need, c_.limit(node))) return false;
+  return anti_ok(unit, node);
+}
+
+double Search::move_cost(double gib, int moves) const {
+  const auto& cost = config_.balancing.migration_cost;
+  return truncate_score(moves * cost.min_gain + cost.per_gib * gib);
+}
+
+void Search::move_guest(size_t guest, size_t node, MoveReason reason, double gain, double cost) {
+  int from = guest_node_[guest];
+  steps_.push_back({guest, c_.unit_of(guest), from, static_cast<int>(node), reason, gain, cost});
+  load_.apply(from, static_cast<int>(node), load_.contribution(c_.state().guests[guest]));
+  if (from >= 0) fit_[from] = minus(fit_[from], c_.need(guest));
+  fit_[node] = plus(fit_[node], c_.need(guest));
+  guest_node_[guest] = static_cast<int>(node);
+  unit_at_[c_.unit_of(guest)] = locate(c_.unit_of(guest));
+}
+
+void Search::move_unit(size_t unit, size_t node, MoveReason reason, double gain, double cost) {
+  int old = unit_node(unit);
+  count_anti(unit, -1);
+  if (old >= 0) {
+    auto& list = units_on_[old];
+    list.erase(std::find(list.begin(), list.end(), unit));
+  }
+  for (size_t m : c_.units()[unit].members)
+    if (guest_node_[m] != static_cast<int>(node)) move_guest(m, node, reason, gain, cost);
+  count_anti(unit, +1);
+  auto& list = units_on_[node];
+  list.insert(std::lower_bound(list.begin(), list.end(), unit), unit);
+}
+
+// The allowed node where the unit leaves the cluster most even.
+int Search::best_target(size_t unit) const {
+  int from = unit_node(unit);
+  int best = -1;
+  double best_score = 0.0;
+  for (size_t t = 0; t < c_.node_count(); ++t) {
+    if (!can_place(unit, t)) continue;
+    double score = load_.imbalance_after(from, static_cast<int>(t), info_[unit].contrib);
+    if (best < 0 || score < best_score) best = static_cast<int>(t), best_score = score;
+  }
+  return best;
+}
+
+void Search::report(size_t unit, const std::string& what) {
+  std::vector<uint32_t> vmids;
+  for (size_t m : c_.units()[unit].members) vmids.push_back(c_.state().guests[m].vmid);
+  const Unit& u = c_.units()[unit];
+  std::string who = u.members.size() > 1 ? "affinity group " + u.group
+                                          : "guest " + std::to_string(u.vmid);
+  unresolved_.push_back({u.members.size() > 1 ? u.group : "guest " + std::to_string(u.vmid),
+                         std::move(vmids), who + ": " + what});
+}
+
+void Search::repair() {
+  const auto& b = config_.balancing;
+  bool affinity = b.enforce_affinity || triggered_;
+  for (size_t u = 0; u < c_.units().size(); ++u) {
+    if (c_.units()[u].members.size() < 2 || unit_node(u) >= 0) continue;
+    auto nodes = unit_nodes(u);
+    bool on_maintenance = std::any_of(nodes.begin(), nodes.end(), [&](int n) { return c_.evacuate(n); });
+    if (affinity || on_maintenance) gather(u);
+  }
+  evacuate();
+  if (b.enforce_pinning || triggered_) repair_pins();
+  if (affinity)
+    for (size_t g = 0; g < c_.anti_groups().size(); ++g) repair_anti(g);
+}
+
+int Search::gather_target(size_t unit) const {
+  const Unit& u = c_.units()[unit];
+  int best = -1;
+  std::pair<double, double> best_key;
+  for (size_t t = 0; t < c_.node_count(); ++t) {
+    if (u.anchor >= 0 ? static_cast<int>(t) != u.anchor : !u.allowed.test(t)) continue;
+    Amount need;
+    double bytes = 0.0;
+    bool allowed = c_.eligible(t);
+    for (size_t m : u.members) {
+      if (guest_node_[m] == static_cast<int>(t)) continue;
+      allowed = allowed && c_.movable(m) && c_.allowed(m, t);
+      need = plus(need, c_.need(m));
+      bytes += c_.need(m).memory + c_.need(m).disk;
+    }
+    if (!allowed || !Constraints::fits(fit_[t], need, c_.limit(t)) ||
+        !anti_ok(unit, t, static_cast<int>(unit)))
+      continue;
+    std::pair<double, double> key{bytes, truncate_score(load_.weighted_usage(t))};
+    if (best < 0 || key < best_key) best = static_cast<int>(t), best_key = key;
+  }
+  return best;
+}
+
+void Search::gather(size_t unit) {
+  int target = gather_target(unit);
+  if (target < 0) {
+    report(unit, "cannot be brought together: no allowed node has room for the members that would move");
+    return;
+  }
+  count_anti(unit, -1);
+  for (size_t m : c_.units()[unit].members)
+    if (guest_node_[m] != target) move_guest(m, target, MoveReason::Affinity, 0.0, 0.0);
+  count_anti(unit, +1);
+  auto& list = units_on_[target];
+  list.insert(std::lower_bound(list.begin(), list.end(), unit), unit);
+}
+
+void Search::evacuate() {
+  std::vector<size_t> leaving;
+  for (size_t n = 0; n < c_.node_count(); ++n) {
+    if (!c_.evacuate(n)) continue;
+    for (size_t u : units_on_[n]) {
+      if (c_.units()[u].movable) leaving.push_back(u);
+      else if (c_.units()[u].anchor < 0 || c_.units()[u].members.size() == 1)
+        report(u, "stays on maintenance node " + c_.state().nodes[n].name + ": " +
+                      c_.frozen_reason(c_.units()[u].members.front()));
+      else report(u, "stays on maintenance node " + c_.state().nodes[n].name + ": a member cannot move");
+    }
+  }
+  // Largest first: big guests have the fewest places to go.
+  std::sort(leaving.begin(), leaving.end(), [&](size_t a, size_t b) {
+    if (info_[a].need.memory != info_[b].need.memory) return info_[a].need.memory > info_[b].need.memory;
+    return c_.units()[a].vmid < c_.units()[b].vmid;
+  });
+  for (size_t u : leaving) {
+    int from = unit_node(u);
+    int target = best_target(u);
+    if (target < 0) {
+      report(u, "cannot leave maintenance node " + c_.state().nodes[from].name +
+                    ": no allowed node has room");
+      continue;
+    }
+    move_unit(u, target, MoveReason::Evacuate, 0.0, 0.0);
+  }
+}
+
+void Search::repair_pins() {
+  for (size_t u = 0; u < c_.units().size(); ++u) {
+    const Unit& unit = c_.units()[u];
+    int node = unit_node(u);
+    if (node < 0 || !unit.movable || unit.allowed.test(node) || unit.allowed.empty()) continue;
+    if (!c_.eligible(node) && !c_.evacuate(node)) continue;
+    int target = best_target(u);
+    if (target < 0) {
+      report(u, "runs on " + c_.state().nodes[node].name +
+                    " outside its allowed nodes, and no allowed node has room");
+      continue;
+    }
+    move_unit(u, target, MoveReason::Pin, 0.0, 0.0);
+  }
+}
+
+void Search::repair_anti(size_t group) {
+  const AntiGroup& g = c_.anti_groups()[group];
+  for (size_t n = 0; n < c_.node_count(); ++n) {
+    while (anti_count_[group][n] > g.max_per_node) {
+      // Keep the lowest vmid in place; move the one whose move evens the
+      // cluster most (ties: lower vmid).
+      std::vector<size_t> here;
+      for (size_t u : g.units)
+        if (unit_node(u) == static_cast<int>(n)) here.push_back(u);
+      int chosen = -1, chosen_target = -1;
+      double chosen_score = 0.0;
+      for (size_t i = 1; i < here.size(); ++i) {
+        if (!c_.units()[here[i]].movable) continue;
+        int t = best_target(here[i]);
+        if (t < 0) continue;
+        double s = load_.imbalance_after(static_cast<int>(n), t, info_[here[i]].contrib);
+        if (chosen < 0 || s < chosen_score)
+          chosen = static_cast<int>(here[i]), chosen_target = t, chosen_score = s;
+      }
+      if (chosen < 0) {
+        unresolved_.push_back({g.rule, {}, g.rule + ": members share node " +
+                                               c_.state().nodes[n].name + " and none can move elsewhere"});
+        for (size_t u : here) unresolved_.back().vmids.push_back(c_.units()[u].vmid);
+        break;
+      }
+      move_unit(static_cast<size_t>(chosen), chosen_target, MoveReason::AntiAffinity, 0.0, 0.0);
+    }
+  }
+}
+
+}  // namespace pvekit::balance::detail

@@ -1,0 +1,249 @@
+#include "balance/snapshot_reader.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <mutex>
+#include <regex>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "core/strings.h"
+#include "pve/api.h"
+
+namespace pvekit::balance {
+namespace {
+
+bool is_disk_key(const std::string& key) {
+  static const std::regex disk_key(R"((scsi|virtio|sata|ide|mp)\d+|rootfs|efidisk0|tpmstate0)");
+  return std::regex_match(key, disk_key);
+}
+
+Node node_from(const pve::ClusterResource& r) {
+  Node n;
+  n.name = r.node;
+  n.online = r.status == "online";
+  n.cpus = static_cast<uint32_t>(std::lround(r.maxcpu));
+  n.memory_total = r.maxmem;
+  n.memory_used = r.mem;
+  n.cpu_usage = r.cpu;
+  return n;
+}
+
+Guest guest_from(const pve::ClusterResource& r) {
+  Guest g;
+  g.vmid = static_cast<uint32_t>(r.vmid);
+  g.name = r.name;
+  g.type = r.type == "qemu" ? GuestType::Qemu : GuestType::Lxc;
+  g.node = r.node;
+  g.status = r.status == "running" ? GuestStatus::Running : GuestStatus::Stopped;
+  g.is_template = r.template_;
+  g.lock = r.lock;
+  g.tags = r.tags;
+  g.pool = r.pool;
+  g.ha_managed = !r.hastate.empty();
+  g.memory_max = r.maxmem;
+  g.memory_used = g.status == GuestStatus::Running ? r.mem : 0;
+  g.cpus = static_cast<uint32_t>(std::lround(r.maxcpu));
+  g.cpu_usage = r.cpu;
+  g.disk_bytes = r.maxdisk;
+  return g;
+}
+
+// Local guest storage of each node: the non-shared storages that hold guest
+// disks. Their totals are the node's disk capacity for balancing.
+void add_local_storage(const pve::ClusterResource& r, std::vector<Node>& nodes) {
+  if (r.shared) return;
+  auto content = core::split(r.content, ',', true);
+  bool holds_guests = std::find(content.begin(), content.end(), "images") != content.end() ||
+                      std::find(content.begin(), content.end(), "rootdir") != content.end();
+  if (!holds_guests) return;
+  for (auto& n : nodes) {
+    if (n.name != r.node) continue;
+    n.disk_total += r.maxdisk;
+    n.disk_used += r.disk;
+  }
+}
+
+std::vector<uint32_t> vmids_of(const std::vector<std::string>& sids) {
+  std::vector<uint32_t> out;
+  for (const auto& sid : sids) {
+    auto colon = sid.find(':');
+    auto id = core::parse_int(colon == std::string::npos ? sid : sid.substr(colon + 1));
+    if (id && *id > 0) out.push_back(static_cast<uint32_t>(*id));
+  }
+  return out;
+}
+
+void add_ha_rules(const std::vector<pve::HaRule>& rules, ClusterState& state) {
+  for (const auto& rule : rules) {
+    if (rule.type == "node-affinity") {
+      NodeAffinityRule out{.id = rule.rule, .resources = vmids_of(rule.resources), .strict = rule.strict,
+                           .enabled = !rule.disable};
+      for (const auto& n : rule.nodes)
+        out.nodes.push_back({n.node, static_cast<int>(n.priority)});
+      state.node_affinity.push_back(std::move(out));
+    } else if (rule.type == "resource-affinity") {
+      state.resource_affinity.push_back({.id = rule.rule, .positive = rule.affinity != "negative",
+                                         .resources = vmids_of(rule.resources), .enabled = !rule.disable});
+    }
+  }
+}
+
+// Runs fn(i) for i in [0, count) on up to `threads` threads.
+template <typename Fn>
+void parallel_for(size_t count, int threads, Fn fn) {
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < count; i = next++) fn(i);
+  };
+  std::vector<std::thread> pool;
+  size_t n = std::min<size_t>(count, static_cast<size_t>(std::max(1, threads)));
+  for (size_t t = 1; t < n; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+}
+
+// Usage percentiles of one guest over the history window.
+core::Result<GuestHistory> read_history(pve::Client& client, const Guest& guest,
+                                        const HistoryConfig& history, double now) {
+  pve::Timeframe frame = history.window_hours <= 1 ? pve::Timeframe::Hour
+                         : history.window_hours <= 24 ? pve::Timeframe::Day
+                                                      : pve::Timeframe::Week;
+  auto type = guest.type == GuestType::Qemu ? pve::GuestType::Qemu : pve::GuestType::Lxc;
+  PVEKIT_ASSIGN(auto rows, pve::get_guest_rrddata(client, guest.node, type, guest.vmid, frame));
+  std::vector<double> cpu, mem;
+  double since = now - history.window_hours * 3600.0;
+  for (const auto& row : rows) {
+    auto t = row.find("time");
+    if (t != row.end() && t->second < since) continue;
+    if (auto c = row.find("cpu"); c != row.end()) cpu.push_back(c->second);
+    if (auto m = row.find("mem"); m != row.end()) mem.push_back(m->second);
+  }
+  return GuestHistory{.cpu_usage = percentile(cpu, history.percentile),
+                      .memory_used = static_cast<uint64_t>(percentile(mem, history.percentile))};
+}
+
+// Node pressure (PVE 9 rrddata, percent) averaged over the last hour.
+std::optional<Pressure> read_pressure(pve::Client& client, const std::string& node) {
+  auto rows = pve::get_node_rrddata(client, node, pve::Timeframe::Hour);
+  if (!rows) return std::nullopt;
+  double cpu = 0, mem = 0, io = 0;
+  int n = 0;
+  for (const auto& row : *rows) {
+    auto c = row.find("pressurecpusome"), m = row.find("pressurememorysome"), i = row.find("pressureiosome");
+    if (c == row.end() || m == row.end() || i == row.end()) continue;
+    cpu += c->second, mem += m->second, io += i->second;
+    ++n;
+  }
+  if (n == 0) return std::nullopt;
+  return Pressure{cpu / n / 100.0, mem / n / 100.0, io / n / 100.0};
+}
+
+void read_guest_details(pve::Client& client, const BalanceConfig& config,
+                                const std::vector<std::string>& shared, int parallel,
+                                ClusterSnapshot& snap) {
+  auto& guests = snap.state.guests;
+  // A guest whose config cannot be read is left out (its disks are unknown);
+  // a guest without history is planned on its current figures.
+  std::vector<std::string> config_failures(guests.size()), history_failures(guests.size());
+  double now = client.clock().now_unix();
+  parallel_for(guests.size(), parallel, [&](size_t i) {
+    Guest& g = guests[i];
+    auto type = g.type == GuestType::Qemu ? pve::GuestType::Qemu : pve::GuestType::Lxc;
+    auto cfg = pve::get_guest_config(client, g.node, type, g.vmid);
+    if (!cfg) {
+      config_failures[i] = "guest " + std::to_string(g.vmid) + " left out: " + cfg.error().to_string();
+      return;
+    }
+    g.local_disk_bytes = local_disk_bytes(cfg->values, shared);
+    if (config.balancing.history.enable && g.status == GuestStatus::Running) {
+      auto h = read_history(client, g, config.balancing.history, now);
+      if (h) g.history = *h;
+      else history_failures[i] = "guest " + std::to_string(g.vmid) + " without history: " + h.error().to_string();
+    }
+  });
+  std::vector<Guest> kept;
+  for (size_t i = 0; i < guests.size(); ++i) {
+    if (!config_failures[i].empty()) snap.warnings.push_back(config_failures[i]);
+    if (!history_failures[i].empty()) snap.warnings.push_back(history_failures[i]);
+    if (config_failures[i].empty()) kept.push_back(std::move(guests[i]));
+  }
+  guests = std::move(kept);
+}
+
+}  // namespace
+
+double percentile(std::vector<double> values, int pct) {
+  if (values.empty()) return 0.0;
+  std::sort(values.begin(), values.end());
+  pct = std::clamp(pct, 1, 100);
+  size_t rank = static_cast<size_t>(std::ceil(pct / 100.0 * static_cast<double>(values.size())));
+  return values[std::max<size_t>(rank, 1) - 1];
+}
+
+uint64_t local_disk_bytes(const std::map<std::string, std::string>& config,
+                          const std::vector<std::string>& shared_storages) {
+  uint64_t total = 0;
+  for (const auto& [key, value] : config) {
+    if (!is_disk_key(key)) continue;
+    auto props = pve::GuestConfig::split_property_string(value, "volume");
+    const std::string& volume = props["volume"];
+    if (volume.empty() || volume == "none" || core::starts_with(volume, "/dev/")) continue;
+    if (props["media"] == "cdrom") continue;
+    auto colon = volume.find(':');
+    if (colon == std::string::npos) continue;  // a bind mount (lxc mpN=/host/path)
+    std::string storage = volume.substr(0, colon);
+    if (std::find(shared_storages.begin(), shared_storages.end(), storage) != shared_storages.end())
+      continue;
+    if (auto size = core::parse_size(props["size"])) total += *size;
+  }
+  return total;
+}
+
+core::Result<ClusterSnapshot> read_snapshot(pve::Client& client, const BalanceConfig& config,
+                                            int parallel_requests) {
+  ClusterSnapshot snap;
+  PVEKIT_ASSIGN(auto version, pve::get_version(client));
+  snap.pve_version = version.version;
+  PVEKIT_ASSIGN(auto status, pve::get_cluster_status(client));
+  snap.cluster_name = status.name;
+  snap.quorate = status.quorate;
+  PVEKIT_ASSIGN(auto resources, pve::get_cluster_resources(client));
+
+  std::vector<std::string> shared;
+  for (const auto& r : resources) {
+    if (r.type == "node") snap.state.nodes.push_back(node_from(r));
+    else if ((r.type == "qemu" || r.type == "lxc") && r.vmid > 0) snap.state.guests.push_back(guest_from(r));
+  }
+  for (const auto& r : resources) {
+    if (r.type != "storage") continue;
+    if (r.shared && std::find(shared.begin(), shared.end(), r.storage) == shared.end())
+      shared.push_back(r.storage);
+    add_local_storage(r, snap.state.nodes);
+  }
+
+  PVEKIT_ASSIGN(auto ha_resources, pve::get_ha_resources(client));
+  std::vector<std::string> ha_sids;
+  for (const auto& h : ha_resources) ha_sids.push_back(h.sid);
+  for (uint32_t vmid : vmids_of(ha_sids)) {
+    for (auto& g : snap.state.guests)
+      if (g.vmid == vmid) g.ha_managed = true;
+  }
+  PVEKIT_ASSIGN(auto ha_rules, pve::get_ha_rules(client));
+  add_ha_rules(ha_rules, snap.state);
+  PVEKIT_ASSIGN(auto pools, pve::get_pools(client));
+  for (const auto& p : pools) snap.state.pools.push_back(p.poolid);
+
+  read_guest_details(client, config, shared, parallel_requests, snap);
+  if (config.balancing.mode == Mode::Psi) {
+    for (auto& n : snap.state.nodes)
+      if (n.online) n.pressure = read_pressure(client, n.name);
+  }
+  apply_cluster_config(config, snap.state);
+  for (const auto& w : snap.warnings) spdlog::warn("snapshot: {}", w);
+  return snap;
+}
+
+}  // namespace pvekit::balance

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "balance/config.h"
+#include "balance/model.h"
+#include "core/result.h"
+#include "pve/client.h"
+
+namespace pvekit::balance {
+
+// What the reader learned about the cluster besides the planning model.
+struct ClusterSnapshot {
+  ClusterState state;
+  std::string cluster_name;  // empty for a standalone node
+  bool quorate = true;
+  std::string pve_version;   // "9.1.1"
+  // Guests whose config could not be read (e.g. their node went away while
+  // reading); they are left out of `state` and listed here with the reason.
+  std::vector<std::string> warnings;
+};
+
+// Reads a ClusterSnapshot through the PVE API:
+//   /version, /cluster/status (quorum), /cluster/resources (nodes, guests,
+//   storages), guest configs (local disk sizes), /cluster/ha/resources and
+//   /cluster/ha/rules, /pools, and rrddata when the config asks for history
+//   (balancing.history) or pressure (mode psi).
+// Applies the config's maintenance/ignored nodes and reserves
+// (apply_cluster_config). Guest configs are read with `parallel_requests`
+// concurrent requests. Fails when the cluster listing itself cannot be read;
+// a single guest whose details fail becomes a warning, not an error.
+core::Result<ClusterSnapshot> read_snapshot(pve::Client& client, const BalanceConfig& config,
+                                            int parallel_requests = 4);
+
+// Pure parts of the reader, exposed for tests.
+
+// Sum of the sizes of a guest's disks that live on node-local storages
+// (`shared_storages` lists the shared ones). Disk keys: qemu scsiN, virtioN,
+// sataN, ideN, efidisk0, tpmstate0; lxc rootfs and mpN. CD-ROMs, "none" and
+// pass-through devices (/dev/...) do not count. Bytes.
+uint64_t local_disk_bytes(const std::map<std::string, std::string>& config,
+                          const std::vector<std::string>& shared_storages);
+
+// The `percentile` (1..100, nearest-rank) of `values`; 0 when empty.
+double percentile(std::vector<double> values, int percentile);
+
+}  // namespace pvekit::balance

@@ -1,0 +1,323 @@
+#include "sim/actions.h"
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <regex>
+
+#include "core/strings.h"
+#include "pve/tags.h"
+
+namespace pvekit::sim {
+namespace {
+
+using core::Error;
+using core::ErrorCategory;
+using core::Result;
+
+constexpr double kGiB = 1024.0 * 1024 * 1024;
+
+Error api_error(const std::string& message, ErrorCategory cat = ErrorCategory::Conflict) {
+  return Error(cat, message).with_http_status(500);
+}
+
+Error param_error(const std::string& param, const std::string& message) {
+  return Error(ErrorCategory::Api, "Parameter verification failed.").with_http_status(400).with_detail(param, message);
+}
+
+std::string label(GuestType t) { return t == GuestType::Qemu ? "VM" : "CT"; }
+std::string prefix(GuestType t) { return t == GuestType::Qemu ? "qm" : "vz"; }
+
+std::string stamp(double now) {
+  std::time_t t = static_cast<std::time_t>(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+std::string hms(double seconds) {
+  const int s = static_cast<int>(seconds);
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%02d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
+  return buf;
+}
+
+core::Status check_lock(const Guest& g) {
+  if (g.lock.empty()) return core::ok();
+  return api_error(label(g.type) + " " + std::to_string(g.vmid) + " is locked (" + g.lock + ")");
+}
+
+bool has_local_disk(const Cluster& c, const Guest& g) {
+  const Storage* s = c.find_storage(g.storage);
+  return s && !s->shared;
+}
+
+// Runs `change` on the guest when the task ends, if it still exists.
+TaskFinish on_guest(int vmid, std::function<std::string(World&, Guest&, double, std::vector<std::string>&)> change) {
+  return [vmid, change = std::move(change)](World& w, double now, std::vector<std::string>& log) -> std::string {
+    Guest* g = w.cluster.find_guest(vmid);
+    if (!g) return "guest " + std::to_string(vmid) + " vanished";
+    return change(w, *g, now, log);
+  };
+}
+
+core::Status check_migration(const World& w, const Guest& g, const MigrateRequest& req) {
+  PVEKIT_TRY(check_lock(g));
+  const bool running = g.status == "running";
+  if (g.type == GuestType::Qemu) {
+    if (running && !req.online) return api_error("can't migrate running VM without --online");
+    if (running && has_local_disk(w.cluster, g) && !req.with_local_disks) {
+      return api_error("can't live migrate attached local disks without with-local-disks option");
+    }
+  } else {
+    if (running && req.online) return api_error("lxc live migration is currently not implemented");
+    if (running && !req.restart) return api_error("running container can only be migrated in restart mode");
+  }
+  const Storage* s = w.cluster.find_storage(g.storage);
+  if (s && !w.cluster.storage_on_node(*s, req.target)) {
+    return api_error("storage '" + s->id + "' is not available on node '" + req.target + "'");
+  }
+  return core::ok();
+}
+
+std::string finish_migration(World& w, Guest& g, double now, double start, const MigrateRequest& req,
+                             bool was_running, std::string fault, std::vector<std::string>& log) {
+  g.lock.clear();
+  const Node* target = w.cluster.find_node(req.target);
+  if (fault.empty() && (!target || !target->online)) fault = "Can't connect to destination address using public key";
+  if (!fault.empty()) {
+    if (g.type == GuestType::Lxc && was_running) g.status = "running";
+    log.push_back(stamp(now) + " ERROR: " + fault);
+    log.push_back(stamp(now) + " ERROR: migration aborted (duration " + hms(now - start) + "): " + fault);
+    return "migration aborted";
+  }
+  g.node = req.target;
+  if (g.type == GuestType::Lxc && was_running) {
+    g.status = "running";
+    g.started_at = now;
+    log.push_back(stamp(now) + " start container on target node");
+  }
+  log.push_back(stamp(now) + " migration finished successfully (duration " + hms(now - start) + ")");
+  return "OK";
+}
+
+}  // namespace
+
+Result<Guest*> guest_on(World& w, const std::string& node, int vmid, GuestType type) {
+  Guest* g = w.cluster.find_guest(vmid);
+  if (!g || g->node != node || g->type != type) {
+    const std::string dir = type == GuestType::Qemu ? "qemu-server" : "lxc";
+    return Error(ErrorCategory::NotFound, "Configuration file 'nodes/" + node + "/" + dir + "/" +
+                                              std::to_string(vmid) + ".conf' does not exist")
+        .with_http_status(500);
+  }
+  return g;
+}
+
+double migration_duration(const Guest& g, const Cluster& c, const MigrateRequest& req) {
+  const bool running = g.status == "running";
+  double d = 2;
+  if (g.type == GuestType::Qemu && running) d += 3 + 2.0 * static_cast<double>(g.maxmem) / kGiB;
+  if (g.type == GuestType::Lxc && running) d += 5 + std::min(req.timeout, 30.0) / 10;
+  const bool copies_disk = has_local_disk(c, g) && (g.type == GuestType::Lxc || !running || req.with_local_disks);
+  if (copies_disk) d += 1.0 * static_cast<double>(g.maxdisk) / kGiB;
+  return d;
+}
+
+Result<std::string> start_migration(World& w, const MigrateRequest& req, const std::string& user, double now) {
+  PVEKIT_ASSIGN(Guest* g, guest_on(w, req.node, req.vmid, req.type));
+  if (req.target == req.node) return param_error("target", "target is local node.");
+  const Node* target = w.cluster.find_node(req.target);
+  if (!target) return api_error("no such cluster node '" + req.target + "'", ErrorCategory::NotFound);
+  const std::string sid = ha_sid(*g);
+  const HaResource* ha = w.cluster.find_ha(sid);
+  if (ha && ha->state != "disabled" && !req.from_ha) {
+    std::vector<std::string> log = {"Requesting HA migration for " + label(g->type) + " " + std::to_string(g->vmid) +
+                                    " to node " + req.target};
+    return w.tasks.start(req.node, "hamigrate", std::to_string(req.vmid), user, now, 1, log,
+                         [sid, target = req.target](World& world, double t, std::vector<std::string>& out) {
+                           auto st = ha_migrate(world, sid, target, t);
+                           if (!st.ok()) out.push_back("ERROR: " + st.error().message());
+                           return std::string("OK");
+                         });
+  }
+  PVEKIT_TRY(check_migration(w, *g, req));
+  std::string fault;
+  if (auto it = w.faults.fail_migration.find(req.vmid); it != w.faults.fail_migration.end()) {
+    fault = it->second;
+    w.faults.fail_migration.erase(it);
+  }
+  const bool was_running = g->status == "running";
+  const double duration = migration_duration(*g, w.cluster, req);
+  std::vector<std::string> log = {
+      stamp(now) + " starting migration of " + label(g->type) + " " + std::to_string(g->vmid) + " to node '" +
+      req.target + "' (" + target->ip + ")"};
+  if (g->type == GuestType::Lxc && was_running) {
+    log.push_back(stamp(now) + " shutdown CT " + std::to_string(g->vmid));
+    g->status = "stopped";
+  }
+  g->lock = "migrate";
+  return w.tasks.start(req.node, g->type == GuestType::Qemu ? "qmigrate" : "vzmigrate", std::to_string(req.vmid),
+                       user, now, duration, log,
+                       on_guest(req.vmid, [req, now, was_running, fault](World& world, Guest& guest, double t,
+                                                                         std::vector<std::string>& out) {
+                         return finish_migration(world, guest, t, now, req, was_running, fault, out);
+                       }));
+}
+
+Result<std::string> start_status_action(World& w, const std::string& node, int vmid, GuestType type,
+                                        const std::string& action, const std::string& user, double now) {
+  PVEKIT_ASSIGN(Guest* g, guest_on(w, node, vmid, type));
+  PVEKIT_TRY(check_lock(*g));
+  const std::string who = label(type) + " " + std::to_string(vmid);
+  const bool running = g->status == "running";
+  if (action == "start" && running) return api_error(who + " already running");
+  if (action != "start" && !running) return api_error(who + " not running");
+  if (action == "suspend" && g->suspended) return api_error(who + " is already suspended");
+  if (action == "resume" && !g->suspended) return api_error(who + " is not suspended");
+  double duration = action == "shutdown" ? 4 : (action == "start" || action == "reboot" ? 2 : 1);
+  return w.tasks.start(node, prefix(type) + action, std::to_string(vmid), user, now, duration, {},
+                       on_guest(vmid, [action](World&, Guest& guest, double t, std::vector<std::string>&) {
+                         if (action == "start" || action == "reboot") {
+                           guest.status = "running";
+                           guest.started_at = t;
+                           guest.suspended = false;
+                         } else if (action == "stop" || action == "shutdown") {
+                           guest.status = "stopped";
+                           guest.suspended = false;
+                         } else {
+                           guest.suspended = action == "suspend";
+                         }
+                         return std::string("OK");
+                       }));
+}
+
+namespace {
+
+// "local-lvm:8" or "volume=local-lvm:8,size=8G" -> (storage, GiB)
+std::pair<std::string, double> parse_rootfs(const std::string& text) {
+  std::string vol = text;
+  for (const auto& part : core::split(text, ',')) {
+    if (core::starts_with(part, "volume=")) vol = part.substr(7);
+    else if (part.find('=') == std::string::npos) vol = part;
+  }
+  const auto colon = vol.find(':');
+  if (colon == std::string::npos) return {vol, 4};
+  return {vol.substr(0, colon), core::parse_double(vol.substr(colon + 1)).value_or(4)};
+}
+
+bool has_content(const Storage& s, const std::string& content) {
+  return std::find(s.content.begin(), s.content.end(), content) != s.content.end();
+}
+
+const Volume* find_volume(const World& w, const std::string& node, const std::string& volid) {
+  const Storage* s = w.cluster.find_storage(volid.substr(0, volid.find(':')));
+  if (!s) return nullptr;
+  auto it = w.cluster.volumes.find(Cluster::volume_key(*s, node));
+  if (it == w.cluster.volumes.end()) return nullptr;
+  for (const Volume& v : it->second) {
+    if (v.volid == volid) return &v;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Result<std::string> create_lxc(World& w, const std::string& node, const Params& p, const std::string& user,
+                               double now) {
+  const int vmid = static_cast<int>(param_int(p, "vmid"));
+  if (const Guest* other = w.cluster.find_guest(vmid)) {
+    return api_error(label(other->type) + " " + std::to_string(vmid) + " already exists on node '" + other->node +
+                     "'");
+  }
+  const std::string ostemplate = param_str(p, "ostemplate");
+  if (!find_volume(w, node, ostemplate)) return api_error("volume '" + ostemplate + "' does not exist");
+  std::string default_storage = param_str(p, "storage");
+  if (default_storage.empty()) {
+    for (const Storage& s : w.cluster.storages) {
+      if (default_storage.empty() && has_content(s, "rootdir") && w.cluster.storage_on_node(s, node)) default_storage = s.id;
+    }
+  }
+  auto [storage_id, size_gib] = parse_rootfs(param_str(p, "rootfs", default_storage + ":8"));
+  const Storage* storage = w.cluster.find_storage(storage_id);
+  if (!storage || !w.cluster.storage_on_node(*storage, node)) {
+    return api_error("storage '" + storage_id + "' does not exist on node '" + node + "'");
+  }
+  if (!has_content(*storage, "rootdir")) return api_error("storage '" + storage_id + "' does not support container directories");
+  const std::string pool = param_str(p, "pool");
+  if (!pool.empty() && std::none_of(w.cluster.pools.begin(), w.cluster.pools.end(), [&](const Pool& x) { return x.id == pool; })) {
+    return api_error("pool '" + pool + "' does not exist");
+  }
+  Guest g;
+  g.vmid = vmid;
+  g.type = GuestType::Lxc;
+  g.node = node;
+  g.name = param_str(p, "hostname", "CT" + std::to_string(vmid));
+  g.status = "stopped";
+  g.cpus = static_cast<int>(param_int(p, "cores", 1));
+  g.maxmem = static_cast<uint64_t>(param_int(p, "memory", 512)) << 20;
+  g.swap = static_cast<uint64_t>(param_int(p, "swap", 512)) << 20;
+  g.maxdisk = static_cast<uint64_t>(size_gib * kGiB);
+  g.storage = storage_id;
+  g.pool = pool;
+  g.tags = pve::join_tags(pve::parse_tags(param_str(p, "tags")));
+  g.lock = "create";
+  static const char* kCopied[] = {"ostype", "arch", "description", "onboot", "unprivileged", "nameserver",
+                                  "searchdomain", "features", "startup", "protection"};
+  for (const char* key : kCopied) {
+    if (p.count(key)) g.config[key] = p.at(key);
+  }
+  for (const auto& [k, v] : p) {
+    if (core::starts_with(k, "net") || core::starts_with(k, "mp")) g.config[k] = v;
+  }
+  g.config.emplace("ostype", "debian");
+  g.config.emplace("arch", "amd64");
+  const bool start = param_bool(p, "start");
+  w.cluster.guests.emplace(vmid, std::move(g));
+  std::vector<std::string> log = {"extracting archive '" + ostemplate + "'",
+                                  "Total bytes read: " + std::to_string(static_cast<uint64_t>(size_gib * 1e8))};
+  return w.tasks.start(node, "vzcreate", std::to_string(vmid), user, now, 4, log,
+                       on_guest(vmid, [start](World&, Guest& guest, double t, std::vector<std::string>&) {
+                         guest.lock.clear();
+                         if (start) {
+                           guest.status = "running";
+                           guest.started_at = t;
+                         }
+                         return std::string("OK");
+                       }));
+}
+
+Result<std::string> destroy_guest(World& w, const std::string& node, int vmid, GuestType type, bool purge,
+                                  const std::string& user, double now) {
+  PVEKIT_ASSIGN(Guest* g, guest_on(w, node, vmid, type));
+  PVEKIT_TRY(check_lock(*g));
+  if (g->status == "running") {
+    return api_error(type == GuestType::Lxc ? "unable to destroy CT " + std::to_string(vmid) + " - container is running"
+                                            : "VM " + std::to_string(vmid) + " is running - destroy failed");
+  }
+  const std::string sid = ha_sid(*g);
+  if (w.cluster.find_ha(sid) && !purge) {
+    return api_error("unable to remove " + label(type) + " " + std::to_string(vmid) +
+                     " - used in HA resources and purge parameter not set.");
+  }
+  g->lock = "destroyed";
+  return w.tasks.start(node, prefix(type) + "destroy", std::to_string(vmid), user, now, 2, {},
+                       [vmid, sid, purge](World& world, double, std::vector<std::string>& log) {
+                         world.cluster.guests.erase(vmid);
+                         if (purge) {
+                           auto& res = world.cluster.ha_resources;
+                           res.erase(std::remove_if(res.begin(), res.end(), [&](const HaResource& r) { return r.sid == sid; }),
+                                     res.end());
+                           for (HaRule& rule : world.cluster.ha_rules) {
+                             auto& r = rule.resources;
+                             r.erase(std::remove(r.begin(), r.end(), sid), r.end());
+                           }
+                           log.push_back("purging " + sid + " from HA resources, rules and pools");
+                         }
+                         return std::string("OK");
+                       });
+}
+
+}  // namespace pvekit::sim

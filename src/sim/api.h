@@ -1,0 +1,119 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/json.h"
+#include "core/result.h"
+#include "sim/auth.h"
+#include "sim/params.h"
+#include "sim/simulator.h"
+
+namespace pvekit::sim {
+
+// A request as the HTTP layer hands it over: path below /api2/json (or the
+// /_sim admin path), query and body parameters merged, header names lower-case.
+struct ApiRequest {
+  std::string method;
+  std::string path;
+  Params params;
+  std::map<std::string, std::string> headers;
+  std::map<std::string, std::string> cookies;
+  uint64_t upload_bytes = 0;  // size of the multipart file part, if any
+};
+
+// The answer: HTTP status, reason phrase (PVE puts error messages there) and
+// the JSON body.
+struct ApiResponse {
+  int status = 200;
+  std::string reason = "OK";
+  std::string body;
+  // When set, the body is this shared, immutable string instead (caches).
+  std::shared_ptr<const std::string> shared_body;
+
+  const std::string& text() const { return shared_body ? *shared_body : body; }
+};
+
+// What a handler returns: JSON data, or an already serialised complete body
+// {"data": ...} (caches).
+struct Reply {
+  Reply(core::Json d) : data(std::move(d)) {}  // NOLINT: implicit by design
+  Reply(std::shared_ptr<const std::string> r) : raw(std::move(r)) {}  // NOLINT
+  core::Json data;
+  std::shared_ptr<const std::string> raw;
+};
+
+// Everything a handler sees. `world` is locked shared for GET routes and
+// exclusively for the others.
+struct Ctx {
+  Simulator& sim;
+  World& world;
+  const Params& params;
+  const Identity& who;
+  double now;
+  uint64_t upload_bytes = 0;
+
+  const std::string& node() const { return params.at("node"); }
+  int vmid() const { return static_cast<int>(param_int(params, "vmid")); }
+  std::string str(const std::string& name, const std::string& fallback = "") const {
+    return param_str(params, name, fallback);
+  }
+};
+
+using Handler = std::function<core::Result<Reply>(Ctx&)>;
+
+// One served route: method, path template ("/nodes/{node}/status") and its
+// parameters as the PVE schema names them (path placeholders included).
+struct Route {
+  std::string method;
+  std::string path;
+  std::vector<ParamSpec> params;
+  Handler handler;
+  bool public_route = false;  // no authentication (POST /access/ticket)
+};
+
+// Route tables by area (routes_*.cpp).
+std::vector<Route> access_routes();
+std::vector<Route> cluster_routes();
+std::vector<Route> node_routes();
+std::vector<Route> guest_routes();
+std::vector<Route> storage_routes();
+std::vector<Route> ha_routes();
+
+// The PVE API over a Simulator, without sockets: routing, authentication,
+// CSRF, parameter verification, node proxying (offline nodes), quorum,
+// request faults, the {"data": ...} envelope and PVE's error shapes.
+class Api {
+ public:
+  explicit Api(Simulator& sim);
+
+  // A request below /api2/json.
+  ApiResponse handle(const ApiRequest& req);
+  // A request below /_sim (the fault / admin interface, unauthenticated).
+  ApiResponse handle_admin(const ApiRequest& req);
+
+  // [{method, path, parameters: [names]}] for --list-routes.
+  core::Json route_table() const;
+
+ private:
+  struct Match {
+    const Route* route = nullptr;
+    Params path_params;
+  };
+  Match match(const std::string& method, const std::string& path) const;
+  core::Result<Identity> authenticate(const Route& route, const ApiRequest& req) const;
+  ApiResponse dispatch(const Route& route, const ApiRequest& req, Params params, const Identity& who);
+
+  Simulator& sim_;
+  std::vector<Route> routes_;
+  std::vector<std::vector<std::string>> segments_;  // split path templates, parallel to routes_
+};
+
+// Response helpers shared by the dispatcher and the admin interface.
+ApiResponse json_response(const core::Json& data);
+ApiResponse error_response(const core::Error& error);
+
+}  // namespace pvekit::sim

@@ -1,0 +1,111 @@
+// The /_sim admin interface: fault injection and simulated-time control.
+// Unauthenticated on purpose: pvesim is a test tool bound to loopback by
+// default, and tests must be able to break it without credentials.
+#include "core/strings.h"
+#include "sim/api.h"
+
+namespace pvekit::sim {
+namespace {
+
+using core::Error;
+using core::ErrorCategory;
+using core::Json;
+
+ApiResponse bad_request(const std::string& message) {
+  return error_response(Error(ErrorCategory::Usage, message).with_http_status(400));
+}
+
+ApiResponse set_node_online(Simulator& sim, const std::string& name, bool online) {
+  const bool found = sim.write([&](World& w) {
+    Node* n = w.cluster.find_node(name);
+    if (n) n->online = online;
+    return n != nullptr;
+  });
+  if (!found) return error_response(Error(ErrorCategory::NotFound, "no such node '" + name + "'").with_http_status(404));
+  return json_response({{"node", name}, {"online", online ? 1 : 0}});
+}
+
+ApiResponse fail_requests(Simulator& sim, const Params& p) {
+  auto count = core::parse_int(param_str(p, "count", "1"));
+  const std::string mode = param_str(p, "mode", "500");
+  auto hang_ms = core::parse_int(param_str(p, "hang_ms", "30000"));
+  if (!count || *count < 0 || (mode != "500" && mode != "hang") || !hang_ms || *hang_ms < 0) {
+    return bad_request("fail-requests: count=N (>=0), mode=500|hang, hang_ms=N");
+  }
+  RequestFaults& f = sim.request_faults();
+  f.hang.store(mode == "hang");
+  f.hang_ms.store(static_cast<int>(*hang_ms));
+  f.fail_requests.store(static_cast<int>(*count));
+  return json_response({{"count", *count}, {"mode", mode}});
+}
+
+ApiResponse state(Simulator& sim) {
+  RequestFaults& f = sim.request_faults();
+  return sim.read([&](const World& w) {
+    Json offline = Json::array();
+    for (const Node& n : w.cluster.nodes) {
+      if (!n.online) offline.push_back(n.name);
+    }
+    Json fail_migration = Json::object();
+    for (const auto& [vmid, msg] : w.faults.fail_migration) fail_migration[std::to_string(vmid)] = msg;
+    return json_response({{"now", sim.now()}, {"version", w.version}, {"quorate", w.cluster.quorate ? 1 : 0},
+                          {"offline_nodes", offline}, {"fail_requests", f.fail_requests.load()},
+                          {"fail_mode", f.hang.load() ? "hang" : "500"}, {"delay_ms", f.delay_ms.load()},
+                          {"fail_migration", fail_migration}, {"guests", w.cluster.guests.size()}});
+  });
+}
+
+ApiResponse reset(Simulator& sim) {
+  RequestFaults& f = sim.request_faults();
+  f.fail_requests.store(0);
+  f.hang.store(false);
+  f.delay_ms.store(0);
+  sim.write([](World& w) {
+    for (Node& n : w.cluster.nodes) n.online = true;
+    w.cluster.quorate = true;
+    w.faults.fail_migration.clear();
+    return 0;
+  });
+  return json_response(nullptr);
+}
+
+}  // namespace
+
+ApiResponse Api::handle_admin(const ApiRequest& req) {
+  const auto parts = core::split(req.path, '/', true);  // "/_sim/..." without the prefix
+  const std::string& m = req.method;
+  if (m == "GET" && parts.size() == 1 && parts[0] == "state") return state(sim_);
+  if (m != "POST") return error_response(Error(ErrorCategory::Api, "Method '" + m + " /_sim" + req.path + "' not implemented").with_http_status(501));
+  if (parts.size() == 3 && parts[0] == "node" && (parts[2] == "offline" || parts[2] == "online")) {
+    return set_node_online(sim_, parts[1], parts[2] == "online");
+  }
+  if (parts.size() == 2 && parts[0] == "quorum" && (parts[1] == "lost" || parts[1] == "ok")) {
+    sim_.write([&](World& w) { return w.cluster.quorate = parts[1] == "ok"; });
+    return json_response({{"quorate", parts[1] == "ok" ? 1 : 0}});
+  }
+  if (parts.size() == 1 && parts[0] == "fail-requests") return fail_requests(sim_, req.params);
+  if (parts.size() == 2 && parts[0] == "fail-migration") {
+    auto vmid = core::parse_int(parts[1]);
+    if (!vmid) return bad_request("fail-migration: vmid must be an integer");
+    const std::string msg = param_str(req.params, "message", "simulated migration failure");
+    sim_.write([&](World& w) { return w.faults.fail_migration[static_cast<int>(*vmid)] = msg; });
+    return json_response({{"vmid", *vmid}, {"message", msg}});
+  }
+  if (parts.size() == 1 && parts[0] == "delay") {
+    auto ms = core::parse_int(param_str(req.params, "ms", "0"));
+    if (!ms || *ms < 0) return bad_request("delay: ms=N (>=0)");
+    sim_.request_faults().delay_ms.store(static_cast<int>(*ms));
+    return json_response({{"delay_ms", *ms}});
+  }
+  if (parts.size() == 1 && parts[0] == "advance") {
+    auto seconds = core::parse_double(param_str(req.params, "seconds", ""));
+    if (!seconds || *seconds < 0) return bad_request("advance: seconds=N (>=0)");
+    sim_.advance(*seconds);
+    sim_.tick();
+    return json_response({{"now", sim_.now()}});
+  }
+  if (parts.size() == 1 && parts[0] == "reset") return reset(sim_);
+  return error_response(Error(ErrorCategory::Api, "Method '" + m + " /_sim" + req.path + "' not implemented").with_http_status(501));
+}
+
+}  // namespace pvekit::sim

@@ -1,0 +1,160 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace pvekit::sim {
+
+enum class GuestType { Qemu, Lxc };
+
+// "qemu" / "lxc" as in API paths; "vm" / "ct" as in HA service ids.
+std::string_view type_path(GuestType type);
+std::string_view ha_prefix(GuestType type);
+
+// Deterministic load shape of one guest. Fractions are of the guest's own
+// limits: cpu of its cores, memory of its maxmem. The daily sine peaks at
+// `peak_hour` (UTC); noise is a seeded hash, so the same (seed, vmid, time)
+// always gives the same figures.
+struct LoadProfile {
+  double cpu = 0.15;       // mean cpu fraction
+  double cpu_amp = 0.08;   // daily sine amplitude (fraction)
+  double mem = 0.5;        // mean memory fraction
+  double mem_amp = 0.05;   // daily sine amplitude (fraction)
+  double noise = 0.04;     // +- uniform noise (fraction)
+  double peak_hour = 14;   // hour of day (UTC) of the daily maximum
+  double net = 2e5;        // mean network bytes/s in and out
+  double io = 1e5;         // mean disk bytes/s read and written
+};
+
+struct Snapshot {
+  std::string name;
+  std::string description;
+  int64_t snaptime = 0;  // Unix seconds
+  std::string parent;
+};
+
+struct Guest {
+  int vmid = 0;
+  GuestType type = GuestType::Qemu;
+  std::string name;
+  std::string node;
+  std::string status = "running";  // running | stopped | paused (qemu) / frozen lxc shows "running"
+  bool suspended = false;          // lxc freeze / qemu pause
+  int cpus = 1;
+  uint64_t maxmem = 0;   // bytes
+  uint64_t swap = 0;     // bytes (lxc)
+  uint64_t maxdisk = 0;  // bytes, the root disk
+  std::string storage;   // storage id of the root disk
+  std::string tags;      // stored form, ';'-separated
+  std::string pool;
+  bool is_template = false;
+  std::string lock;      // "" or migrate, snapshot, create, ...
+  double started_at = 0;  // Unix seconds of the last start (uptime)
+  LoadProfile load;
+  std::map<std::string, std::string> config;  // extra config keys (net0, ostype, ...)
+  std::vector<Snapshot> snapshots;
+};
+
+struct Node {
+  std::string name;
+  int nodeid = 1;
+  std::string ip;
+  int cpus = 8;
+  uint64_t memory = 0;   // bytes
+  uint64_t rootfs = 0;   // bytes
+  uint64_t swap = 0;     // bytes
+  double base_cpu = 0.02;     // host's own cpu fraction
+  uint64_t base_mem = 0;      // host's own memory use, bytes
+  bool online = true;
+  double boot_time = 0;       // Unix seconds
+  std::string cpu_model = "AMD EPYC 7313 16-Core Processor";
+};
+
+struct Storage {
+  std::string id;
+  std::string type = "dir";          // dir, lvmthin, rbd, nfs, zfspool, ...
+  std::vector<std::string> content;  // images, rootdir, iso, vztmpl, backup, import
+  bool shared = false;
+  std::vector<std::string> nodes;    // empty: all nodes
+  uint64_t total = 0;                // bytes (per node for local storages)
+  std::string path;
+};
+
+struct Volume {
+  std::string volid;    // "local:vztmpl/debian-12.tar.zst"
+  std::string content;  // vztmpl, iso, import, images, rootdir, backup
+  std::string format;   // raw, qcow2, tzst, iso, subvol, ...
+  uint64_t size = 0;
+  int64_t ctime = 0;
+  int vmid = 0;         // 0: not owned by a guest
+};
+
+struct HaResource {
+  std::string sid;  // "vm:100" / "ct:101"
+  std::string state = "started";
+  int max_restart = 1;
+  int max_relocate = 1;
+  std::string comment;
+};
+
+// PVE 9 HA rules (/cluster/ha/rules).
+struct HaRule {
+  std::string id;
+  std::string type;                    // node-affinity | resource-affinity
+  std::vector<std::string> resources;  // sids
+  std::vector<std::string> nodes;      // node-affinity: "node[:priority]"
+  std::string affinity;                // resource-affinity: positive | negative
+  bool strict = false;
+  bool disable = false;
+  std::string comment;
+};
+
+struct Pool {
+  std::string id;
+  std::string comment;
+  std::vector<std::string> storages;
+};
+
+struct ApiToken {
+  std::string id;      // token name, the part after '!'
+  std::string secret;  // never logged
+  std::string comment;
+};
+
+struct User {
+  std::string userid;    // user@realm
+  std::string password;  // never logged
+  std::vector<ApiToken> tokens;
+};
+
+// The whole simulated cluster as plain data.
+struct Cluster {
+  std::string name = "pvesim";
+  uint64_t seed = 1;
+  bool quorate = true;
+  std::vector<Node> nodes;
+  std::map<int, Guest> guests;
+  std::vector<Storage> storages;
+  // Key: "<storage>" for shared storages, "<node>/<storage>" for local ones.
+  std::map<std::string, std::vector<Volume>> volumes;
+  std::vector<HaResource> ha_resources;
+  std::vector<HaRule> ha_rules;
+  std::vector<Pool> pools;
+  std::vector<User> users;
+
+  Node* find_node(const std::string& name);
+  const Node* find_node(const std::string& name) const;
+  Guest* find_guest(int vmid);
+  const Guest* find_guest(int vmid) const;
+  const Storage* find_storage(const std::string& id) const;
+  const HaResource* find_ha(const std::string& sid) const;
+  bool storage_on_node(const Storage& storage, const std::string& node) const;
+  // The key of `volumes` for a storage as seen from `node`.
+  static std::string volume_key(const Storage& storage, const std::string& node);
+};
+
+std::string ha_sid(const Guest& guest);
+
+}  // namespace pvekit::sim

@@ -1,0 +1,82 @@
+// /version, /cluster/*, /storage, /pools.
+#include <algorithm>
+
+#include "pve/upid.h"
+#include "sim/api.h"
+#include "sim/views.h"
+
+namespace pvekit::sim {
+namespace {
+
+using core::Error;
+using core::ErrorCategory;
+using core::Json;
+using core::Result;
+
+Result<Reply> next_id(Ctx& c) {
+  if (c.params.count("vmid")) {
+    const int vmid = c.vmid();
+    if (c.world.cluster.find_guest(vmid)) {
+      return Error(ErrorCategory::Conflict, "Parameter verification failed.")
+          .with_http_status(400)
+          .with_detail("vmid", "VM " + std::to_string(vmid) + " already exists");
+    }
+    return Reply(Json(std::to_string(vmid)));
+  }
+  int id = 100;
+  while (c.world.cluster.guests.count(id)) ++id;
+  // PVE returns the id as a string ("renderer": integer) in practice.
+  return Reply(Json(std::to_string(id)));
+}
+
+Result<Reply> cluster_tasks(Ctx& c) {
+  Json out = Json::array();
+  for (const Task* t : c.world.tasks.list()) {
+    if (out.size() >= 2000) break;
+    out.push_back(TaskList::list_entry(*t));
+  }
+  return Reply(out);
+}
+
+Result<Reply> pool(Ctx& c) {
+  const auto& pools = c.world.cluster.pools;
+  auto it = std::find_if(pools.begin(), pools.end(), [&](const Pool& p) { return p.id == c.str("poolid"); });
+  if (it == pools.end()) {
+    return Error(ErrorCategory::NotFound, "pool '" + c.str("poolid") + "' does not exist").with_http_status(500);
+  }
+  return Reply(pool_detail(c.world, *it, *c.sim.live(c.world), c.now, c.str("type")));
+}
+
+Result<Reply> pools(Ctx& c) {
+  if (c.params.count("poolid")) {
+    Json list = Json::array();
+    auto r = pool(c);
+    if (!r.ok()) return r;
+    Json j = r->data;
+    j["poolid"] = c.str("poolid");
+    list.push_back(j);
+    return Reply(list);
+  }
+  return Reply(pools_list(c.world));
+}
+
+}  // namespace
+
+std::vector<Route> cluster_routes() {
+  return {
+      {"GET", "/version", {}, [](Ctx&) -> Result<Reply> { return Reply(version_info()); }},
+      {"GET", "/cluster/status", {}, [](Ctx& c) -> Result<Reply> { return Reply(cluster_status(c.world)); }},
+      {"GET", "/cluster/resources", {p_enum("type", {"vm", "storage", "node", "sdn"})},
+       [](Ctx& c) -> Result<Reply> { return Reply(c.sim.resources_json(c.world, c.str("type"))); }},
+      {"GET", "/cluster/nextid", {p_int("vmid", false, 100, 999999999)}, next_id},
+      {"GET", "/cluster/tasks", {}, cluster_tasks},
+      {"GET", "/storage",
+       {p_enum("type", {"btrfs", "cephfs", "cifs", "dir", "esxi", "iscsi", "iscsidirect", "lvm", "lvmthin", "nfs",
+                        "pbs", "rbd", "zfs", "zfspool"})},
+       [](Ctx& c) -> Result<Reply> { return Reply(storage_config_list(c.world, c.str("type"))); }},
+      {"GET", "/pools", {p_str("poolid"), p_enum("type", {"qemu", "lxc", "storage"})}, pools},
+      {"GET", "/pools/{poolid}", {p_str("poolid", true), p_enum("type", {"qemu", "lxc", "storage"})}, pool},
+  };
+}
+
+}  // namespace pvekit::sim

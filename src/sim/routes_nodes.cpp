@@ -1,0 +1,119 @@
+// /nodes, /nodes/{node}/{status,version,rrddata,tasks}.
+#include <algorithm>
+
+#include "core/strings.h"
+#include "pve/upid.h"
+#include "sim/api.h"
+#include "sim/views.h"
+
+namespace pvekit::sim {
+namespace {
+
+using core::Error;
+using core::ErrorCategory;
+using core::Json;
+using core::Result;
+
+Result<Reply> node_status_route(Ctx& c) {
+  return Reply(node_status(*c.world.cluster.find_node(c.node()), *c.sim.live(c.world), c.now));
+}
+
+Result<Reply> node_rrd_route(Ctx& c) {
+  auto live = c.sim.live(c.world);
+  const auto& guests = live->by_node.at(c.node());
+  return Reply(node_rrd(*c.world.cluster.find_node(c.node()), guests, c.world.cluster.seed, c.now,
+                        c.str("timeframe"), c.str("cf") == "MAX"));
+}
+
+Result<const Task*> find_task(Ctx& c) {
+  const std::string upid = c.str("upid");
+  auto parsed = pve::parse_upid(upid);
+  if (!parsed.ok()) {
+    return Error(ErrorCategory::Api, "Parameter verification failed.")
+        .with_http_status(400)
+        .with_detail("upid", "unable to parse worker upid '" + upid + "'");
+  }
+  const Task* t = c.world.tasks.find(upid);
+  if (!t || t->upid.node != c.node()) {
+    return Error(ErrorCategory::NotFound, "no such task").with_http_status(500);
+  }
+  return t;
+}
+
+Result<Reply> task_status(Ctx& c) {
+  PVEKIT_ASSIGN(const Task* t, find_task(c));
+  return Reply(TaskList::status_json(*t));
+}
+
+Result<Reply> task_log(Ctx& c) {
+  PVEKIT_ASSIGN(const Task* t, find_task(c));
+  const int64_t start = param_int(c.params, "start", 0);
+  const int64_t limit = param_int(c.params, "limit", 50);
+  Json out = Json::array();
+  for (int64_t i = start; i < static_cast<int64_t>(t->log.size()) && (limit <= 0 || i < start + limit); ++i) {
+    out.push_back({{"n", i + 1}, {"t", t->log[static_cast<size_t>(i)]}});
+  }
+  if (out.empty() && !t->finished && start == 0) out.push_back({{"n", 1}, {"t", "no content"}});
+  return Reply(out);
+}
+
+bool task_matches(const Ctx& c, const Task& t) {
+  if (t.upid.node != c.node()) return false;
+  if (c.params.count("vmid") && t.upid.id != c.str("vmid")) return false;
+  if (c.params.count("typefilter") && t.upid.type.find(c.str("typefilter")) == std::string::npos) return false;
+  if (c.params.count("userfilter") && t.upid.user.find(c.str("userfilter")) == std::string::npos) return false;
+  if (param_bool(c.params, "errors") && (!t.finished || t.exitstatus == "OK")) return false;
+  const std::string source = c.str("source", "archive");
+  if (source == "active" && t.finished) return false;
+  if (source == "archive" && !t.finished) return false;
+  if (c.params.count("since") && t.start < static_cast<double>(param_int(c.params, "since"))) return false;
+  if (c.params.count("until") && t.start > static_cast<double>(param_int(c.params, "until"))) return false;
+  if (c.params.count("statusfilter")) {
+    const std::string state = !t.finished ? "running" : (t.exitstatus == "OK" ? "ok" : "error");
+    const auto wanted = core::split(c.str("statusfilter"), ',', true);
+    if (std::find(wanted.begin(), wanted.end(), state) == wanted.end()) return false;
+  }
+  return true;
+}
+
+Result<Reply> node_tasks(Ctx& c) {
+  const int64_t start = param_int(c.params, "start", 0);
+  const int64_t limit = param_int(c.params, "limit", 50);
+  Json out = Json::array();
+  int64_t index = 0;
+  for (const Task* t : c.world.tasks.list()) {
+    if (!task_matches(c, *t)) continue;
+    if (index++ < start) continue;
+    if (static_cast<int64_t>(out.size()) >= limit) break;
+    out.push_back(TaskList::list_entry(*t));
+  }
+  return Reply(out);
+}
+
+}  // namespace
+
+std::vector<Route> node_routes() {
+  return {
+      {"GET", "/nodes", {},
+       [](Ctx& c) -> Result<Reply> {
+         return Reply(nodes_list(c.world, *c.sim.live(c.world), c.sim.fingerprint(), c.now));
+       }},
+      {"GET", "/nodes/{node}/status", {p_node()}, node_status_route},
+      {"GET", "/nodes/{node}/version", {p_node()}, [](Ctx&) -> Result<Reply> { return Reply(version_info()); }},
+      {"GET", "/nodes/{node}/rrddata",
+       {p_node(), p_enum("timeframe", {"hour", "day", "week", "month", "year", "decade"}, true),
+        p_enum("cf", {"AVERAGE", "MAX"})},
+       node_rrd_route},
+      {"GET", "/nodes/{node}/tasks",
+       {p_node(), p_bool("errors"), p_int("limit", false, 0), p_int("since"), p_enum("source", {"archive", "active", "all"}),
+        p_int("start", false, 0), p_str("statusfilter"), p_str("typefilter"), p_int("until"), p_str("userfilter"),
+        p_int("vmid", false, 100, 999999999)},
+       node_tasks},
+      {"GET", "/nodes/{node}/tasks/{upid}/status", {p_node(), p_str("upid", true)}, task_status},
+      {"GET", "/nodes/{node}/tasks/{upid}/log",
+       {p_node(), p_str("upid", true), p_bool("download"), p_int("limit", false, 0), p_int("start", false, 0)},
+       task_log},
+  };
+}
+
+}  // namespace pvekit::sim

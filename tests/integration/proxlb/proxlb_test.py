@@ -1,0 +1,206 @@
+"""proxlb against a real pvesim: status, plan, balance and the rules, end to end.
+
+Run by CTest with Debian's python: proxlb_test.py --pvesim BIN --proxlb BIN --scenarios DIR
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+import warnings
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
+from pvesim_harness import DEFAULT_SECRET, Pvesim  # noqa: E402
+
+
+def arg(name):
+    return sys.argv[sys.argv.index(name) + 1]
+
+
+PROXLB = arg("--proxlb")
+SCENARIOS = arg("--scenarios")
+
+
+class ProxlbCase(unittest.TestCase):
+    scenario = None  # None: pvesim's built-in cluster
+    time_scale = "120"  # a 60 s migration takes half a second
+
+    def setUp(self):
+        warnings.simplefilter("ignore", ResourceWarning)
+        args = ["--time-scale", self.time_scale]
+        if self.scenario:
+            args += ["--scenario", os.path.join(SCENARIOS, self.scenario)]
+        self.sim = Pvesim(*args).__enter__()
+        self.addCleanup(self.sim.__exit__, None, None, None)
+        self.api = self.sim.token_session()
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        self.config = os.path.join(self.tmp.name, "proxlb.yaml")
+        with open(self.config, "w") as f:
+            f.write("proxmox_api:\n  hosts: ['127.0.0.1:%d']\n  user: root@pam\n  token_id: pvekit\n"
+                    "  token_secret: %s\n  ssl_verification: false\n"
+                    "balancing:\n  parallel: true\n  parallel_jobs: 4\n" % (self.sim.port, DEFAULT_SECRET))
+
+    def proxlb(self, *args, check=True):
+        p = subprocess.run([PROXLB, "-c", self.config, *args], capture_output=True, text=True, timeout=120)
+        if check and p.returncode != 0:
+            self.fail("proxlb %s exited %d\nstdout:\n%s\nstderr:\n%s" % (args, p.returncode, p.stdout, p.stderr))
+        return p
+
+    def proxlb_json(self, *args):
+        return json.loads(self.proxlb("--json", *args).stdout)
+
+    def placement(self):
+        r = self.api.get(self.sim.base + "/cluster/resources", params={"type": "vm"}, timeout=10)
+        r.raise_for_status()
+        return {g["vmid"]: g["node"] for g in r.json()["data"]}
+
+
+class BuiltinCluster(ProxlbCase):
+    def test_status_lists_every_node_and_guest(self):
+        status = self.proxlb_json("status")
+        self.assertEqual([n["node"] for n in status["nodes"]], ["pve1", "pve2", "pve3", "pve4", "pve5"])
+        self.assertTrue(status["quorate"])
+        self.assertEqual(status["guests"], len(self.placement()))
+        self.assertGreater(status["imbalance"], status["balanciness"], "the built-in cluster is unbalanced")
+        text = self.proxlb("status").stdout
+        self.assertIn("Imbalance", text)
+        self.assertTrue(all(len(line) <= 80 for line in text.splitlines()), text)
+
+    def test_plan_improves_the_imbalance_and_moves_nothing(self):
+        # Determinism for one snapshot is a unit test; here the simulated load
+        # moves on between two reads, so only the plan's effect is checked.
+        before = self.placement()
+        plan = self.proxlb_json("plan")
+        self.assertGreater(len(plan["moves"]), 0)
+        self.assertLess(plan["imbalance_after"], plan["imbalance_before"])
+        self.assertEqual(before, self.placement(), "plan must not move anything")
+
+    def test_dry_run_starts_no_migration(self):
+        before = self.placement()
+        out = self.proxlb("balance", "--dry-run").stdout
+        self.assertIn("dry run: no migration was started", out)
+        self.assertEqual(before, self.placement())
+
+    def test_balance_runs_the_plan_and_evens_out_the_cluster(self):
+        plan = self.proxlb_json("plan")
+        out = self.proxlb("balance").stdout
+        self.assertIn("%d of %d migrations done, 0 failed" % (len(plan["moves"]), len(plan["moves"])), out)
+        after = self.placement()
+        for m in plan["moves"]:
+            self.assertEqual(after[m["vmid"]], m["to"], "guest %d" % m["vmid"])
+        status = self.proxlb_json("status")
+        self.assertLessEqual(status["imbalance"], status["balanciness"] + 0.5)
+        self.assertEqual(self.proxlb_json("plan")["moves"], [], "a balanced cluster needs no second plan")
+
+    def test_maintenance_node_is_evacuated(self):
+        self.proxlb("--set", "proxmox_cluster.maintenance_nodes=pve3", "balance")
+        left = [vmid for vmid, node in self.placement().items() if node == "pve3"]
+        guests = {g["vmid"]: g for g in self.api.get(self.sim.base + "/cluster/resources",
+                                                     params={"type": "vm"}).json()["data"]}
+        for vmid in left:
+            g = guests[vmid]
+            frozen = g.get("template") or g.get("lock") or any(t.startswith("plb_ignore")
+                                                                for t in g.get("tags", "").split(";"))
+            self.assertTrue(frozen or g["status"] != "running",
+                            "running movable guest %d left on maintenance node pve3" % vmid)
+
+    def test_no_quorum_means_no_migration(self):
+        self.sim.admin("quorum/lost")
+        before = self.placement()
+        p = self.proxlb("balance", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("has no quorum", p.stderr)
+        self.assertEqual(before, self.placement())
+
+    def test_failing_migrations_are_reported_and_the_guests_stay(self):
+        before = self.placement()
+        for vmid in before:
+            self.sim.admin("fail-migration/%d" % vmid, message="simulated storage error")
+        p = self.proxlb("balance", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("migration aborted", p.stdout)
+        self.assertIn("migration(s) failed", p.stderr)
+        failed = [int(line.split()[1]) for line in p.stdout.splitlines() if line.startswith("  failed")]
+        self.assertGreater(len(failed), 0)
+        after = self.placement()
+        for vmid in failed:
+            self.assertEqual(after[vmid], before[vmid], "guest %d whose migration failed" % vmid)
+        retried = [int(line.split()[1]) for line in p.stdout.splitlines() if line.startswith("  start")]
+        self.assertEqual(len(retried), len(set(retried)), "a guest whose migration failed is not tried again")
+
+    def test_offline_node_is_never_a_target(self):
+        self.sim.admin("node/pve1/offline")
+        status = self.proxlb_json("status")
+        self.assertEqual([n["state"] for n in status["nodes"] if n["node"] == "pve1"], ["offline"])
+        plan = self.proxlb_json("plan")
+        self.assertNotIn("pve1", [m["to"] for m in plan["moves"]])
+
+    def test_best_node_picks_an_eligible_node(self):
+        self.assertEqual(self.proxlb_json("best-node", "--memory", "2G", "--tag", "plb_pin_pve4")["node"], "pve4")
+        node = self.proxlb("best-node", "--memory", "4G", "--cpus", "2").stdout.strip()
+        self.assertIn(node, ["pve1", "pve2", "pve3", "pve4", "pve5"])
+
+    def test_bad_config_is_rejected_by_name(self):
+        p = self.proxlb("--set", "balancing.balanciness=lots", "status", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("balancing.balanciness", p.stderr)
+        with open(self.config, "a") as f:
+            f.write("  balanciness_typo: 3\n")
+        p = self.proxlb("status", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("unknown key 'balancing.balanciness_typo'", p.stderr)
+
+    def test_wrong_token_is_an_auth_error_without_the_secret(self):
+        p = self.proxlb("--set", "proxmox_api.token_secret=not-the-secret", "status", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("401", p.stderr)
+        self.assertNotIn("not-the-secret", p.stderr + p.stdout)
+
+
+class RulesCluster(ProxlbCase):
+    scenario = "proxlb-rules.yaml"
+
+    def test_balance_repairs_every_rule(self):
+        self.proxlb("--set", "balancing.enforce_affinity=true", "--set", "balancing.enforce_pinning=true", "balance")
+        at = self.placement()
+        self.assertEqual(at[100], at[101], "affinity group web together")
+        self.assertNotEqual(at[102], at[103], "anti-affinity group db apart")
+        self.assertEqual(at[104], "pve3", "plb_pin_pve3")
+        self.assertEqual(at[105], "pve1", "plb_ignore_me never moves")
+        self.assertEqual(at[106], "pve2", "strict HA node-affinity")
+        self.assertEqual(self.proxlb_json("plan")["conflicts"], [])
+
+
+class Twin(ProxlbCase):
+    time_scale = "0.001"  # load stands still while the twin is made and compared
+
+    def test_snapshot_round_trips_to_the_same_plan(self):
+        original = self.proxlb_json("plan")
+        path = os.path.join(self.tmp.name, "twin.yaml")
+        out = self.proxlb("snapshot", "-o", path).stdout
+        self.assertIn("5 nodes, 60 guests", out)
+        with open(path) as f:
+            text = f.read()
+        self.assertNotIn(DEFAULT_SECRET, text, "the cluster's secrets stay out of the twin")
+        with Pvesim("--scenario", path, "--time-scale", "0.001") as twin:
+            with open(self.config) as f:
+                config = f.read().replace("127.0.0.1:%d" % self.sim.port, "127.0.0.1:%d" % twin.port)
+            twin_config = os.path.join(self.tmp.name, "twin-proxlb.yaml")
+            with open(twin_config, "w") as f:
+                f.write(config)
+            p = subprocess.run([PROXLB, "-c", twin_config, "--json", "plan"], capture_output=True, text=True,
+                               timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            rehearsed = json.loads(p.stdout)
+        key = lambda plan: [(m["vmid"], m["from"], m["to"], m["wave"]) for m in plan["moves"]]  # noqa: E731
+        self.assertGreater(len(original["moves"]), 0)
+        self.assertEqual(key(original), key(rehearsed))
+        self.assertAlmostEqual(original["imbalance_before"], rehearsed["imbalance_before"], delta=0.05)
+
+
+if __name__ == "__main__":
+    argv = [sys.argv[0]] + [a for a in sys.argv[1:] if not a.startswith("--") and a not in
+                            (PROXLB, SCENARIOS, arg("--pvesim"))]
+    unittest.main(argv=argv, verbosity=2)

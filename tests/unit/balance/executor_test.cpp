@@ -1,0 +1,179 @@
+#include "balance/executor.h"
+
+#include <gtest/gtest.h>
+
+#include "balance/fake_cluster.h"
+
+namespace pvekit::balance {
+namespace {
+
+using testing::FakeCluster;
+
+class RecordingProgress final : public ProgressSink {
+ public:
+  void wave_started(size_t wave, size_t, size_t) override { events.push_back("wave " + std::to_string(wave + 1)); }
+  void move_started(const Move& m, const std::string&) override { events.push_back("start " + std::to_string(m.vmid)); }
+  void move_finished(const MoveResult& r) override {
+    events.push_back(std::string(to_string(r.outcome)) + " " + std::to_string(r.move.vmid));
+  }
+  std::vector<std::string> events;
+};
+
+Move move(uint32_t vmid, const std::string& from, const std::string& to, GuestType type = GuestType::Qemu,
+          size_t wave = 0) {
+  Move m;
+  m.vmid = vmid;
+  m.name = "guest" + std::to_string(vmid);
+  m.type = type;
+  m.from = from;
+  m.to = to;
+  m.online = true;
+  m.wave = wave;
+  return m;
+}
+
+Plan plan_of(std::vector<Move> moves) {
+  Plan p;
+  for (size_t i = 0; i < moves.size(); ++i) {
+    if (p.waves.size() <= moves[i].wave) p.waves.resize(moves[i].wave + 1);
+    p.waves[moves[i].wave].push_back(i);
+  }
+  p.moves = std::move(moves);
+  return p;
+}
+
+// Three nodes, guests 101 (qemu) and 102 (lxc) on pve1, 103 on pve2.
+FakeCluster& three_nodes(FakeCluster& c) {
+  c.add_node("pve1");
+  c.add_node("pve2");
+  c.add_node("pve3");
+  c.add_guest(101, {.node = "pve1"});
+  c.add_guest(102, {.node = "pve1", .type = "lxc"});
+  c.add_guest(103, {.node = "pve2"});
+  return c;
+}
+
+ExecutorOptions fast_options() {
+  ExecutorOptions o;
+  o.poll_interval = std::chrono::seconds(1);
+  o.job_timeout = std::chrono::seconds(60);
+  return o;
+}
+
+TEST(Executor, DryRunTouchesNothing) {
+  FakeCluster c;
+  three_nodes(c);
+  RecordingProgress progress;
+  auto o = fast_options();
+  o.dry_run = true;
+  auto report = execute(c.client(), plan_of({move(101, "pve1", "pve3")}), o, progress);
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(c.transport().requests().empty());
+  EXPECT_EQ(report->results[0].outcome, MoveOutcome::Skipped);
+  EXPECT_EQ(report->results[0].message, "dry run");
+}
+
+TEST(Executor, QemuMigratesOnlineAndContainersByRestart) {
+  FakeCluster c;
+  three_nodes(c);
+  RecordingProgress progress;
+  auto report = execute(c.client(), plan_of({move(101, "pve1", "pve3"), move(102, "pve1", "pve2", GuestType::Lxc, 1)}),
+                        fast_options(), progress);
+  ASSERT_TRUE(report.ok()) << report.error().to_string();
+  EXPECT_EQ(report->done(), 2u);
+  EXPECT_FALSE(report->stopped_early);
+  ASSERT_EQ(c.started.size(), 2u);
+  EXPECT_NE(c.started[0].find("online=1"), std::string::npos) << c.started[0];
+  EXPECT_NE(c.started[0].find("with-conntrack-state=1"), std::string::npos) << c.started[0];
+  EXPECT_NE(c.started[1].find("restart=1"), std::string::npos) << c.started[1];
+  EXPECT_EQ(c.guests[101].node, "pve3");
+  EXPECT_EQ(c.guests[102].node, "pve2");
+  EXPECT_EQ(progress.events, (std::vector<std::string>{"wave 1", "start 101", "done 101", "wave 2", "start 102",
+                                                       "done 102"}));
+}
+
+TEST(Executor, FailedMigrationStopsBeforeTheNextWave) {
+  FakeCluster c;
+  three_nodes(c);
+  c.fail_migration[101] = "migration aborted";
+  RecordingProgress progress;
+  auto report = execute(c.client(), plan_of({move(101, "pve1", "pve3"), move(103, "pve2", "pve1", GuestType::Qemu, 1)}),
+                        fast_options(), progress);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->results[0].outcome, MoveOutcome::Failed);
+  EXPECT_NE(report->results[0].message.find("migration aborted"), std::string::npos);
+  EXPECT_EQ(report->results[1].outcome, MoveOutcome::Skipped);
+  EXPECT_TRUE(report->stopped_early);
+  EXPECT_EQ(c.guests[101].node, "pve1");
+  EXPECT_EQ(c.guests[103].node, "pve2");
+}
+
+TEST(Executor, LostQuorumStopsBeforeAnyMigration) {
+  FakeCluster c;
+  three_nodes(c);
+  c.quorate = false;
+  RecordingProgress progress;
+  auto report = execute(c.client(), plan_of({move(101, "pve1", "pve3")}), fast_options(), progress);
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->quorum_lost);
+  EXPECT_TRUE(report->stopped_early);
+  EXPECT_TRUE(c.started.empty());
+}
+
+TEST(Executor, GuestThatMovedUnderThePlanStopsExecution) {
+  FakeCluster c;
+  three_nodes(c);
+  c.guests[101].node = "pve2";
+  RecordingProgress progress;
+  auto report = execute(c.client(), plan_of({move(101, "pve1", "pve3")}), fast_options(), progress);
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->stopped_early);
+  EXPECT_NE(report->stop_reason.find("guest 101 is on pve2, not pve1"), std::string::npos) << report->stop_reason;
+  EXPECT_TRUE(c.started.empty());
+}
+
+TEST(Executor, LockedGuestStopsExecution) {
+  FakeCluster c;
+  three_nodes(c);
+  c.guests[101].lock = "backup";
+  RecordingProgress progress;
+  auto report = execute(c.client(), plan_of({move(101, "pve1", "pve3")}), fast_options(), progress);
+  ASSERT_TRUE(report.ok());
+  EXPECT_NE(report->stop_reason.find("locked (backup)"), std::string::npos);
+}
+
+TEST(Executor, HonoursTheJobLimitPerNode) {
+  struct Case {
+    int jobs_per_node;
+    int expected_peak;
+  };
+  for (const Case& tc : {Case{1, 1}, Case{2, 2}}) {
+    FakeCluster c;
+    three_nodes(c);
+    c.task_polls = 3;
+    RecordingProgress progress;
+    auto o = fast_options();
+    o.jobs_per_node = tc.jobs_per_node;
+    auto report = execute(c.client(), plan_of({move(101, "pve1", "pve3"), move(102, "pve1", "pve2", GuestType::Lxc)}),
+                          o, progress);
+    ASSERT_TRUE(report.ok());
+    EXPECT_EQ(report->done(), 2u) << "jobs_per_node " << tc.jobs_per_node;
+    EXPECT_EQ(c.peak_jobs_per_node, tc.expected_peak) << "jobs_per_node " << tc.jobs_per_node;
+  }
+}
+
+TEST(Executor, MigrationThatNeverEndsFailsAtTheDeadline) {
+  FakeCluster c;
+  three_nodes(c);
+  c.task_polls = 1'000'000;
+  RecordingProgress progress;
+  auto o = fast_options();
+  o.job_timeout = std::chrono::seconds(10);
+  auto report = execute(c.client(), plan_of({move(101, "pve1", "pve3")}), o, progress);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->results[0].outcome, MoveOutcome::Failed);
+  EXPECT_NE(report->results[0].message.find("max_job_validation (10 s)"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pvekit::balance

@@ -1,0 +1,333 @@
+#include "balance/planner.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+#include "fixtures.h"
+
+namespace pvekit::balance {
+namespace {
+
+using fixtures::add;
+using fixtures::empty_cluster;
+using fixtures::guest;
+using fixtures::node_after;
+using fixtures::test_config;
+
+size_t count_reason(const Plan& p, MoveReason reason) {
+  return static_cast<size_t>(std::count_if(p.moves.begin(), p.moves.end(),
+                                           [&](const Move& m) { return m.reason == reason; }));
+}
+
+TEST(Planner, BalancedClusterNeedsNoMoves) {
+  auto p = plan(fixtures::homogeneous_cluster(), test_config());
+  EXPECT_FALSE(p.balancing_needed);
+  EXPECT_TRUE(p.moves.empty());
+  EXPECT_EQ(p.imbalance_before, 0.0);
+  EXPECT_EQ(p.imbalance_after, 0.0);
+  EXPECT_EQ(p.nodes.size(), 3u);
+}
+
+TEST(Planner, OneHotNodeIsRelievedToTheBestReachableSpread) {
+  auto s = fixtures::one_hot_node();
+  auto p = plan(s, test_config());
+  EXPECT_TRUE(p.balancing_needed);
+  ASSERT_EQ(p.moves.size(), 3u);  // 24/4/4 GiB -> 12/12/8 GiB
+  for (const auto& m : p.moves) {
+    EXPECT_EQ(m.from, "node1");
+    EXPECT_EQ(m.reason, MoveReason::Balance);
+    EXPECT_GE(m.gain, m.cost);
+  }
+  EXPECT_LT(p.imbalance_after, p.imbalance_before);
+  EXPECT_NEAR(p.imbalance_after, 100 * imbalance_of({12.0 / 64, 12.0 / 64, 8.0 / 64}), 1e-6);
+  EXPECT_NEAR(p.nodes[0].after[kMemory], 12.0 / 64, 1e-9);
+  EXPECT_EQ(p.bytes_moved, 12 * kGiB);
+  // Not parallel: one move per wave.
+  EXPECT_EQ(p.waves.size(), 3u);
+}
+
+TEST(Planner, MovesThatDoNotPayForThemselvesAreNotMade) {
+  struct Case {
+    const char* name;
+    MigrationCost cost;
+    size_t moves;
+  };
+  const Case cases[] = {
+      {"cheap moves", {0.0, 0.0001}, 3},
+      {"every move must gain 50 points", {0.0, 50.0}, 0},
+      {"each GiB costs 10 points", {10.0, 0.0}, 0},
+      // The moves gain about 17.5, 20 and 12.5 points.
+      {"the last move gains too little", {0.0, 15.0}, 2},
+  };
+  for (const auto& tc : cases) {
+    auto cfg = test_config();
+    cfg.balancing.migration_cost = tc.cost;
+    auto p = plan(fixtures::one_hot_node(), cfg);
+    EXPECT_EQ(p.moves.size(), tc.moves) << tc.name;
+    for (const auto& m : p.moves) EXPECT_GE(m.gain, m.cost) << tc.name;
+  }
+}
+
+TEST(Planner, BalancinessThresholdStopsEarly) {
+  auto cfg = test_config();
+  cfg.balancing.balanciness = 70;  // 24/4/4 GiB is 62.5 points
+  auto p = plan(fixtures::one_hot_node(), cfg);
+  EXPECT_FALSE(p.balancing_needed);
+  EXPECT_TRUE(p.moves.empty());
+}
+
+TEST(Planner, MemoryThresholdTriggersBalancing) {
+  auto cfg = test_config();
+  cfg.balancing.balanciness = 70;
+  cfg.balancing.memory_threshold = 30;  // node1 is at 37.5 %
+  auto p = plan(fixtures::one_hot_node(), cfg);
+  EXPECT_TRUE(p.balancing_needed);
+  EXPECT_FALSE(p.moves.empty());
+  EXPECT_LE(p.nodes[0].after[kMemory] * 100, 30.0);
+}
+
+TEST(Planner, MaintenanceNodeIsEvacuatedFirst) {
+  auto s = fixtures::homogeneous_cluster();
+  s.nodes[1].maintenance = true;
+  auto p = plan(s, test_config());
+  EXPECT_EQ(count_reason(p, MoveReason::Evacuate), 3u);
+  for (uint32_t vmid : {103, 104, 105}) EXPECT_NE(node_after(s, p, vmid), "node2") << vmid;
+  EXPECT_NEAR(p.nodes[1].after[kMemory], 0.0, 1e-12);
+  ASSERT_FALSE(p.moves.empty());
+  EXPECT_EQ(p.moves[0].reason, MoveReason::Evacuate);
+}
+
+TEST(Planner, StoppedGuestsAreEvacuatedButNotBalanced) {
+  auto s = empty_cluster(2);
+  for (uint32_t v = 100; v < 104; ++v) {
+    Guest g = guest(v, "node1");
+    g.status = GuestStatus::Stopped;
+    g.memory_used = 0;
+    add(s, g);
+  }
+  auto cfg = test_config();
+  cfg.balancing.mode = Mode::Assigned;  // stopped guests count, so node1 looks loaded
+  auto p = plan(s, cfg);
+  EXPECT_TRUE(p.balancing_needed);
+  EXPECT_TRUE(p.moves.empty());
+  s.nodes[0].maintenance = true;
+  auto evac = plan(s, cfg);
+  EXPECT_EQ(count_reason(evac, MoveReason::Evacuate), 4u);
+  for (const auto& m : evac.moves) EXPECT_FALSE(m.online);
+}
+
+TEST(Planner, TemplatesLockedAndIgnoredStayAndAreReported) {
+  auto s = empty_cluster(2);
+  Guest tmpl = guest(100, "node1");
+  tmpl.is_template = true;
+  tmpl.status = GuestStatus::Stopped;
+  Guest locked = guest(101, "node1");
+  locked.lock = "backup";
+  add(s, tmpl);
+  add(s, locked);
+  add(s, guest(102, "node1", 4, {"plb_ignore"}));
+  s.nodes[0].maintenance = true;
+  auto p = plan(s, test_config());
+  EXPECT_TRUE(p.moves.empty());
+  ASSERT_EQ(p.unresolved.size(), 3u);
+  EXPECT_NE(p.unresolved[0].message.find("template"), std::string::npos) << p.unresolved[0].message;
+  EXPECT_NE(p.unresolved[1].message.find("locked"), std::string::npos);
+  EXPECT_NE(p.unresolved[2].message.find("plb_ignore"), std::string::npos);
+}
+
+TEST(Planner, AffinityGroupIsGatheredAndMovesAsAUnit) {
+  auto s = fixtures::one_hot_node();
+  s.guests[0].tags = {"plb_affinity_app"};
+  s.guests[1].tags = {"plb_affinity_app"};
+  s.guests[6].tags = {"plb_affinity_db"};  // 200 on node2
+  s.guests[7].tags = {"plb_affinity_db"};  // 300 on node3: split
+  auto cfg = test_config();
+  cfg.balancing.enforce_affinity = true;
+  auto p = plan(s, cfg);
+  EXPECT_EQ(node_after(s, p, 100), node_after(s, p, 101));
+  EXPECT_EQ(node_after(s, p, 200), node_after(s, p, 300));
+  EXPECT_EQ(count_reason(p, MoveReason::Affinity), 1u);
+  EXPECT_LT(p.imbalance_after, p.imbalance_before);
+}
+
+TEST(Planner, AntiAffinityIsRepaired) {
+  auto s = fixtures::homogeneous_cluster();
+  for (int i = 0; i < 3; ++i) s.guests[i].tags = {"plb_anti_affinity_db"};  // all on node1
+  auto cfg = test_config();
+  cfg.balancing.enforce_affinity = true;
+  auto p = plan(s, cfg);
+  EXPECT_EQ(count_reason(p, MoveReason::AntiAffinity), 2u);
+  std::vector<std::string> nodes = {node_after(s, p, 100), node_after(s, p, 101), node_after(s, p, 102)};
+  std::sort(nodes.begin(), nodes.end());
+  EXPECT_EQ(nodes, (std::vector<std::string>{"node1", "node2", "node3"}));
+}
+
+TEST(Planner, ViolatedPinsAreRepairedWhenEnforced) {
+  auto s = fixtures::homogeneous_cluster();
+  s.guests[0].tags = {"plb_pin_node3"};
+  auto cfg = test_config();
+  auto lax = plan(s, cfg);
+  EXPECT_TRUE(lax.moves.empty());  // balanced and not enforced
+  cfg.balancing.enforce_pinning = true;
+  auto p = plan(s, cfg);
+  EXPECT_EQ(node_after(s, p, 100), "node3");
+  EXPECT_EQ(count_reason(p, MoveReason::Pin), 1u);
+}
+
+TEST(Planner, HardRulesHoldWhileBalancing) {
+  auto s = fixtures::one_hot_node();
+  for (int i = 0; i < 6; ++i) s.guests[i].tags = {"plb_pin_node1"};
+  s.guests[5].tags = {"plb_pin_node1", "plb_pin_node3"};
+  s.node_affinity.push_back({"stay", {104}, {{"node1", 1}}, true, true});
+  auto p = plan(s, test_config());
+  ASSERT_EQ(p.moves.size(), 1u);
+  EXPECT_EQ(p.moves[0].vmid, 105u);
+  EXPECT_EQ(p.moves[0].to, "node3");
+}
+
+TEST(Planner, NeverPlacesAGuestWhereItDoesNotFit) {
+  // Balancing CPU: node2 has idle cores but its memory is reserved.
+  auto s = fixtures::one_hot_node();
+  s.nodes[1].reserve.memory = 58 * kGiB;  // node2: 4 GiB used + 58 reserved of 64
+  auto cfg = test_config();
+  cfg.balancing.weights = {0.0, 1.0, 0.0};
+  auto p = plan(s, cfg);
+  ASSERT_FALSE(p.moves.empty());
+  for (const auto& m : p.moves) EXPECT_EQ(m.to, "node3");
+  // Without the reserve node2 takes guests too.
+  s.nodes[1].reserve.memory = 0;
+  auto free = plan(s, cfg);
+  EXPECT_TRUE(std::any_of(free.moves.begin(), free.moves.end(), [](const Move& m) { return m.to == "node2"; }));
+}
+
+TEST(Planner, CpuOvercommitLimitsTargets) {
+  auto s = fixtures::one_hot_node();
+  s.nodes[1].cpus = 2;  // node2 already runs a 2-vCPU guest
+  auto cfg = test_config();
+  cfg.balancing.cpu_overcommit = 1.0;
+  auto p = plan(s, cfg);
+  for (const auto& m : p.moves) EXPECT_NE(m.to, "node2");
+}
+
+TEST(Planner, SwapsWhenNoSingleMoveHelps) {
+  auto s = empty_cluster(2);
+  for (auto& n : s.nodes) n.memory_total = 100 * kGiB;
+  add(s, guest(100, "node1", 60));
+  add(s, guest(101, "node1", 22));
+  add(s, guest(200, "node2", 50));
+  add(s, guest(201, "node2", 10));
+  auto p = plan(s, test_config());
+  ASSERT_EQ(p.moves.size(), 2u);  // 82/60 GiB -> 70/72 GiB
+  EXPECT_EQ(node_after(s, p, 201), "node1");
+  EXPECT_EQ(node_after(s, p, 101), "node2");
+  EXPECT_LT(p.imbalance_after, p.imbalance_before);
+  EXPECT_EQ(p.waves.size(), 2u);
+}
+
+TEST(Planner, ParallelWavesRespectThePerNodeJobLimit) {
+  auto s = empty_cluster(6);
+  for (uint32_t v = 100; v < 112; ++v) add(s, guest(v, "node1", 2));
+  auto cfg = test_config();
+  cfg.balancing.parallel = true;
+  cfg.balancing.parallel_jobs = 2;
+  auto p = plan(s, cfg);
+  ASSERT_GE(p.moves.size(), 8u);
+  for (const auto& wave : p.waves) {
+    std::map<std::string, int> jobs;
+    for (size_t i : wave) {
+      ++jobs[p.moves[i].from];
+      ++jobs[p.moves[i].to];
+    }
+    for (const auto& [node, n] : jobs) EXPECT_LE(n, 2) << node;
+  }
+  EXPECT_LT(p.waves.size(), p.moves.size());
+}
+
+TEST(Planner, SameSnapshotInAnyOrderGivesTheSamePlan) {
+  auto s = generate_cluster({.nodes = 8, .guests = 200, .seed = 7});
+  auto shuffled = s;
+  std::reverse(shuffled.nodes.begin(), shuffled.nodes.end());
+  std::rotate(shuffled.guests.begin(), shuffled.guests.begin() + 77, shuffled.guests.end());
+  auto a = plan(s, test_config());
+  auto b = plan(shuffled, test_config());
+  ASSERT_EQ(a.moves.size(), b.moves.size());
+  for (size_t i = 0; i < a.moves.size(); ++i) {
+    EXPECT_EQ(a.moves[i].vmid, b.moves[i].vmid) << i;
+    EXPECT_EQ(a.moves[i].to, b.moves[i].to) << i;
+    EXPECT_EQ(a.moves[i].wave, b.moves[i].wave) << i;
+  }
+  EXPECT_EQ(a.imbalance_after, b.imbalance_after);
+}
+
+TEST(Planner, UnsatisfiableRulesAreReportedInThePlan) {
+  auto s = fixtures::homogeneous_cluster();
+  s.guests[0].tags = {"plb_pin_node9"};
+  auto p = plan(s, test_config());
+  ASSERT_EQ(p.conflicts.size(), 1u);
+  EXPECT_EQ(p.conflicts[0].vmids, std::vector<uint32_t>{100});
+}
+
+TEST(BestNode, PicksTheNodeThatKeepsTheClusterEven) {
+  auto s = fixtures::one_hot_node();
+  auto cfg = test_config();
+  struct Case {
+    const char* name;
+    PlacementRequest request;
+    const char* expected;  // empty: an error
+  };
+  const Case cases[] = {
+      {"least loaded wins, ties by name", {4 * kGiB, 2, 0, {}, ""}, "node2"},
+      {"pinned", {4 * kGiB, 2, 0, {"plb_pin_node1"}, ""}, "node1"},
+      {"anti-affinity keeps apart", {4 * kGiB, 2, 0, {"plb_anti_affinity_x"}, ""}, "node3"},
+      {"too big for any node", {100 * kGiB, 2, 0, {}, ""}, ""},
+  };
+  s.guests[6].tags = {"plb_anti_affinity_x"};  // 200 on node2
+  for (const auto& tc : cases) {
+    auto node = best_node(s, cfg, tc.request);
+    if (std::string(tc.expected).empty()) {
+      ASSERT_FALSE(node.ok()) << tc.name;
+      EXPECT_EQ(node.error().category(), core::ErrorCategory::Rules) << tc.name;
+    } else {
+      ASSERT_TRUE(node.ok()) << tc.name << ": " << node.error().to_string();
+      EXPECT_EQ(*node, tc.expected) << tc.name;
+    }
+  }
+}
+
+TEST(BestNode, AffinityTagJoinsTheGroup) {
+  auto s = fixtures::one_hot_node();
+  s.guests[0].tags = {"plb_affinity_app"};  // on node1, the busiest
+  auto node = best_node(s, test_config(), {1 * kGiB, 1, 0, {"plb_affinity_app"}, ""});
+  ASSERT_TRUE(node.ok());
+  EXPECT_EQ(*node, "node1");
+}
+
+TEST(Planner, FiftyNodesTenThousandGuestsPlanQuickly) {
+  auto s = generate_cluster({.nodes = 50, .guests = 10000, .seed = 42});
+  auto cfg = test_config();
+  cfg.balancing.balanciness = 0.5;
+  cfg.balancing.migration_cost = {0.0005, 0.001};
+  // CPU time as well as wall time: the build machine is shared, and wall
+  // time there measures the neighbours as much as the planner.
+  auto start = std::chrono::steady_clock::now();
+  std::clock_t cpu_start = std::clock();
+  auto p = plan(s, cfg);
+  double cpu_ms = 1000.0 * static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
+  auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  RecordProperty("plan_ms", std::to_string(ms));
+  std::printf("plan 50 nodes / 10000 guests: %.1f ms wall, %.1f ms cpu, %zu moves, %zu waves, "
+              "imbalance %.3f -> %.3f\n",
+              ms, cpu_ms, p.moves.size(), p.waves.size(), p.imbalance_before, p.imbalance_after);
+  EXPECT_FALSE(p.moves.empty());
+  EXPECT_LT(p.imbalance_after, p.imbalance_before);
+#ifdef NDEBUG
+  EXPECT_LT(cpu_ms, 100.0);
+#endif
+}
+
+}  // namespace
+}  // namespace pvekit::balance

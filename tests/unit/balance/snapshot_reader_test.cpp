@@ -1,0 +1,104 @@
+#include "balance/snapshot_reader.h"
+
+#include <gtest/gtest.h>
+
+#include "balance/fake_cluster.h"
+
+namespace pvekit::balance {
+namespace {
+
+TEST(LocalDiskBytes, CountsOnlyDisksOnNodeLocalStorage) {
+  struct Case {
+    const char* name;
+    std::map<std::string, std::string> config;
+    uint64_t expected;
+  };
+  const std::vector<std::string> shared = {"ceph", "nfs"};
+  const Case cases[] = {
+      {"local scsi disk", {{"scsi0", "local-lvm:vm-100-disk-0,size=32G"}}, 32ull << 30},
+      {"shared disk", {{"virtio0", "ceph:vm-100-disk-0,size=32G"}}, 0},
+      {"cdrom", {{"ide2", "local:iso/debian.iso,media=cdrom,size=600M"}}, 0},
+      {"no media", {{"ide2", "none,media=cdrom"}}, 0},
+      {"pass-through", {{"scsi1", "/dev/disk/by-id/ata-X,size=1T"}}, 0},
+      {"lxc rootfs and mount point",
+       {{"rootfs", "local-lvm:subvol-101-disk-0,size=8G"}, {"mp0", "local-lvm:vm-101-disk-1,mp=/data,size=2G"}},
+       10ull << 30},
+      {"lxc bind mount", {{"mp1", "/srv/share,mp=/share"}}, 0},
+      {"efi and tpm", {{"efidisk0", "local-lvm:vm-1-disk-1,size=4M"}, {"tpmstate0", "local-lvm:vm-1-disk-2,size=4M"}},
+       8ull << 20},
+      {"not a disk key", {{"net0", "virtio=AA:BB,bridge=vmbr0"}, {"memory", "2048"}}, 0},
+  };
+  for (const auto& c : cases) EXPECT_EQ(local_disk_bytes(c.config, shared), c.expected) << c.name;
+}
+
+TEST(Percentile, NearestRank) {
+  EXPECT_EQ(percentile({}, 90), 0.0);
+  EXPECT_EQ(percentile({5, 1, 3, 2, 4}, 100), 5.0);
+  EXPECT_EQ(percentile({5, 1, 3, 2, 4}, 50), 3.0);
+  EXPECT_EQ(percentile({5, 1, 3, 2, 4}, 1), 1.0);
+  std::vector<double> hundred;
+  for (int i = 1; i <= 100; ++i) hundred.push_back(i);
+  EXPECT_EQ(percentile(hundred, 95), 95.0);
+}
+
+TEST(SnapshotReader, BuildsTheClusterStateFromTheApi) {
+  testing::FakeCluster c;
+  c.add_node("pve1", 64ull << 30, 16);
+  c.add_node("pve2", 32ull << 30, 8, false);
+  c.add_guest(100, {.node = "pve1", .tags = "plb_pin_pve1;Web", .maxmem = 8ull << 30,
+                    .config = {{"scsi0", "local-lvm:vm-100-disk-0,size=20G"}, {"scsi1", "ceph:vm-100-disk-1,size=1T"}}});
+  c.add_guest(101, {.node = "pve1", .type = "lxc", .status = "stopped", .lock = "backup"});
+  BalanceConfig config;
+  config.proxmox_cluster.maintenance_nodes = {"pve1"};
+  auto snap = read_snapshot(c.client(), config);
+  ASSERT_TRUE(snap.ok()) << snap.error().to_string();
+  EXPECT_EQ(snap->cluster_name, "fake");
+  EXPECT_TRUE(snap->quorate);
+  EXPECT_EQ(snap->pve_version, "9.1.1");
+  ASSERT_EQ(snap->state.nodes.size(), 2u);
+  const Node* pve1 = snap->state.find_node("pve1");
+  ASSERT_NE(pve1, nullptr);
+  EXPECT_TRUE(pve1->maintenance);
+  EXPECT_EQ(pve1->cpus, 16u);
+  EXPECT_EQ(pve1->disk_total, 500ull << 30) << "only the local storage counts";
+  EXPECT_FALSE(snap->state.find_node("pve2")->online);
+  const Guest* g100 = snap->state.find_guest(100);
+  ASSERT_NE(g100, nullptr);
+  EXPECT_EQ(g100->tags, (std::vector<std::string>{"plb_pin_pve1", "web"}));
+  EXPECT_EQ(g100->local_disk_bytes, 20ull << 30);
+  EXPECT_EQ(g100->memory_max, 8ull << 30);
+  const Guest* g101 = snap->state.find_guest(101);
+  ASSERT_NE(g101, nullptr);
+  EXPECT_EQ(g101->type, GuestType::Lxc);
+  EXPECT_EQ(g101->status, GuestStatus::Stopped);
+  EXPECT_EQ(g101->memory_used, 0u);
+  EXPECT_EQ(g101->lock, "backup");
+}
+
+TEST(SnapshotReader, GuestWhoseConfigFailsIsLeftOutWithAWarning) {
+  testing::FakeCluster c;
+  c.add_node("pve1");
+  c.add_guest(100, {.node = "pve1"});
+  c.add_guest(101, {.node = "pve1"});
+  c.transport().route(pve::HttpMethod::Get, "/nodes/pve1/qemu/101/config", [](const pve::HttpRequest&) {
+    return core::Result<pve::HttpResponse>(pvekit::testing::pve_error(500, "Configuration file does not exist"));
+  });
+  auto snap = read_snapshot(c.client(), BalanceConfig{});
+  ASSERT_TRUE(snap.ok());
+  EXPECT_EQ(snap->state.guests.size(), 1u);
+  ASSERT_EQ(snap->warnings.size(), 1u);
+  EXPECT_NE(snap->warnings[0].find("guest 101 left out"), std::string::npos) << snap->warnings[0];
+}
+
+TEST(SnapshotReader, FailsWhenTheClusterCannotBeListed) {
+  testing::FakeCluster c;
+  c.transport().route(pve::HttpMethod::Get, "/cluster/resources", [](const pve::HttpRequest&) {
+    return core::Result<pve::HttpResponse>(pvekit::testing::pve_error(403, "Permission check failed"));
+  });
+  auto snap = read_snapshot(c.client(), BalanceConfig{});
+  ASSERT_FALSE(snap.ok());
+  EXPECT_EQ(snap.error().category(), core::ErrorCategory::Auth);
+}
+
+}  // namespace
+}  // namespace pvekit::balance

@@ -1,0 +1,77 @@
+#include "balance/twin.h"
+
+#include <gtest/gtest.h>
+
+namespace pvekit::balance {
+namespace {
+
+pve::ClusterResource node(const std::string& name, uint64_t mem, double cpu) {
+  pve::ClusterResource r;
+  r.type = "node";
+  r.id = "node/" + name;
+  r.node = name;
+  r.status = "online";
+  r.maxmem = 64ull << 30;
+  r.mem = mem;
+  r.maxcpu = 16;
+  r.cpu = cpu;
+  return r;
+}
+
+pve::ClusterResource guest(int64_t vmid, const std::string& node, const std::string& status) {
+  pve::ClusterResource r;
+  r.type = "qemu";
+  r.vmid = vmid;
+  r.node = node;
+  r.name = "vm" + std::to_string(vmid);
+  r.status = status;
+  r.maxmem = 8ull << 30;
+  r.mem = status == "running" ? 4ull << 30 : 0;
+  r.maxcpu = 4;
+  r.cpu = status == "running" ? 0.5 : 0;
+  r.tags = {"plb_pin_pve1"};
+  return r;
+}
+
+TEST(Twin, NodeBaseIsWhatItsGuestsDoNotAccountFor) {
+  TwinInputs in;
+  in.cluster_name = "prod";
+  // 4 GiB + 2 CPUs' worth from the running guest; the node shows 6 GiB and 0.25 of 16 CPUs.
+  in.resources = {node("pve1", 6ull << 30, 0.25), guest(100, "pve1", "running"), guest(101, "pve1", "stopped")};
+  in.configs[100].values = {{"scsi0", "local-lvm:vm-100-disk-0,size=32G"}, {"ide2", "none,media=cdrom"},
+                            {"net0", "virtio=AA:BB,bridge=vmbr0"}, {"ostype", "l26"}, {"memory", "8192"}};
+  core::Json s = twin_scenario(in);
+  EXPECT_EQ(s["cluster"]["name"], "prod");
+  ASSERT_EQ(s["nodes"].size(), 1u);
+  EXPECT_EQ(s["nodes"][0]["base_memory"], 2ull << 30);
+  EXPECT_DOUBLE_EQ(s["nodes"][0]["base_cpu"].get<double>(), 0.125);
+  ASSERT_EQ(s["guests"].size(), 2u);
+  const core::Json& g = s["guests"][0];
+  EXPECT_EQ(g["storage"], "local-lvm");
+  EXPECT_EQ(g["load"]["mem"], 0.5);
+  EXPECT_EQ(g["load"]["cpu"], 0.5);
+  EXPECT_EQ(g["load"]["noise"], 0);
+  EXPECT_EQ(g["tags"][0], "plb_pin_pve1");
+  EXPECT_EQ(g["config"], (core::Json{{"net0", "virtio=AA:BB,bridge=vmbr0"}, {"ostype", "l26"}}));
+  EXPECT_EQ(s["guests"][1]["status"], "stopped");
+  EXPECT_FALSE(s.contains("users")) << "the cluster's users and secrets are never copied";
+}
+
+TEST(Twin, HaRulesKeepTheirPriorities) {
+  TwinInputs in;
+  pve::HaRule rule;
+  rule.rule = "prefer-big";
+  rule.type = "node-affinity";
+  rule.resources = {"vm:100"};
+  rule.nodes = {{"pve1", 2}, {"pve2", 0}};
+  rule.strict = true;
+  in.ha_rules = {rule};
+  core::Json s = twin_scenario(in);
+  EXPECT_EQ(s["ha"]["rules"][0]["nodes"], (core::Json{"pve1:2", "pve2"}));
+  EXPECT_EQ(s["ha"]["rules"][0]["strict"], true);
+  std::string yaml = twin_yaml(s, "10.0.0.1:8006");
+  EXPECT_EQ(yaml.rfind("# A pvesim scenario: a twin of the cluster at 10.0.0.1:8006", 0), 0u);
+}
+
+}  // namespace
+}  // namespace pvekit::balance

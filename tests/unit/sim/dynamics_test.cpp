@@ -1,0 +1,118 @@
+#include "sim/dynamics.h"
+
+#include <gtest/gtest.h>
+
+#include "sim/scenario.h"
+
+namespace pvekit::sim {
+namespace {
+
+constexpr double kT0 = 1'700'000'000;
+
+Guest running_guest(int vmid) {
+  Guest g;
+  g.vmid = vmid;
+  g.cpus = 4;
+  g.maxmem = 8ull << 30;
+  g.maxdisk = 32ull << 30;
+  g.status = "running";
+  return g;
+}
+
+TEST(DynamicsTest, SamplesAreDeterministicPerSeedVmidAndTime) {
+  const Guest g = running_guest(100);
+  const GuestSample a = sample_guest(g, 42, kT0), b = sample_guest(g, 42, kT0);
+  EXPECT_EQ(a.cpu, b.cpu);
+  EXPECT_EQ(a.mem, b.mem);
+  EXPECT_NE(sample_guest(g, 43, kT0).cpu, a.cpu) << "the seed changes the noise";
+  EXPECT_NE(sample_guest(running_guest(101), 42, kT0).cpu, a.cpu) << "each guest has its own noise";
+}
+
+TEST(DynamicsTest, FiguresStayWithinLimits) {
+  Guest g = running_guest(100);
+  g.load.cpu = 0.95;
+  g.load.cpu_amp = 0.3;
+  for (int i = 0; i < 500; ++i) {
+    const GuestSample s = sample_guest(g, 1, kT0 + i * 977.0);
+    ASSERT_GE(s.cpu, 0.0);
+    ASSERT_LE(s.cpu, 1.0);
+    ASSERT_LE(s.mem, g.maxmem);
+  }
+}
+
+TEST(DynamicsTest, DailyCycleFollowsPeakHour) {
+  Guest g = running_guest(100);
+  g.load.noise = 0;
+  g.load.peak_hour = 14;
+  const double midnight = 1'700'006'400;  // 2023-11-15 00:00 UTC
+  EXPECT_GT(sample_guest(g, 1, midnight + 14 * 3600).cpu, sample_guest(g, 1, midnight + 2 * 3600).cpu);
+}
+
+TEST(DynamicsTest, StoppedGuestUsesNothing) {
+  Guest g = running_guest(100);
+  g.status = "stopped";
+  EXPECT_EQ(sample_guest(g, 1, kT0).cpu, 0);
+  EXPECT_EQ(sample_guest(g, 1, kT0).mem, 0u);
+}
+
+TEST(DynamicsTest, NodeIsBasePlusRunningGuests) {
+  Node n;
+  n.cpus = 16;
+  n.memory = 64ull << 30;
+  n.base_mem = 2ull << 30;
+  n.base_cpu = 0.02;
+  Guest a = running_guest(100), b = running_guest(101), c = running_guest(102);
+  c.status = "stopped";
+  const NodeSample empty = sample_node(n, {}, 1, kT0);
+  const NodeSample busy = sample_node(n, {&a, &b, &c}, 1, kT0);
+  EXPECT_NEAR(empty.cpu, 0.02, 1e-9);
+  EXPECT_EQ(empty.mem, 2ull << 30);
+  const double expect_demand = 0.02 * 16 + sample_guest(a, 1, kT0).cpu * 4 + sample_guest(b, 1, kT0).cpu * 4;
+  EXPECT_NEAR(busy.demand, expect_demand, 1e-9);
+  EXPECT_EQ(busy.mem, (2ull << 30) + sample_guest(a, 1, kT0).mem + sample_guest(b, 1, kT0).mem);
+}
+
+TEST(DynamicsTest, RrdIsNeverEmptyForRunningGuestAndOnlineNode) {
+  const Guest g = running_guest(100);
+  for (const char* frame : {"hour", "day", "week", "month", "year"}) {
+    for (bool max : {false, true}) {
+      core::Json rows = guest_rrd(g, 1, kT0, frame, max);
+      ASSERT_EQ(rows.size(), 70u) << frame;
+      for (const auto& row : rows) {
+        ASSERT_TRUE(row.contains("cpu")) << frame;
+        ASSERT_TRUE(row.contains("pressurecpusome")) << frame;
+        ASSERT_TRUE(row.contains("pressurememorysome")) << frame;
+        ASSERT_TRUE(row.contains("pressureiosome")) << frame;
+      }
+      EXPECT_LT(rows.back()["time"].get<double>(), kT0) << frame;
+    }
+  }
+  Node n;
+  n.cpus = 8;
+  n.memory = 32ull << 30;
+  core::Json rows = node_rrd(n, {&g}, 1, kT0, "hour", false);
+  ASSERT_EQ(rows.size(), 70u);
+  for (const char* key : {"cpu", "maxcpu", "memused", "memtotal", "loadavg", "netin", "pressurecpusome",
+                          "pressureiofull", "pressurememoryfull", "memavailable"}) {
+    EXPECT_TRUE(rows[0].contains(key)) << key;
+  }
+}
+
+TEST(DynamicsTest, RrdMaxIsAtLeastAverage) {
+  const Guest g = running_guest(100);
+  core::Json avg = guest_rrd(g, 1, kT0, "day", false), max = guest_rrd(g, 1, kT0, "day", true);
+  for (size_t i = 0; i < avg.size(); ++i) EXPECT_GE(max[i]["cpu"].get<double>(), avg[i]["cpu"].get<double>());
+}
+
+TEST(DynamicsTest, RrdHourAgreesWithCurrentProfile) {
+  const Guest g = running_guest(100);
+  core::Json rows = guest_rrd(g, 9, kT0, "hour", false);
+  const auto& last = rows.back();
+  const double t = last["time"].get<double>();
+  double sum = 0;
+  for (int i = 0; i < 4; ++i) sum += sample_guest(g, 9, t + 60 * (i + 0.5) / 4).cpu;
+  EXPECT_NEAR(last["cpu"].get<double>(), sum / 4, 1e-3);
+}
+
+}  // namespace
+}  // namespace pvekit::sim
