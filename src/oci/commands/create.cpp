@@ -1,0 +1,91 @@
+#include <pwd.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+
+#include "core/files.h"
+#include "oci/commands.h"
+
+namespace pvekit::oci {
+
+using core::Error;
+using core::ErrorCategory;
+
+namespace {
+
+core::Result<std::string> real_path(const std::string& path, const std::string& what) {
+  char buf[PATH_MAX];
+  if (::realpath(path.c_str(), buf) == nullptr) return Error::system(what + " " + path, errno);
+  return std::string(buf);
+}
+
+// Removes the state directory of a failed create.
+class StateDirGuard {
+ public:
+  StateDirGuard(const StateStore& store, std::string id) : store_(store), id_(std::move(id)) {}
+  StateDirGuard(const StateDirGuard&) = delete;
+  StateDirGuard& operator=(const StateDirGuard&) = delete;
+  ~StateDirGuard() {
+    if (armed_) (void)store_.remove(id_);  // the create error is what the user needs to see
+  }
+  void release() { armed_ = false; }
+
+ private:
+  const StateStore& store_;
+  std::string id_;
+  bool armed_ = true;
+};
+
+// The creating user's name, as runc's "owner" ("root"); the uid when unnamed.
+std::string owner_name() {
+  passwd pw{};
+  passwd* found = nullptr;
+  char buf[4096];
+  if (::getpwuid_r(::geteuid(), &pw, buf, sizeof buf, &found) == 0 && found != nullptr) return pw.pw_name;
+  return std::to_string(::geteuid());
+}
+
+core::Result<CreateRequest> make_request(Context& ctx, const CreateOptions& o) {
+  CreateRequest r;
+  r.id = o.id;
+  PVEKIT_ASSIGN(r.bundle, real_path(o.bundle, "bundle"));
+  PVEKIT_ASSIGN(r.spec, load_spec(r.bundle));
+  std::string root = r.spec.root.path[0] == '/' ? r.spec.root.path : r.bundle + "/" + r.spec.root.path;
+  PVEKIT_ASSIGN(r.rootfs, real_path(root, "root.path"));
+  r.state_dir = ctx.store.dir(o.id);
+  r.options = o;
+  return r;
+}
+
+}  // namespace
+
+core::Status cmd_create(Context& ctx, const CreateOptions& o) {
+  PVEKIT_TRY(validate_id(o.id));
+  if (o.preserve_fds < 0) return Error(ErrorCategory::Usage, "--preserve-fds must not be negative");
+  if (!o.console_socket.empty())
+    return Error(ErrorCategory::Usage, "--console-socket: terminals are not supported by lxcri yet");
+  PVEKIT_ASSIGN(auto request, make_request(ctx, o));
+  auto backend_name = request.spec.annotations.count("org.pvekit.backend")
+                          ? request.spec.annotations.at("org.pvekit.backend") : std::string("linux");
+  PVEKIT_ASSIGN(auto backend, make_backend(backend_name, ctx.global));
+  PVEKIT_ASSIGN(auto lock, ctx.store.create(o.id));
+  StateDirGuard guard(ctx.store, o.id);
+  PVEKIT_TRY(core::write_file_atomic(request.state_dir + "/config.json",
+                                     core::read_file(request.bundle + "/config.json").value_or(""), 0600));
+  PVEKIT_ASSIGN(auto state, backend->create(request));
+  state.created = rfc3339_now();
+  state.backend = backend->name();
+  state.owner = owner_name();
+  core::Status saved = ctx.store.save(state);
+  if (saved.ok() && !o.pid_file.empty())
+    saved = core::write_file_atomic(o.pid_file, std::to_string(state.pid)).wrap("--pid-file");
+  if (!saved.ok()) {
+    (void)backend->destroy(state);  // undo the running init; report the save error
+    return saved;
+  }
+  guard.release();
+  return core::ok();
+}
+
+}  // namespace pvekit::oci

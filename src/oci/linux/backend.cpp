@@ -1,0 +1,235 @@
+#include "oci/linux/backend.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <thread>
+
+#include "core/files.h"
+#include "oci/linux/cgroups.h"
+#include "oci/linux/hooks.h"
+#include "oci/linux/init.h"
+#include "oci/linux/namespaces.h"
+#include "oci/linux/sync.h"
+
+namespace pvekit::oci::linux {
+
+using core::Error;
+using core::ErrorCategory;
+using core::Status;
+
+namespace {
+
+// Kills and reaps the init child unless released: a failed create leaves no process.
+class ChildGuard {
+ public:
+  explicit ChildGuard(pid_t pid) : pid_(pid) {}
+  ChildGuard(const ChildGuard&) = delete;
+  ChildGuard& operator=(const ChildGuard&) = delete;
+  ~ChildGuard() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+  void release() { pid_ = -1; }
+
+ private:
+  pid_t pid_;
+};
+
+// Removes the cgroup unless released.
+class CgroupGuard {
+ public:
+  explicit CgroupGuard(CgroupManager& mgr) : mgr_(&mgr) {}
+  CgroupGuard(const CgroupGuard&) = delete;
+  CgroupGuard& operator=(const CgroupGuard&) = delete;
+  ~CgroupGuard() {
+    if (mgr_) (void)mgr_->destroy();  // best effort on the failure path; the first error is what matters
+  }
+  void release() { mgr_ = nullptr; }
+
+ private:
+  CgroupManager* mgr_;
+};
+
+core::Result<std::unique_ptr<CgroupManager>> manager_for(const std::string& root, const std::string& path) {
+  PVEKIT_ASSIGN(auto layout, detect_cgroup_layout(root));
+  return make_cgroup_manager(layout, root, path);
+}
+
+Status check_supported(const CreateRequest& r) {
+  const Spec& s = r.spec;
+  if (!s.process) return Error(ErrorCategory::Config, "process: is required to create a container");
+  if (!s.linux) return Error(ErrorCategory::Config, "linux: is required by the linux backend");
+  if (!s.linux->has_namespace("mount"))
+    return Error(ErrorCategory::Config, "linux.namespaces: the linux backend needs a mount namespace");
+  if (s.process->terminal)
+    return Error(ErrorCategory::Config,
+                 "process.terminal: terminals (--console-socket) are not supported by lxcri yet; set it to false");
+  struct stat st{};
+  if (::stat(r.rootfs.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return Error(ErrorCategory::Config, "root.path: " + r.rootfs + " is not a directory");
+  return core::ok();
+}
+
+pid_t clone_init(int flags) {
+  // Raw clone without a new stack behaves like fork, but with namespace flags.
+  return static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+}
+
+Status write_oom_score(pid_t pid, int value) {
+  UniqueFd fd(::open(("/proc/" + std::to_string(pid) + "/oom_score_adj").c_str(), O_WRONLY | O_CLOEXEC));
+  std::string v = std::to_string(value);
+  if (!fd.valid() || ::write(fd.get(), v.data(), v.size()) != static_cast<ssize_t>(v.size()))
+    return Error::system("set oom_score_adj", errno);
+  return core::ok();
+}
+
+// The parent's half of setup, while the init waits for Go.
+Status prepare_child(const CreateRequest& r, pid_t pid, CgroupManager& cg, ContainerState& state) {
+  const LinuxConfig& linux = *r.spec.linux;
+  if (const auto* user = linux.find_namespace("user"); user && user->path.empty())
+    PVEKIT_TRY(write_id_maps(pid, linux).wrap("user namespace mappings"));
+  PVEKIT_TRY(cg.create().wrap("cgroup"));
+  if (linux.resources) PVEKIT_TRY(cg.apply(*linux.resources).wrap("cgroup resources"));
+  PVEKIT_TRY(cg.add_process(pid).wrap("cgroup"));
+  if (r.spec.process->oom_score_adj) PVEKIT_TRY(write_oom_score(pid, *r.spec.process->oom_score_adj));
+  std::string hook_state = runc_state_json(state, ContainerStatus::Creating).dump();
+  PVEKIT_TRY(run_hooks(r.spec.hooks.prestart, "prestart", hook_state));
+  return run_hooks(r.spec.hooks.create_runtime, "createRuntime", hook_state);
+}
+
+bool wait_gone(const ContainerState& s, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (process_alive(s.pid, s.pid_start_time)) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+}  // namespace
+
+core::Result<ContainerState> LinuxBackend::create(const CreateRequest& r) {
+  PVEKIT_TRY(check_supported(r));
+  const LinuxConfig& linux = *r.spec.linux;
+  ContainerState state{.id = r.id, .bundle = r.bundle, .rootfs = r.rootfs, .annotations = r.spec.annotations};
+  state.oci_version = r.spec.oci_version;
+  state.cgroup_root = cgroup_root_;
+  PVEKIT_ASSIGN(state.cgroup_path, resolve_cgroup_path(linux.cgroups_path, r.id));
+  PVEKIT_ASSIGN(auto cg, manager_for(cgroup_root_, state.cgroup_path));
+
+  std::string fifo = r.state_dir + "/exec.fifo";
+  if (::mkfifo(fifo.c_str(), 0622) != 0) return Error::system("create " + fifo, errno);
+  UniqueFd fifo_fd(::open(fifo.c_str(), O_PATH | O_CLOEXEC));
+  if (!fifo_fd.valid()) return Error::system("open " + fifo, errno);
+  PVEKIT_ASSIGN(auto sync, make_sync_pair());
+  PVEKIT_TRY(join_pid_namespace(linux));
+
+  const auto* user = linux.find_namespace("user");
+  InitConfig init{&r.spec, r.id, r.bundle, r.rootfs, sync.child.get(), fifo_fd.get(), r.options.no_pivot,
+                  r.options.no_new_keyring, user && user->path.empty(), r.options.preserve_fds,
+                  cg->container_binds()};
+  pid_t pid = clone_init(clone_flags(linux));
+  if (pid < 0) return Error::system("clone the container init", errno);
+  if (pid == 0) {
+    sync.parent.reset();
+    run_init(init);
+  }
+  sync.child.reset();
+  CgroupGuard cg_guard(*cg);
+  ChildGuard child_guard(pid);
+  state.pid = pid;
+  if (auto st = read_proc_stat(pid)) state.pid_start_time = st->start_time;
+  PVEKIT_TRY(prepare_child(r, pid, *cg, state));
+  PVEKIT_TRY(send_sync(sync.parent.get(), {SyncType::Go, 0, ""}));
+  PVEKIT_TRY(expect_sync(sync.parent.get(), SyncType::Ready).wrap("container init"));
+  child_guard.release();
+  cg_guard.release();
+  state.status = ContainerStatus::Created;
+  return state;
+}
+
+Status LinuxBackend::start(const ContainerState& state, const std::string& state_dir) {
+  std::string fifo = state_dir + "/exec.fifo";
+  UniqueFd fd(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fd.valid()) return Error::system("open " + fifo, errno);
+  // The init opens the fifo for writing and writes one byte; it may not have
+  // got there yet, and it may have died: poll while it lives.
+  while (true) {
+    pollfd p{fd.get(), POLLIN, 0};
+    int n = ::poll(&p, 1, 20);
+    if (n > 0 && (p.revents & POLLIN)) {
+      char c;
+      if (::read(fd.get(), &c, 1) == 1) break;
+    }
+    if (n < 0 && errno != EINTR) return Error::system("poll " + fifo, errno);
+    if (!process_alive(state.pid, state.pid_start_time))
+      return Error(ErrorCategory::Runtime, "container init exited before it could start");
+  }
+  // Gone fifo == started (see derive_status).
+  if (::unlink(fifo.c_str()) != 0 && errno != ENOENT) return Error::system("remove " + fifo, errno);
+  return core::ok();
+}
+
+bool LinuxBackend::alive(const ContainerState& state) { return process_alive(state.pid, state.pid_start_time); }
+
+Status LinuxBackend::kill(const ContainerState& state, int signal, bool all) {
+  if (all) {
+    PVEKIT_ASSIGN(auto cg, manager_for(state.cgroup_root, state.cgroup_path));
+    PVEKIT_ASSIGN(auto pids, cg->pids());
+    for (pid_t p : pids)
+      if (::kill(p, signal) != 0 && errno != ESRCH) return Error::system("kill " + std::to_string(p), errno);
+    return core::ok();
+  }
+  if (!alive(state)) return Error(ErrorCategory::Conflict, "container not running");
+  if (::kill(state.pid, signal) != 0) return Error::system("kill " + std::to_string(state.pid), errno);
+  return core::ok();
+}
+
+Status LinuxBackend::destroy(const ContainerState& state) {
+  PVEKIT_ASSIGN(auto cg, manager_for(state.cgroup_root, state.cgroup_path));
+  // Frozen tasks do not die until thawed; a cgroup that is gone cannot be thawed (fine).
+  (void)cg->thaw();
+  if (auto pids = cg->pids(); pids.ok())
+    for (pid_t p : *pids) ::kill(p, SIGKILL);
+  if (alive(state)) ::kill(state.pid, SIGKILL);
+  if (!wait_gone(state, std::chrono::seconds(10)))
+    return Error(ErrorCategory::Runtime, "container init " + std::to_string(state.pid) + " did not exit");
+  return cg->destroy().wrap("cgroup");
+}
+
+Status LinuxBackend::pause(const ContainerState& state) {
+  PVEKIT_ASSIGN(auto cg, manager_for(state.cgroup_root, state.cgroup_path));
+  return cg->freeze();
+}
+
+Status LinuxBackend::resume(const ContainerState& state) {
+  PVEKIT_ASSIGN(auto cg, manager_for(state.cgroup_root, state.cgroup_path));
+  return cg->thaw();
+}
+
+core::Result<std::vector<pid_t>> LinuxBackend::pids(const ContainerState& state) {
+  PVEKIT_ASSIGN(auto cg, manager_for(state.cgroup_root, state.cgroup_path));
+  return cg->pids();
+}
+
+}  // namespace pvekit::oci::linux
+
+namespace pvekit::oci {
+
+core::Result<std::unique_ptr<Backend>> make_backend(const std::string& name, const GlobalOptions& global) {
+  if (name == "linux") return std::unique_ptr<Backend>(std::make_unique<linux::LinuxBackend>(global.cgroup_root));
+  return core::Error(core::ErrorCategory::Config, "unknown backend \"" + name + "\"");
+}
+
+}  // namespace pvekit::oci

@@ -1,0 +1,29 @@
+#pragma once
+
+#include <string>
+
+#include "oci/backend.h"
+
+namespace pvekit::oci::linux {
+
+// Containers as Linux processes in namespaces and cgroups on this host.
+class LinuxBackend final : public Backend {
+ public:
+  // `cgroup_root` is where the cgroup hierarchies are mounted (/sys/fs/cgroup).
+  explicit LinuxBackend(std::string cgroup_root) : cgroup_root_(std::move(cgroup_root)) {}
+
+  std::string name() const override { return "linux"; }
+  core::Result<ContainerState> create(const CreateRequest& request) override;
+  core::Status start(const ContainerState& state, const std::string& state_dir) override;
+  bool alive(const ContainerState& state) override;
+  core::Status kill(const ContainerState& state, int signal, bool all) override;
+  core::Status destroy(const ContainerState& state) override;
+  core::Status pause(const ContainerState& state) override;
+  core::Status resume(const ContainerState& state) override;
+  core::Result<std::vector<pid_t>> pids(const ContainerState& state) override;
+
+ private:
+  std::string cgroup_root_;
+};
+
+}  // namespace pvekit::oci::linux

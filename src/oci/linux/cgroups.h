@@ -1,0 +1,65 @@
+#pragma once
+
+// Cgroup management behind one interface, for v1 (one hierarchy per
+// controller), v2 (unified) and hybrid hosts (v1 controllers plus an empty
+// unified tree: driven as v1). Everything takes the cgroup root as a path
+// (normally /sys/fs/cgroup), so tests run against temp trees.
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/result.h"
+#include "oci/spec.h"
+
+namespace pvekit::oci::linux {
+
+enum class CgroupLayout { V1, V2, Hybrid };
+std::string_view to_string(CgroupLayout layout);
+
+// V2 when <root>/cgroup.controllers exists; Hybrid when v1 controller
+// directories exist and <root>/unified/cgroup.controllers does; V1 when only
+// controller directories exist. Error when none of these holds.
+core::Result<CgroupLayout> detect_cgroup_layout(const std::string& root);
+
+// The cgroup path for a container: linux.cgroupsPath made absolute ("a/b" ->
+// "/a/b"), or "/lxcri/<id>" when empty. systemd "slice:prefix:name" paths are
+// rejected (no systemd driver yet).
+core::Result<std::string> resolve_cgroup_path(const std::string& cgroups_path, const std::string& id);
+
+class CgroupManager {
+ public:
+  virtual ~CgroupManager() = default;
+  // Creates the cgroup directories (missing parents too).
+  virtual core::Status create() = 0;
+  virtual core::Status apply(const Resources& resources) = 0;
+  virtual core::Status add_process(pid_t pid) = 0;
+  virtual core::Status freeze() = 0;
+  virtual core::Status thaw() = 0;
+  // Pids in the cgroup (memory or pids controller on v1).
+  virtual core::Result<std::vector<pid_t>> pids() = 0;
+  // Removes the leaf directories; already gone is fine. Fails with EBUSY
+  // while processes remain (callers kill first).
+  virtual core::Status destroy() = 0;
+  // (host directory, name) pairs to bind at /sys/fs/cgroup/<name> inside the
+  // container on v1; empty on v2.
+  virtual std::vector<std::pair<std::string, std::string>> container_binds() const = 0;
+  // Host directories of this cgroup (one per v1 controller, one on v2).
+  virtual std::vector<std::string> dirs() const = 0;
+};
+
+// `path` is absolute relative to the hierarchy roots ("/lxcri/ctr1").
+std::unique_ptr<CgroupManager> make_cgroup_manager(CgroupLayout layout, const std::string& root,
+                                                   const std::string& path);
+
+// Writes needed for `resources`, as (file, value) pairs in order; pure, so the
+// translation is testable without a cgroup tree.
+std::vector<std::pair<std::string, std::string>> v1_writes(const std::string& controller, const Resources& r);
+std::vector<std::pair<std::string, std::string>> v2_writes(const Resources& r);
+// cpu.shares (2..262144) -> cpu.weight (1..10000), the conversion runc and crun use.
+uint64_t shares_to_weight(uint64_t shares);
+
+}  // namespace pvekit::oci::linux

@@ -1,0 +1,175 @@
+#include "oci/linux/init.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "oci/fd.h"
+#include "oci/linux/capabilities.h"
+#include "oci/linux/hooks.h"
+#include "oci/linux/mounts.h"
+#include "oci/linux/namespaces.h"
+#include "oci/linux/process.h"
+#include "oci/linux/seccomp.h"
+#include "oci/linux/sync.h"
+#include "oci/linux/syscalls.h"
+#include "oci/state.h"
+
+namespace pvekit::oci::linux {
+
+using core::Error;
+using core::ErrorCategory;
+using core::Status;
+
+namespace {
+
+// What the setup leaves for the last steps after the exec fifo opens.
+struct Prepared {
+  std::string executable;
+  std::optional<SeccompFilter> seccomp;
+};
+
+Status apply_sysctl(const LinuxConfig& linux, Syscalls& sys) {
+  for (const auto& [key, value] : linux.sysctl) {
+    std::string path = "/proc/sys/" + key;
+    std::replace(path.begin() + 10, path.end(), '.', '/');
+    PVEKIT_TRY(sys.write_file(path, value).wrap("sysctl " + key));
+  }
+  return core::ok();
+}
+
+Status setup_rootfs(const InitConfig& c, Syscalls& sys) {
+  const Spec& spec = *c.spec;
+  MountContext ctx{c.rootfs, c.no_pivot, c.new_user_namespace, c.cgroup_binds};
+  auto ops = plan_mounts(spec, ctx);
+  // sysctls go in after the pivot but before /proc/sys turns read-only.
+  auto pivot = std::find_if(ops.begin(), ops.end(), [](const MountOp& op) { return op.kind == MountOp::Kind::PivotRoot; });
+  std::vector<MountOp> before(ops.begin(), pivot + 1), after(pivot + 1, ops.end());
+  PVEKIT_TRY(apply_mounts(before, c.rootfs, sys));
+  if (spec.linux) PVEKIT_TRY(apply_sysctl(*spec.linux, sys));
+  return apply_mounts(after, "/", sys);
+}
+
+Status setup_identity(const Spec& spec, Syscalls& sys) {
+  if (!spec.hostname.empty()) PVEKIT_TRY(sys.sethostname(spec.hostname));
+  if (!spec.domainname.empty()) PVEKIT_TRY(sys.setdomainname(spec.domainname));
+  return core::ok();
+}
+
+Status setup_process(const Process& p, Prepared& out) {
+  PVEKIT_TRY(apply_rlimits(p.rlimits));
+  ::umask(p.user.umask.value_or(022));
+  if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    return Error::system("prctl(PR_SET_NO_NEW_PRIVS)", errno);
+  Capabilities caps = p.capabilities.value_or(Capabilities{});
+  PVEKIT_TRY(drop_bounding(caps));
+  PVEKIT_TRY(switch_user(p.user));
+  PVEKIT_TRY(apply_capabilities(caps));
+  PVEKIT_TRY(enter_cwd(p.cwd));
+  PVEKIT_ASSIGN(out.executable, find_executable(p.args[0], p.env));
+  return core::ok();
+}
+
+Status setup(const InitConfig& c, Prepared& out) {
+  const Spec& spec = *c.spec;
+  PVEKIT_TRY(expect_sync(c.sync_fd, SyncType::Go));
+  PVEKIT_TRY(join_namespaces(*spec.linux));
+  if (c.new_user_namespace && (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0))
+    return Error::system("become root in the user namespace", errno);
+  if (::setsid() < 0) return Error::system("setsid", errno);
+  if (!c.no_new_keyring) {
+    // A fresh session keyring keeps the host's keys out; kernels without keyrings are fine.
+    (void)::syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, nullptr);
+  }
+  if (::chdir(c.bundle.c_str()) != 0) return Error::system("chdir " + c.bundle, errno);
+  LinuxSyscalls sys;
+  PVEKIT_TRY(setup_identity(spec, sys));
+  PVEKIT_TRY(setup_rootfs(c, sys));
+  if (spec.linux->seccomp) {
+    PVEKIT_ASSIGN(auto filter, SeccompFilter::build(*spec.linux->seccomp));
+    out.seccomp.emplace(std::move(filter));
+    // Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter,
+    // so load it before the capabilities are dropped (as runc does).
+    if (!spec.process->no_new_privileges) {
+      PVEKIT_TRY(out.seccomp->load());
+      out.seccomp.reset();
+    }
+  }
+  PVEKIT_TRY(setup_process(*spec.process, out).wrap("process"));
+  return prepare_fds(c.preserve_fds);
+}
+
+// Blocks until `start` opens the fifo for reading. The fifo lives in the host's
+// state dir, which the pivot hid: reopen it through the O_PATH descriptor.
+Status wait_for_start(int fifo_fd) {
+  std::string path = "/proc/self/fd/" + std::to_string(fifo_fd);
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd.valid()) return Error::system("open exec fifo (is /proc mounted in the container?)", errno);
+  if (::write(fd.get(), "0", 1) != 1) return Error::system("write exec fifo", errno);
+  return core::ok();
+}
+
+void reset_signals() {
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (int sig = 1; sig < NSIG; ++sig)
+    if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
+}
+
+[[noreturn]] void die(const char* what, const Error& e) {
+  std::string text = std::string("lxcri init: ") + what + ": " + e.to_string() + "\n";
+  (void)!::write(2, text.data(), text.size());
+  _exit(1);
+}
+
+std::vector<char*> c_strings(std::vector<std::string>& v) {
+  std::vector<char*> out;
+  for (auto& s : v) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
+void run_init(const InitConfig& c) {
+  close_fds_from(3 + c.preserve_fds, {c.sync_fd, c.fifo_fd});
+  reset_signals();
+  Prepared prepared;
+  Status s = setup(c, prepared);
+  if (!s.ok()) {
+    send_sync_error(c.sync_fd, s.error());
+    _exit(1);
+  }
+  if (!send_sync(c.sync_fd, {SyncType::Ready, 0, ""}).ok()) _exit(1);
+  ::close(c.sync_fd);
+  if (Status w = wait_for_start(c.fifo_fd); !w.ok()) die("start", w.error());
+  ::close(c.fifo_fd);
+  ContainerState hook_state;  // startContainer hooks see the container's own view
+  hook_state.id = c.id;
+  hook_state.pid = 1;
+  hook_state.bundle = c.bundle;
+  hook_state.status = ContainerStatus::Running;
+  std::string state_json = runc_state_json(hook_state, ContainerStatus::Running).dump();
+  if (Status h = run_hooks(c.spec->hooks.start_container, "startContainer", state_json); !h.ok())
+    die("hooks", h.error());
+  if (prepared.seccomp) {
+    if (Status l = prepared.seccomp->load(); !l.ok()) die("seccomp", l.error());
+  }
+  std::vector<std::string> args = c.spec->process->args;
+  std::vector<std::string> env = c.spec->process->env;
+  auto argv = c_strings(args);
+  auto envp = c_strings(env);
+  ::execve(prepared.executable.c_str(), argv.data(), envp.data());
+  die("exec", Error::system("exec " + prepared.executable, errno));
+}
+
+}  // namespace pvekit::oci::linux

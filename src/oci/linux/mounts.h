@@ -1,0 +1,85 @@
+#pragma once
+
+// Rootfs setup as plan, then apply: plan_mounts() turns the spec into an
+// ordered list of MountOp without touching the system; apply_mounts() runs
+// the list through Syscalls inside the container's mount namespace.
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "oci/linux/syscalls.h"
+#include "oci/spec.h"
+
+namespace pvekit::oci::linux {
+
+// Mount flags and fs data from OCI mount options ("ro", "nosuid", "rbind", "mode=755").
+struct MountFlags {
+  unsigned long flags = 0;        // MS_* to set
+  unsigned long propagation = 0;  // MS_PRIVATE / MS_SHARED / ... (| MS_REC)
+  std::string data;               // options the filesystem interprets, comma-joined
+  bool bind = false;
+  bool recursive = false;
+
+  bool operator==(const MountFlags&) const = default;
+};
+MountFlags parse_mount_options(const std::vector<std::string>& options);
+// Every option parse_mount_options understands (for `features`), sorted.
+std::vector<std::string> known_mount_options();
+
+struct MountOp {
+  enum class Kind {
+    RootPropagation,   // mount("", "/", propagation): keep our mounts from reaching the host
+    BindRootfs,        // bind the rootfs onto itself so it is a mount point for pivot_root
+    Mount,             // a spec mount; target is a container path resolved inside the rootfs
+    CgroupBind,        // bind a host cgroup directory (source) at target (v1 hosts)
+    Device,            // create a device node (or bind the host's when in a user namespace)
+    Symlink,           // symlink `source` at target
+    PivotRoot,         // switch root (pivot_root, or MS_MOVE + chroot with no_pivot)
+    MaskPath,          // bind /dev/null over a file, empty read-only tmpfs over a directory
+    ReadonlyPath,      // bind the path onto itself read-only
+    RemountRootReadonly,
+  };
+  Kind kind = Kind::Mount;
+  std::string source;
+  std::string target;  // container path (e.g. "/proc"); the rootfs for BindRootfs/PivotRoot
+  std::string fstype;
+  MountFlags flags;
+  // Device fields.
+  char dev_type = 'c';
+  int64_t major = 0, minor = 0;
+  mode_t mode = 0666;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  bool bind_device = false;
+  bool no_pivot = false;
+
+  bool operator==(const MountOp&) const = default;
+};
+
+struct MountContext {
+  std::string rootfs;  // absolute host path
+  bool no_pivot = false;
+  bool user_namespace = false;  // devices must be bind-mounted from the host
+  // (host directory, name under /sys/fs/cgroup) pairs for a "cgroup" mount on a v1 host;
+  // empty on a v2 host, where a cgroup2 filesystem is mounted instead.
+  std::vector<std::pair<std::string, std::string>> cgroup_binds;
+};
+
+// The full, ordered rootfs setup for `spec`. Pure.
+std::vector<MountOp> plan_mounts(const Spec& spec, const MountContext& ctx);
+
+// The default devices every container gets (runtime-spec config-linux.md "Default Devices").
+const std::vector<Device>& default_devices();
+
+// Resolves `unsafe` (a container path) under `root` the way the container
+// would see it: symlinks are followed but can never leave `root`
+// (an absolute link target restarts at `root`, ".." stops at `root`).
+std::string secure_join(Syscalls& sys, const std::string& root, const std::string& unsafe);
+
+// Runs the ops in order; stops at the first failure, naming the op.
+core::Status apply_mounts(const std::vector<MountOp>& ops, const std::string& rootfs, Syscalls& sys);
+
+}  // namespace pvekit::oci::linux

@@ -1,0 +1,87 @@
+#include "oci/linux/namespaces.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "oci/fd.h"
+
+namespace pvekit::oci::linux {
+
+using core::Error;
+using core::Status;
+
+int namespace_flag(const std::string& type) {
+  if (type == "pid") return CLONE_NEWPID;
+  if (type == "network") return CLONE_NEWNET;
+  if (type == "mount") return CLONE_NEWNS;
+  if (type == "ipc") return CLONE_NEWIPC;
+  if (type == "uts") return CLONE_NEWUTS;
+  if (type == "user") return CLONE_NEWUSER;
+  if (type == "cgroup") return CLONE_NEWCGROUP;
+#ifdef CLONE_NEWTIME
+  if (type == "time") return CLONE_NEWTIME;
+#endif
+  return 0;
+}
+
+int clone_flags(const LinuxConfig& linux) {
+  int flags = 0;
+  for (const auto& ns : linux.namespaces)
+    if (ns.path.empty()) flags |= namespace_flag(ns.type);
+  return flags;
+}
+
+namespace {
+
+Status join(const Namespace& ns) {
+  UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return Error::system("open " + ns.type + " namespace " + ns.path, errno);
+  if (::setns(fd.get(), namespace_flag(ns.type)) != 0)
+    return Error::system("join " + ns.type + " namespace " + ns.path, errno);
+  return core::ok();
+}
+
+Status write_map(const std::string& path, const std::string& content) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd.valid()) return Error::system("open " + path, errno);
+  if (::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()))
+    return Error::system("write " + path, errno);
+  return core::ok();
+}
+
+}  // namespace
+
+Status join_namespaces(const LinuxConfig& linux) {
+  if (const auto* user = linux.find_namespace("user"); user && !user->path.empty()) PVEKIT_TRY(join(*user));
+  for (const auto& ns : linux.namespaces)
+    if (!ns.path.empty() && ns.type != "user" && ns.type != "pid") PVEKIT_TRY(join(ns));
+  return core::ok();
+}
+
+Status join_pid_namespace(const LinuxConfig& linux) {
+  if (const auto* pid = linux.find_namespace("pid"); pid && !pid->path.empty()) return join(*pid);
+  return core::ok();
+}
+
+std::string format_id_map(const std::vector<IdMapping>& mappings) {
+  std::string out;
+  for (const auto& m : mappings)
+    out += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " + std::to_string(m.size) + "\n";
+  return out;
+}
+
+Status write_id_maps(pid_t pid, const LinuxConfig& linux) {
+  std::string base = "/proc/" + std::to_string(pid);
+  PVEKIT_TRY(write_map(base + "/uid_map", format_id_map(linux.uid_mappings)));
+  Status gid = write_map(base + "/gid_map", format_id_map(linux.gid_mappings));
+  if (!gid.ok() && gid.error().sys_errno() == EPERM) {
+    PVEKIT_TRY(write_map(base + "/setgroups", "deny"));
+    gid = write_map(base + "/gid_map", format_id_map(linux.gid_mappings));
+  }
+  return gid;
+}
+
+}  // namespace pvekit::oci::linux

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include "core/result.h"
+#include "oci/spec.h"
+
+namespace pvekit::oci::linux {
+
+// CLONE_NEW* for a namespace type ("pid" -> CLONE_NEWPID); 0 when unknown.
+int namespace_flag(const std::string& type);
+
+// Flags for the namespaces the container creates (entries without a path).
+int clone_flags(const LinuxConfig& linux);
+
+// Joins the namespaces given by path, user first, skipping pid (which the
+// parent joins before cloning, since setns(pid) only affects children).
+core::Status join_namespaces(const LinuxConfig& linux);
+// Joins only the pid namespace given by path, if any (parent side).
+core::Status join_pid_namespace(const LinuxConfig& linux);
+
+// "0 1000 1\n..." as written to /proc/PID/uid_map.
+std::string format_id_map(const std::vector<IdMapping>& mappings);
+// Writes uid_map and gid_map of `pid` (setgroups is denied first when the
+// kernel requires it for an unprivileged writer).
+core::Status write_id_maps(pid_t pid, const LinuxConfig& linux);
+
+}  // namespace pvekit::oci::linux

@@ -1,0 +1,119 @@
+#include "oci/linux/process.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <utility>
+
+#include "core/strings.h"
+
+namespace pvekit::oci::linux {
+
+using core::Error;
+using core::ErrorCategory;
+using core::Status;
+
+int rlimit_resource(const std::string& name) {
+  static const std::pair<const char*, int> table[] = {
+      {"RLIMIT_AS", RLIMIT_AS}, {"RLIMIT_CORE", RLIMIT_CORE}, {"RLIMIT_CPU", RLIMIT_CPU},
+      {"RLIMIT_DATA", RLIMIT_DATA}, {"RLIMIT_FSIZE", RLIMIT_FSIZE}, {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+      {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+      {"RLIMIT_NICE", RLIMIT_NICE}, {"RLIMIT_NOFILE", RLIMIT_NOFILE}, {"RLIMIT_NPROC", RLIMIT_NPROC},
+      {"RLIMIT_RSS", RLIMIT_RSS}, {"RLIMIT_RTPRIO", RLIMIT_RTPRIO}, {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+      {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK}};
+  for (const auto& [n, v] : table)
+    if (name == n) return v;
+  return -1;
+}
+
+Status apply_rlimits(const std::vector<Rlimit>& rlimits) {
+  for (const auto& r : rlimits) {
+    int res = rlimit_resource(r.type);
+    if (res < 0) return Error(ErrorCategory::Config, "unknown rlimit " + r.type);
+    rlimit lim{r.soft, r.hard};
+    if (::setrlimit(static_cast<__rlimit_resource>(res), &lim) != 0)
+      return Error::system("setrlimit " + r.type + " (soft " + std::to_string(r.soft) + ", hard " +
+                               std::to_string(r.hard) + ")",
+                           errno);
+  }
+  return core::ok();
+}
+
+Status switch_user(const User& user) {
+  std::vector<gid_t> groups(user.additional_gids.begin(), user.additional_gids.end());
+  if (::setgroups(groups.size(), groups.data()) != 0 && errno != EPERM)
+    return Error::system("setgroups", errno);
+  if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) return Error::system("prctl(PR_SET_KEEPCAPS)", errno);
+  if (::setresgid(user.gid, user.gid, user.gid) != 0)
+    return Error::system("setresgid " + std::to_string(user.gid), errno);
+  if (::setresuid(user.uid, user.uid, user.uid) != 0)
+    return Error::system("setresuid " + std::to_string(user.uid), errno);
+  if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) return Error::system("prctl(PR_SET_KEEPCAPS)", errno);
+  return core::ok();
+}
+
+Status enter_cwd(const std::string& cwd) {
+  if (::chdir(cwd.c_str()) != 0) return Error::system("chdir to cwd " + cwd, errno);
+  char buf[PATH_MAX];
+  if (::getcwd(buf, sizeof buf) == nullptr) return Error::system("getcwd after chdir to " + cwd, errno);
+  if (buf[0] != '/') return Error(ErrorCategory::Runtime, "cwd " + cwd + " is outside the container root");
+  return core::ok();
+}
+
+std::string env_value(const std::vector<std::string>& env, const std::string& name, const std::string& fallback) {
+  for (const auto& e : env)
+    if (e.size() > name.size() && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=')
+      return e.substr(name.size() + 1);
+  return fallback;
+}
+
+core::Result<std::string> find_executable(const std::string& name, const std::vector<std::string>& env) {
+  auto runnable = [](const std::string& p) {
+    struct stat st{};
+    return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(p.c_str(), X_OK) == 0;
+  };
+  if (name.find('/') != std::string::npos) {
+    if (runnable(name)) return name;
+    return Error(ErrorCategory::NotFound, "exec: \"" + name + "\": no such executable");
+  }
+  std::string path = env_value(env, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  for (const auto& dir : core::split(path, ':', true)) {
+    std::string candidate = dir + "/" + name;
+    if (runnable(candidate)) return candidate;
+  }
+  return Error(ErrorCategory::NotFound, "exec: \"" + name + "\": executable file not found in $PATH");
+}
+
+Status prepare_fds(int preserve_fds) {
+  for (int fd = 3; fd < 3 + preserve_fds; ++fd) {
+    int flags = ::fcntl(fd, F_GETFD);
+    if (flags >= 0) ::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+  }
+  unsigned first = static_cast<unsigned>(3 + preserve_fds);
+  if (::syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+    return Error::system("close_range", errno);
+  return core::ok();
+}
+
+void close_fds_from(int first, const std::vector<int>& keep) {
+  std::vector<int> sorted = keep;
+  std::sort(sorted.begin(), sorted.end());
+  unsigned lo = static_cast<unsigned>(first);
+  for (int k : sorted) {
+    if (k < first) continue;
+    if (static_cast<unsigned>(k) > lo) ::syscall(SYS_close_range, lo, static_cast<unsigned>(k - 1), 0);
+    lo = static_cast<unsigned>(k + 1);
+  }
+  ::syscall(SYS_close_range, lo, ~0U, 0);
+}
+
+}  // namespace pvekit::oci::linux

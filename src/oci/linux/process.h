@@ -1,0 +1,43 @@
+#pragma once
+
+// The user process's attributes, applied by the init before execve:
+// rlimits, user and groups, no_new_privs, cwd check, executable lookup, fds.
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "oci/spec.h"
+
+namespace pvekit::oci::linux {
+
+// "RLIMIT_NOFILE" -> RLIMIT_NOFILE; -1 when unknown.
+int rlimit_resource(const std::string& name);
+core::Status apply_rlimits(const std::vector<Rlimit>& rlimits);
+
+// setgroups + setresgid + setresuid. Capabilities survive (PR_SET_KEEPCAPS)
+// so apply_capabilities can set exactly the configured sets afterwards.
+core::Status switch_user(const User& user);
+
+// chdir(cwd) and check the result is reachable from the container root: a
+// leaked host directory fd as cwd reads "(unreachable)/..." (CVE-2024-21626).
+core::Status enter_cwd(const std::string& cwd);
+
+// The value of NAME in a NAME=VALUE list, or `fallback`.
+std::string env_value(const std::vector<std::string>& env, const std::string& name, const std::string& fallback);
+
+// args[0] as execve needs it: kept when it contains '/', else searched in the
+// PATH of `env` (runc's default PATH when unset). NotFound when absent.
+core::Result<std::string> find_executable(const std::string& name, const std::vector<std::string>& env);
+
+// Leaves fds 0-2 and 3..3+preserve_fds-1 open across execve and marks every
+// other descriptor close-on-exec (CVE-2024-21626: no host fd leaks in).
+core::Status prepare_fds(int preserve_fds);
+
+// Closes every descriptor >= `first` except those in `keep`. The init calls it
+// at once, so it does not hold copies of the parent's fds (and their flocks).
+void close_fds_from(int first, const std::vector<int>& keep);
+
+}  // namespace pvekit::oci::linux

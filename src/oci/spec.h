@@ -1,0 +1,200 @@
+#pragma once
+
+// The OCI runtime-spec config.json model (runtime-spec v1.1, config.md and
+// config-linux.md), parsed with per-field validation. Field names in errors
+// use the JSON spelling and index notation ("mounts[2].destination").
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/json.h"
+#include "core/result.h"
+
+namespace pvekit::oci {
+
+using core::Json;
+
+struct User {
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  std::optional<uint32_t> umask;
+  std::vector<uint32_t> additional_gids;
+};
+
+struct Rlimit {
+  std::string type;  // "RLIMIT_NOFILE", ...
+  uint64_t soft = 0;
+  uint64_t hard = 0;
+};
+
+// The five capability sets; names like "CAP_KILL".
+struct Capabilities {
+  std::vector<std::string> bounding, effective, inheritable, permitted, ambient;
+};
+
+struct Process {
+  bool terminal = false;
+  User user;
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  std::string cwd = "/";
+  std::optional<Capabilities> capabilities;
+  std::vector<Rlimit> rlimits;
+  bool no_new_privileges = false;
+  std::optional<int> oom_score_adj;
+};
+
+struct Root {
+  std::string path;  // relative to the bundle or absolute
+  bool readonly = false;
+};
+
+struct Mount {
+  std::string destination;  // absolute path inside the container
+  std::string type;
+  std::string source;
+  std::vector<std::string> options;
+};
+
+struct Hook {
+  std::string path;  // absolute path on the host (or in the container for startContainer)
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  std::optional<int> timeout;  // seconds, > 0
+};
+
+struct Hooks {
+  std::vector<Hook> prestart, create_runtime, create_container, start_container, poststart,
+      poststop;
+};
+
+struct Namespace {
+  std::string type;  // pid network mount ipc uts user cgroup time
+  std::string path;  // empty: create a new one; else join the namespace at this path
+};
+
+struct IdMapping {
+  uint32_t container_id = 0;
+  uint32_t host_id = 0;
+  uint32_t size = 0;
+};
+
+struct Device {
+  std::string path;  // absolute path inside the container
+  std::string type;  // c, b, u or p
+  int64_t major = 0;
+  int64_t minor = 0;
+  std::optional<uint32_t> file_mode;
+  std::optional<uint32_t> uid;
+  std::optional<uint32_t> gid;
+};
+
+struct DeviceRule {
+  bool allow = false;
+  std::string type = "a";  // a, c or b
+  std::optional<int64_t> major, minor;  // nullopt: any ("*")
+  std::string access = "rwm";
+};
+
+struct MemoryResources {
+  std::optional<int64_t> limit;  // bytes; -1 unlimited
+  std::optional<int64_t> reservation;
+  std::optional<int64_t> swap;  // memory+swap, bytes
+  std::optional<uint64_t> swappiness;
+  std::optional<bool> disable_oom_killer;
+};
+
+struct CpuResources {
+  std::optional<uint64_t> shares;
+  std::optional<int64_t> quota;  // microseconds per period; -1 unlimited
+  std::optional<uint64_t> period;  // microseconds
+  std::string cpus;  // cpuset list "0-1"
+  std::string mems;
+};
+
+struct Resources {
+  std::vector<DeviceRule> devices;
+  std::optional<MemoryResources> memory;
+  std::optional<CpuResources> cpu;
+  std::optional<int64_t> pids_limit;  // 0 or -1: unlimited
+};
+
+struct SeccompArg {
+  uint32_t index = 0;
+  uint64_t value = 0;
+  uint64_t value_two = 0;
+  std::string op;  // SCMP_CMP_EQ, ...
+};
+
+struct SeccompSyscall {
+  std::vector<std::string> names;
+  std::string action;  // SCMP_ACT_*
+  std::optional<uint32_t> errno_ret;
+  std::vector<SeccompArg> args;
+};
+
+struct Seccomp {
+  std::string default_action;
+  std::optional<uint32_t> default_errno_ret;
+  std::vector<std::string> architectures;
+  std::vector<std::string> flags;
+  std::vector<SeccompSyscall> syscalls;
+};
+
+struct LinuxConfig {
+  std::vector<Namespace> namespaces;
+  std::vector<IdMapping> uid_mappings, gid_mappings;
+  std::vector<Device> devices;
+  std::string cgroups_path;
+  std::optional<Resources> resources;
+  std::string rootfs_propagation;  // "", private, rprivate, slave, rslave, shared, rshared, unbindable, runbindable
+  std::vector<std::string> masked_paths, readonly_paths;
+  std::map<std::string, std::string> sysctl;
+  std::optional<Seccomp> seccomp;
+
+  bool has_namespace(const std::string& type) const;
+  // The namespace entry of this type, or nullptr.
+  const Namespace* find_namespace(const std::string& type) const;
+};
+
+struct Spec {
+  std::string oci_version;
+  std::optional<Process> process;
+  Root root;
+  std::vector<Mount> mounts;
+  std::string hostname, domainname;
+  Hooks hooks;
+  std::map<std::string, std::string> annotations;
+  std::optional<LinuxConfig> linux;
+};
+
+// Parses and validates a config.json document. Config errors name the field,
+// e.g. "mounts[1].destination: must be an absolute path".
+core::Result<Spec> parse_spec(const Json& doc);
+core::Result<Spec> parse_spec_text(const std::string& text);
+// Reads <bundle>/config.json.
+core::Result<Spec> load_spec(const std::string& bundle);
+
+// Semantic checks on a parsed spec (paths, namespaces, names, ...).
+core::Status validate_spec(const Spec& spec);
+
+// Known names, used by validation and by `features`.
+const std::vector<std::string>& known_namespaces();
+const std::vector<std::string>& known_capabilities();
+const std::vector<std::string>& known_rlimits();
+const std::vector<std::string>& known_seccomp_actions();
+const std::vector<std::string>& known_seccomp_operators();
+const std::vector<std::string>& known_hooks();
+
+// True when `path` has a ".." component.
+bool has_dotdot(const std::string& path);
+
+// runc's default config.json (`spec`), and its `--rootless` variant with
+// user-namespace mappings for the given host uid/gid.
+Json default_spec();
+Json rootless_spec(uint32_t host_uid, uint32_t host_gid);
+
+}  // namespace pvekit::oci

@@ -1,0 +1,216 @@
+// Semantic validation of a parsed config.json: every error names the field.
+
+#include <algorithm>
+#include <set>
+
+#include "oci/spec.h"
+
+namespace pvekit::oci {
+namespace {
+
+using core::Error;
+using core::ErrorCategory;
+using core::Status;
+
+Error field_error(const std::string& field, const std::string& message) {
+  return Error(ErrorCategory::Config, field + ": " + message).with_detail("field", field);
+}
+
+bool contains(const std::vector<std::string>& list, const std::string& name) {
+  return std::find(list.begin(), list.end(), name) != list.end();
+}
+
+std::string idx(const std::string& base, size_t i) { return base + "[" + std::to_string(i) + "]"; }
+
+// A path inside the container: absolute and without "..".
+Status check_container_path(const std::string& field, const std::string& path) {
+  if (path.empty() || path[0] != '/') return field_error(field, "must be an absolute path, got \"" + path + "\"");
+  if (has_dotdot(path)) return field_error(field, "must not contain \"..\", got \"" + path + "\"");
+  return core::ok();
+}
+
+Status check_process(const Process& p) {
+  if (p.args.empty()) return field_error("process.args", "must not be empty");
+  PVEKIT_TRY(check_container_path("process.cwd", p.cwd));
+  for (size_t i = 0; i < p.env.size(); ++i)
+    if (p.env[i].find('=') == std::string::npos)
+      return field_error(idx("process.env", i), "must have the form NAME=VALUE");
+  std::set<std::string> seen;
+  for (size_t i = 0; i < p.rlimits.size(); ++i) {
+    const auto& r = p.rlimits[i];
+    std::string f = idx("process.rlimits", i);
+    if (!contains(known_rlimits(), r.type)) return field_error(f + ".type", "unknown rlimit \"" + r.type + "\"");
+    if (!seen.insert(r.type).second) return field_error(f + ".type", "duplicate rlimit \"" + r.type + "\"");
+    if (r.soft > r.hard) return field_error(f, "soft limit exceeds hard limit");
+  }
+  if (p.oom_score_adj && (*p.oom_score_adj < -1000 || *p.oom_score_adj > 1000))
+    return field_error("process.oomScoreAdj", "must be between -1000 and 1000");
+  if (p.capabilities) {
+    const auto& c = *p.capabilities;
+    const std::pair<const char*, const std::vector<std::string>*> sets[] = {
+        {"bounding", &c.bounding}, {"effective", &c.effective}, {"inheritable", &c.inheritable},
+        {"permitted", &c.permitted}, {"ambient", &c.ambient}};
+    for (const auto& [name, list] : sets)
+      for (size_t i = 0; i < list->size(); ++i)
+        if (!contains(known_capabilities(), (*list)[i]))
+          return field_error(idx(std::string("process.capabilities.") + name, i),
+                             "unknown capability \"" + (*list)[i] + "\"");
+  }
+  return core::ok();
+}
+
+Status check_hooks(const Hooks& h) {
+  const std::pair<const char*, const std::vector<Hook>*> all[] = {
+      {"prestart", &h.prestart}, {"createRuntime", &h.create_runtime},
+      {"createContainer", &h.create_container}, {"startContainer", &h.start_container},
+      {"poststart", &h.poststart}, {"poststop", &h.poststop}};
+  for (const auto& [name, list] : all)
+    for (size_t i = 0; i < list->size(); ++i) {
+      std::string f = idx(std::string("hooks.") + name, i);
+      const Hook& hook = (*list)[i];
+      if (hook.path.empty() || hook.path[0] != '/') return field_error(f + ".path", "must be an absolute path");
+      if (hook.timeout && *hook.timeout <= 0) return field_error(f + ".timeout", "must be greater than zero");
+    }
+  return core::ok();
+}
+
+Status check_namespaces(const LinuxConfig& l) {
+  std::set<std::string> seen;
+  for (size_t i = 0; i < l.namespaces.size(); ++i) {
+    const auto& ns = l.namespaces[i];
+    std::string f = idx("linux.namespaces", i);
+    if (!contains(known_namespaces(), ns.type))
+      return field_error(f + ".type", "unknown namespace type \"" + ns.type + "\"");
+    if (!seen.insert(ns.type).second) return field_error(f + ".type", "duplicate namespace \"" + ns.type + "\"");
+    if (!ns.path.empty() && ns.path[0] != '/') return field_error(f + ".path", "must be an absolute path");
+  }
+  bool userns = l.has_namespace("user");
+  if (!userns && (!l.uid_mappings.empty() || !l.gid_mappings.empty()))
+    return field_error("linux.uidMappings", "requires a user namespace");
+  if (userns && l.find_namespace("user")->path.empty() && (l.uid_mappings.empty() || l.gid_mappings.empty()))
+    return field_error("linux.uidMappings", "a new user namespace needs uidMappings and gidMappings");
+  return core::ok();
+}
+
+Status check_resources(const Resources& r) {
+  for (size_t i = 0; i < r.devices.size(); ++i) {
+    const auto& d = r.devices[i];
+    std::string f = idx("linux.resources.devices", i);
+    if (d.type != "a" && d.type != "c" && d.type != "b") return field_error(f + ".type", "must be a, c or b");
+    if (d.access.empty() || d.access.find_first_not_of("rwm") != std::string::npos)
+      return field_error(f + ".access", "must be a combination of r, w and m");
+  }
+  if (r.cpu && r.cpu->quota && *r.cpu->quota == 0) return field_error("linux.resources.cpu.quota", "must not be 0");
+  return core::ok();
+}
+
+Status check_seccomp(const Seccomp& s) {
+  if (!contains(known_seccomp_actions(), s.default_action))
+    return field_error("linux.seccomp.defaultAction", "unknown action \"" + s.default_action + "\"");
+  for (size_t i = 0; i < s.syscalls.size(); ++i) {
+    std::string f = idx("linux.seccomp.syscalls", i);
+    const auto& sc = s.syscalls[i];
+    if (!contains(known_seccomp_actions(), sc.action))
+      return field_error(f + ".action", "unknown action \"" + sc.action + "\"");
+    for (size_t j = 0; j < sc.args.size(); ++j) {
+      if (!contains(known_seccomp_operators(), sc.args[j].op))
+        return field_error(idx(f + ".args", j) + ".op", "unknown operator \"" + sc.args[j].op + "\"");
+      if (sc.args[j].index > 5) return field_error(idx(f + ".args", j) + ".index", "must be between 0 and 5");
+    }
+  }
+  return core::ok();
+}
+
+Status check_paths(const std::string& field, const std::vector<std::string>& paths) {
+  for (size_t i = 0; i < paths.size(); ++i) PVEKIT_TRY(check_container_path(idx(field, i), paths[i]));
+  return core::ok();
+}
+
+Status check_linux(const LinuxConfig& l) {
+  PVEKIT_TRY(check_namespaces(l));
+  for (size_t i = 0; i < l.devices.size(); ++i) {
+    std::string f = idx("linux.devices", i);
+    PVEKIT_TRY(check_container_path(f + ".path", l.devices[i].path));
+    const std::string& t = l.devices[i].type;
+    if (t != "c" && t != "b" && t != "u" && t != "p") return field_error(f + ".type", "must be c, b, u or p");
+  }
+  if (has_dotdot(l.cgroups_path)) return field_error("linux.cgroupsPath", "must not contain \"..\"");
+  if (l.resources) PVEKIT_TRY(check_resources(*l.resources));
+  static const std::vector<std::string> propagations = {
+      "", "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable"};
+  if (!contains(propagations, l.rootfs_propagation))
+    return field_error("linux.rootfsPropagation", "unknown propagation \"" + l.rootfs_propagation + "\"");
+  PVEKIT_TRY(check_paths("linux.maskedPaths", l.masked_paths));
+  PVEKIT_TRY(check_paths("linux.readonlyPaths", l.readonly_paths));
+  for (const auto& [key, value] : l.sysctl)
+    if (key.empty() || has_dotdot(key) || key.find('/') == 0)
+      return field_error("linux.sysctl." + key, "invalid sysctl name");
+  if (l.seccomp) PVEKIT_TRY(check_seccomp(*l.seccomp));
+  return core::ok();
+}
+
+}  // namespace
+
+Status validate_spec(const Spec& spec) {
+  if (spec.oci_version.rfind("1.", 0) != 0)
+    return field_error("ociVersion", "unsupported version \"" + spec.oci_version + "\" (need 1.x)");
+  if (spec.root.path.empty()) return field_error("root.path", "must not be empty");
+  if (spec.process) PVEKIT_TRY(check_process(*spec.process));
+  for (size_t i = 0; i < spec.mounts.size(); ++i)
+    PVEKIT_TRY(check_container_path(idx("mounts", i) + ".destination", spec.mounts[i].destination));
+  PVEKIT_TRY(check_hooks(spec.hooks));
+  if (spec.linux) PVEKIT_TRY(check_linux(*spec.linux));
+  bool uts = spec.linux && spec.linux->find_namespace("uts") && spec.linux->find_namespace("uts")->path.empty();
+  if (!spec.hostname.empty() && !uts)
+    return field_error("hostname", "setting the hostname needs a new uts namespace");
+  if (!spec.domainname.empty() && !uts)
+    return field_error("domainname", "setting the domainname needs a new uts namespace");
+  return core::ok();
+}
+
+const std::vector<std::string>& known_namespaces() {
+  static const std::vector<std::string> v = {"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"};
+  return v;
+}
+
+const std::vector<std::string>& known_capabilities() {
+  static const std::vector<std::string> v = {
+      "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+      "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
+      "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
+      "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT",
+      "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
+      "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
+      "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
+      "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"};
+  return v;
+}
+
+const std::vector<std::string>& known_rlimits() {
+  static const std::vector<std::string> v = {
+      "RLIMIT_AS", "RLIMIT_CORE", "RLIMIT_CPU", "RLIMIT_DATA", "RLIMIT_FSIZE", "RLIMIT_LOCKS",
+      "RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_NOFILE", "RLIMIT_NPROC",
+      "RLIMIT_RSS", "RLIMIT_RTPRIO", "RLIMIT_RTTIME", "RLIMIT_SIGPENDING", "RLIMIT_STACK"};
+  return v;
+}
+
+const std::vector<std::string>& known_seccomp_actions() {
+  static const std::vector<std::string> v = {
+      "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
+      "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"};
+  return v;
+}
+
+const std::vector<std::string>& known_seccomp_operators() {
+  static const std::vector<std::string> v = {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE",
+                                             "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"};
+  return v;
+}
+
+const std::vector<std::string>& known_hooks() {
+  static const std::vector<std::string> v = {"prestart", "createRuntime", "createContainer",
+                                             "startContainer", "poststart", "poststop"};
+  return v;
+}
+
+}  // namespace pvekit::oci

@@ -1,0 +1,184 @@
+#include "oci/linux/mounts.h"
+
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+
+#include "support/recording_syscalls.h"
+
+namespace pvekit::oci::linux {
+namespace {
+
+using testing::RecordingSyscalls;
+using Kind = MountOp::Kind;
+
+Spec small_spec() {
+  auto spec = parse_spec(Json::parse(R"({
+    "ociVersion": "1.0.2",
+    "process": {"args": ["sh"], "cwd": "/"},
+    "root": {"path": "rootfs", "readonly": true},
+    "mounts": [
+      {"destination": "/proc", "type": "proc", "source": "proc"},
+      {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"]},
+      {"destination": "/data", "type": "bind", "source": "/srv/data", "options": ["rbind", "ro", "rprivate"]}
+    ],
+    "linux": {"namespaces": [{"type": "mount"}], "maskedPaths": ["/proc/kcore"], "readonlyPaths": ["/proc/sys"],
+              "devices": [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 438}]}
+  })"));
+  EXPECT_TRUE(spec.ok()) << spec.error().to_string();
+  return *spec;
+}
+
+TEST(MountOptions, FlagsPropagationAndData) {
+  struct Case {
+    std::vector<std::string> options;
+    unsigned long flags, propagation;
+    std::string data;
+    bool bind, recursive;
+  };
+  const Case cases[] = {
+      {{"ro", "nosuid", "nodev", "noexec"}, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 0, "", false, false},
+      {{"ro", "rw"}, 0, 0, "", false, false},
+      {{"rbind", "rprivate"}, 0, MS_PRIVATE | MS_REC, "", true, true},
+      {{"bind", "shared"}, 0, MS_SHARED, "", true, false},
+      {{"mode=755", "size=65536k", "strictatime"}, MS_STRICTATIME, 0, "mode=755,size=65536k", false, false},
+      {{"defaults"}, 0, 0, "", false, false},
+  };
+  for (const auto& c : cases) {
+    auto f = parse_mount_options(c.options);
+    std::string name = ::testing::PrintToString(c.options);
+    EXPECT_EQ(f.flags, c.flags) << name;
+    EXPECT_EQ(f.propagation, c.propagation) << name;
+    EXPECT_EQ(f.data, c.data) << name;
+    EXPECT_EQ(f.bind, c.bind) << name;
+    EXPECT_EQ(f.recursive, c.recursive) << name;
+  }
+}
+
+TEST(PlanMounts, OrderIsPropagationRootfsMountsDevicesPivotMasksReadonly) {
+  auto ops = plan_mounts(small_spec(), MountContext{.rootfs = "/b/rootfs"});
+  std::vector<std::pair<Kind, std::string>> got;
+  for (const auto& op : ops) got.emplace_back(op.kind, op.target);
+  std::vector<std::pair<Kind, std::string>> want = {
+      {Kind::RootPropagation, "/"}, {Kind::BindRootfs, "/b/rootfs"}, {Kind::Mount, "/proc"},
+      {Kind::Mount, "/dev"},        {Kind::Mount, "/data"},          {Kind::Device, "/dev/null"},
+      {Kind::Device, "/dev/zero"},  {Kind::Device, "/dev/full"},     {Kind::Device, "/dev/random"},
+      {Kind::Device, "/dev/urandom"}, {Kind::Device, "/dev/tty"},    {Kind::Symlink, "/dev/fd"},
+      {Kind::Symlink, "/dev/stdin"}, {Kind::Symlink, "/dev/stdout"}, {Kind::Symlink, "/dev/stderr"},
+      {Kind::Device, "/dev/fuse"},  {Kind::PivotRoot, "/b/rootfs"},  {Kind::MaskPath, "/proc/kcore"},
+      {Kind::ReadonlyPath, "/proc/sys"}, {Kind::RemountRootReadonly, "/"}};
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(got[i].first, want[i].first) << "op " << i;
+    EXPECT_EQ(got[i].second, want[i].second) << "op " << i;
+  }
+  EXPECT_EQ(ops[0].flags.propagation, static_cast<unsigned long>(MS_SLAVE | MS_REC));
+  EXPECT_EQ(ops[15].mode, 0666u);
+  EXPECT_EQ(ops[15].major, 10);
+}
+
+TEST(PlanMounts, PropagationNoPivotAndUserNamespaceDevices) {
+  Spec spec = small_spec();
+  spec.linux->rootfs_propagation = "rshared";
+  auto ops = plan_mounts(spec, MountContext{.rootfs = "/r", .no_pivot = true, .user_namespace = true});
+  EXPECT_EQ(ops[0].flags.propagation, static_cast<unsigned long>(MS_SHARED | MS_REC));
+  for (const auto& op : ops) {
+    if (op.kind == Kind::Device) {
+      EXPECT_TRUE(op.bind_device) << op.target;
+    }
+    if (op.kind == Kind::PivotRoot) {
+      EXPECT_TRUE(op.no_pivot);
+    }
+  }
+}
+
+TEST(PlanMounts, CgroupMountOnV1BindsControllersAndOnV2MountsCgroup2) {
+  Spec spec = small_spec();
+  spec.mounts = {{"/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "ro"}}};
+  auto v1 = plan_mounts(spec, MountContext{.rootfs = "/r",
+                                           .cgroup_binds = {{"/sys/fs/cgroup/memory/c1", "memory"},
+                                                            {"/sys/fs/cgroup/pids/c1", "pids"}}});
+  ASSERT_GE(v1.size(), 6u);
+  EXPECT_EQ(v1[2].fstype, "tmpfs");
+  EXPECT_EQ(v1[3].kind, Kind::CgroupBind);
+  EXPECT_EQ(v1[3].source, "/sys/fs/cgroup/memory/c1");
+  EXPECT_EQ(v1[3].target, "/sys/fs/cgroup/memory");
+  EXPECT_EQ(v1[4].target, "/sys/fs/cgroup/pids");
+  EXPECT_TRUE(v1[5].flags.flags & MS_REMOUNT);
+  EXPECT_TRUE(v1[5].flags.flags & MS_RDONLY);
+  auto v2 = plan_mounts(spec, MountContext{.rootfs = "/r"});
+  EXPECT_EQ(v2[2].fstype, "cgroup2");
+  EXPECT_TRUE(v2[2].flags.flags & MS_RDONLY);
+}
+
+TEST(SecureJoin, SymlinksStayInsideTheRoot) {
+  RecordingSyscalls sys;
+  sys.symlinks["/r/escape"] = "/etc";
+  sys.symlinks["/r/up"] = "../../../../tmp";
+  sys.symlinks["/r/a/rel"] = "../b";
+  sys.symlinks["/r/loop"] = "/loop";
+  struct Case {
+    std::string in, out;
+  };
+  const Case cases[] = {{"/proc", "/r/proc"},          {"/escape/passwd", "/r/etc/passwd"},
+                        {"/up/x", "/r/tmp/x"},         {"/a/rel/c", "/r/b/c"},
+                        {"/../../etc", "/r/etc"},      {"/", "/r"},
+                        {"/loop/x", "/r/loop/x"},      {"//a/./b/", "/r/a/b"}};
+  for (const auto& c : cases) EXPECT_EQ(secure_join(sys, "/r", c.in), c.out) << c.in;
+}
+
+TEST(ApplyMounts, RecordsTheExpectedCalls) {
+  RecordingSyscalls sys;
+  sys.dirs.insert("/srv/data");
+  sys.symlinks["/b/rootfs/data"] = "/../../host";  // hostile: must land inside the rootfs
+  Spec spec = small_spec();
+  spec.linux->devices.clear();
+  auto ops = plan_mounts(spec, MountContext{.rootfs = "/b/rootfs"});
+  ASSERT_TRUE(apply_mounts(ops, "/b/rootfs", sys).ok());
+  auto has = [&](const std::string& line) {
+    return std::find(sys.calls.begin(), sys.calls.end(), line) != sys.calls.end();
+  };
+  EXPECT_EQ(sys.calls.at(0), "mount  /  0x" + std::string("84000") + " ");  // MS_SLAVE|MS_REC
+  EXPECT_TRUE(has("mount /b/rootfs /b/rootfs  0x5000 ")) << "rbind of the rootfs onto itself";
+  EXPECT_TRUE(has("mount proc /b/rootfs/proc proc 0x0 "));
+  EXPECT_TRUE(has("mount tmpfs /b/rootfs/dev tmpfs 0x2 mode=755"));
+  EXPECT_TRUE(has("mount /srv/data /b/rootfs/host  0x5000 ")) << "bind follows the link inside the root";
+  EXPECT_TRUE(has("mount  /b/rootfs/host  0x5021 ")) << "read-only remount of the bind";
+  EXPECT_TRUE(has("mount  /b/rootfs/host  0x44000 ")) << "rprivate";
+  EXPECT_TRUE(has("mknod /b/rootfs/dev/null 020666 259"));
+  EXPECT_TRUE(has("symlink /proc/self/fd /b/rootfs/dev/fd"));
+  EXPECT_TRUE(has("pivot_root /b/rootfs"));
+  EXPECT_TRUE(has("mount  /  0x1021 ")) << "read-only root";
+  // Masked and read-only paths that do not exist are skipped.
+  EXPECT_FALSE(has("mount /dev/null /proc/kcore  0x1000 "));
+}
+
+TEST(ApplyMounts, MasksFilesAndDirectoriesThatExist) {
+  RecordingSyscalls sys;
+  sys.files.insert("/proc/kcore");
+  sys.dirs.insert("/proc/acpi");
+  std::vector<MountOp> ops = {{.kind = Kind::MaskPath, .target = "/proc/kcore"},
+                              {.kind = Kind::MaskPath, .target = "/proc/acpi"}};
+  ASSERT_TRUE(apply_mounts(ops, "/", sys).ok());
+  EXPECT_EQ(sys.calls, (std::vector<std::string>{"mount /dev/null /proc/kcore  0x1000 ",
+                                                 "mount tmpfs /proc/acpi tmpfs 0x1 "}));
+}
+
+TEST(ApplyMounts, StopsAtTheFirstFailureAndNamesTheTarget) {
+  RecordingSyscalls sys;
+  sys.fail_prefix = "mount proc";
+  auto ops = plan_mounts(small_spec(), MountContext{.rootfs = "/b/rootfs"});
+  auto s = apply_mounts(ops, "/b/rootfs", sys);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().to_string().find("rootfs: /proc"), std::string::npos) << s.error().to_string();
+  EXPECT_EQ(s.error().sys_errno(), EPERM);
+  EXPECT_EQ(sys.calls.back().rfind("mount proc", 0), 0u) << "nothing ran after the failure";
+}
+
+TEST(ApplyMounts, NoPivotMovesTheRoot) {
+  RecordingSyscalls sys;
+  ASSERT_TRUE(apply_mounts({{.kind = Kind::PivotRoot, .target = "/r", .no_pivot = true}}, "/r", sys).ok());
+  EXPECT_EQ(sys.calls, std::vector<std::string>{"move_root /r"});
+}
+
+}  // namespace
+}  // namespace pvekit::oci::linux
