@@ -114,7 +114,15 @@ pve::ClientOptions client_options(const ApiConfig& api) {
   o.password = api.pass;
   o.token_id = api.token_id;
   o.token_secret = api.token_secret;
-  if (!api.ssl_verification) o.tls.verify = pve::TlsVerify::Insecure;
+  if (!api.ssl_verification) {
+    o.tls.verify = pve::TlsVerify::Insecure;
+  } else if (!api.ssl_fingerprint.empty()) {
+    o.tls.verify = pve::TlsVerify::Fingerprint;
+    o.tls.fingerprints = api.ssl_fingerprint;
+  } else if (!api.ca_file.empty()) {
+    o.tls.verify = pve::TlsVerify::CaFile;
+    o.tls.ca_file = api.ca_file;
+  }
   o.timeout = std::chrono::seconds(api.timeout);
   o.retries = std::max(0, api.retries - 1);
   o.backoff = std::chrono::seconds(api.wait_time);

@@ -101,6 +101,13 @@ Result<ApiConfig> read_api(const LayeredConfig& c) {
   a.token_secret = c.get_string("proxmox_api.token_secret");
   a.token_secret_file = c.get_string("proxmox_api.token_secret_file");
   a.ssl_verification = c.get_bool("proxmox_api.ssl_verification");
+  a.ssl_fingerprint = c.get_list("proxmox_api.ssl_fingerprint");
+  a.ca_file = c.get_string("proxmox_api.ca_file");
+  if (!a.ssl_fingerprint.empty() && !a.ca_file.empty())
+    return config_error("proxmox_api.ssl_fingerprint", "set either ssl_fingerprint or ca_file, not both");
+  if (!a.ssl_verification && (!a.ssl_fingerprint.empty() || !a.ca_file.empty()))
+    return config_error("proxmox_api.ssl_verification",
+                        "is false, which turns verification off, but ssl_fingerprint or ca_file is set");
   a.timeout = static_cast<int>(c.get_int("proxmox_api.timeout"));
   a.retries = static_cast<int>(c.get_int("proxmox_api.retries"));
   a.wait_time = static_cast<int>(c.get_int("proxmox_api.wait_time"));

@@ -34,6 +34,11 @@ struct ApiConfig {
   std::string token_secret;       // secret
   std::string token_secret_file;  // path the caller reads
   bool ssl_verification = true;
+  // Our additions: pin the nodes' self-signed certificates by SHA-256
+  // fingerprint ("AA:BB:...", as `pvenode cert info` shows them), or trust a
+  // CA file. Either replaces the system CAs; both set is a Config error.
+  std::vector<std::string> ssl_fingerprint;
+  std::string ca_file;
   int timeout = 10;    // seconds per request
   int retries = 1;     // attempts per request
   int wait_time = 1;   // seconds between attempts

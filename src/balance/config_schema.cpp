@@ -20,6 +20,9 @@ void add_api(core::ConfigSchema& s) {
   s.add({.path = "proxmox_api.token_secret", .type = ValueType::Secret, .help = "API token secret"});
   s.add({.path = "proxmox_api.token_secret_file", .help = "file holding the token secret"});
   s.add({.path = "proxmox_api.ssl_verification", .type = ValueType::Boolean, .default_value = true});
+  s.add({.path = "proxmox_api.ssl_fingerprint", .type = ValueType::StringList,
+         .help = "accepted SHA-256 certificate fingerprints (AA:BB:...), one per node"});
+  s.add({.path = "proxmox_api.ca_file", .help = "PEM file of the CA that signed the nodes' certificates"});
   s.add({.path = "proxmox_api.timeout", .type = ValueType::Integer, .default_value = 10, .min = 1,
          .max = 3600});
   s.add({.path = "proxmox_api.retries", .type = ValueType::Integer, .default_value = 1, .min = 1,

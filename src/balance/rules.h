@@ -46,6 +46,18 @@ struct Amount {
   double cpus = 0.0;
   double disk = 0.0;
 };
+inline Amount operator+(Amount a, const Amount& b) {
+  a.memory += b.memory;
+  a.cpus += b.cpus;
+  a.disk += b.disk;
+  return a;
+}
+inline Amount operator-(Amount a, const Amount& b) {
+  a.memory -= b.memory;
+  a.cpus -= b.cpus;
+  a.disk -= b.disk;
+  return a;
+}
 
 // Affinity groups move as a unit: every guest is in exactly one unit (most
 // units are a single guest).

@@ -6,13 +6,6 @@
 namespace pvekit::balance::detail {
 namespace {
 
-Amount plus(Amount a, const Amount& b) {
-  a.memory += b.memory;
-  a.cpus += b.cpus;
-  a.disk += b.disk;
-  return a;
-}
-
 class WaveBuilder {
  public:
   WaveBuilder(const Constraints& c, const BalanceConfig& config)
@@ -33,7 +26,7 @@ class WaveBuilder {
     }
     waves_.back().push_back(index);
     steps_.push_back(step);
-    incoming_[step.to] = plus(incoming_[step.to], c_.need(step.guest));
+    incoming_[step.to] = incoming_[step.to] + c_.need(step.guest);
     ++jobs_[step.to];
     if (step.from >= 0) ++jobs_[step.from];
     moving_.insert(step.guest);
@@ -50,7 +43,7 @@ class WaveBuilder {
     if (!parallel_) return false;
     if (moving_.count(s.guest)) return false;
     if (jobs_[s.to] >= per_node_ || (s.from >= 0 && jobs_[s.from] >= per_node_)) return false;
-    if (!Constraints::fits(plus(fit_[s.to], incoming_[s.to]), c_.need(s.guest), c_.limit(s.to)))
+    if (!Constraints::fits(fit_[s.to] + incoming_[s.to], c_.need(s.guest), c_.limit(s.to)))
       return false;
     return anti_ok(s);
   }
@@ -94,7 +87,7 @@ class WaveBuilder {
         fit_[s.from].cpus -= c_.need(s.guest).cpus;
         fit_[s.from].disk -= c_.need(s.guest).disk;
       }
-      fit_[s.to] = plus(fit_[s.to], c_.need(s.guest));
+      fit_[s.to] = fit_[s.to] + c_.need(s.guest);
       node_[s.guest] = s.to;
     }
   }

@@ -36,11 +36,16 @@ class ProxlbCase(unittest.TestCase):
         self.api = self.sim.token_session()
         self.tmp = tempfile.TemporaryDirectory()
         self.addCleanup(self.tmp.cleanup)
-        self.config = os.path.join(self.tmp.name, "proxlb.yaml")
-        with open(self.config, "w") as f:
+        self.config = self.write_config("proxlb.yaml", self.sim)
+
+    def write_config(self, name, sim):
+        """A config that pins `sim`'s self-signed certificate by fingerprint."""
+        path = os.path.join(self.tmp.name, name)
+        with open(path, "w") as f:
             f.write("proxmox_api:\n  hosts: ['127.0.0.1:%d']\n  user: root@pam\n  token_id: pvekit\n"
-                    "  token_secret: %s\n  ssl_verification: false\n"
-                    "balancing:\n  parallel: true\n  parallel_jobs: 4\n" % (self.sim.port, DEFAULT_SECRET))
+                    "  token_secret: %s\n  ssl_fingerprint: ['%s']\n"
+                    "balancing:\n  parallel: true\n  parallel_jobs: 4\n" % (sim.port, DEFAULT_SECRET, sim.fingerprint))
+        return path
 
     def proxlb(self, *args, check=True):
         p = subprocess.run([PROXLB, "-c", self.config, *args], capture_output=True, text=True, timeout=120)
@@ -84,12 +89,14 @@ class BuiltinCluster(ProxlbCase):
         self.assertEqual(before, self.placement())
 
     def test_balance_runs_the_plan_and_evens_out_the_cluster(self):
-        plan = self.proxlb_json("plan")
-        out = self.proxlb("balance").stdout
-        self.assertIn("%d of %d migrations done, 0 failed" % (len(plan["moves"]), len(plan["moves"])), out)
+        run = self.proxlb_json("balance")
+        self.assertFalse(run["dry_run"])
+        results = [r for rnd in run["rounds"] for r in rnd.get("execution", {}).get("results", [])]
+        self.assertGreater(len(results), 0)
         after = self.placement()
-        for m in plan["moves"]:
-            self.assertEqual(after[m["vmid"]], m["to"], "guest %d" % m["vmid"])
+        for r in results:
+            self.assertEqual(r["outcome"], "done", r)
+            self.assertEqual(after[r["vmid"]], r["to"], "guest %d" % r["vmid"])
         status = self.proxlb_json("status")
         self.assertLessEqual(status["imbalance"], status["balanciness"] + 0.5)
         self.assertEqual(self.proxlb_json("plan")["moves"], [], "a balanced cluster needs no second plan")
@@ -113,6 +120,26 @@ class BuiltinCluster(ProxlbCase):
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("has no quorum", p.stderr)
         self.assertEqual(before, self.placement())
+
+    def test_quorum_lost_mid_run_stops_before_the_next_wave(self):
+        # One migration per wave (no parallel jobs), so the run has many waves.
+        p = subprocess.Popen([PROXLB, "-c", self.config, "--set", "balancing.parallel=false", "balance"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        lines = []
+        for line in p.stdout:
+            lines.append(line)
+            if line.startswith("  done"):
+                self.sim.admin("quorum/lost")
+                break
+        out = "".join(lines) + p.stdout.read()
+        err = p.stderr.read()
+        self.assertNotEqual(p.wait(timeout=60), 0)
+        self.assertIn("the cluster lost quorum", err)
+        waves = int(out.split(" waves,")[0].split()[-1]) if " waves," in out else 0
+        self.assertGreater(waves, 1, out)
+        started = [line for line in out.splitlines() if line.startswith("  start")]
+        self.assertLess(len(started), waves, "no wave starts after quorum is lost")
 
     def test_failing_migrations_are_reported_and_the_guests_stay(self):
         before = self.placement()
@@ -152,6 +179,11 @@ class BuiltinCluster(ProxlbCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn("unknown key 'balancing.balanciness_typo'", p.stderr)
 
+    def test_wrong_fingerprint_is_refused(self):
+        p = self.proxlb("--set", "proxmox_api.ssl_fingerprint=" + ":".join(["AB"] * 32), "status", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(self.sim.fingerprint, p.stderr, "the error names the fingerprint the server presented")
+
     def test_wrong_token_is_an_auth_error_without_the_secret(self):
         p = self.proxlb("--set", "proxmox_api.token_secret=not-the-secret", "status", check=False)
         self.assertEqual(p.returncode, 1)
@@ -185,11 +217,7 @@ class Twin(ProxlbCase):
             text = f.read()
         self.assertNotIn(DEFAULT_SECRET, text, "the cluster's secrets stay out of the twin")
         with Pvesim("--scenario", path, "--time-scale", "0.001") as twin:
-            with open(self.config) as f:
-                config = f.read().replace("127.0.0.1:%d" % self.sim.port, "127.0.0.1:%d" % twin.port)
-            twin_config = os.path.join(self.tmp.name, "twin-proxlb.yaml")
-            with open(twin_config, "w") as f:
-                f.write(config)
+            twin_config = self.write_config("twin-proxlb.yaml", twin)
             p = subprocess.run([PROXLB, "-c", twin_config, "--json", "plan"], capture_output=True, text=True,
                                timeout=60)
             self.assertEqual(p.returncode, 0, p.stderr)

@@ -200,6 +200,11 @@ TEST(ProxlbConfig, RejectsBadConfigurationsNamingTheKey) {
       {"secret without token id", "proxmox_api:\n  hosts: [a]\n  token_secret: s\n", {}, "token_id is missing"},
       {"pass and pass_file", "proxmox_api:\n  hosts: [a]\n  pass: x\n  pass_file: /run/p\n", {}, "either pass or pass_file"},
       {"user without realm", "proxmox_api:\n  hosts: [a]\n  user: root\n  pass: x\n", {}, "user@realm"},
+      {"fingerprint and ca file", "proxmox_api:\n  hosts: [a]\n  pass: x\n  ssl_fingerprint: [AA:BB]\n  ca_file: /ca.pem\n",
+       {}, "either ssl_fingerprint or ca_file"},
+      {"fingerprint without verification",
+       "proxmox_api:\n  hosts: [a]\n  pass: x\n  ssl_verification: false\n  ssl_fingerprint: [AA:BB]\n", {},
+       "proxmox_api.ssl_verification"},
       {"maintenance node also ignored",
        m + "proxmox_cluster:\n  maintenance_nodes: [n1]\n  ignore_nodes: [n1]\n", {}, "also in ignore_nodes"},
   };
