@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null
 cmake --preset default >/dev/null
 cmake --build --preset default --target pvesim proxlb lxcri | grep -v '^\[' || true
-bin=build/default/apps
+bin="$PWD/build/default/apps"
 
 work=$(mktemp -d)
 sim_pid=""
