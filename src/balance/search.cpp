@@ -8,23 +8,6 @@
 #include "core/strings.h"
 
 namespace pvekit::balance::detail {
-namespace {
-
-Amount plus(Amount a, const Amount& b) {
-  a.memory += b.memory;
-  a.cpus += b.cpus;
-  a.disk += b.disk;
-  return a;
-}
-
-Amount minus(Amount a, const Amount& b) {
-  a.memory -= b.memory;
-  a.cpus -= b.cpus;
-  a.disk -= b.disk;
-  return a;
-}
-
-}  // namespace
 
 Search::Search(const Constraints& constraints, const BalanceConfig& config)
     : c_(constraints), config_(config), load_(constraints.state(), config) {
@@ -42,7 +25,7 @@ Search::Search(const Constraints& constraints, const BalanceConfig& config)
       const Guest& g = guests[m];
       Vec3 contrib = load_.contribution(g);
       for (size_t r = 0; r < kResources; ++r) info_[u].contrib[r] += contrib[r];
-      info_[u].need = plus(info_[u].need, c_.need(m));
+      info_[u].need = info_[u].need + c_.need(m);
       double ram = g.status == GuestStatus::Running ? static_cast<double>(g.memory_used) : 0.0;
       info_[u].gib += (ram + static_cast<double>(g.local_disk_bytes)) / static_cast<double>(kGiB);
     }
@@ -113,8 +96,8 @@ void Search::move_guest(size_t guest, size_t node, MoveReason reason, double gai
   int from = guest_node_[guest];
   steps_.push_back({guest, c_.unit_of(guest), from, static_cast<int>(node), reason, gain, cost});
   load_.apply(from, static_cast<int>(node), load_.contribution(c_.state().guests[guest]));
-  if (from >= 0) fit_[from] = minus(fit_[from], c_.need(guest));
-  fit_[node] = plus(fit_[node], c_.need(guest));
+  if (from >= 0) fit_[from] = fit_[from] - c_.need(guest);
+  fit_[node] = fit_[node] + c_.need(guest);
   guest_node_[guest] = static_cast<int>(node);
   unit_at_[c_.unit_of(guest)] = locate(c_.unit_of(guest));
 }
@@ -183,7 +166,7 @@ int Search::gather_target(size_t unit) const {
     for (size_t m : u.members) {
       if (guest_node_[m] == static_cast<int>(t)) continue;
       allowed = allowed && c_.movable(m) && c_.allowed(m, t);
-      need = plus(need, c_.need(m));
+      need = need + c_.need(m);
       bytes += c_.need(m).memory + c_.need(m).disk;
     }
     if (!allowed || !Constraints::fits(fit_[t], need, c_.limit(t)) ||

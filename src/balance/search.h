@@ -51,7 +51,9 @@ class Search {
     size_t partner = 0;  // swap partner unit
     bool swap = false;
     bool partner_first = false;
+    bool chain = false;  // compound: unit from->to, then partner to->via
     int from = -1, to = -1;
+    int via = -1;  // chain only: where the partner goes
     double gain = 0.0, cost = 0.0, score = 0.0;
   };
 
@@ -76,6 +78,9 @@ class Search {
   void report(size_t unit, const std::string& what);
 
   // Phase 2 parts.
+  void balance_pass();
+  void adopt(Search& other);  // takes over the other run's state and steps
+  double rank(double gain, double cost) const;
   std::vector<size_t> ranked_nodes() const;  // counted nodes, most loaded first
   bool better(const Candidate& a, const Candidate& b) const;
   std::vector<Candidate> collect(const std::vector<size_t>& sources,
@@ -85,12 +90,19 @@ class Search {
   void consider(size_t unit, size_t from, size_t to, Candidate& best) const;
   bool find_swap(const std::vector<size_t>& ranked, Candidate& best) const;
   void consider_swap(size_t a, size_t b, size_t s, size_t t, Candidate& best) const;
+  // Compound moves (search_compound.cpp): 2-step ejection chains.
+  std::vector<size_t> chain_units(size_t node, size_t limit) const;
+  bool find_chain(const std::vector<size_t>& ranked, Candidate& best) const;
+  void chain_from(size_t a, size_t s, size_t x, const std::vector<size_t>& ranked,
+                  Candidate& best) const;
+  bool chain_fits(size_t a, size_t b, size_t s, size_t x, size_t y, bool& b_first) const;
   void apply(const Candidate& c);
 
   const Constraints& c_;
   const BalanceConfig& config_;
   LoadModel load_;
   bool triggered_ = false;
+  bool by_gain_ = false;  // rank by gain alone (the second balancing run)
   std::vector<UnitInfo> info_;
   std::vector<int> guest_node_;
   std::vector<int> unit_at_;  // cache of locate()

@@ -1,6 +1,9 @@
 // Phase 2 of planning: best-improvement local search over (unit, target)
-// moves, with swaps when no single move pays. See docs/balancing.md.
+// moves, with swaps and then compound moves (search_compound.cpp) when no
+// single move pays, and a second run ranked by gain alone when the first
+// ends above the limits. See docs/balancing.md.
 #include <algorithm>
+#include <utility>
 
 #include "balance/search.h"
 
@@ -15,13 +18,6 @@ constexpr size_t kTargetsPerUnit = 3;
 constexpr size_t kSwapTargets = 4;
 constexpr size_t kSwapOut = 12;
 constexpr size_t kSwapIn = 24;
-
-Amount minus(Amount a, const Amount& b) {
-  a.memory -= b.memory;
-  a.cpus -= b.cpus;
-  a.disk -= b.disk;
-  return a;
-}
 
 }  // namespace
 
@@ -47,7 +43,9 @@ bool Search::better(const Candidate& a, const Candidate& b) const {
   uint32_t va = c_.units()[a.unit].vmid, vb = c_.units()[b.unit].vmid;
   if (va != vb) return va < vb;
   if (a.to != b.to) return a.to < b.to;
-  return c_.units()[a.partner].vmid < c_.units()[b.partner].vmid;
+  uint32_t pa = c_.units()[a.partner].vmid, pb = c_.units()[b.partner].vmid;
+  if (pa != pb) return pa < pb;
+  return a.via < b.via;
 }
 
 void Search::consider(size_t unit, size_t from, size_t to, Candidate& best) const {
@@ -55,8 +53,8 @@ void Search::consider(size_t unit, size_t from, size_t to, Candidate& best) cons
   double gain = truncate_score(load_.imbalance() - after);
   double cost = move_cost(info_[unit].gib, 1);
   if (gain <= 0.0 || gain < cost) return;  // does not pay for itself
-  Candidate cand{unit, unit, false, false, static_cast<int>(from), static_cast<int>(to), gain, cost,
-                 truncate_score(cost > 0 ? gain / cost : gain)};
+  Candidate cand{unit, unit, false, false, false, static_cast<int>(from), static_cast<int>(to), -1,
+                 gain, cost, rank(gain, cost)};
   if (better(cand, best)) best = cand;
 }
 
@@ -97,17 +95,17 @@ void Search::consider_swap(size_t a, size_t b, size_t s, size_t t, Candidate& be
   const Amount& na = info_[a].need;
   const Amount& nb = info_[b].need;
   bool b_first = Constraints::fits(fit_[s], nb, c_.limit(s)) &&
-                 Constraints::fits(minus(fit_[t], nb), na, c_.limit(t));
+                 Constraints::fits(fit_[t] - nb, na, c_.limit(t));
   bool a_first = Constraints::fits(fit_[t], na, c_.limit(t)) &&
-                 Constraints::fits(minus(fit_[s], na), nb, c_.limit(s));
+                 Constraints::fits(fit_[s] - na, nb, c_.limit(s));
   if (!a_first && !b_first) return;
   double after = load_.imbalance_after_swap(static_cast<int>(s), static_cast<int>(t),
                                             info_[a].contrib, info_[b].contrib);
   double gain = truncate_score(load_.imbalance() - after);
   double cost = move_cost(info_[a].gib + info_[b].gib, 2);
   if (gain <= 0.0 || gain < cost) return;
-  Candidate cand{a, b, true, !a_first, static_cast<int>(s), static_cast<int>(t), gain, cost,
-                 truncate_score(cost > 0 ? gain / cost : gain)};
+  Candidate cand{a, b, true, !a_first, false, static_cast<int>(s), static_cast<int>(t), -1,
+                 gain, cost, rank(gain, cost)};
   if (better(cand, best)) best = cand;
 }
 
@@ -139,7 +137,12 @@ bool Search::find_swap(const std::vector<size_t>& ranked, Candidate& best) const
 }
 
 void Search::apply(const Candidate& c) {
-  if (!c.swap) {
+  if (c.chain) {
+    size_t via = static_cast<size_t>(c.via);
+    if (c.partner_first) move_unit(c.partner, via, MoveReason::Balance, c.gain, c.cost);
+    move_unit(c.unit, c.to, MoveReason::Balance, c.gain, c.cost);
+    if (!c.partner_first) move_unit(c.partner, via, MoveReason::Balance, c.gain, c.cost);
+  } else if (!c.swap) {
     move_unit(c.unit, c.to, MoveReason::Balance, c.gain, c.cost);
   } else if (c.partner_first) {
     move_unit(c.partner, c.from, MoveReason::Balance, c.gain, c.cost);
@@ -178,8 +181,35 @@ size_t Search::apply_round(const std::vector<Candidate>& candidates,
   return applied;
 }
 
+double Search::rank(double gain, double cost) const {
+  return by_gain_ || cost <= 0 ? gain : truncate_score(gain / cost);
+}
+
+void Search::adopt(Search& other) {
+  load_ = std::move(other.load_);
+  guest_node_ = std::move(other.guest_node_);
+  unit_at_ = std::move(other.unit_at_);
+  fit_ = std::move(other.fit_);
+  anti_count_ = std::move(other.anti_count_);
+  units_on_ = std::move(other.units_on_);
+  steps_ = std::move(other.steps_);
+}
+
+// Ranking by gain per cost prefers cheap moves, which on small clusters can
+// lead into a basin no move, swap or chain leaves. When that run ends above
+// the limits, a second run from the same start ranks by gain alone (every
+// move still pays for itself) and is kept if it ends more even.
 void Search::balance() {
   if (!config_.balancing.enable) return;
+  Search alt(*this);
+  balance_pass();
+  if (!balancing_needed()) return;
+  alt.by_gain_ = true;
+  alt.balance_pass();
+  if (!alt.balancing_needed() || alt.load_.imbalance() < load_.imbalance()) adopt(alt);
+}
+
+void Search::balance_pass() {
   // Repairs are required and not counted; max_moves bounds balancing moves.
   size_t limit = steps_.size() + static_cast<size_t>(config_.balancing.max_moves);
   while (steps_.size() < limit && balancing_needed()) {
@@ -201,7 +231,7 @@ void Search::balance() {
       continue;
     }
     Candidate swap;
-    if (!find_swap(ranked, swap)) return;
+    if (!find_swap(ranked, swap) && !find_chain(ranked, swap)) return;
     apply(swap);
   }
 }

@@ -1,0 +1,19 @@
+#!/bin/sh
+# lxcri vs runc runtime benchmark (create + start + wait + delete of busybox `true`).
+# usage: bench/lxcri/run.sh [LXCRI_BINARY [N [extra runtime_bench.py flags...]]]
+#   LXCRI_BINARY  default build/default/apps/lxcri/lxcri (relative to the repo root)
+#   N             measured cycles per runtime, default 50
+# Needs root; prints "skipped: ..." and exits 0 otherwise.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+lxcri=${1:-build/default/apps/lxcri/lxcri}
+n=${2:-50}
+[ $# -gt 0 ] && shift
+[ $# -gt 0 ] && shift
+# A relative path is taken from the caller's directory if it exists there, else from the repo root.
+case $lxcri in
+  /*) ;;
+  *) if [ -e "$PWD/$lxcri" ]; then lxcri=$PWD/$lxcri; else lxcri=$repo/$lxcri; fi ;;
+esac
+exec /usr/bin/python3 "$here/runtime_bench.py" --lxcri "$lxcri" -n "$n" "$@"
