@@ -95,7 +95,12 @@ core::Result<BalanceConfig> load_proxlb_config(const ConfigSources& sources) {
   if (!path.empty()) PVEKIT_TRY(layers.merge_file(path));
   PVEKIT_TRY(layers.merge_environment(sources.environment, kEnvPrefix, {"PROXLB_CONFIG"}));
   for (const auto& [key, value] : sources.overrides) PVEKIT_TRY(layers.set(key, value, "--set " + key));
-  PVEKIT_ASSIGN(BalanceConfig config, to_balance_config(layers));
+  auto converted = to_balance_config(layers);
+  if (!converted && path.empty()) {
+    return std::move(converted).error().wrap(std::string("no config file (give -c FILE, set PROXLB_CONFIG or create ") +
+                                             kDefaultConfigPath + ")");
+  }
+  PVEKIT_ASSIGN(BalanceConfig config, std::move(converted));
   std::map<std::string, std::string> secrets;
   for (const auto& file : secret_files(config)) {
     PVEKIT_ASSIGN(secrets[file], core::read_file(file).wrap("secret file"));

@@ -183,6 +183,14 @@ class BuiltinCluster(ProxlbCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn("unknown key 'balancing.balanciness_typo'", p.stderr)
 
+    def test_missing_config_file_is_named(self):
+        if os.path.exists("/etc/proxlb/proxlb.yaml"):
+            self.skipTest("this machine has /etc/proxlb/proxlb.yaml")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PROXLB_")}
+        p = subprocess.run([PROXLB, "status"], capture_output=True, text=True, timeout=30, env=env)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("no config file (give -c FILE", p.stderr)
+
     def test_wrong_fingerprint_is_refused(self):
         p = self.proxlb("--set", "proxmox_api.ssl_fingerprint=" + ":".join(["AB"] * 32), "status", check=False)
         self.assertEqual(p.returncode, 1)
