@@ -15,6 +15,9 @@ std::string_view trim(std::string_view text);
 std::string to_lower(std::string_view text);
 bool starts_with(std::string_view text, std::string_view prefix);
 
+// The value of one hex digit (either case), -1 when `c` is not one.
+int hex_digit(char c);
+
 // Whole-string number parsing: no trailing garbage, no overflow.
 std::optional<int64_t> parse_int(std::string_view text);
 std::optional<double> parse_double(std::string_view text);

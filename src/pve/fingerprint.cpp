@@ -6,17 +6,6 @@
 
 namespace pvekit::pve {
 
-namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
-
 std::string format_fingerprint(std::span<const uint8_t> digest) {
   static const char* hex = "0123456789ABCDEF";
   std::string out;
@@ -36,8 +25,8 @@ std::optional<std::string> normalize_fingerprint(std::string_view text) {
   size_t i = 0;
   while (i < text.size()) {
     if (i + 1 >= text.size()) return std::nullopt;
-    int hi = hex_value(text[i]);
-    int lo = hex_value(text[i + 1]);
+    int hi = core::hex_digit(text[i]);
+    int lo = core::hex_digit(text[i + 1]);
     if (hi < 0 || lo < 0) return std::nullopt;
     bytes.push_back(static_cast<uint8_t>(hi * 16 + lo));
     i += 2;

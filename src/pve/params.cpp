@@ -64,13 +64,6 @@ std::string encode_except(std::string_view text, std::string_view keep) {
   return out;
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 std::string url_encode(std::string_view text) { return encode_except(text, ""); }
@@ -84,9 +77,9 @@ std::string url_decode(std::string_view text) {
     char c = text[i];
     if (c == '+') {
       out += ' ';
-    } else if (c == '%' && i + 2 < text.size() && hex_digit(text[i + 1]) >= 0 &&
-               hex_digit(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex_digit(text[i + 1]) * 16 + hex_digit(text[i + 2]));
+    } else if (c == '%' && i + 2 < text.size() && core::hex_digit(text[i + 1]) >= 0 &&
+               core::hex_digit(text[i + 2]) >= 0) {
+      out += static_cast<char>(core::hex_digit(text[i + 1]) * 16 + core::hex_digit(text[i + 2]));
       i += 2;
     } else {
       out += c;

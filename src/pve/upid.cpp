@@ -15,11 +15,8 @@ core::Result<uint32_t> parse_hex_field(const std::string& text, const char* name
   }
   uint32_t value = 0;
   for (char c : text) {
-    int digit;
-    if (c >= '0' && c <= '9') digit = c - '0';
-    else if (c >= 'A' && c <= 'F') digit = c - 'A' + 10;
-    else if (c >= 'a' && c <= 'f') digit = c - 'a' + 10;
-    else
+    int digit = core::hex_digit(c);
+    if (digit < 0)
       return core::Error(core::ErrorCategory::Parse,
                          std::string("invalid UPID '") + upid + "': " + name + " is not hex");
     value = value * 16 + static_cast<uint32_t>(digit);

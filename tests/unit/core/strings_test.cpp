@@ -33,6 +33,15 @@ TEST(Strings, ParseNumbersRejectTrailingGarbage) {
   EXPECT_EQ(parse_bool("maybe"), std::nullopt);
 }
 
+TEST(Strings, HexDigitAcceptsBothCasesOnly) {
+  EXPECT_EQ(hex_digit('0'), 0);
+  EXPECT_EQ(hex_digit('9'), 9);
+  EXPECT_EQ(hex_digit('a'), 10);
+  EXPECT_EQ(hex_digit('F'), 15);
+  EXPECT_EQ(hex_digit('g'), -1);
+  EXPECT_EQ(hex_digit(':'), -1);
+}
+
 TEST(Strings, FormatBytes) {
   EXPECT_EQ(format_bytes(512), "512 B");
   EXPECT_EQ(format_bytes(1536.0 * 1024 * 1024), "1.5 GiB");

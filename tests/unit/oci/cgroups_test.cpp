@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/temp_dir.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -17,12 +19,7 @@ namespace fs = std::filesystem;
 // a test needs (youki's set_fixture idea).
 class CgroupTree : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/lxcri-cg-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(root_); }
+  pvekit::testing::TempDir tmp_{"lxcri-cg"};
 
   void file(const std::string& rel, const std::string& content = "") {
     fs::create_directories(fs::path(root_ + "/" + rel).parent_path());
@@ -38,7 +35,7 @@ class CgroupTree : public ::testing::Test {
     for (const auto& n : names) fs::create_directories(root_ + "/" + n);
   }
 
-  std::string root_;
+  const std::string& root_ = tmp_.path();
 };
 
 TEST_F(CgroupTree, DetectsV2) {

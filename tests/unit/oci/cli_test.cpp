@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/temp_dir.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -30,13 +32,8 @@ Run run(std::vector<std::string> args) {
 
 class CliTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/lxcri-cli-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string dir_;
+  pvekit::testing::TempDir tmp_{"lxcri-cli"};
+  const std::string& dir_ = tmp_.path();
 };
 
 TEST(SealedBinary, OnlyForCommandsThatStartContainers) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/temp_dir.h"
+
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -13,19 +15,14 @@ namespace {
 
 class HooksTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/lxcri-hooks-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  pvekit::testing::TempDir tmp_{"lxcri-hooks"};
   std::string slurp(const std::string& path) {
     std::ifstream in(path);
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
   }
-  std::string dir_;
+  const std::string& dir_ = tmp_.path();
 };
 
 TEST_F(HooksTest, StateArrivesOnStdinWithArgsAndEnv) {

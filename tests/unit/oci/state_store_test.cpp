@@ -1,6 +1,8 @@
 #include "oci/state_store.h"
 
 #include <gtest/gtest.h>
+
+#include "support/temp_dir.h"
 #include <sys/file.h>
 #include <sys/stat.h>
 
@@ -14,12 +16,7 @@ namespace {
 
 class StateStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/lxcri-store-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    base_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(base_); }
+  pvekit::testing::TempDir tmp_{"lxcri-store"};
   std::string root() const { return base_ + "/root"; }
 
   static ContainerState sample(const std::string& id) {
@@ -33,7 +30,7 @@ class StateStoreTest : public ::testing::Test {
     return s;
   }
 
-  std::string base_;
+  const std::string& base_ = tmp_.path();
 };
 
 TEST(ValidateId, RuncRules) {
