@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build_packages=(
-  cmake g++ ninja-build pkg-config git
+  cmake g++ ninja-build pkg-config git ccache
   nlohmann-json3-dev libcurl4-openssl-dev libcpp-httplib-dev libssl-dev
   libcli11-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
   libseccomp-dev libcap-dev
