@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "balance/config.h"
@@ -80,6 +81,12 @@ class Search {
   // Phase 2 parts.
   void balance_pass();
   void adopt(Search& other);  // takes over the other run's state and steps
+  // Small clusters (search_polish.cpp): iterated local search from `start`,
+  // the state before phase 2.
+  void polish(const Search& start);
+  bool compact(const Search& start);
+  std::pair<bool, double> objective(size_t first_step) const;
+  double guest_gib(size_t guest) const;
   double rank(double gain, double cost) const;
   std::vector<size_t> ranked_nodes() const;  // counted nodes, most loaded first
   bool better(const Candidate& a, const Candidate& b) const;

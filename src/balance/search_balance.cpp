@@ -198,15 +198,18 @@ void Search::adopt(Search& other) {
 // Ranking by gain per cost prefers cheap moves, which on small clusters can
 // lead into a basin no move, swap or chain leaves. When that run ends above
 // the limits, a second run from the same start ranks by gain alone (every
-// move still pays for itself) and is kept if it ends more even.
+// move still pays for itself) and is kept if it ends more even; on small
+// clusters polish() then looks beyond the basin.
 void Search::balance() {
   if (!config_.balancing.enable) return;
-  Search alt(*this);
+  const Search start(*this);
   balance_pass();
   if (!balancing_needed()) return;
+  Search alt(start);
   alt.by_gain_ = true;
   alt.balance_pass();
   if (!alt.balancing_needed() || alt.load_.imbalance() < load_.imbalance()) adopt(alt);
+  polish(start);
 }
 
 void Search::balance_pass() {

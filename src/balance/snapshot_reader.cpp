@@ -173,6 +173,33 @@ void read_guest_details(pve::Client& client, const BalanceConfig& config,
   guests = std::move(kept);
 }
 
+// /cluster/resources has each node's memory and CPU count as the cluster
+// file system last saw them; /nodes/{n}/status asks the node itself. A node
+// that does not answer is not a safe migration target and is left out of
+// the balancing like an offline one.
+void read_node_status(pve::Client& client, int parallel, ClusterSnapshot& snap) {
+  auto& nodes = snap.state.nodes;
+  std::vector<std::string> failures(nodes.size());
+  parallel_for(nodes.size(), parallel, [&](size_t i) {
+    Node& n = nodes[i];
+    if (!n.online) return;
+    auto status = pve::get_node_status(client, n.name);
+    if (!status) {
+      failures[i] = "node " + n.name + " treated as offline: " + status.error().to_string();
+      n.online = false;
+      return;
+    }
+    if (status->memory.total > 0) {
+      n.memory_total = status->memory.total;
+      n.memory_used = status->memory.used;
+    }
+    if (status->cpuinfo.cpus > 0) n.cpus = static_cast<uint32_t>(status->cpuinfo.cpus);
+    n.cpu_usage = status->cpu;
+  });
+  for (const auto& f : failures)
+    if (!f.empty()) snap.warnings.push_back(f);
+}
+
 }  // namespace
 
 double percentile(std::vector<double> values, int pct) {
@@ -236,6 +263,7 @@ core::Result<ClusterSnapshot> read_snapshot(pve::Client& client, const BalanceCo
   PVEKIT_ASSIGN(auto pools, pve::get_pools(client));
   for (const auto& p : pools) snap.state.pools.push_back(p.poolid);
 
+  read_node_status(client, parallel_requests, snap);
   read_guest_details(client, config, shared, parallel_requests, snap);
   if (config.balancing.mode == Mode::Psi) {
     for (auto& n : snap.state.nodes)

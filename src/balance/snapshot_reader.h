@@ -27,9 +27,10 @@ struct ClusterSnapshot {
 //   /cluster/ha/rules, /pools, and rrddata when the config asks for history
 //   (balancing.history) or pressure (mode psi).
 // Applies the config's maintenance/ignored nodes and reserves
-// (apply_cluster_config). Guest configs are read with `parallel_requests`
-// concurrent requests. Fails when the cluster listing itself cannot be read;
-// a single guest whose details fail becomes a warning, not an error.
+// (apply_cluster_config). Node status and guest configs are read with
+// `parallel_requests` concurrent requests. Fails when the cluster listing
+// itself cannot be read; a node whose status fails is treated as offline and
+// a guest whose details fail is left out, each with a warning.
 core::Result<ClusterSnapshot> read_snapshot(pve::Client& client, const BalanceConfig& config,
                                             int parallel_requests = 4);
 

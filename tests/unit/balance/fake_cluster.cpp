@@ -31,6 +31,25 @@ FakeCluster::FakeCluster() {
 
 void FakeCluster::add_node(const std::string& name, uint64_t maxmem, int cpus, bool online) {
   nodes_.push_back({name, maxmem, cpus, online});
+  transport_.route(pve::HttpMethod::Get, "/nodes/" + name + "/status", [this, name](const pve::HttpRequest&) {
+    for (const auto& n : nodes_) {
+      if (n.name != name) continue;
+      if (!n.online) return core::Result<pve::HttpResponse>(pve_error(595, "no route to host"));
+      uint64_t used = node_memory_used(name);
+      return core::Result<pve::HttpResponse>(pve_data(
+          {{"cpu", 0.1}, {"memory", {{"total", n.maxmem}, {"used", used}, {"free", n.maxmem - used}}},
+           {"cpuinfo", {{"cpus", n.cpus}, {"cores", n.cpus / 2}, {"sockets", 1}, {"model", "fake"}}},
+           {"loadavg", {"0.10", "0.20", "0.30"}}, {"uptime", 1000}, {"pveversion", "pve-manager/9.1.1"}}));
+    }
+    return core::Result<pve::HttpResponse>(pve_error(500, "no such node"));
+  });
+}
+
+uint64_t FakeCluster::node_memory_used(const std::string& node) const {
+  uint64_t used = 2ull << 30;
+  for (const auto& [vmid, g] : guests)
+    if (g.node == node && g.status == "running") used += g.maxmem / 2;
+  return used;
 }
 
 void FakeCluster::add_guest(uint32_t vmid, GuestEntry guest) {
@@ -53,9 +72,7 @@ core::Json FakeCluster::resources(const std::string& filter) const {
   core::Json out = core::Json::array();
   if (filter.empty() || filter == "node") {
     for (const auto& n : nodes_) {
-      uint64_t used = 2ull << 30;
-      for (const auto& [vmid, g] : guests)
-        if (g.node == n.name && g.status == "running") used += g.maxmem / 2;
+      uint64_t used = node_memory_used(n.name);
       out.push_back({{"id", "node/" + n.name}, {"type", "node"}, {"node", n.name},
                      {"status", n.online ? "online" : "offline"}, {"maxmem", n.maxmem}, {"mem", used},
                      {"maxcpu", n.cpus}, {"cpu", 0.1}, {"maxdisk", 100ull << 30}, {"disk", 10ull << 30}});

@@ -47,6 +47,7 @@ class FakeCluster {
  private:
   core::Json resources(const std::string& filter) const;
   core::Json cluster_status() const;
+  uint64_t node_memory_used(const std::string& node) const;
   void route_guest(uint32_t vmid);
   core::Result<pve::HttpResponse> migrate(uint32_t vmid, const pve::HttpRequest& request);
   void track_jobs();

@@ -90,6 +90,40 @@ TEST(SnapshotReader, GuestWhoseConfigFailsIsLeftOutWithAWarning) {
   EXPECT_NE(snap->warnings[0].find("guest 101 left out"), std::string::npos) << snap->warnings[0];
 }
 
+TEST(SnapshotReader, NodeFiguresComeFromTheNodeItself) {
+  testing::FakeCluster c;
+  c.add_node("pve1", 64ull << 30, 16);
+  c.transport().route(pve::HttpMethod::Get, "/nodes/pve1/status", [](const pve::HttpRequest&) {
+    return core::Result<pve::HttpResponse>(pvekit::testing::pve_data(
+        {{"cpu", 0.25}, {"memory", {{"total", 128ull << 30}, {"used", 40ull << 30}}}, {"cpuinfo", {{"cpus", 32}}}}));
+  });
+  auto snap = read_snapshot(c.client(), BalanceConfig{});
+  ASSERT_TRUE(snap.ok()) << snap.error().to_string();
+  const Node* pve1 = snap->state.find_node("pve1");
+  ASSERT_NE(pve1, nullptr);
+  EXPECT_EQ(pve1->memory_total, 128ull << 30) << "not the 64 GiB of /cluster/resources";
+  EXPECT_EQ(pve1->memory_used, 40ull << 30);
+  EXPECT_EQ(pve1->cpus, 32u);
+  EXPECT_DOUBLE_EQ(pve1->cpu_usage, 0.25);
+}
+
+TEST(SnapshotReader, NodeWhoseStatusFailsIsTreatedAsOfflineWithAWarning) {
+  testing::FakeCluster c;
+  c.add_node("pve1");
+  c.add_node("pve2");
+  c.add_guest(100, {.node = "pve1"});
+  c.transport().route(pve::HttpMethod::Get, "/nodes/pve2/status", [](const pve::HttpRequest&) {
+    return core::Result<pve::HttpResponse>(pvekit::testing::pve_error(500, "hostname lookup 'pve2' failed"));
+  });
+  auto snap = read_snapshot(c.client(), BalanceConfig{});
+  ASSERT_TRUE(snap.ok()) << snap.error().to_string();
+  EXPECT_TRUE(snap->state.find_node("pve1")->online);
+  EXPECT_FALSE(snap->state.find_node("pve2")->online);
+  ASSERT_EQ(snap->warnings.size(), 1u);
+  EXPECT_NE(snap->warnings[0].find("node pve2 treated as offline"), std::string::npos) << snap->warnings[0];
+  EXPECT_NE(snap->warnings[0].find("hostname lookup"), std::string::npos) << snap->warnings[0];
+}
+
 TEST(SnapshotReader, FailsWhenTheClusterCannotBeListed) {
   testing::FakeCluster c;
   c.transport().route(pve::HttpMethod::Get, "/cluster/resources", [](const pve::HttpRequest&) {

@@ -1,0 +1,143 @@
+// Polishing for small clusters: an iterated local search on top of phase 2.
+// On a handful of nodes and guests the best-improvement search, even with
+// swaps and chains, can stop in a basin a few percent above the optimum,
+// because every way out starts with a move that does not pay on its own.
+// When balancing is still needed after phase 2 and the cluster is small,
+// every single move of a unit to another node is tried as a "kick" (on the
+// smallest clusters, when no single kick helps, every pair of kicks), the
+// local search is run again from there, and the best result is kept if the
+// whole plan is better by the plan objective (below). See docs/balancing.md.
+#include <algorithm>
+#include <optional>
+#include <utility>
+
+#include "balance/search.h"
+
+namespace pvekit::balance::detail {
+namespace {
+
+// Kicks per round (units x targets); above it the cluster is not "small" and
+// the extra rounds would cost more than the < 100 ms plan-time budget allows
+// for large clusters. Five nodes with 40 guests fit.
+constexpr size_t kPolishKicks = 200;
+constexpr size_t kPolishPairKicks = 64;
+constexpr int kPolishRounds = 6;
+// An objective must improve by more than rounding noise to be taken.
+constexpr double kPolishEpsilon = 1e-9;
+
+}  // namespace
+
+// The plan objective: a plan that meets the limits beats one that does not;
+// then max(imbalance, balanciness) plus the migration cost of every step
+// after `start`, so that below the target only cheaper plans win.
+std::pair<bool, double> Search::objective(size_t start) const {
+  double cost = 0.0;
+  for (size_t i = start; i < steps_.size(); ++i) cost += move_cost(guest_gib(steps_[i].guest), 1);
+  return {balancing_needed(), std::max(load_.imbalance(), config_.balancing.balanciness) + cost};
+}
+
+double Search::guest_gib(size_t guest) const {
+  const Guest& g = c_.state().guests[guest];
+  double ram = g.status == GuestStatus::Running ? static_cast<double>(g.memory_used) : 0.0;
+  return (ram + static_cast<double>(g.local_disk_bytes)) / static_cast<double>(kGiB);
+}
+
+// Replays the net effect of this run's steps after `start` on a copy of
+// `start`: each unit that ended elsewhere moves once, in the first order in
+// which every move fits when it is made. Kicks that were undone later leave
+// no step. The moves pay as a set, not one by one, so each carries the gain
+// and cost of the whole set, as the two steps of a swap or chain do. False
+// (and no change) when no such order exists.
+bool Search::compact(const Search& start) {
+  std::vector<std::pair<size_t, size_t>> pending;  // (unit, final node)
+  for (size_t i = start.steps_.size(); i < steps_.size(); ++i) {
+    size_t u = steps_[i].unit;
+    int now = unit_node(u);
+    if (now < 0 || now == start.unit_node(u)) continue;
+    if (std::none_of(pending.begin(), pending.end(), [&](const auto& p) { return p.first == u; }))
+      pending.emplace_back(u, static_cast<size_t>(now));
+  }
+  Search replay(start);
+  while (!pending.empty()) {
+    auto next = std::find_if(pending.begin(), pending.end(),
+                             [&](const auto& p) { return replay.can_place(p.first, p.second); });
+    if (next == pending.end()) return false;
+    replay.move_unit(next->first, next->second, MoveReason::Balance, 0.0, 0.0);
+    pending.erase(next);
+  }
+  double gain = truncate_score(start.load_.imbalance() - replay.load_.imbalance());
+  double cost = 0.0;
+  for (size_t i = start.steps_.size(); i < replay.steps_.size(); ++i)
+    cost += move_cost(guest_gib(replay.steps_[i].guest), 1);
+  for (size_t i = start.steps_.size(); i < replay.steps_.size(); ++i) {
+    replay.steps_[i].gain = gain;
+    replay.steps_[i].cost = truncate_score(cost);
+  }
+  adopt(replay);
+  return true;
+}
+
+void Search::polish(const Search& start) {
+  if (!balancing_needed()) return;
+  std::vector<size_t> kickable;
+  for (size_t u = 0; u < c_.units().size(); ++u)
+    if (c_.units()[u].movable && c_.units()[u].running && unit_node(u) >= 0) kickable.push_back(u);
+  size_t nodes = 0;
+  for (size_t n = 0; n < c_.node_count(); ++n) nodes += c_.eligible(n);
+  const size_t kicks = kickable.size() * (nodes > 0 ? nodes - 1 : 0);
+  if (nodes < 2 || kicks > kPolishKicks) return;
+
+  const size_t first = start.steps_.size();
+  const size_t limit = first + static_cast<size_t>(config_.balancing.max_moves);
+  std::optional<Search> best;
+  auto best_key = objective(first);
+  std::optional<Search> round_best;
+  auto consider = [&](Search& trial) {
+    trial.balance_pass();
+    if (!trial.compact(start) || trial.steps_.size() > limit) return;
+    auto key = trial.objective(first);
+    if (key.first < best_key.first ||
+        (key.first == best_key.first && key.second < best_key.second - kPolishEpsilon)) {
+      best_key = key;
+      round_best.emplace(std::move(trial));
+    }
+  };
+  auto kick = [&](const Search& from, size_t u, size_t t) {
+    Search trial(from);
+    trial.move_unit(u, t, MoveReason::Balance, 0.0, move_cost(info_[u].gib, 1));
+    return trial;
+  };
+  for (int round = 0; round < kPolishRounds; ++round) {
+    const Search& from = best ? *best : *this;
+    round_best.reset();
+    for (size_t u : kickable)
+      for (size_t t = 0; t < c_.node_count(); ++t)
+        if (c_.eligible(t) && from.can_place(u, t)) {
+          Search trial = kick(from, u, t);
+          consider(trial);
+        }
+    // Two kicks before the descent when one is not enough; only on the
+    // smallest clusters, as their number grows with the square.
+    if (!round_best && kicks <= kPolishPairKicks) {
+      for (size_t u : kickable)
+        for (size_t t = 0; t < c_.node_count(); ++t) {
+          if (!c_.eligible(t) || !from.can_place(u, t)) continue;
+          Search once = kick(from, u, t);
+          for (size_t v : kickable)
+            for (size_t x = 0; x < c_.node_count(); ++x)
+              // The same pair in the other order was tried already when
+              // that order was possible from the start.
+              if (v != u && !(v < u && from.can_place(v, x)) && c_.eligible(x) && once.can_place(v, x)) {
+                Search trial = kick(once, v, x);
+                consider(trial);
+              }
+        }
+    }
+    if (!round_best) break;
+    best.emplace(std::move(*round_best));
+    if (!best->balancing_needed()) break;
+  }
+  if (best) adopt(*best);
+}
+
+}  // namespace pvekit::balance::detail
