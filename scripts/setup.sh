@@ -8,13 +8,14 @@ build_packages=(
   nlohmann-json3-dev libcurl4-openssl-dev libcpp-httplib-dev libssl-dev
   libcli11-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
   libseccomp-dev libcap-dev
+  dpkg-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
 )
 test_peers=(
   python3 python3-proxmoxer python3-yaml python3-requests
   wrk openssl curl procps iproute2 tmux
-  runc podman containerd busybox-static uidmap
-  btrfs-progs glpk-utils hyperfine etcd-server
+  runc podman containerd busybox-static uidmap man-db
+  btrfs-progs criu glpk-utils hyperfine etcd-server
 )
 
 missing=()

@@ -5,8 +5,10 @@
 
 #include "balance/commands.h"
 #include "core/clock.h"
+#include "core/files.h"
 #include "core/log.h"
 #include "core/strings.h"
+#include "pve/api_config.h"
 #include "pve/client.h"
 #include "pvekit/version.h"
 
@@ -53,7 +55,7 @@ core::Status run(const std::string& command, Flags& f) {
   if (f.sources.path.empty() && f.sources.environment.count("PROXLB_CONFIG"))
     f.sources.path = f.sources.environment["PROXLB_CONFIG"];
   PVEKIT_ASSIGN(auto config, balance::load_proxlb_config(f.sources));
-  auto options = balance::client_options(config.proxmox_api);
+  PVEKIT_ASSIGN(auto options, pve::to_client_options(config.proxmox_api, core::read_file));
   PVEKIT_ASSIGN(auto transport, pve::make_transport(options));
   core::SystemClock clock;
   PVEKIT_ASSIGN(auto client, pve::Client::create(options, *transport, clock));

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "core/log.h"
+#include "pvekit/version.h"
 #include "sim/scenario.h"
 #include "sim/server.h"
 
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
   core::LogOptions log{.program = "pvesim"};
   std::string log_format = "text";
   std::string seed_text;
+  app.set_version_flag("--version", std::string("pvesim ") + pvekit::kVersion);
   app.add_option("--host", o.server.host, "Address to listen on")->capture_default_str();
   app.add_option("--port", o.server.port, "Port to listen on; 0 picks a free port (printed at start)")
       ->capture_default_str();

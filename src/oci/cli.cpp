@@ -44,6 +44,11 @@ struct Options {
   PauseOptions pause;
   ResumeOptions resume;
   PsOptions ps;
+  ExecOptions exec;
+  UpdateOptions update;
+  EventsOptions events;
+  CheckpointOptions checkpoint;
+  RestoreOptions restore;
 };
 
 void add_lifecycle(CLI::App& app, Options& o, Action& action) {
@@ -96,6 +101,123 @@ void add_others(CLI::App& app, Options& o, Action& action) {
   ps->callback([&] { action = [&](Context& c) { return status_code(cmd_ps(c, o.ps)); }; });
 }
 
+void add_exec(CLI::App& app, Options& o, Action& action) {
+  auto* exec = app.add_subcommand("exec", "execute a new process inside a container");
+  auto& e = o.exec;
+  exec->add_option("container-id", e.id)->required();
+  exec->add_option("-p,--process", e.process_file, "process.json to run (the flags are ignored then)");
+  exec->add_flag("-t,--tty", e.tty, "allocate a pseudo-TTY");
+  exec->add_flag("-d,--detach", e.detach, "detach from the process");
+  exec->add_option("-e,--env", e.env, "set an environment variable (NAME=VALUE)")
+      ->allow_extra_args(false);
+  exec->add_option("--cwd", e.cwd, "working directory in the container");
+  exec->add_option("-u,--user", e.user, "UID[:GID]");
+  exec->add_option("-g,--additional-gids", e.additional_gids, "additional group id")
+      ->allow_extra_args(false);
+  exec->add_option("-c,--cap", e.caps, "add a capability (CAP_NAME)")
+      ->allow_extra_args(false);
+  exec->add_flag("--no-new-privs", e.no_new_privs, "set no_new_privs");
+  exec->add_option("--pid-file", e.pid_file, "file to write the process's pid to");
+  exec->add_option("--console-socket", e.console_socket, "AF_UNIX socket that receives the pty master");
+  exec->add_option("--preserve-fds", e.preserve_fds, "pass N extra fds (3..3+N-1) to the process");
+  exec->add_option("--process-label", e.process_label, "SELinux label (not supported)");
+  exec->add_option("--apparmor", e.apparmor, "AppArmor profile (not supported)");
+  // Everything after the container id is the command, flags included ("sh -c ...").
+  exec->prefix_command();
+  exec->callback([&, exec] {
+    e.args = exec->remaining();
+    if (!e.args.empty() && e.args.front() == "--") e.args.erase(e.args.begin());
+    action = [&](Context& c) { return cmd_exec(c, e); };
+  });
+
+  auto* update = app.add_subcommand("update", "update a container's resource limits");
+  auto& u = o.update;
+  update->add_option("container-id", u.id)->required();
+  update->add_option("-r,--resources", u.resources_file, "LinuxResources JSON file (- for stdin); flags are ignored then");
+  update->add_option("--memory", u.memory, "memory limit (bytes, k/m/g suffix, -1 unlimited)");
+  update->add_option("--memory-swap", u.memory_swap, "memory plus swap limit");
+  update->add_option("--memory-reservation", u.memory_reservation, "memory soft limit");
+  update->add_option("--kernel-memory", u.kernel_memory, "kernel memory limit (refused)");
+  update->add_option("--kernel-memory-tcp", u.kernel_memory_tcp, "kernel TCP memory limit (refused)");
+  update->add_option("--cpu-quota", u.cpu_quota, "CPU CFS quota (microseconds per period, -1 unlimited)");
+  update->add_option("--cpu-period", u.cpu_period, "CPU CFS period (microseconds)");
+  update->add_option("--cpu-share,--cpu-shares", u.cpu_shares, "CPU shares (relative weight)");
+  update->add_option("--cpuset-cpus", u.cpuset_cpus, "CPUs to use (0-3, 0,1)");
+  update->add_option("--cpuset-mems", u.cpuset_mems, "memory nodes to use");
+  update->add_option("--pids-limit", u.pids_limit, "maximum number of pids (-1 unlimited)");
+  update->add_option("--blkio-weight", u.blkio_weight, "block I/O weight (10..1000)");
+  update->callback([&] { action = [&](Context& c) { return status_code(cmd_update(c, u)); }; });
+
+  auto* events = app.add_subcommand("events", "display container events (stats, oom)");
+  events->add_option("container-id", o.events.id)->required();
+  events->add_flag("--stats", o.events.stats, "display one stats event, then exit");
+  events->add_option("--interval", o.events.interval, "stats interval")->capture_default_str();
+  events->callback([&] { action = [&](Context& c) { return status_code(cmd_events(c, o.events)); }; });
+}
+
+// The effective config decides root and logging too.
+core::Status load_global_config(GlobalOptions& g, const ConfigSources& sources) {
+  PVEKIT_ASSIGN(g.config, load_runtime_config(sources));
+  g.root = g.config.root;
+  g.log = g.config.log;
+  g.log_format = g.config.log_format;
+  g.debug = g.config.debug;
+  return core::ok();
+}
+
+// runc's CRIU flags, shared by checkpoint and restore.
+void add_criu_flags(CLI::App* cmd, snapshot::CriuOptions& c) {
+  cmd->add_option("--image-path", c.image_path, "path for the criu image files (default ./checkpoint)");
+  cmd->add_option("--work-path", c.work_path, "path for criu work files and logs (default: the image path)");
+  cmd->add_flag("--tcp-established", c.tcp_established, "allow open tcp connections");
+  cmd->add_flag("--ext-unix-sk", c.ext_unix_sk, "allow external unix sockets");
+  cmd->add_flag("--shell-job", c.shell_job, "allow shell jobs");
+  cmd->add_flag("--file-locks", c.file_locks, "handle file locks");
+  cmd->add_option("--manage-cgroups-mode", c.manage_cgroups_mode, "cgroups mode: soft (default), full, strict, ignore");
+  cmd->add_option("--empty-ns", c.empty_ns, "create a namespace, but do not restore its properties (network)");
+  cmd->add_flag("--auto-dedup", c.auto_dedup, "enable auto deduplication of memory images");
+  cmd->add_flag("--lazy-pages", c.lazy_pages, "use userfaultfd to lazily restore memory pages");
+}
+
+void add_checkpoint(CLI::App& app, Options& o, Action& action) {
+  auto* cp = app.add_subcommand("checkpoint", "checkpoint a container (criu, or a zfs/btrfs/pve snapshot)");
+  auto& c = o.checkpoint;
+  cp->add_option("container-id", c.id)->required();
+  cp->add_option("--snapshot", c.snapshot, "take a storage snapshot with this name (zfs, btrfs, pve)");
+  cp->add_flag("--list", c.list, "list the container's storage snapshots");
+  cp->add_option("--delete", c.remove, "delete the named storage snapshot");
+  cp->add_option("-f,--format", c.format, "--list output: table or json")->capture_default_str();
+  add_criu_flags(cp, c.criu);
+  cp->add_option("--parent-path", c.criu.parent_path, "path for previous criu image files in pre-dump");
+  cp->add_flag("--leave-running", c.criu.leave_running, "leave the process running after checkpointing");
+  cp->add_flag("--pre-dump", c.criu.pre_dump, "dump the container's memory only, leaving it running");
+  cp->callback([&] { action = [&](Context& ctx) { return status_code(cmd_checkpoint(ctx, c)); }; });
+
+  auto* rs = app.add_subcommand("restore", "restore a container from a checkpoint or a storage snapshot");
+  auto& r = o.restore;
+  r.create.bundle.clear();  // empty: the stopped container's bundle, else the current directory
+  rs->add_option("container-id", r.create.id)->required();
+  rs->add_option("--snapshot", r.snapshot, "roll the rootfs back to this storage snapshot, then run the container");
+  rs->add_option("-b,--bundle", r.create.bundle, "path to the root of the bundle directory");
+  rs->add_flag("-d,--detach", r.detach, "detach from the container's process");
+  rs->add_option("--pid-file", r.create.pid_file, "file to write the container's init pid to");
+  rs->add_option("--console-socket", r.create.console_socket, "AF_UNIX socket that receives the pty master");
+  rs->add_flag("--no-pivot", r.create.no_pivot, "do not use pivot_root (MS_MOVE + chroot instead)");
+  rs->add_flag("--no-subreaper", r.no_subreaper, "disable the subreaper (lxcri never uses one)");
+  add_criu_flags(rs, r.criu);
+  rs->callback([&] { action = [&](Context& ctx) { return cmd_restore(ctx, r); }; });
+}
+
+void add_config(CLI::App& app, Action& action) {
+  auto* config = app.add_subcommand("config", "print lxcri's effective configuration and where each value came from");
+  config->callback([&] {
+    action = [](Context& c) -> core::Result<int> {
+      c.out << config_report(c.global.config).dump(2) << "\n";
+      return 0;
+    };
+  });
+}
+
 std::string version_text() {
   const scmp_version* v = seccomp_version();
   return std::string("lxcri version ") + kVersion + "\nspec: 1.1.0\nlibseccomp: " + std::to_string(v->major) +
@@ -114,7 +236,7 @@ core::Status setup_logging(const GlobalOptions& g) {
 
 bool cli_needs_sealed_binary(int argc, char** argv) {
   // Global options that take a separate value; the first other word is the command.
-  static const std::set<std::string> with_value = {"--root", "--log", "--log-format"};
+  static const std::set<std::string> with_value = {"--root", "--log", "--log-format", "--config"};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (with_value.count(a)) {
@@ -131,22 +253,35 @@ int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err) {
   CLI::App app{"lxcri: an OCI container runtime with runc's command line", "lxcri"};
   app.require_subcommand(1);
   GlobalOptions global;
-  app.add_option("--root", global.root, "root directory for container state")->capture_default_str();
-  app.add_option("--log", global.log, "log file (default: stderr)");
-  app.add_option("--log-format", global.log_format, "text or json")->capture_default_str();
-  app.add_flag("--debug", global.debug, "enable debug logging");
+  // These four are also config keys; given here they are the top layer.
+  auto* root_flag = app.add_option("--root", global.root, "root directory for container state")->capture_default_str();
+  auto* log_flag = app.add_option("--log", global.log, "log file (default: stderr)");
+  auto* format_flag = app.add_option("--log-format", global.log_format, "text or json")->capture_default_str();
+  auto* debug_flag = app.add_flag("--debug", global.debug, "enable debug logging");
+  app.add_option("--config", global.config_file,
+                 std::string("lxcri's config file (JSON or YAML; default: $LXCRI_CONFIG, else ") + kDefaultConfigPath +
+                     " when present)");
   app.add_flag("--systemd-cgroup", global.systemd_cgroup, "use the systemd cgroup driver");
   app.set_version_flag("-v,--version", version_text());
   Options options;
   Action action;
   add_lifecycle(app, options, action);
   add_others(app, options, action);
+  add_exec(app, options, action);
+  add_config(app, action);
+  add_checkpoint(app, options, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e, out, err) == 0 ? 0 : 1;
   }
-  core::Status logging = setup_logging(global);
+  ConfigSources sources{.file = global.config_file, .environment = core::LayeredConfig::process_environment()};
+  if (root_flag->count()) sources.flags.emplace_back("root", global.root);
+  if (log_flag->count()) sources.flags.emplace_back("log", global.log);
+  if (format_flag->count()) sources.flags.emplace_back("log_format", global.log_format);
+  if (debug_flag->count()) sources.flags.emplace_back("debug", "true");
+  core::Status logging = load_global_config(global, sources);
+  if (logging.ok()) logging = setup_logging(global);
   core::Result<int> result = logging.ok() ? core::Result<int>(0) : core::Result<int>(std::move(logging).error());
   if (result.ok()) {
     Context ctx{global, StateStore(global.root), out};

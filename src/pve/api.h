@@ -49,6 +49,8 @@ core::Result<NodeStatus> get_node_status(Client& client, const std::string& node
 core::Result<std::vector<Guest>> list_guests(Client& client, const std::string& node, GuestType type);
 core::Result<GuestConfig> get_guest_config(Client& client, const std::string& node, GuestType type,
                                            int64_t vmid);
+// GET /nodes/{node}/{qemu|lxc}/{vmid}/status/current
+core::Result<Guest> get_guest_status(Client& client, const std::string& node, GuestType type, int64_t vmid);
 core::Result<std::vector<RrdRow>> get_node_rrddata(Client& client, const std::string& node,
                                                    Timeframe timeframe,
                                                    Consolidation cf = Consolidation::Average);
@@ -176,5 +178,7 @@ Multipart build_upload_body(const UploadOptions& options, const std::string& fil
 // POST /nodes/{node}/storage/{storage}/upload; returns the UPID of the import task.
 // The file is read into memory.
 core::Result<std::string> upload_to_storage(Client& client, const UploadOptions& options);
+// DELETE /nodes/{node}/storage/{storage}/content/{volume}: returns the UPID of the removal task.
+core::Result<std::string> delete_volume(Client& client, const std::string& node, const std::string& volid);
 
 }  // namespace pvekit::pve

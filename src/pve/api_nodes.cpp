@@ -24,6 +24,14 @@ core::Result<GuestConfig> get_guest_config(Client& client, const std::string& no
   return detail::parse_answer(client.get(path), "GET " + path, parse_guest_config);
 }
 
+core::Result<Guest> get_guest_status(Client& client, const std::string& node, GuestType type, int64_t vmid) {
+  const std::string path = guest_path(node, type, vmid) + "/status/current";
+  return detail::parse_answer(client.get(path), "GET " + path, [type](const core::Json& data) -> core::Result<Guest> {
+    PVEKIT_ASSIGN(auto guests, parse_guests(core::Json::array({data}), type));
+    return guests.front();
+  });
+}
+
 namespace {
 
 core::Result<std::vector<RrdRow>> rrddata(Client& client, const std::string& path, Timeframe timeframe,

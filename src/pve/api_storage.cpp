@@ -86,4 +86,13 @@ core::Result<std::string> upload_to_storage(Client& client, const UploadOptions&
   return detail::expect_upid(client.call(request), context);
 }
 
+core::Result<std::string> delete_volume(Client& client, const std::string& node, const std::string& volid) {
+  const auto colon = volid.find(':');
+  if (colon == std::string::npos || colon == 0)
+    return Error(ErrorCategory::Config, "volume id '" + volid + "': expected storage:volume");
+  const std::string path = node_path(node) + "/storage/" + encode_path_segment(volid.substr(0, colon)) +
+                           "/content/" + encode_path_segment(volid);
+  return detail::expect_upid(client.del(path), "DELETE " + path);
+}
+
 }  // namespace pvekit::pve

@@ -178,8 +178,13 @@ Result<std::string> start_status_action(World& w, const std::string& node, int v
   if (action == "suspend" && g->suspended) return api_error(who + " is already suspended");
   if (action == "resume" && !g->suspended) return api_error(who + " is not suspended");
   double duration = action == "shutdown" ? 4 : (action == "start" || action == "reboot" ? 2 : 1);
+  const std::string fault = w.faults.take_task_failure(prefix(type) + action);
   return w.tasks.start(node, prefix(type) + action, std::to_string(vmid), user, now, duration, {},
-                       on_guest(vmid, [action](World&, Guest& guest, double t, std::vector<std::string>&) {
+                       on_guest(vmid, [action, fault](World&, Guest& guest, double t, std::vector<std::string>& log) {
+                         if (!fault.empty()) {
+                           log.push_back("TASK ERROR: " + fault);
+                           return fault;
+                         }
                          if (action == "start" || action == "reboot") {
                            guest.status = "running";
                            guest.started_at = t;
@@ -265,7 +270,8 @@ Result<std::string> create_lxc(World& w, const std::string& node, const Params& 
   g.tags = pve::join_tags(pve::parse_tags(param_str(p, "tags")));
   g.lock = "create";
   static const char* kCopied[] = {"ostype", "arch", "description", "onboot", "unprivileged", "nameserver",
-                                  "searchdomain", "features", "startup", "protection"};
+                                  "searchdomain", "features", "startup", "protection", "entrypoint", "env",
+                                  "cpulimit", "cpuunits", "cmode", "console", "tty", "timezone", "hookscript"};
   for (const char* key : kCopied) {
     if (p.count(key)) g.config[key] = p.at(key);
   }
@@ -278,8 +284,17 @@ Result<std::string> create_lxc(World& w, const std::string& node, const Params& 
   w.cluster.guests.emplace(vmid, std::move(g));
   std::vector<std::string> log = {"extracting archive '" + ostemplate + "'",
                                   "Total bytes read: " + std::to_string(static_cast<uint64_t>(size_gib * 1e8))};
+  const std::string fault = w.faults.take_task_failure("vzcreate");
   return w.tasks.start(node, "vzcreate", std::to_string(vmid), user, now, 4, log,
-                       on_guest(vmid, [start](World&, Guest& guest, double t, std::vector<std::string>&) {
+                       on_guest(vmid, [start, fault, vmid](World& world, Guest& guest, double t,
+                                                           std::vector<std::string>& out) {
+                         if (!fault.empty()) {
+                           // As PVE: a failed create removes the half-made container again.
+                           world.cluster.guests.erase(vmid);
+                           const std::string message = "unable to create CT " + std::to_string(vmid) + " - " + fault;
+                           out.push_back("TASK ERROR: " + message);
+                           return message;
+                         }
                          guest.lock.clear();
                          if (start) {
                            guest.status = "running";

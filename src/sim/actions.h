@@ -42,6 +42,9 @@ core::Result<std::string> create_lxc(World& w, const std::string& node, const Pa
 core::Result<std::string> destroy_guest(World& w, const std::string& node, int vmid, GuestType type, bool purge,
                                         const std::string& user, double now);
 
+// Puts a snapshot's saved configuration back on its guest (rollback, and
+// `config?snapshot=NAME` renders a copy).
+void restore_config(Guest& g, const SnapshotConfig& saved);
 core::Result<std::string> create_snapshot(World& w, const std::string& node, int vmid, GuestType type,
                                           const std::string& name, const std::string& description,
                                           const std::string& user, double now);
@@ -57,6 +60,9 @@ core::Result<std::string> upload_volume(World& w, const std::string& node, const
 
 // HA CRM request: migrate the HA resource `sid` to `node` (online for VMs,
 // restart mode for CTs), performed by root@pam as the CRM does.
+// DELETE /nodes/{node}/storage/{storage}/content/{volume}: an "imgdel" task.
+core::Result<std::string> delete_volume(World& w, const std::string& node, const std::string& storage,
+                                        const std::string& volume, const std::string& user, double now);
 core::Status ha_migrate(World& w, const std::string& sid, const std::string& node, double now);
 
 }  // namespace pvekit::sim

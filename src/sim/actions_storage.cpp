@@ -44,6 +44,16 @@ TaskFinish locked(int vmid, std::function<void(Guest&, double)> change) {
 
 }  // namespace
 
+void restore_config(Guest& g, const SnapshotConfig& saved) {
+  g.name = saved.name;
+  g.cpus = saved.cpus;
+  g.maxmem = saved.maxmem;
+  g.swap = saved.swap;
+  g.maxdisk = saved.maxdisk;
+  g.tags = saved.tags;
+  g.config = saved.config;
+}
+
 Result<std::string> create_snapshot(World& w, const std::string& node, int vmid, GuestType type,
                                     const std::string& name, const std::string& description,
                                     const std::string& user, double now) {
@@ -58,7 +68,11 @@ Result<std::string> create_snapshot(World& w, const std::string& node, int vmid,
   g->lock = "snapshot";
   return w.tasks.start(node, prefix(type) + "snapshot", std::to_string(vmid), user, now, 2, {},
                        locked(vmid, [name, description](Guest& guest, double t) {
-                         Snapshot s{name, description, static_cast<int64_t>(t), guest.config["parent"]};
+                         SnapshotConfig saved{guest.name, guest.cpus, guest.maxmem, guest.swap, guest.maxdisk,
+                                              guest.tags, guest.config};
+                         saved.config.erase("parent");
+                         Snapshot s{name, description, static_cast<int64_t>(t), guest.config["parent"],
+                                    std::move(saved)};
                          guest.snapshots.push_back(s);
                          guest.config["parent"] = name;
                        }));
@@ -71,12 +85,14 @@ Result<std::string> rollback_snapshot(World& w, const std::string& node, int vmi
   if (!find_snapshot(*g, name)) return api_error("snapshot '" + name + "' does not exist");
   g->lock = "rollback";
   return w.tasks.start(node, prefix(type) + "rollback", std::to_string(vmid), user, now, 2, {},
+                       // As PVE: a running guest is stopped first, and only
+                       // `start` brings it back.
                        locked(vmid, [name, start](Guest& guest, double t) {
+                         if (const Snapshot* snap = find_snapshot(guest, name)) restore_config(guest, snap->saved);
                          guest.config["parent"] = name;
-                         if (start && guest.status != "running") {
-                           guest.status = "running";
-                           guest.started_at = t;
-                         }
+                         guest.status = start ? "running" : "stopped";
+                         guest.suspended = false;
+                         if (start) guest.started_at = t;
                        }));
 }
 
@@ -131,6 +147,33 @@ Result<std::string> upload_volume(World& w, const std::string& node, const std::
                                     list.end());
                          list.push_back(v);
                          out.push_back("finished file import successfully");
+                         return std::string("OK");
+                       });
+}
+
+Result<std::string> delete_volume(World& w, const std::string& node, const std::string& storage_id,
+                                  const std::string& volume, const std::string& user, double now) {
+  const Storage* s = w.cluster.find_storage(storage_id);
+  if (!s || !w.cluster.storage_on_node(*s, node)) {
+    return api_error("storage '" + storage_id + "' does not exist on node '" + node + "'");
+  }
+  // PVE takes the full volume id or the name on the storage.
+  const std::string volid = volume.find(':') == std::string::npos ? storage_id + ":" + volume : volume;
+  if (volid.substr(0, volid.find(':')) != storage_id) {
+    return param_error("volume", "volume '" + volid + "' is not on storage '" + storage_id + "'");
+  }
+  const std::string key = Cluster::volume_key(*s, node);
+  auto& list = w.cluster.volumes[key];
+  if (std::none_of(list.begin(), list.end(), [&](const Volume& v) { return v.volid == volid; })) {
+    return api_error("volume '" + volid + "' does not exist");
+  }
+  // PVE starts imgdel tasks without an id (a volume id would not fit the UPID).
+  return w.tasks.start(node, "imgdel", "", user, now, 1, {"removing volume '" + volid + "'"},
+                       [key, volid](World& world, double, std::vector<std::string>&) {
+                         auto& vols = world.cluster.volumes[key];
+                         vols.erase(std::remove_if(vols.begin(), vols.end(),
+                                                   [&](const Volume& x) { return x.volid == volid; }),
+                                    vols.end());
                          return std::string("OK");
                        });
 }

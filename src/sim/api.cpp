@@ -66,11 +66,16 @@ Api::Match Api::match(const std::string& method, const std::string& path) const 
   Match best;
   for (size_t i = 0; i < routes_.size(); ++i) {
     const auto& segs = segments_[i];
-    if (routes_[i].method != method || segs.size() != parts.size()) continue;
+    // PVE volume ids ("local:vztmpl/x.tar.gz") contain '/', and the decoded
+    // path splits them: a trailing {volume} takes the rest of the path.
+    const bool tail = !segs.empty() && segs.back() == "{volume}";
+    if (routes_[i].method != method || segs.size() > parts.size() || (!tail && segs.size() != parts.size())) continue;
     Params captured;
     bool ok = true;
     for (size_t k = 0; k < segs.size() && ok; ++k) {
-      if (segs[k].size() > 2 && segs[k].front() == '{') {
+      if (tail && k + 1 == segs.size()) {
+        captured["volume"] = core::join(std::vector<std::string>(parts.begin() + static_cast<long>(k), parts.end()), "/");
+      } else if (segs[k].size() > 2 && segs[k].front() == '{') {
         captured[segs[k].substr(1, segs[k].size() - 2)] = parts[k];
       } else {
         ok = segs[k] == parts[k];
@@ -103,7 +108,7 @@ core::Result<Identity> Api::authenticate(const Route& route, const ApiRequest& r
 ApiResponse Api::handle(const ApiRequest& req) {
   RequestFaults& faults = sim_.request_faults();
   if (int delay = faults.delay_ms.load(); delay > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay));
-  if (take_failure(faults.fail_requests)) {
+  if (faults.path_matches(req.path) && take_failure(faults.fail_requests)) {
     if (faults.hang.load()) std::this_thread::sleep_for(std::chrono::milliseconds(faults.hang_ms.load()));
     return error_response(http_error(500, "simulated failure (pvesim fault injection)", ErrorCategory::Internal));
   }

@@ -30,13 +30,14 @@ ApiResponse fail_requests(Simulator& sim, const Params& p) {
   const std::string mode = param_str(p, "mode", "500");
   auto hang_ms = core::parse_int(param_str(p, "hang_ms", "30000"));
   if (!count || *count < 0 || (mode != "500" && mode != "hang") || !hang_ms || *hang_ms < 0) {
-    return bad_request("fail-requests: count=N (>=0), mode=500|hang, hang_ms=N");
+    return bad_request("fail-requests: count=N (>=0), mode=500|hang, hang_ms=N, path=TEXT");
   }
   RequestFaults& f = sim.request_faults();
+  f.set_path_filter(param_str(p, "path"));
   f.hang.store(mode == "hang");
   f.hang_ms.store(static_cast<int>(*hang_ms));
   f.fail_requests.store(static_cast<int>(*count));
-  return json_response({{"count", *count}, {"mode", mode}});
+  return json_response({{"count", *count}, {"mode", mode}, {"path", param_str(p, "path")}});
 }
 
 ApiResponse state(Simulator& sim) {
@@ -48,10 +49,12 @@ ApiResponse state(Simulator& sim) {
     }
     Json fail_migration = Json::object();
     for (const auto& [vmid, msg] : w.faults.fail_migration) fail_migration[std::to_string(vmid)] = msg;
+    Json fail_task(w.faults.fail_task);
     return json_response({{"now", sim.now()}, {"version", w.version}, {"quorate", w.cluster.quorate ? 1 : 0},
                           {"offline_nodes", offline}, {"fail_requests", f.fail_requests.load()},
                           {"fail_mode", f.hang.load() ? "hang" : "500"}, {"delay_ms", f.delay_ms.load()},
-                          {"fail_migration", fail_migration}, {"guests", w.cluster.guests.size()}});
+                          {"fail_migration", fail_migration}, {"fail_task", fail_task},
+                          {"guests", w.cluster.guests.size()}});
   });
 }
 
@@ -60,10 +63,12 @@ ApiResponse reset(Simulator& sim) {
   f.fail_requests.store(0);
   f.hang.store(false);
   f.delay_ms.store(0);
+  f.set_path_filter("");
   sim.write([](World& w) {
     for (Node& n : w.cluster.nodes) n.online = true;
     w.cluster.quorate = true;
     w.faults.fail_migration.clear();
+    w.faults.fail_task.clear();
     return 0;
   });
   return json_response(nullptr);
@@ -90,6 +95,11 @@ ApiResponse Api::handle_admin(const ApiRequest& req) {
     const std::string msg = param_str(req.params, "message", "simulated migration failure");
     sim_.write([&](World& w) { return w.faults.fail_migration[static_cast<int>(*vmid)] = msg; });
     return json_response({{"vmid", *vmid}, {"message", msg}});
+  }
+  if (parts.size() == 2 && parts[0] == "fail-task") {
+    const std::string msg = param_str(req.params, "message", "simulated task failure");
+    sim_.write([&](World& w) { return w.faults.fail_task[parts[1]] = msg; });
+    return json_response({{"type", parts[1]}, {"message", msg}});
   }
   if (parts.size() == 1 && parts[0] == "delay") {
     auto ms = core::parse_int(param_str(req.params, "ms", "0"));

@@ -28,11 +28,22 @@ struct LoadProfile {
   double io = 1e5;         // mean disk bytes/s read and written
 };
 
+// What a snapshot keeps of its guest's configuration (PVE stores the whole
+// config section; rollback puts it back).
+struct SnapshotConfig {
+  std::string name;
+  int cpus = 1;
+  uint64_t maxmem = 0, swap = 0, maxdisk = 0;
+  std::string tags;
+  std::map<std::string, std::string> config;
+};
+
 struct Snapshot {
   std::string name;
   std::string description;
   int64_t snaptime = 0;  // Unix seconds
   std::string parent;
+  SnapshotConfig saved;
 };
 
 struct Guest {

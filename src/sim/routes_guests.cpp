@@ -38,11 +38,14 @@ Handler config(GuestType type) {
   return [type](Ctx& c) -> Result<Reply> {
     PVEKIT_ASSIGN(Guest* g, guest_on(c.world, c.node(), c.vmid(), type));
     const std::string snap = c.str("snapshot");
-    if (!snap.empty() && std::none_of(g->snapshots.begin(), g->snapshots.end(),
-                                      [&](const Snapshot& s) { return s.name == snap; })) {
+    if (snap.empty()) return Reply(guest_config(*g));
+    auto s = std::find_if(g->snapshots.begin(), g->snapshots.end(), [&](const Snapshot& x) { return x.name == snap; });
+    if (s == g->snapshots.end())
       return Error(ErrorCategory::NotFound, "snapshot '" + snap + "' does not exist").with_http_status(500);
-    }
-    return Reply(guest_config(*g));
+    Guest then = *g;
+    restore_config(then, s->saved);
+    if (!s->parent.empty()) then.config["parent"] = s->parent;
+    return Reply(guest_config(then));
   };
 }
 

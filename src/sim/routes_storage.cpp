@@ -30,6 +30,12 @@ Result<Reply> upload(Ctx& c) {
   return Reply(Json(upid));
 }
 
+Result<Reply> remove_volume(Ctx& c) {
+  PVEKIT_ASSIGN(std::string upid, delete_volume(c.world, c.node(), c.str("storage"), c.str("volume"),
+                                                c.who.upid_user(), c.now));
+  return Reply(Json(upid));
+}
+
 }  // namespace
 
 std::vector<Route> storage_routes() {
@@ -54,6 +60,8 @@ std::vector<Route> storage_routes() {
         p_str("filename", true), p_str("checksum"),
         p_enum("checksum-algorithm", {"md5", "sha1", "sha224", "sha256", "sha384", "sha512"}), p_str("tmpfilename")},
        upload},
+      {"DELETE", "/nodes/{node}/storage/{storage}/content/{volume}",
+       {p_node(), p_str("storage", true), p_str("volume", true), p_int("delay", false, 1, 30)}, remove_volume},
   };
 }
 

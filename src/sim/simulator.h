@@ -31,6 +31,19 @@ struct RequestFaults {
   std::atomic<bool> hang{false};      // ... by hanging hang_ms (real time) first
   std::atomic<int> hang_ms{30000};
   std::atomic<int> delay_ms{0};       // every /api2 request is delayed (real time)
+  // Only requests whose path contains this text fail (empty: any), so a test
+  // can break one step of a sequence, e.g. polling a vzcreate task.
+  std::mutex path_mutex;
+  std::string path_filter;
+
+  void set_path_filter(std::string filter) {
+    std::lock_guard lock(path_mutex);
+    path_filter = std::move(filter);
+  }
+  bool path_matches(const std::string& path) {
+    std::lock_guard lock(path_mutex);
+    return path_filter.empty() || path.find(path_filter) != std::string::npos;
+  }
 };
 
 // The simulated cluster: the world behind one reader/writer lock, the

@@ -13,6 +13,17 @@ namespace pvekit::sim {
 // faults live in Simulator, see faults.h).
 struct Faults {
   std::map<int, std::string> fail_migration;  // vmid -> error of its next migration
+  // task type (vzcreate, vzstart, imgcopy, ...) -> error of the next such task
+  std::map<std::string, std::string> fail_task;
+
+  // The injected error for the next task of `type` ("" when none), consumed.
+  std::string take_task_failure(const std::string& type) {
+    auto it = fail_task.find(type);
+    if (it == fail_task.end()) return "";
+    std::string message = it->second;
+    fail_task.erase(it);
+    return message;
+  }
 };
 
 // Everything the simulator mutates, guarded as one unit by Simulator.

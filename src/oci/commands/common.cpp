@@ -2,18 +2,53 @@
 #include "core/log.h"
 #include "oci/commands.h"
 #include "oci/linux/hooks.h"
+#include "oci/proxmox/backend.h"
 
 namespace pvekit::oci {
 
+namespace {
+
+// A container whose state directory is gone may still live in the Proxmox
+// cluster (lxcri tags it there at create): find it and write its state again.
+// Any failure leaves the original NotFound for the caller (`delete --force`
+// on a missing id must still succeed).
+core::Result<ContainerLock> lock_or_recover(Context& ctx, const std::string& id) {
+  auto lock = ctx.store.lock(id);
+  if (lock.ok() || lock.error().category() != core::ErrorCategory::NotFound ||
+      !proxmox::ProxmoxBackend::configured(ctx.global.config) || !validate_id(id).ok())
+    return lock;
+  auto backend = proxmox::ProxmoxBackend::connect(ctx.global.config);
+  auto found = backend.ok() ? (*backend)->find(id) : core::Result<std::optional<ContainerState>>(backend.error());
+  if (!found.ok()) {
+    spdlog::warn("looking for container {} in the Proxmox cluster: {}", id, found.error().to_string());
+    return lock;
+  }
+  if (!found->has_value()) return lock;
+  auto created = ctx.store.create(id);
+  if (!created.ok()) return created;
+  PVEKIT_TRY(ctx.store.save(**found).wrap("recover container " + id));
+  spdlog::info("recovered container {} from CT {} on node {}", id, (*found)->pve_vmid, (*found)->pve_node);
+  return created;
+}
+
+}  // namespace
+
 core::Result<LoadedContainer> load_container(Context& ctx, const std::string& id) {
-  PVEKIT_ASSIGN(auto lock, ctx.store.lock(id));
+  PVEKIT_ASSIGN(auto lock, lock_or_recover(ctx, id));
   PVEKIT_ASSIGN(auto state, ctx.store.load(id));
   PVEKIT_ASSIGN(auto backend, make_backend(state.backend, ctx.global));
-  ContainerStatus live = derive_status(state.status, backend->alive(state), ctx.store.fifo_exists(id));
+  PVEKIT_ASSIGN(ContainerStatus live, backend->live_status(state, ctx.store.fifo_exists(id)));
   return LoadedContainer{std::move(lock), std::move(state), live, std::move(backend)};
 }
 
 std::string hook_state_json(const LoadedContainer& c) { return runc_state_json(c.state, c.status).dump(); }
+
+nlohmann::ordered_json state_json(const LoadedContainer& c) {
+  auto j = runc_state_json(c.state, c.status);
+  j["backend"] = c.state.backend;
+  if (c.state.backend == "proxmox") j["proxmox"] = {{"node", c.state.pve_node}, {"vmid", c.state.pve_vmid}};
+  return j;
+}
 
 core::Result<Spec> stored_spec(const Context& ctx, const std::string& id) {
   PVEKIT_ASSIGN(auto text, core::read_file(ctx.store.dir(id) + "/config.json"));

@@ -5,7 +5,10 @@
 #include <cstdlib>
 
 #include "core/files.h"
+#include "core/log.h"
 #include "oci/commands.h"
+#include "oci/routing.h"
+#include "oci/linux/console.h"
 
 namespace pvekit::oci {
 
@@ -60,15 +63,27 @@ core::Result<CreateRequest> make_request(Context& ctx, const CreateOptions& o) {
 
 }  // namespace
 
-core::Status cmd_create(Context& ctx, const CreateOptions& o) {
+core::Status cmd_create(Context& ctx, const CreateOptions& o, int console_fd) {
   PVEKIT_TRY(validate_id(o.id));
   if (o.preserve_fds < 0) return Error(ErrorCategory::Usage, "--preserve-fds must not be negative");
-  if (!o.console_socket.empty())
-    return Error(ErrorCategory::Usage, "--console-socket: terminals are not supported by lxcri yet");
   PVEKIT_ASSIGN(auto request, make_request(ctx, o));
-  auto backend_name = request.spec.annotations.count("org.pvekit.backend")
-                          ? request.spec.annotations.at("org.pvekit.backend") : std::string("linux");
-  PVEKIT_ASSIGN(auto backend, make_backend(backend_name, ctx.global));
+  // runc's rules: a terminal needs somewhere to send the pty, and a socket needs a terminal.
+  bool terminal = request.spec.process && request.spec.process->terminal;
+  if (terminal && o.console_socket.empty() && console_fd < 0)
+    return Error(ErrorCategory::Usage, "cannot allocate a tty without --console-socket (process.terminal is true)");
+  if (!terminal && !o.console_socket.empty())
+    return Error(ErrorCategory::Usage, "--console-socket needs process.terminal: true");
+  UniqueFd console;
+  if (terminal && !o.console_socket.empty()) {
+    PVEKIT_ASSIGN(console, linux::connect_console_socket(o.console_socket));
+    console_fd = console.get();
+  }
+  request.console_fd = terminal ? console_fd : -1;
+  PVEKIT_ASSIGN(auto route, route_container(ctx.global.config.rules, ctx.global.config.default_backend,
+                                            {.id = o.id, .bundle = request.bundle,
+                                             .annotations = request.spec.annotations}));
+  spdlog::debug("container {}: backend {} ({})", o.id, route.backend, route.reason);
+  PVEKIT_ASSIGN(auto backend, make_backend(route.backend, ctx.global));
   PVEKIT_ASSIGN(auto lock, ctx.store.create(o.id));
   StateDirGuard guard(ctx.store, o.id);
   PVEKIT_TRY(core::write_file_atomic(request.state_dir + "/config.json",

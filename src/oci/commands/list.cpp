@@ -31,22 +31,23 @@ core::Status cmd_list(Context& ctx, const ListOptions& o) {
   if (o.format != "table" && o.format != "json")
     return Error(ErrorCategory::Usage, "invalid format option \"" + o.format + "\" (table or json)");
   PVEKIT_ASSIGN(auto ids, ctx.store.list());
-  std::vector<std::vector<std::string>> rows = {{"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
+  std::vector<std::vector<std::string>> rows = {{"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER", "BACKEND"}};
   auto json = nlohmann::ordered_json::array();
   for (const auto& id : ids) {
     auto c = load_container(ctx, id);
     if (!c.ok()) continue;  // deleted meanwhile
-    auto j = runc_state_json(c->state, c->status);
+    auto j = state_json(*c);
     if (o.quiet) {
       ctx.out << id << "\n";
       continue;
     }
     rows.push_back({id, std::to_string(j["pid"].get<int>()), j["status"].get<std::string>(), c->state.bundle,
-                    c->state.created, c->state.owner});
+                    c->state.created, c->state.owner, c->state.backend});
     json.push_back(std::move(j));
   }
   if (o.quiet) return core::ok();
-  if (o.format == "json") ctx.out << json.dump() << "\n";
+  // runc encodes an empty list as a nil slice: "null".
+  if (o.format == "json") ctx.out << (json.empty() ? std::string("null") : json.dump()) << "\n";
   else print_table(ctx.out, rows);
   return core::ok();
 }

@@ -1,45 +1,23 @@
-#include <signal.h>
-#include <sys/wait.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 
 #include "oci/commands.h"
+#include "oci/linux/console.h"
 
 namespace pvekit::oci {
 
 using core::Error;
 
-namespace {
-
-// Forwards signals to the container's init until it exits; returns its
-// status as a shell would (128+signal when killed).
-core::Result<int> wait_forwarding(pid_t pid) {
-  sigset_t set;
-  sigfillset(&set);
-  for (int s : {SIGILL, SIGSEGV, SIGBUS, SIGFPE, SIGABRT, SIGTRAP, SIGSYS}) sigdelset(&set, s);
-  sigset_t old;
-  sigprocmask(SIG_BLOCK, &set, &old);
-  int status = 0;
-  while (true) {
-    pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) break;
-    if (r < 0 && errno != EINTR) {
-      sigprocmask(SIG_SETMASK, &old, nullptr);
-      return Error::system("wait for the container", errno);
-    }
-    timespec timeout{0, 100'000'000};
-    int sig = sigtimedwait(&set, nullptr, &timeout);
-    if (sig > 0 && sig != SIGCHLD) ::kill(pid, sig);
-  }
-  sigprocmask(SIG_SETMASK, &old, nullptr);
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  return 128 + WTERMSIG(status);
-}
-
-}  // namespace
-
 core::Result<int> cmd_run(Context& ctx, const RunOptions& o) {
-  PVEKIT_TRY(cmd_create(ctx, o.create));
+  // In the foreground, a container with a terminal sends its pty master to us
+  // and we relay it (runc does the same when no --console-socket is given).
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return Error::system("socketpair", errno);
+  UniqueFd ours(pair[0]), theirs(pair[1]);
+  bool relay = !o.detach && o.create.console_socket.empty();
+  PVEKIT_TRY(cmd_create(ctx, o.create, relay ? theirs.get() : -1));
+  theirs.reset();
   core::Status started = cmd_start(ctx, StartOptions{o.create.id});
   if (!started.ok()) {
     if (auto c = load_container(ctx, o.create.id); c.ok()) (void)destroy_container(ctx, *c);  // report the start error
@@ -47,7 +25,14 @@ core::Result<int> cmd_run(Context& ctx, const RunOptions& o) {
   }
   if (o.detach) return 0;
   PVEKIT_ASSIGN(auto state, ctx.store.load(o.create.id));
-  PVEKIT_ASSIGN(int code, wait_forwarding(state.pid));
+  UniqueFd master;
+  if (relay) {
+    auto spec = stored_spec(ctx, o.create.id);
+    if (spec.ok() && spec->process && spec->process->terminal) {
+      PVEKIT_ASSIGN(master, linux::recv_fd(ours.get()));
+    }
+  }
+  PVEKIT_ASSIGN(int code, linux::wait_forwarding(state.pid, master.get()));
   if (!o.keep) {
     PVEKIT_ASSIGN(auto c, load_container(ctx, o.create.id));
     PVEKIT_TRY(destroy_container(ctx, c));

@@ -15,9 +15,12 @@
 
 #include "core/files.h"
 #include "oci/linux/cgroups.h"
+#include "oci/linux/console.h"
 #include "oci/linux/hooks.h"
 #include "oci/linux/init.h"
 #include "oci/linux/namespaces.h"
+#include "oci/linux/process.h"
+#include "oci/linux/stats.h"
 #include "oci/linux/sync.h"
 
 namespace pvekit::oci::linux {
@@ -72,9 +75,8 @@ Status check_supported(const CreateRequest& r) {
   if (!s.linux) return Error(ErrorCategory::Config, "linux: is required by the linux backend");
   if (!s.linux->has_namespace("mount"))
     return Error(ErrorCategory::Config, "linux.namespaces: the linux backend needs a mount namespace");
-  if (s.process->terminal)
-    return Error(ErrorCategory::Config,
-                 "process.terminal: terminals (--console-socket) are not supported by lxcri yet; set it to false");
+  if (s.process->terminal && r.console_fd < 0)
+    return Error(ErrorCategory::Usage, "process.terminal is true but there is no --console-socket to send the pty to");
   struct stat st{};
   if (::stat(r.rootfs.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     return Error(ErrorCategory::Config, "root.path: " + r.rootfs + " is not a directory");
@@ -138,7 +140,7 @@ core::Result<ContainerState> LinuxBackend::create(const CreateRequest& r) {
   const auto* user = linux.find_namespace("user");
   InitConfig init{&r.spec, r.id, r.bundle, r.rootfs, sync.child.get(), fifo_fd.get(), r.options.no_pivot,
                   r.options.no_new_keyring, user && user->path.empty(), r.options.preserve_fds,
-                  cg->container_binds()};
+                  cg->container_binds(), r.spec.process->terminal ? r.console_fd : -1};
   pid_t pid = clone_init(clone_flags(linux));
   if (pid < 0) return Error::system("clone the container init", errno);
   if (pid == 0) {
@@ -223,13 +225,141 @@ core::Result<std::vector<pid_t>> LinuxBackend::pids(const ContainerState& state)
   return cg->pids();
 }
 
-}  // namespace pvekit::oci::linux
+namespace {
 
-namespace pvekit::oci {
-
-core::Result<std::unique_ptr<Backend>> make_backend(const std::string& name, const GlobalOptions& global) {
-  if (name == "linux") return std::unique_ptr<Backend>(std::make_unique<linux::LinuxBackend>(global.cgroup_root));
-  return core::Error(core::ErrorCategory::Config, "unknown backend \"" + name + "\"");
+const char* proc_ns_name(const std::string& type) {
+  if (type == "network") return "net";
+  if (type == "mount") return "mnt";
+  return type.c_str();
 }
 
-}  // namespace pvekit::oci
+bool same_namespace(pid_t pid, const std::string& name) {
+  struct stat mine{}, theirs{};
+  if (::stat(("/proc/self/ns/" + name).c_str(), &mine) != 0) return false;
+  if (::stat(("/proc/" + std::to_string(pid) + "/ns/" + name).c_str(), &theirs) != 0) return false;
+  return mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
+}
+
+struct JoinNs {
+  std::string type;
+  UniqueFd fd;
+};
+
+// The container init's namespaces that differ from ours, user first and mount
+// last (joining mount resets our root, which the exec child replaces anyway).
+core::Result<std::vector<JoinNs>> open_namespaces(pid_t pid, const LinuxConfig& linux) {
+  std::vector<JoinNs> out;
+  auto add = [&](const std::string& type) -> Status {
+    std::string name = proc_ns_name(type);
+    if (same_namespace(pid, name)) return core::ok();
+    std::string path = "/proc/" + std::to_string(pid) + "/ns/" + name;
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return Error::system("open " + path, errno);
+    out.push_back({type, std::move(fd)});
+    return core::ok();
+  };
+  if (linux.has_namespace("user")) PVEKIT_TRY(add("user"));
+  for (const auto& ns : linux.namespaces)
+    if (ns.type != "user" && ns.type != "pid" && ns.type != "mount") PVEKIT_TRY(add(ns.type));
+  if (linux.has_namespace("mount")) PVEKIT_TRY(add("mount"));
+  return out;
+}
+
+struct ExecChild {
+  const ExecRequest* request;
+  int sync_fd;
+  int root_fd;  // O_PATH of /proc/<init>/root
+  std::vector<JoinNs>* namespaces;
+};
+
+Status enter_container(const ExecChild& c, PreparedProcess& prepared) {
+  PVEKIT_TRY(expect_sync(c.sync_fd, SyncType::Go));
+  for (auto& ns : *c.namespaces) {
+    if (::setns(ns.fd.get(), namespace_flag(ns.type)) != 0) return Error::system("join " + ns.type + " namespace", errno);
+    ns.fd.reset();
+  }
+  // The init's root, not the mount namespace's: right with --no-pivot too.
+  if (::fchdir(c.root_fd) != 0 || ::chroot(".") != 0) return Error::system("enter the container's root", errno);
+  ::close(c.root_fd);
+  const ExecRequest& r = *c.request;
+  if (r.console_fd >= 0) {
+    PVEKIT_TRY(setup_console(r.console_fd).wrap("terminal"));
+    ::close(r.console_fd);
+  }
+  PVEKIT_TRY(prepare_process(r.spec, prepared));
+  return prepare_fds(r.preserve_fds);
+}
+
+[[noreturn]] void run_exec_child(const ExecChild& c) {
+  std::vector<int> keep = {c.sync_fd, c.root_fd, c.request->console_fd};
+  for (const auto& ns : *c.namespaces) keep.push_back(ns.fd.get());
+  close_fds_from(3 + c.request->preserve_fds, keep);
+  reset_signals();
+  PreparedProcess prepared;
+  Status s = enter_container(c, prepared);
+  if (s.ok()) s = exec_process(*c.request->spec.process, prepared);
+  send_sync_error(c.sync_fd, s.error());
+  _exit(1);
+}
+
+// Forks with the container's pid namespace as our children's, then restores ours.
+core::Result<pid_t> fork_in_pid_namespace(pid_t init) {
+  if (same_namespace(init, "pid")) {
+    pid_t pid = ::fork();
+    if (pid < 0) return Error::system("fork the exec process", errno);
+    return pid;
+  }
+  UniqueFd own(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+  std::string path = "/proc/" + std::to_string(init) + "/ns/pid";
+  UniqueFd target(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!own.valid() || !target.valid()) return Error::system("open pid namespace " + path, errno);
+  if (::setns(target.get(), CLONE_NEWPID) != 0) return Error::system("join pid namespace " + path, errno);
+  pid_t pid = ::fork();
+  int fork_errno = errno;
+  if (pid == 0) return pid;
+  if (::setns(own.get(), CLONE_NEWPID) != 0) return Error::system("return to our pid namespace", errno);
+  if (pid < 0) return Error::system("fork the exec process", fork_errno);
+  return pid;
+}
+
+}  // namespace
+
+core::Result<pid_t> LinuxBackend::exec(const ContainerState& state, const ExecRequest& r) {
+  if (!r.spec.process || !r.spec.linux) return Error(ErrorCategory::Config, "exec: the spec has no process or linux section");
+  PVEKIT_ASSIGN(auto cg, manager_for(state.cgroup_root, state.cgroup_path));
+  PVEKIT_ASSIGN(auto namespaces, open_namespaces(state.pid, *r.spec.linux));
+  std::string root_path = "/proc/" + std::to_string(state.pid) + "/root";
+  UniqueFd root(::open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root.valid()) return Error::system("open " + root_path, errno);
+  // The descriptors above must belong to the recorded init, not a reused pid.
+  if (!alive(state)) return Error(ErrorCategory::Conflict, "container " + state.id + " is not running");
+  PVEKIT_ASSIGN(auto sync, make_sync_pair());
+  PVEKIT_ASSIGN(pid_t pid, fork_in_pid_namespace(state.pid));
+  if (pid == 0) {
+    sync.parent.reset();
+    run_exec_child({&r, sync.child.get(), root.get(), &namespaces});
+  }
+  sync.child.reset();
+  ChildGuard guard(pid);
+  PVEKIT_TRY(cg->add_process(pid).wrap("join the container's cgroup"));
+  PVEKIT_TRY(send_sync(sync.parent.get(), {SyncType::Go, 0, ""}));
+  PVEKIT_TRY(expect_exec(sync.parent.get()).wrap("exec"));
+  guard.release();
+  return pid;
+}
+
+Status LinuxBackend::update(const ContainerState& state, const ResourceUpdate& u) {
+  PVEKIT_ASSIGN(auto layout, detect_cgroup_layout(state.cgroup_root));
+  auto cg = make_cgroup_manager(layout, state.cgroup_root, state.cgroup_path);
+  PVEKIT_TRY(cg->apply(u.resources).wrap("update cgroup " + state.cgroup_path));
+  if (u.blkio_weight) PVEKIT_TRY(cg->set_blkio_weight(*u.blkio_weight).wrap("update cgroup " + state.cgroup_path));
+  return core::ok();
+}
+
+core::Result<core::Json> LinuxBackend::stats(const ContainerState& state) {
+  PVEKIT_ASSIGN(auto layout, detect_cgroup_layout(state.cgroup_root));
+  PVEKIT_ASSIGN(auto stats, read_cgroup_stats(layout, state.cgroup_root, state.cgroup_path));
+  return stats_json(stats);
+}
+
+}  // namespace pvekit::oci::linux

@@ -21,6 +21,9 @@ class LinuxBackend final : public Backend {
   core::Status pause(const ContainerState& state) override;
   core::Status resume(const ContainerState& state) override;
   core::Result<std::vector<pid_t>> pids(const ContainerState& state) override;
+  core::Result<pid_t> exec(const ContainerState& state, const ExecRequest& request) override;
+  core::Status update(const ContainerState& state, const ResourceUpdate& update) override;
+  core::Result<core::Json> stats(const ContainerState& state) override;
 
  private:
   std::string cgroup_root_;

@@ -119,6 +119,11 @@ uint64_t shares_to_weight(uint64_t shares) {
   return 1 + ((shares - 2) * 9999) / 262142;
 }
 
+uint64_t blkio_to_io_weight(uint16_t weight) {
+  if (weight == 0) return 0;
+  return 1 + (static_cast<uint64_t>(weight) - 10) * 9999 / 990;
+}
+
 std::vector<std::pair<std::string, std::string>> v1_writes(const std::string& controller, const Resources& r) {
   std::vector<std::pair<std::string, std::string>> w;
   if (controller == "memory" && r.memory) {
@@ -203,6 +208,12 @@ class V1Manager final : public CgroupManager {
   Status add_process(pid_t pid) override {
     for (const auto& c : controllers_) PVEKIT_TRY(write_cg(dir(c) + "/cgroup.procs", std::to_string(pid)));
     return core::ok();
+  }
+
+  Status set_blkio_weight(uint16_t weight) override {
+    if (!has("blkio")) return Error(ErrorCategory::Runtime, "the blkio cgroup controller is not available");
+    std::string file = is_file(dir("blkio") + "/blkio.weight") ? "/blkio.weight" : "/blkio.bfq.weight";
+    return write_cg(dir("blkio") + file, std::to_string(weight));
   }
 
   Status freeze() override { return set_freezer("FROZEN"); }
@@ -298,6 +309,11 @@ class V2Manager final : public CgroupManager {
   }
 
   Status add_process(pid_t pid) override { return write_cg(dir() + "/cgroup.procs", std::to_string(pid)); }
+
+  Status set_blkio_weight(uint16_t weight) override {
+    if (is_file(dir() + "/io.bfq.weight")) return write_cg(dir() + "/io.bfq.weight", std::to_string(weight));
+    return write_cg(dir() + "/io.weight", "default " + std::to_string(blkio_to_io_weight(weight)));
+  }
 
   Status freeze() override { return set_frozen(true); }
   Status thaw() override { return set_frozen(false); }

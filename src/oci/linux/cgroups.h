@@ -37,6 +37,9 @@ class CgroupManager {
   virtual core::Status create() = 0;
   virtual core::Status apply(const Resources& resources) = 0;
   virtual core::Status add_process(pid_t pid) = 0;
+  // Block I/O weight (10..1000): blkio.weight or blkio.bfq.weight on v1,
+  // io.bfq.weight or io.weight (converted to 1..10000) on v2.
+  virtual core::Status set_blkio_weight(uint16_t weight) = 0;
   virtual core::Status freeze() = 0;
   virtual core::Status thaw() = 0;
   // Pids in the cgroup (memory or pids controller on v1).
@@ -61,5 +64,7 @@ std::vector<std::pair<std::string, std::string>> v1_writes(const std::string& co
 std::vector<std::pair<std::string, std::string>> v2_writes(const Resources& r);
 // cpu.shares (2..262144) -> cpu.weight (1..10000), the conversion runc and crun use.
 uint64_t shares_to_weight(uint64_t shares);
+// blkio weight (10..1000) -> io.weight (1..10000), as runc converts it.
+uint64_t blkio_to_io_weight(uint16_t weight);
 
 }  // namespace pvekit::oci::linux

@@ -14,6 +14,7 @@
 
 #include "oci/fd.h"
 #include "oci/linux/capabilities.h"
+#include "oci/linux/console.h"
 #include "oci/linux/hooks.h"
 #include "oci/linux/mounts.h"
 #include "oci/linux/namespaces.h"
@@ -31,12 +32,6 @@ using core::Status;
 
 namespace {
 
-// What the setup leaves for the last steps after the exec fifo opens.
-struct Prepared {
-  std::string executable;
-  std::optional<SeccompFilter> seccomp;
-};
-
 Status apply_sysctl(const LinuxConfig& linux, Syscalls& sys) {
   for (const auto& [key, value] : linux.sysctl) {
     std::string path = "/proc/sys/" + key;
@@ -52,8 +47,15 @@ Status setup_rootfs(const InitConfig& c, Syscalls& sys) {
   auto ops = plan_mounts(spec, ctx);
   // sysctls go in after the pivot but before /proc/sys turns read-only.
   auto pivot = std::find_if(ops.begin(), ops.end(), [](const MountOp& op) { return op.kind == MountOp::Kind::PivotRoot; });
-  std::vector<MountOp> before(ops.begin(), pivot + 1), after(pivot + 1, ops.end());
+  std::vector<MountOp> before(ops.begin(), pivot), switch_root(pivot, pivot + 1), after(pivot + 1, ops.end());
   PVEKIT_TRY(apply_mounts(before, c.rootfs, sys));
+  // createContainer hooks: in the container's namespaces, mounts done, root not yet switched.
+  if (!spec.hooks.create_container.empty()) {
+    ContainerState state{.id = c.id, .status = ContainerStatus::Creating, .pid = ::getpid(), .bundle = c.bundle};
+    PVEKIT_TRY(run_hooks(spec.hooks.create_container, "createContainer",
+                         runc_state_json(state, ContainerStatus::Creating).dump()));
+  }
+  PVEKIT_TRY(apply_mounts(switch_root, c.rootfs, sys));
   if (spec.linux) PVEKIT_TRY(apply_sysctl(*spec.linux, sys));
   return apply_mounts(after, "/", sys);
 }
@@ -64,7 +66,7 @@ Status setup_identity(const Spec& spec, Syscalls& sys) {
   return core::ok();
 }
 
-Status setup_process(const Process& p, Prepared& out) {
+Status setup_process(const Process& p, PreparedProcess& out) {
   PVEKIT_TRY(apply_rlimits(p.rlimits));
   ::umask(p.user.umask.value_or(022));
   if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
@@ -78,7 +80,7 @@ Status setup_process(const Process& p, Prepared& out) {
   return core::ok();
 }
 
-Status setup(const InitConfig& c, Prepared& out) {
+Status setup(const InitConfig& c, PreparedProcess& out) {
   const Spec& spec = *c.spec;
   PVEKIT_TRY(expect_sync(c.sync_fd, SyncType::Go));
   PVEKIT_TRY(join_namespaces(*spec.linux));
@@ -93,17 +95,11 @@ Status setup(const InitConfig& c, Prepared& out) {
   LinuxSyscalls sys;
   PVEKIT_TRY(setup_identity(spec, sys));
   PVEKIT_TRY(setup_rootfs(c, sys));
-  if (spec.linux->seccomp) {
-    PVEKIT_ASSIGN(auto filter, SeccompFilter::build(*spec.linux->seccomp));
-    out.seccomp.emplace(std::move(filter));
-    // Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter,
-    // so load it before the capabilities are dropped (as runc does).
-    if (!spec.process->no_new_privileges) {
-      PVEKIT_TRY(out.seccomp->load());
-      out.seccomp.reset();
-    }
+  if (c.console_fd >= 0) {
+    PVEKIT_TRY(setup_console(c.console_fd).wrap("terminal"));
+    ::close(c.console_fd);
   }
-  PVEKIT_TRY(setup_process(*spec.process, out).wrap("process"));
+  PVEKIT_TRY(prepare_process(spec, out));
   return prepare_fds(c.preserve_fds);
 }
 
@@ -117,6 +113,14 @@ Status wait_for_start(int fifo_fd) {
   return core::ok();
 }
 
+[[noreturn]] void die(const char* what, const Error& e) {
+  std::string text = std::string("lxcri init: ") + what + ": " + e.to_string() + "\n";
+  (void)!::write(2, text.data(), text.size());
+  _exit(1);
+}
+
+}  // namespace
+
 void reset_signals() {
   sigset_t none;
   sigemptyset(&none);
@@ -125,25 +129,39 @@ void reset_signals() {
     if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
 }
 
-[[noreturn]] void die(const char* what, const Error& e) {
-  std::string text = std::string("lxcri init: ") + what + ": " + e.to_string() + "\n";
-  (void)!::write(2, text.data(), text.size());
-  _exit(1);
+Status prepare_process(const Spec& spec, PreparedProcess& out) {
+  if (spec.linux && spec.linux->seccomp) {
+    PVEKIT_ASSIGN(auto filter, SeccompFilter::build(*spec.linux->seccomp));
+    out.seccomp.emplace(std::move(filter));
+    // Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter,
+    // so load it before the capabilities are dropped (as runc does).
+    if (!spec.process->no_new_privileges) {
+      PVEKIT_TRY(out.seccomp->load());
+      out.seccomp.reset();
+    }
+  }
+  return setup_process(*spec.process, out).wrap("process");
 }
 
-std::vector<char*> c_strings(std::vector<std::string>& v) {
-  std::vector<char*> out;
-  for (auto& s : v) out.push_back(s.data());
-  out.push_back(nullptr);
-  return out;
+Error exec_process(const Process& process, PreparedProcess& prepared) {
+  if (prepared.seccomp) {
+    if (Status l = prepared.seccomp->load(); !l.ok()) return l.error();
+  }
+  std::vector<std::string> args = process.args;
+  std::vector<std::string> env = process.env;
+  std::vector<char*> argv, envp;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  ::execve(prepared.executable.c_str(), argv.data(), envp.data());
+  return Error::system("exec " + prepared.executable, errno);
 }
-
-}  // namespace
 
 void run_init(const InitConfig& c) {
-  close_fds_from(3 + c.preserve_fds, {c.sync_fd, c.fifo_fd});
+  close_fds_from(3 + c.preserve_fds, {c.sync_fd, c.fifo_fd, c.console_fd});
   reset_signals();
-  Prepared prepared;
+  PreparedProcess prepared;
   Status s = setup(c, prepared);
   if (!s.ok()) {
     send_sync_error(c.sync_fd, s.error());
@@ -161,15 +179,7 @@ void run_init(const InitConfig& c) {
   std::string state_json = runc_state_json(hook_state, ContainerStatus::Running).dump();
   if (Status h = run_hooks(c.spec->hooks.start_container, "startContainer", state_json); !h.ok())
     die("hooks", h.error());
-  if (prepared.seccomp) {
-    if (Status l = prepared.seccomp->load(); !l.ok()) die("seccomp", l.error());
-  }
-  std::vector<std::string> args = c.spec->process->args;
-  std::vector<std::string> env = c.spec->process->env;
-  auto argv = c_strings(args);
-  auto envp = c_strings(env);
-  ::execve(prepared.executable.c_str(), argv.data(), envp.data());
-  die("exec", Error::system("exec " + prepared.executable, errno));
+  die("exec", exec_process(*c.spec->process, prepared));
 }
 
 }  // namespace pvekit::oci::linux

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/result.h"
+#include "oci/linux/seccomp.h"
 #include "oci/spec.h"
 
 namespace pvekit::oci::linux {
@@ -24,10 +26,27 @@ struct InitConfig {
   bool new_user_namespace = false;
   int preserve_fds = 0;
   std::vector<std::pair<std::string, std::string>> cgroup_binds;
+  int console_fd = -1;  // process.terminal: where the pty master goes
+};
+
+// What the setup leaves for the last steps before execve.
+struct PreparedProcess {
+  std::string executable;
+  std::optional<SeccompFilter> seccomp;
 };
 
 // Never returns: execs the user process or _exits non-zero after sending
 // the error to the parent.
 [[noreturn]] void run_init(const InitConfig& config);
+
+// Shared with exec (inside the container, after the namespaces and root are
+// entered): seccomp compiled (and loaded early without no_new_privs), then
+// rlimits, umask, no_new_privs, bounding set, user, capabilities, cwd check
+// and the executable's path.
+core::Status prepare_process(const Spec& spec, PreparedProcess& out);
+// Loads the remaining seccomp filter and execs; returns only the failure.
+core::Error exec_process(const Process& process, PreparedProcess& prepared);
+// Unblocks every signal and restores default dispositions.
+void reset_signals();
 
 }  // namespace pvekit::oci::linux

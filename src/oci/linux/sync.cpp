@@ -108,4 +108,16 @@ core::Status expect_sync(int fd, SyncType expected) {
   return core::ok();
 }
 
+core::Status expect_exec(int fd) {
+  Header h{};
+  PVEKIT_ASSIGN(bool got, read_all(fd, &h, sizeof h));
+  if (!got) return core::ok();
+  if (h.type != static_cast<uint32_t>(SyncType::Error) || h.length > kMaxSyncPayload)
+    return Error(ErrorCategory::Runtime, "sync: unexpected message from the exec child");
+  std::string text(h.length, '\0');
+  PVEKIT_ASSIGN(got, read_all(fd, text.data(), h.length));
+  if (h.err != 0) return Error::system(text, h.err);
+  return Error(ErrorCategory::Runtime, text);
+}
+
 }  // namespace pvekit::oci::linux

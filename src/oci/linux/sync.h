@@ -47,4 +47,8 @@ void send_sync_error(int fd, const core::Error& error);
 // (category Runtime, with the child's errno and text).
 core::Status expect_sync(int fd, SyncType expected);
 
+// Parent side of exec: the child's end is close-on-exec, so end of stream
+// without a message means the execve succeeded; an Error message is returned.
+core::Status expect_exec(int fd);
+
 }  // namespace pvekit::oci::linux

@@ -11,7 +11,9 @@ the reason when root, busybox-static or cgroups are missing.
 import argparse
 import json
 import os
+import select
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -88,6 +90,8 @@ class Env:
                 cfg["mounts"].extend(value)
             elif key == "root_path":
                 cfg["root"]["path"] = value
+            elif key == "terminal":
+                cfg["process"]["terminal"] = value
         with open(cfg_path, "w") as f:
             json.dump(cfg, f, indent=1)
 
@@ -424,6 +428,180 @@ def scenario_pause(env):
     env.assert_nothing_left("pz")
 
 
+def read_until(fd, want, seconds=5):
+    """Reads a pty master until `want` shows up; returns all that was read."""
+    got = b""
+    deadline = time.time() + seconds
+    while want.encode() not in got and time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.1)
+        if r:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            got += chunk
+    return got.decode(errors="replace")
+
+
+class ConsoleSocket:
+    """A --console-socket listener that receives the pty master (SCM_RIGHTS)."""
+
+    def __init__(self, env, name):
+        self.path = os.path.join(env.tmp, name + ".sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(self.path)
+        self.sock.listen(1)
+        self.sock.settimeout(10)
+
+    def master(self):
+        conn, _ = self.sock.accept()
+        with conn:
+            _, fds, _, _ = socket.recv_fds(conn, 4096, 1)
+        check(len(fds) == 1, "no descriptor received on the console socket")
+        return fds[0]
+
+    def close(self):
+        self.sock.close()
+
+
+def scenario_exec(env):
+    env.config("ex", ["sleep", "1000"])
+    check(env.create("ex").returncode == 0, "create failed")
+    env.rt("start", "ex", check_ok=True)
+    init = env.state("ex")["pid"]
+    p = env.rt("exec", "ex", "sh", "-c", "echo out; echo err >&2; exit 7")
+    check(p.returncode == 7, "exit status not passed through: %d (%s)" % (p.returncode, p.stderr))
+    check(p.stdout == "out\n" and "err" in p.stderr, "stdio: %r %r" % (p.stdout, p.stderr))
+    p = env.rt("exec", "ex", "sh", "-c", "kill -9 $$")
+    check(p.returncode == 137, "killed process should give 128+9, got %d" % p.returncode)
+    # The container's namespaces: its pid 1 is the container's init, its hostname.
+    p = env.rt("exec", "ex", "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; hostname", check_ok=True)
+    check(p.stdout.split()[:2] == ["sleep", "1000"], "exec is not in the container's pid namespace: %r" % p.stdout)
+    check(p.stdout.split()[-1] in ("lxcri", "runc"), "exec is not in the container's uts namespace: %r" % p.stdout)
+    # Flags: env, cwd, user, additional gids.
+    p = env.rt("exec", "--env", "FOO=bar", "--cwd", "/tmp", "--user", "1000:1000", "--additional-gids", "10",
+               "ex", "sh", "-c", "echo $FOO; pwd; id -u; id -g; id -G", check_ok=True)
+    check(p.stdout.split() == ["bar", "/tmp", "1000", "1000", "1000", "10"], "exec flags: %r" % p.stdout)
+    # A process file replaces the process.
+    proc = os.path.join(env.tmp, "process.json")
+    with open(proc, "w") as f:
+        json.dump({"args": ["sh", "-c", "echo from-file $X"], "cwd": "/", "env": ["PATH=/bin", "X=1"],
+                   "user": {"uid": 0, "gid": 0}}, f)
+    p = env.rt("exec", "--process", proc, "ex", check_ok=True)
+    check(p.stdout == "from-file 1\n", "--process output: %r" % p.stdout)
+    # No host descriptor leaks in, and the cwd is inside the container (CVE-2024-21626).
+    p = env.rt("exec", "ex", "sh", "-c", "ls /proc/self/fd", check_ok=True)
+    check(p.stdout.split() == ["0", "1", "2", "3"], "unexpected fds in exec: %r" % p.stdout)
+    # A cwd climbing out is refused (lxcri) or stays at the container's root (runc).
+    p = env.rt("exec", "--cwd", "/../../..", "ex", "sh", "-c", "pwd; ls /bin/busybox")
+    if p.returncode != 0:
+        check(p.stderr.strip() != "", "cwd refused without a message")
+    else:
+        check(p.stdout.split() == ["/", "/bin/busybox"], "cwd/root of exec: %r" % p.stdout)
+    # Detached, with a pid file: the process is in the container's cgroup.
+    pidfile = os.path.join(env.tmp, "exec.pid")
+    env.rt("exec", "--detach", "--pid-file", pidfile, "ex", "sleep", "1000", check_ok=True)
+    with open(pidfile) as f:
+        pid = int(f.read())
+    with open("/proc/%d/cgroup" % pid) as f:
+        check(env.cg_parent in f.read(), "detached exec is not in the container's cgroup")
+    check(os.readlink("/proc/%d/ns/pid" % pid) == os.readlink("/proc/%d/ns/pid" % init),
+          "detached exec is not in the container's pid namespace")
+    expect_failure(env.rt("exec", "ex", "/no/such/binary"), "exec of a missing binary")
+    expect_failure(env.rt("exec", "ghost", "true"), "exec in a missing container")
+    env.rt("kill", "ex", "KILL", check_ok=True)
+    env.wait_status("ex", "stopped")
+    expect_failure(env.rt("exec", "ex", "true"), "exec in a stopped container")
+    env.rt("delete", "--force", "ex", check_ok=True)
+    env.assert_nothing_left("ex")
+
+
+def scenario_tty(env):
+    """process.terminal with --console-socket, for create and exec (as podman/conmon use it)."""
+    env.config("tt", ["sh"], terminal=True)
+    expect_failure(env.create("tt"), "terminal without --console-socket")
+    env.assert_nothing_left("tt")
+    console = ConsoleSocket(env, "tt")
+    try:
+        env.ids.add("tt")
+        env.rt("create", "--bundle", env.bundle, "--console-socket", console.path, "tt", check_ok=True)
+        master_tt = console.master()
+        env.rt("start", "tt", check_ok=True)
+        os.write(master_tt, b"echo tty-$((6*7)); tty\n")
+        out = read_until(master_tt, "/dev/pts/")
+        check("tty-42" in out, "no shell output through the pty: %r" % out)
+        check("/dev/pts/" in out, "stdin is not a pty: %r" % out)
+    finally:
+        console.close()
+    econsole = ConsoleSocket(env, "ttexec")
+    try:
+        env.rt("exec", "--tty", "--detach", "--console-socket", econsole.path, "tt",
+               "sh", "-c", "tty; echo exec-tty-ok; sleep 1", check_ok=True)
+        master = econsole.master()
+        out = read_until(master, "exec-tty-ok")
+        check("exec-tty-ok" in out and "/dev/pts/" in out, "exec --tty output: %r" % out)
+        os.close(master)
+    finally:
+        econsole.close()
+    env.rt("delete", "--force", "tt", check_ok=True)
+    os.close(master_tt)
+    env.assert_nothing_left("tt")
+
+
+def scenario_update(env):
+    env.config("up", ["sleep", "1000"], resources={"memory": {"limit": 64 * 1024 * 1024}, "pids": {"limit": 20}})
+    check(env.create("up").returncode == 0, "create failed")
+    env.rt("start", "up", check_ok=True)
+    v2 = cgroup_layout() == "v2"
+    mem_file = "memory.max" if v2 else "memory.limit_in_bytes"
+
+    def cg(controller, name):
+        with open(os.path.join(env.cgroup_dir("up", controller), name)) as f:
+            return f.read().strip()
+
+    env.rt("update", "--memory", "32m", "--pids-limit", "10", "--cpu-quota", "50000", "--cpu-period", "100000",
+           "up", check_ok=True)
+    check(cg("memory", mem_file) == str(32 * 1024 * 1024), "memory limit not updated: %s" % cg("memory", mem_file))
+    check(cg("pids", "pids.max") == "10", "pids limit not updated")
+    if v2:
+        check(cg("cpu", "cpu.max") == "50000 100000", "cpu.max not updated")
+    else:
+        check(cg("cpu", "cpu.cfs_quota_us") == "50000", "cpu quota not updated")
+    res = os.path.join(env.tmp, "resources.json")
+    with open(res, "w") as f:
+        json.dump({"pids": {"limit": 7}}, f)
+    env.rt("update", "-r", res, "up", check_ok=True)
+    check(cg("pids", "pids.max") == "7", "update -r did not apply")
+    check(cg("memory", mem_file) == str(32 * 1024 * 1024), "update -r changed what it did not name")
+    if os.path.basename(env.runtime) == "lxcri":
+        # runc 1.1 still accepts it on v1 hosts; lxcri refuses (the kernel dropped kmem limits).
+        expect_failure(env.rt("update", "--kernel-memory", "10m", "up"), "update --kernel-memory")
+    expect_failure(env.rt("update", "--memory", "lots", "up"), "update with a bad size")
+    expect_failure(env.rt("update", "--pids-limit", "5", "ghost"), "update of a missing container")
+
+    p = env.rt("events", "--stats", "up", check_ok=True)
+    ev = json.loads(p.stdout)
+    check(ev["type"] == "stats" and ev["id"] == "up", "events --stats: %s" % p.stdout[:200])
+    data = ev["data"]
+    check(data["pids"]["current"] >= 1, "stats pids.current: %s" % data.get("pids"))
+    check(data["memory"]["usage"]["usage"] > 0, "stats memory usage: %s" % data["memory"].get("usage"))
+    check(data["memory"]["usage"]["limit"] == 32 * 1024 * 1024, "stats memory limit: %s" % data["memory"]["usage"])
+    check(data["cpu"]["usage"]["total"] > 0, "stats cpu usage: %s" % data["cpu"])
+    # Streaming: two events a short interval apart.
+    proc = subprocess.Popen([env.runtime, "--root", env.root, "events", "--interval", "200ms", "up"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        lines = [proc.stdout.readline(), proc.stdout.readline()]
+        check(all(json.loads(l)["type"] == "stats" for l in lines), "streamed events: %r" % lines)
+    finally:
+        proc.kill()
+        proc.wait()
+    env.rt("delete", "--force", "up", check_ok=True)
+    env.assert_nothing_left("up")
+
+
 def scenario_podman(env):
     """podman drives the runtime as it drives runc (create/start/state/delete,
     --log-format json, --pid-file, its default seccomp profile)."""
@@ -442,6 +620,182 @@ def scenario_podman(env):
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
     check(p.returncode == 5, "podman run exited %d: %s" % (p.returncode, p.stderr))
     check(p.stdout == "hello-from-podman\n", "podman run output %r" % p.stdout)
+
+
+def podman_image(env):
+    podman = "/usr/bin/podman"
+    if not os.access(podman, os.X_OK):
+        skip("podman is not installed")
+    image = "localhost/lxcri-it-" + env.cg_parent[-8:] + ":test"
+    tarball = os.path.join(env.tmp, "rootfs.tar")
+    subprocess.run(["tar", "-C", env.rootfs, "-cf", tarball, "."], check=True)
+    env.podman_image = image
+    p = subprocess.run([podman, "import", tarball, image], capture_output=True, text=True, timeout=120)
+    check(p.returncode == 0, "podman import failed: %s" % p.stderr)
+    return podman, image
+
+
+def scenario_podman_tty(env):
+    """podman run -it through a real terminal (tmux), and the detached life of a
+    container: run -d, exec, exec -it, logs, stop, rm."""
+    if not os.access("/usr/bin/tmux", os.X_OK):
+        skip("tmux is not installed")
+    podman, image = podman_image(env)
+    base = [podman, "--runtime", env.runtime]
+    ulimits = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096"]
+    session = "lxcri-it-" + env.cg_parent[-8:]
+    cmd = " ".join(base + ["run", "-it", "--rm"] + ulimits + [image, "sh"])
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "30",
+                    cmd + "; echo podman-exit=$?; sleep 60"], check=True)
+    try:
+        def pane():
+            return subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True,
+                                  text=True).stdout
+
+        deadline = time.time() + 60
+        while "/ #" not in pane() and time.time() < deadline:
+            time.sleep(0.2)
+        check("/ #" in pane(), "no shell prompt in the terminal: %r" % pane())
+        subprocess.run(["tmux", "send-keys", "-t", session, "echo hello-$((6*7)); tty", "Enter"], check=True)
+        subprocess.run(["tmux", "send-keys", "-t", session, "exit 4", "Enter"], check=True)
+        while "podman-exit=" not in pane() and time.time() < deadline:
+            time.sleep(0.2)
+        out = pane()
+        check("hello-42" in out and "/dev/pts/" in out, "terminal output: %r" % out)
+        check("podman-exit=4" in out, "exit status through podman -it: %r" % out)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+    name = "lxcri-it-d-" + env.cg_parent[-8:]
+
+    def podman_run(*args, timeout=60):
+        return subprocess.run(base + list(args), capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+
+    p = podman_run("run", "-d", "--name", name, *ulimits, image, "sh", "-c", "echo started; sleep 1000")
+    check(p.returncode == 0, "podman run -d failed: %s" % p.stderr)
+    try:
+        p = podman_run("exec", name, "sh", "-c", "echo in-exec; exit 3")
+        check(p.returncode == 3 and p.stdout == "in-exec\n", "podman exec: %d %r %s" % (p.returncode, p.stdout, p.stderr))
+        p = podman_run("exec", "-it", name, "tty")
+        check(p.returncode == 0 and "/dev/pts/" in p.stdout, "podman exec -it: %d %r %s" % (p.returncode, p.stdout, p.stderr))
+        p = podman_run("logs", name)
+        check(p.stdout == "started\n", "podman logs: %r" % p.stdout)
+        p = podman_run("stop", "-t", "1", name)
+        check(p.returncode == 0, "podman stop failed: %s" % p.stderr)
+    finally:
+        p = podman_run("rm", "-f", name)
+    check(p.returncode == 0, "podman rm failed: %s" % p.stderr)
+
+
+def oci_image_tar(env, name):
+    """An OCI image layout tarball (one uncompressed layer: the busybox rootfs) for `ctr image import`."""
+    import hashlib
+    import tarfile
+    layout = os.path.join(env.tmp, "oci")
+    blobs = os.path.join(layout, "blobs", "sha256")
+    os.makedirs(blobs)
+
+    def blob(data):
+        digest = hashlib.sha256(data).hexdigest()
+        with open(os.path.join(blobs, digest), "wb") as f:
+            f.write(data)
+        return {"digest": "sha256:" + digest, "size": len(data)}
+
+    layer_path = os.path.join(env.tmp, "layer.tar")
+    subprocess.run(["tar", "-C", env.rootfs, "-cf", layer_path, "."], check=True)
+    with open(layer_path, "rb") as f:
+        layer = blob(f.read())
+    config = blob(json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["sh"]},
+                              "rootfs": {"type": "layers", "diff_ids": [layer["digest"]]}}).encode())
+    manifest = blob(json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": dict(config, mediaType="application/vnd.oci.image.config.v1+json"),
+        "layers": [dict(layer, mediaType="application/vnd.oci.image.layer.v1.tar")]}).encode())
+    with open(os.path.join(layout, "index.json"), "w") as f:
+        json.dump({"schemaVersion": 2, "manifests": [dict(
+            manifest, mediaType="application/vnd.oci.image.manifest.v1+json",
+            annotations={"io.containerd.image.name": name, "org.opencontainers.image.ref.name": "test"})]}, f)
+    with open(os.path.join(layout, "oci-layout"), "w") as f:
+        json.dump({"imageLayoutVersion": "1.0.0"}, f)
+    tar_path = os.path.join(env.tmp, "image.tar")
+    with tarfile.open(tar_path, "w") as t:
+        for entry in ("oci-layout", "index.json", "blobs"):
+            t.add(os.path.join(layout, entry), arcname=entry)
+    return tar_path
+
+
+def scenario_containerd(env):
+    """A private containerd whose runc shim runs the runtime (ctr run --runc-binary):
+    run, exec, kill, delete."""
+    for tool in ("/usr/bin/containerd", "/usr/bin/ctr", "/usr/bin/containerd-shim-runc-v2"):
+        if not os.access(tool, os.X_OK):
+            skip("%s is not installed (Debian package containerd)" % tool)
+    base = os.path.join(env.tmp, "ctrd")
+    os.makedirs(base)
+    sock = os.path.join(base, "c.sock")
+    config = os.path.join(base, "config.toml")
+    with open(config, "w") as f:
+        f.write('version = 2\nroot = "%s/root"\nstate = "%s/state"\n'
+                'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n'
+                '[grpc]\n  address = "%s"\n[ttrpc]\n  address = "%s.ttrpc"\n' % (base, base, sock, sock))
+    log = open(os.path.join(base, "containerd.log"), "w")
+    daemon = subprocess.Popen(["/usr/bin/containerd", "--config", config], stdout=log, stderr=log)
+    ns = "lxcri-it-" + env.cg_parent[-8:]
+    ctr = ["/usr/bin/ctr", "--address", sock, "--namespace", ns]
+    cid = "ctrd-" + env.cg_parent[-8:]
+
+    def run(*args, timeout=60):
+        return subprocess.run(ctr + list(args), capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+
+    try:
+        deadline = time.time() + 30
+        while not os.path.exists(sock) and time.time() < deadline and daemon.poll() is None:
+            time.sleep(0.1)
+        if not os.path.exists(sock):
+            log.flush()
+            with open(os.path.join(base, "containerd.log")) as f:
+                skip("containerd did not start here: %s" % f.read()[-500:])
+        image = "docker.io/library/lxcri-it:test"
+        p = run("image", "import", oci_image_tar(env, image))
+        check(p.returncode == 0, "ctr image import failed: %s" % p.stderr)
+        rt = ["--runc-binary", env.runtime]
+        p = run("run", "--rm", *rt, image, cid + "-fg", "sh", "-c", "echo hello-from-containerd; exit 6")
+        check(p.stdout.strip() == "hello-from-containerd" and p.returncode == 6,
+              "ctr run: %d %r %s" % (p.returncode, p.stdout, p.stderr))
+        p = run("run", "-d", *rt, image, cid, "sleep", "1000")
+        check(p.returncode == 0, "ctr run -d failed: %s" % p.stderr)
+        p = run("task", "exec", "--exec-id", "e1", cid, "sh", "-c", "echo in-exec; exit 2")
+        check(p.stdout.strip() == "in-exec" and p.returncode == 2,
+              "ctr task exec: %d %r %s" % (p.returncode, p.stdout, p.stderr))
+        p = run("task", "ls")
+        check(cid in p.stdout and "RUNNING" in p.stdout, "ctr task ls: %s" % p.stdout)
+        p = run("task", "kill", "-s", "SIGKILL", cid)
+        check(p.returncode == 0, "ctr task kill failed: %s" % p.stderr)
+        deadline = time.time() + 10
+        while "STOPPED" not in run("task", "ls").stdout and time.time() < deadline:
+            time.sleep(0.1)
+        check("STOPPED" in run("task", "ls").stdout, "task did not stop: %s" % run("task", "ls").stdout)
+        p = run("task", "delete", cid)
+        check(p.returncode == 0, "ctr task delete failed: %s" % p.stderr)
+        p = run("container", "delete", cid)
+        check(p.returncode == 0, "ctr container delete failed: %s" % p.stderr)
+    finally:
+        for c in (cid, cid + "-fg"):
+            run("task", "kill", "-s", "SIGKILL", c)
+            run("task", "delete", "-f", c)
+            run("container", "delete", c)
+        run("image", "rm", "docker.io/library/lxcri-it:test")
+        daemon.terminate()
+        try:
+            daemon.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait()
+        log.close()
+        subprocess.run(["umount", "-R", os.path.join(base, "root")], capture_output=True)
+        subprocess.run(["umount", "-R", os.path.join(base, "state")], capture_output=True)
 
 
 SCENARIOS = {name[len("scenario_"):]: fn for name, fn in globals().items() if name.startswith("scenario_")}

@@ -280,8 +280,14 @@ class LifecycleTest(SimTestCase):
         self.sim.wait_task(self.s, "pve5", r.json()["data"])
         names = [s["name"] for s in self.get("/nodes/pve5/lxc/900/snapshot").json()["data"]]
         self.assertEqual(names, ["s1", "current"])
+        # As PVE: rollback stops a running CT; `start=1` brings it back.
         r = self.post("/nodes/pve5/lxc/900/snapshot/s1/rollback")
         self.assertEqual(self.sim.wait_task(self.s, "pve5", r.json()["data"])["exitstatus"], "OK")
+        self.assertEqual(self.get("/nodes/pve5/lxc/900/status/current").json()["data"]["status"], "stopped")
+        r = self.post("/nodes/pve5/lxc/900/snapshot/s1/rollback", start=1)
+        self.assertEqual(self.sim.wait_task(self.s, "pve5", r.json()["data"])["exitstatus"], "OK")
+        self.assertEqual(self.get("/nodes/pve5/lxc/900/status/current").json()["data"]["status"], "running")
+        self.assertEqual(self.get("/nodes/pve5/lxc/900/config").json()["data"]["parent"], "s1")
         r = self.s.delete(self.base + "/nodes/pve5/lxc/900/snapshot/s1")
         self.assertEqual(self.sim.wait_task(self.s, "pve5", r.json()["data"])["exitstatus"], "OK")
         r = self.s.delete(self.base + "/nodes/pve5/lxc/900", params={"purge": 1})

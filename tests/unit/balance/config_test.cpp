@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "pve/api_config.h"
+
 namespace pvekit::balance {
 namespace {
 
@@ -61,15 +63,21 @@ service:
 
 constexpr const char* kMinimal = "proxmox_api:\n  hosts: [pve1]\n  pass: secret\n";
 
+core::Result<std::string> no_secret_files(const std::string& path) {
+  ADD_FAILURE() << "unexpected secret file " << path;
+  return core::Error(core::ErrorCategory::Internal, "unexpected secret file");
+}
+
 TEST(ProxlbConfig, AcceptsProxLBsExampleFile) {
   auto cfg = load_config(kProxLBExample, "proxlb_example.yaml", {});
   ASSERT_TRUE(cfg.ok()) << cfg.error().to_string();
-  ASSERT_EQ(cfg->proxmox_api.hosts.size(), 3u);
-  EXPECT_EQ(cfg->proxmox_api.hosts[0].host, "virt01.example.com");
-  EXPECT_EQ(cfg->proxmox_api.hosts[0].port, 8006);
-  EXPECT_EQ(cfg->proxmox_api.hosts[2].host, "fe01::bad:code::cafe");
-  EXPECT_EQ(cfg->proxmox_api.pass, "crazyPassw0rd!");
-  EXPECT_TRUE(cfg->proxmox_api.ssl_verification);
+  auto api = pve::to_client_options(cfg->proxmox_api, no_secret_files);
+  ASSERT_TRUE(api.ok()) << api.error().to_string();
+  EXPECT_EQ(api->hosts,
+            (std::vector<std::string>{"virt01.example.com:8006", "10.10.10.10:8006", "[fe01::bad:code::cafe]:8006"}));
+  EXPECT_EQ(api->password, "crazyPassw0rd!");
+  EXPECT_EQ(api->tls.verify, pve::TlsVerify::System);
+  EXPECT_EQ(api->timeout, std::chrono::seconds(10));
   EXPECT_EQ(cfg->proxmox_cluster.maintenance_nodes, std::vector<std::string>{"virt66.example.com"});
   EXPECT_EQ(cfg->balancing.parallel_jobs, 1);
   EXPECT_DOUBLE_EQ(cfg->balancing.balanciness, 5.0);
@@ -193,7 +201,7 @@ TEST(ProxlbConfig, RejectsBadConfigurationsNamingTheKey) {
       {"pool unknown key", m + "balancing:\n  pools: {db: {strict: true}}\n", {}, "balancing.pools.db.strict"},
       {"all weights zero", m + "balancing:\n  weights: {memory: 0}\n", {}, "at least one weight"},
       {"no hosts", "proxmox_api:\n  pass: x\n", {}, "at least one host"},
-      {"bad port", "proxmox_api:\n  hosts: ['pve1:99999']\n  pass: x\n", {}, "bad port"},
+      {"bad port", "proxmox_api:\n  hosts: ['pve1:99999']\n  pass: x\n", {}, "proxmox_api.hosts': host 'pve1:99999': port"},
       {"no credentials", "proxmox_api:\n  hosts: [a]\n", {}, "no credentials"},
       {"pass and token", "proxmox_api:\n  hosts: [a]\n  pass: x\n  token_id: t\n  token_secret: s\n", {}, "either a password or an API token"},
       {"token id without secret", "proxmox_api:\n  hosts: [a]\n  token_id: t\n", {}, "token_secret is missing"},
@@ -225,46 +233,35 @@ TEST(ProxlbConfig, ErrorsNeverShowSecrets) {
   EXPECT_EQ(cfg.error().to_string().find("s3cr3t"), std::string::npos);
 }
 
-TEST(ParseApiHost, AcceptsTheForms) {
-  struct Case {
-    const char* text;
-    const char* host;
-    uint16_t port;
-  };
-  const Case cases[] = {
-      {"pve1", "pve1", 8006},
-      {"pve1:8443", "pve1", 8443},
-      {"10.0.0.1", "10.0.0.1", 8006},
-      {"10.0.0.1:1234", "10.0.0.1", 1234},
-      {"fe01::bad:code::cafe", "fe01::bad:code::cafe", 8006},
-      {"[fe80::1]:8007", "fe80::1", 8007},
-      {"[fe80::1]", "fe80::1", 8006},
-  };
-  for (const auto& tc : cases) {
-    auto h = parse_api_host(tc.text);
-    ASSERT_TRUE(h.ok()) << tc.text;
-    EXPECT_EQ(h->host, tc.host) << tc.text;
-    EXPECT_EQ(h->port, tc.port) << tc.text;
-  }
-  for (const char* bad : {"", "pve1:", "pve1:x", "[fe80::1", "[fe80::1]x", ":8006"}) {
-    EXPECT_FALSE(parse_api_host(bad).ok()) << "'" << bad << "'";
-  }
-}
-
-TEST(ResolveSecrets, ReadsSecretsFromFileContents) {
-  auto cfg = load_config("proxmox_api:\n  hosts: [a]\n  token_id: proxlb\n  token_secret_file: /run/secret\n",
+TEST(ProxlbConfig, ClientOptionsReadTheSecretFile) {
+  auto cfg = load_config("proxmox_api:\n  hosts: ['[fe80::1]:8007', 'pve1:8443']\n  token_id: proxlb\n"
+                         "  token_secret_file: /run/secret\n  ssl_verification: false\n  retries: 3\n",
                          "f.yaml", {});
   ASSERT_TRUE(cfg.ok()) << cfg.error().to_string();
-  EXPECT_EQ(secret_files(*cfg), std::vector<std::string>{"/run/secret"});
-  BalanceConfig missing = *cfg;
-  auto st = resolve_secrets(missing, {});
-  ASSERT_FALSE(st.ok());
-  EXPECT_NE(st.error().to_string().find("was not read"), std::string::npos);
-  BalanceConfig empty = *cfg;
-  EXPECT_FALSE(resolve_secrets(empty, {{"/run/secret", "\n"}}).ok());
-  ASSERT_TRUE(resolve_secrets(*cfg, {{"/run/secret", "abc-123\n"}}).ok());
-  EXPECT_EQ(cfg->proxmox_api.token_secret, "abc-123");
-  EXPECT_TRUE(secret_files(*cfg).empty());
+  std::map<std::string, std::string> files = {{"/run/secret", "abc-123\n"}};
+  auto read = [&files](const std::string& path) -> core::Result<std::string> {
+    auto it = files.find(path);
+    if (it == files.end()) return core::Error(core::ErrorCategory::NotFound, "no such file");
+    return it->second;
+  };
+  auto o = pve::to_client_options(cfg->proxmox_api, read);
+  ASSERT_TRUE(o.ok()) << o.error().to_string();
+  EXPECT_EQ(o->hosts, (std::vector<std::string>{"[fe80::1]:8007", "pve1:8443"}));
+  EXPECT_EQ(o->user, "root@pam");
+  EXPECT_EQ(o->token_id, "proxlb");
+  EXPECT_EQ(o->token_secret, "abc-123");
+  EXPECT_EQ(o->tls.verify, pve::TlsVerify::Insecure);
+  EXPECT_EQ(o->retries, 2) << "retries counts attempts, the client counts retries";
+  files["/run/secret"] = "\n";
+  auto empty = pve::to_client_options(cfg->proxmox_api, read);
+  ASSERT_FALSE(empty.ok());
+  EXPECT_NE(empty.error().to_string().find("proxmox_api.token_secret_file"), std::string::npos)
+      << empty.error().to_string();
+  files.clear();
+  auto missing = pve::to_client_options(cfg->proxmox_api, read);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().to_string().find("proxmox_api.token_secret_file"), std::string::npos)
+      << missing.error().to_string();
 }
 
 TEST(ApplyClusterConfig, MarksNodesAndCopiesReserves) {

@@ -84,7 +84,7 @@ TEST_F(CliTest, ListOfAnEmptyRootPrintsTheHeaderOrNothing) {
   EXPECT_EQ(table.out.rfind("ID", 0), 0u);
   EXPECT_EQ(table.out.find('\n'), table.out.size() - 1) << "only the header";
   EXPECT_EQ(run({"--root", dir_ + "/none", "list", "-q"}).out, "");
-  EXPECT_EQ(run({"--root", dir_ + "/none", "list", "--format", "json"}).out, "[]\n");
+  EXPECT_EQ(run({"--root", dir_ + "/none", "list", "--format", "json"}).out, "null\n");
   EXPECT_EQ(run({"--root", dir_ + "/none", "list", "--format", "yaml"}).code, 1);
 }
 

@@ -486,7 +486,8 @@ TEST(ClientOptions, HostPortForms) {
   };
   const Case cases[] = {{"pve1", "pve1", 8006},           {"pve1:8443", "pve1", 8443},
                         {"10.0.0.1", "10.0.0.1", 8006},   {"[fd00::1]:8007", "fd00::1", 8007},
-                        {"fd00::1", "fd00::1", 8006},     {" pve.example.com ", "pve.example.com", 8006}};
+                        {"fd00::1", "fd00::1", 8006},     {" pve.example.com ", "pve.example.com", 8006},
+                        {"[fd00::1]", "fd00::1", 8006}};
   for (const auto& c : cases) {
     auto hp = parse_host_port(c.text);
     ASSERT_TRUE(hp.ok()) << c.text << ": " << hp.error().to_string();
@@ -494,7 +495,7 @@ TEST(ClientOptions, HostPortForms) {
     EXPECT_EQ(hp->port, c.port) << c.text;
   }
   EXPECT_EQ(parse_host_port("[fd00::1]:8007")->to_string(), "[fd00::1]:8007");
-  for (const char* bad : {"", ":8006", "pve1:", "pve1:x", "[fd00::1", "pve1/api2"})
+  for (const char* bad : {"", ":8006", "pve1:", "pve1:x", "[fd00::1", "[fd00::1]x", "pve1/api2"})
     EXPECT_FALSE(parse_host_port(bad).ok()) << bad;
 }
 

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Builds the pvekit .deb: lxcri, proxlb and pvesim with their man pages, bash
+# completion, systemd units and default configs, from the CMake install rules.
+#
+#   scripts/package.sh                  configure and build a Release tree in build/package
+#   PVEKIT_BUILD_DIR=DIR scripts/package.sh
+#                                       package the programs already built in DIR (no compile)
+#   PVEKIT_DEB_DIR=DIR                  where the .deb goes (default: build/)
+#
+# Prints the path of the .deb on its last line.
+set -euo pipefail
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+deb_dir=${PVEKIT_DEB_DIR:-$src/build}
+
+die() {
+  echo "package: error: $*" >&2
+  exit 1
+}
+
+for tool in cmake dpkg dpkg-deb dpkg-shlibdeps gzip; do
+  command -v "$tool" >/dev/null || die "$tool not found (Debian package dpkg-dev; see scripts/setup.sh)"
+done
+
+if [ -n "${PVEKIT_BUILD_DIR:-}" ]; then
+  build=$(cd "$PVEKIT_BUILD_DIR" && pwd) || die "PVEKIT_BUILD_DIR $PVEKIT_BUILD_DIR: no such directory"
+  [ -f "$build/CMakeCache.txt" ] || die "$build is not a configured CMake build directory"
+  for program in lxcri proxlb pvesim; do
+    [ -x "$build/apps/$program/$program" ] || die "$build/apps/$program/$program is not built"
+  done
+else
+  build=$src/build/package
+  cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DPVEKIT_BUILD_TESTS=OFF -DPVEKIT_BUILD_BENCH=OFF >/dev/null
+  cmake --build "$build" --target lxcri proxlb pvesim
+fi
+
+version=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")
+[ -n "$version" ] || die "no CMAKE_PROJECT_VERSION in $build/CMakeCache.txt"
+arch=$(dpkg --print-architecture)
+
+# dpkg-shlibdeps wants the Debian source layout: debian/control and the
+# package's files under debian/<package>.
+work=$(mktemp -d "${TMPDIR:-/tmp}/pvekit-deb.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+root=$work/debian/pvekit
+
+# Every install rule must find its file: a missing man page or config is an
+# error here, not a package without it.
+DESTDIR=$root cmake --install "$build" --prefix /usr --strip >"$work/install.log" 2>&1 ||
+  die "cmake --install failed: $(grep -m1 -i 'error' "$work/install.log" || tail -n 3 "$work/install.log")"
+for f in usr/bin/{lxcri,proxlb,pvesim} usr/share/man/man1/{lxcri,proxlb,pvesim}.1 \
+  usr/share/bash-completion/completions/{lxcri,proxlb,pvesim} \
+  lib/systemd/system/{pvesim.service,proxlb.service,proxlb.timer} \
+  etc/default/pvesim etc/proxlb/proxlb.yaml etc/pvekit/lxcri.json; do
+  [ -f "$root/$f" ] || die "/$f was not installed (is $build configured from this tree? run cmake --build $build)"
+done
+
+# Debian policy: man pages compressed with gzip -9n.
+find "$root/usr/share/man" -type f -name '*.[1-9]' -exec gzip -9n {} +
+
+mkdir -p "$root/DEBIAN"
+printf 'Source: pvekit\n\nPackage: pvekit\nArchitecture: any\n' >"$work/debian/control"
+depends=$(cd "$work" && dpkg-shlibdeps -O debian/pvekit/usr/bin/* 2>"$work/shlibdeps.log" |
+  sed -n 's/^shlibs:Depends=//p') || die "dpkg-shlibdeps failed: $(tail -n 3 "$work/shlibdeps.log")"
+[ -n "$depends" ] || die "dpkg-shlibdeps found no dependencies of the programs"
+installed_size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
+
+cat >"$root/DEBIAN/control" <<EOF
+Package: pvekit
+Version: $version
+Architecture: $arch
+Maintainer: pvekit developers <pvekit@localhost>
+Installed-Size: $installed_size
+Depends: $depends
+Suggests: podman | containerd
+Section: admin
+Priority: optional
+Description: Proxmox VE toolkit: OCI runtime, load balancer, API simulator
+ lxcri is an OCI container runtime with runc's command line (podman and
+ containerd can use it in runc's place).
+ .
+ proxlb balances guests across the nodes of a Proxmox VE cluster, with
+ ProxLB's configuration layout; proxlb.timer runs it on a schedule.
+ .
+ pvesim simulates a Proxmox VE 9.1 cluster behind the PVE HTTP API, for
+ tests, demos and rehearsing proxlb runs.
+EOF
+
+(cd "$root" && find etc -type f | sed 's|^|/|' | sort) >"$root/DEBIAN/conffiles"
+
+units="pvesim.service proxlb.service proxlb.timer"
+# Maintainer scripts never start or enable a service: the admin does, after
+# writing the config. Under `dpkg --root` (DPKG_ROOT set) they leave the
+# running system alone.
+cat >"$root/DEBIAN/postinst" <<'EOF'
+#!/bin/sh
+set -e
+if [ "$1" = configure ] && [ -z "${DPKG_ROOT:-}" ] && [ -d /run/systemd/system ]; then
+  systemctl --system daemon-reload >/dev/null || true
+  # On upgrade, a pvesim the admin started runs the new binary; a stopped one stays stopped.
+  if [ -n "$2" ]; then
+    systemctl try-restart pvesim.service >/dev/null || true
+  fi
+fi
+EOF
+cat >"$root/DEBIAN/prerm" <<EOF
+#!/bin/sh
+set -e
+if [ "\$1" = remove ] && [ -z "\${DPKG_ROOT:-}" ] && [ -d /run/systemd/system ]; then
+  systemctl stop $units >/dev/null 2>&1 || true
+fi
+EOF
+cat >"$root/DEBIAN/postrm" <<'EOF'
+#!/bin/sh
+set -e
+if [ "$1" = purge ]; then
+  # Links left by `systemctl enable`, which the admin may have run.
+  rm -f "${DPKG_ROOT:-}/etc/systemd/system/multi-user.target.wants/pvesim.service" \
+        "${DPKG_ROOT:-}/etc/systemd/system/timers.target.wants/proxlb.timer"
+fi
+if { [ "$1" = remove ] || [ "$1" = purge ]; } && [ -z "${DPKG_ROOT:-}" ] && [ -d /run/systemd/system ]; then
+  systemctl --system daemon-reload >/dev/null || true
+fi
+EOF
+chmod 0755 "$root/DEBIAN/postinst" "$root/DEBIAN/prerm" "$root/DEBIAN/postrm"
+
+mkdir -p "$deb_dir"
+deb=$deb_dir/pvekit_${version}_${arch}.deb
+dpkg-deb --root-owner-group -Zxz --build "$root" "$deb" >/dev/null
+echo "$deb"

@@ -1,0 +1,39 @@
+#pragma once
+
+// Running external programs (zfs, btrfs, criu) behind an interface, so the
+// drivers are unit-tested with a recording fake and run for real with
+// ProcessRunner.
+
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace pvekit::snapshot {
+
+struct CommandOutput {
+  int exit_status = 0;  // exit code; 128+N when killed by signal N
+  std::string out;      // standard output
+  std::string err;      // standard error
+};
+
+class CommandRunner {
+ public:
+  virtual ~CommandRunner() = default;
+  // Runs argv (argv[0] is searched in PATH; no shell) with stdin from
+  // /dev/null and waits for it. System error when it cannot be started (not
+  // found, not executable); any exit status is a value.
+  virtual core::Result<CommandOutput> run(const std::vector<std::string>& argv) = 0;
+};
+
+// fork + execvp, capturing standard output and error.
+class ProcessRunner final : public CommandRunner {
+ public:
+  core::Result<CommandOutput> run(const std::vector<std::string>& argv) override;
+};
+
+// Runs argv and returns its standard output; a non-zero exit is a Runtime
+// error naming the command line, the status and the trimmed standard error.
+core::Result<std::string> run_checked(CommandRunner& runner, const std::vector<std::string>& argv);
+
+}  // namespace pvekit::snapshot

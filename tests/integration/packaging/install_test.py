@@ -1,0 +1,179 @@
+"""Builds the .deb with scripts/package.sh from an existing build tree, installs
+it with dpkg into a scratch root and runs the installed programs.
+
+install_test.py --source DIR --build-dir DIR
+
+pvesim starts from the scratch root on a free port and answers /version;
+proxlb (with the shipped default config, pointed at that pvesim) prints the
+cluster; lxcri writes a spec and lists containers. Then the package is removed
+and purged again. Nothing is installed on the machine itself.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
+from pvesim_harness import DEFAULT_SECRET, Pvesim  # noqa: E402
+
+
+def arg(name):
+    return sys.argv[sys.argv.index(name) + 1]
+
+
+SOURCE = arg("--source")
+BUILD = arg("--build-dir")
+PROGRAMS = ("lxcri", "proxlb", "pvesim")
+SHIPPED = [
+    "/usr/bin/lxcri", "/usr/bin/proxlb", "/usr/bin/pvesim",
+    "/usr/share/man/man1/lxcri.1.gz", "/usr/share/man/man1/proxlb.1.gz", "/usr/share/man/man1/pvesim.1.gz",
+    "/usr/share/bash-completion/completions/lxcri", "/usr/share/bash-completion/completions/proxlb",
+    "/usr/share/bash-completion/completions/pvesim",
+    "/lib/systemd/system/pvesim.service", "/lib/systemd/system/proxlb.service",
+    "/lib/systemd/system/proxlb.timer",
+]
+CONFFILES = ["/etc/default/pvesim", "/etc/proxlb/proxlb.yaml", "/etc/pvekit/lxcri.json"]
+
+
+def run(*cmd, env=None, check=True):
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    if check and p.returncode != 0:
+        raise AssertionError("%s exited %d\nstdout:\n%s\nstderr:\n%s" % (" ".join(cmd), p.returncode, p.stdout, p.stderr))
+    return p
+
+
+class Package(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        env = dict(os.environ, PVEKIT_BUILD_DIR=BUILD, PVEKIT_DEB_DIR=cls.tmp.name)
+        out = run("bash", os.path.join(SOURCE, "scripts", "package.sh"), env=env).stdout
+        cls.deb = out.strip().splitlines()[-1]
+        cls.version = re.search(r"_([^_]+)_[^_]+\.deb$", cls.deb).group(1)
+        cls.root = os.path.join(cls.tmp.name, "root")
+        admin = os.path.join(cls.root, "var", "lib", "dpkg")
+        for d in ("info", "updates", "triggers"):
+            os.makedirs(os.path.join(admin, d))
+        open(os.path.join(admin, "status"), "w").close()
+        # Maintainer scripts run outside the chroot with DPKG_ROOT set, so
+        # they must (and are checked to) leave the running system alone.
+        cls.dpkg = ["dpkg", "--root=" + cls.root, "--force-not-root", "--force-script-chrootless",
+                    "--force-depends", "--log=" + os.path.join(cls.tmp.name, "dpkg.log")]
+        run(*cls.dpkg, "--install", cls.deb)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def path(self, installed):
+        return self.root + installed
+
+    def test_control_names_the_package_and_its_libraries(self):
+        info = run("dpkg-deb", "--field", self.deb).stdout
+        self.assertRegex(info, r"(?m)^Package: pvekit$")
+        self.assertRegex(info, r"(?m)^Architecture: %s$" % run("dpkg", "--print-architecture").stdout.strip())
+        depends = re.search(r"(?m)^Depends: (.*)$", info).group(1)
+        for lib in ("libc6", "libstdc++6", "libcurl4", "libssl3", "libseccomp2", "libcap2", "libyaml-cpp0.7",
+                    "libcpp-httplib0.11"):
+            self.assertIn(lib, depends)
+
+    def test_contents_and_conffiles(self):
+        listed = {re.sub(r"^\.", "", line.split()[-1]) for line in run("dpkg-deb", "--contents", self.deb).stdout.splitlines()}
+        for f in SHIPPED + CONFFILES:
+            self.assertIn(f, listed)
+        conffiles = run("dpkg-deb", "--info", self.deb, "conffiles").stdout.split()
+        self.assertEqual(sorted(conffiles), sorted(CONFFILES))
+
+    def test_installed_by_dpkg(self):
+        status = run(*self.dpkg, "--status", "pvekit").stdout
+        self.assertIn("Status: install ok installed", status)
+        for f in SHIPPED + CONFFILES:
+            self.assertTrue(os.path.isfile(self.path(f)), f)
+        # proxlb.yaml may hold the API password: not world-readable.
+        self.assertEqual(os.stat(self.path("/etc/proxlb/proxlb.yaml")).st_mode & 0o777, 0o640)
+        for program in PROGRAMS:
+            sections = run("readelf", "--section-headers", self.path("/usr/bin/" + program)).stdout
+            self.assertNotIn(".debug_info", sections, program + " is not stripped")
+
+    def test_version(self):
+        for program in PROGRAMS:
+            out = run(self.path("/usr/bin/" + program), "--version").stdout
+            self.assertRegex(out, r"^%s (version )?%s\b" % (program, re.escape(self.version)))
+
+    def test_man_pages_render(self):
+        if not shutil.which("man"):
+            self.skipTest("man not found (Debian package man-db)")
+        for program in PROGRAMS:
+            page = run("man", "-l", self.path("/usr/share/man/man1/%s.1.gz" % program),
+                       env=dict(os.environ, MANPAGER="cat", MANWIDTH="80")).stdout
+            self.assertIn(program, page)
+            self.assertIn("SYNOPSIS", page)
+
+    def test_units_verify(self):
+        if not shutil.which("systemd-analyze"):
+            self.skipTest("systemd-analyze not found")
+        units = [self.path("/lib/systemd/system/" + u) for u in ("pvesim.service", "proxlb.service", "proxlb.timer")]
+        # verify checks ExecStart= on this machine, where pvekit need not be
+        # installed; that complaint is the only one allowed.
+        p = run("systemd-analyze", "verify", "--man=no", *units, check=False)
+        absent = re.compile(r"^(pvesim|proxlb)\.service: Command /usr/bin/\1 is not executable: No such file")
+        problems = [line for line in p.stderr.splitlines()
+                    if not (absent.match(line) and not os.path.exists("/usr/bin/" + absent.match(line).group(1)))]
+        self.assertEqual(problems, [], p.stderr)
+
+    def test_pvesim_proxlb_and_lxcri_smoke(self):
+        os.environ["PVESIM"] = self.path("/usr/bin/pvesim")
+        with Pvesim() as sim:
+            r = sim.token_session().get(sim.base + "/version", timeout=10)
+            r.raise_for_status()
+            self.assertIn("version", r.json()["data"])
+            # The shipped config, pointed at the simulator: its every key loads.
+            secret = os.path.join(self.tmp.name, "token_secret")
+            with open(secret, "w") as f:
+                f.write(DEFAULT_SECRET + "\n")
+            status = run(self.path("/usr/bin/proxlb"), "-c", self.path("/etc/proxlb/proxlb.yaml"), "--json",
+                         "--set", "proxmox_api.hosts=127.0.0.1:%d" % sim.port, "proxmox_api.token_id=pvekit",
+                         "proxmox_api.token_secret_file=" + secret, "proxmox_api.ssl_fingerprint=" + sim.fingerprint,
+                         "status").stdout
+            self.assertEqual(len(json.loads(status)["nodes"]), 5)
+
+        lxcri = self.path("/usr/bin/lxcri")
+        bundle, state = os.path.join(self.tmp.name, "bundle"), os.path.join(self.tmp.name, "state")
+        os.makedirs(bundle)
+        run(lxcri, "spec", "--bundle", bundle)
+        with open(os.path.join(bundle, "config.json")) as f:
+            self.assertIn("ociVersion", json.load(f))
+        self.assertRegex(run(lxcri, "--root", state, "list").stdout, r"^ID +PID +STATUS")
+        self.assertEqual(run(lxcri, "--root", state, "list", "--quiet").stdout, "")
+        # The shipped config loads, and is where its values come from.
+        shipped = self.path("/etc/pvekit/lxcri.json")
+        report = json.loads(run(lxcri, "--config", shipped, "--root", state, "config").stdout)
+        self.assertEqual(report["default_backend"]["source"], shipped)
+
+    def test_zz_remove_keeps_conffiles_and_purge_drops_them(self):
+        # Runs last (unittest sorts by name): the other tests use the install.
+        run(*self.dpkg, "--remove", "pvekit")
+        for f in SHIPPED:
+            self.assertFalse(os.path.exists(self.path(f)), f)
+        for f in CONFFILES:
+            self.assertTrue(os.path.exists(self.path(f)), f)
+        run(*self.dpkg, "--purge", "pvekit")
+        for f in CONFFILES:
+            self.assertFalse(os.path.exists(self.path(f)), f)
+
+
+def main():
+    for tool in ("dpkg", "dpkg-deb", "dpkg-shlibdeps", "readelf"):
+        if not shutil.which(tool):
+            print("SKIP: %s not found (Debian packages dpkg-dev, binutils; see scripts/setup.sh)" % tool)
+            return 77
+    result = unittest.main(argv=[sys.argv[0], "-v"], exit=False).result
+    return 0 if result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
