@@ -100,38 +100,7 @@ core::Result<BalanceConfig> load_proxlb_config(const ConfigSources& sources) {
     return std::move(converted).error().wrap(std::string("no config file (give -c FILE, set PROXLB_CONFIG or create ") +
                                              kDefaultConfigPath + ")");
   }
-  PVEKIT_ASSIGN(BalanceConfig config, std::move(converted));
-  std::map<std::string, std::string> secrets;
-  for (const auto& file : secret_files(config)) {
-    PVEKIT_ASSIGN(secrets[file], core::read_file(file).wrap("secret file"));
-  }
-  PVEKIT_TRY(resolve_secrets(config, secrets));
-  return config;
-}
-
-pve::ClientOptions client_options(const ApiConfig& api) {
-  pve::ClientOptions o;
-  for (const auto& h : api.hosts) {
-    bool v6 = h.host.find(':') != std::string::npos;
-    o.hosts.push_back((v6 ? "[" + h.host + "]" : h.host) + ":" + std::to_string(h.port));
-  }
-  o.user = api.user;
-  o.password = api.pass;
-  o.token_id = api.token_id;
-  o.token_secret = api.token_secret;
-  if (!api.ssl_verification) {
-    o.tls.verify = pve::TlsVerify::Insecure;
-  } else if (!api.ssl_fingerprint.empty()) {
-    o.tls.verify = pve::TlsVerify::Fingerprint;
-    o.tls.fingerprints = api.ssl_fingerprint;
-  } else if (!api.ca_file.empty()) {
-    o.tls.verify = pve::TlsVerify::CaFile;
-    o.tls.ca_file = api.ca_file;
-  }
-  o.timeout = std::chrono::seconds(api.timeout);
-  o.retries = std::max(0, api.retries - 1);
-  o.backoff = std::chrono::seconds(api.wait_time);
-  return o;
+  return converted;
 }
 
 core::Status run_status(pve::Client& client, const BalanceConfig& config, const CommandOptions& options,

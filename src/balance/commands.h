@@ -26,12 +26,10 @@ struct ConfigSources {
   std::map<std::string, std::string> environment;
 };
 
-// defaults < file < PROXLB_* environment < --set flags; secret files are read
-// here. Config errors name the key and where it came from.
+// defaults < file < PROXLB_* environment < --set flags. Config errors name
+// the key and where it came from. Secret files are read later, by
+// pve::to_client_options.
 core::Result<BalanceConfig> load_proxlb_config(const ConfigSources& sources);
-
-// The API client options for proxmox_api.*.
-pve::ClientOptions client_options(const ApiConfig& api);
 
 struct CommandOptions {
   bool json = false;

@@ -4,7 +4,6 @@
 #include <cmath>
 
 #include "core/json.h"
-#include "core/strings.h"
 
 namespace pvekit::balance {
 namespace {
@@ -77,62 +76,6 @@ Status parse_pools(const Json& doc, BalancingConfig& out) {
   for (const auto& [pool, entry] : doc.items()) {
     PVEKIT_ASSIGN(out.pools[pool], parse_pool("balancing.pools." + pool, entry));
   }
-  return core::ok();
-}
-
-Result<std::vector<ApiHost>> parse_hosts(const std::vector<std::string>& list) {
-  if (list.empty()) return config_error("proxmox_api.hosts", "at least one host is required");
-  std::vector<ApiHost> hosts;
-  for (const auto& text : list) {
-    auto host = parse_api_host(text);
-    if (!host) return config_error("proxmox_api.hosts", host.error().message());
-    hosts.push_back(*host);
-  }
-  return hosts;
-}
-
-Result<ApiConfig> read_api(const LayeredConfig& c) {
-  ApiConfig a;
-  PVEKIT_ASSIGN(a.hosts, parse_hosts(c.get_list("proxmox_api.hosts")));
-  a.user = c.get_string("proxmox_api.user");
-  a.pass = c.get_string("proxmox_api.pass");
-  a.pass_file = c.get_string("proxmox_api.pass_file");
-  a.token_id = c.get_string("proxmox_api.token_id");
-  a.token_secret = c.get_string("proxmox_api.token_secret");
-  a.token_secret_file = c.get_string("proxmox_api.token_secret_file");
-  a.ssl_verification = c.get_bool("proxmox_api.ssl_verification");
-  a.ssl_fingerprint = c.get_list("proxmox_api.ssl_fingerprint");
-  a.ca_file = c.get_string("proxmox_api.ca_file");
-  if (!a.ssl_fingerprint.empty() && !a.ca_file.empty())
-    return config_error("proxmox_api.ssl_fingerprint", "set either ssl_fingerprint or ca_file, not both");
-  if (!a.ssl_verification && (!a.ssl_fingerprint.empty() || !a.ca_file.empty()))
-    return config_error("proxmox_api.ssl_verification",
-                        "is false, which turns verification off, but ssl_fingerprint or ca_file is set");
-  a.timeout = static_cast<int>(c.get_int("proxmox_api.timeout"));
-  a.retries = static_cast<int>(c.get_int("proxmox_api.retries"));
-  a.wait_time = static_cast<int>(c.get_int("proxmox_api.wait_time"));
-  return a;
-}
-
-// Cross-field rules of the credentials: exactly one way to authenticate.
-Status check_credentials(const ApiConfig& a) {
-  if (a.user.empty() || a.user.find('@') == std::string::npos)
-    return config_error("proxmox_api.user", "expected user@realm");
-  bool password = !a.pass.empty() || !a.pass_file.empty();
-  bool secret = !a.token_secret.empty() || !a.token_secret_file.empty();
-  if (!a.pass.empty() && !a.pass_file.empty())
-    return config_error("proxmox_api.pass", "set either pass or pass_file, not both");
-  if (!a.token_secret.empty() && !a.token_secret_file.empty())
-    return config_error("proxmox_api.token_secret",
-                        "set either token_secret or token_secret_file, not both");
-  if (password && (secret || !a.token_id.empty()))
-    return config_error("proxmox_api.pass", "use either a password or an API token, not both");
-  if (!a.token_id.empty() && !secret)
-    return config_error("proxmox_api.token_id", "token_id is set but token_secret is missing");
-  if (secret && a.token_id.empty())
-    return config_error("proxmox_api.token_secret", "token_secret is set but token_id is missing");
-  if (!password && !secret)
-    return config_error("proxmox_api", "no credentials: set pass (or pass_file) or token_id + token_secret");
   return core::ok();
 }
 
@@ -249,41 +192,10 @@ Reserve BalanceConfig::reserve_for(const std::string& node) const {
   return it == balancing.node_reserve.end() ? balancing.default_reserve : it->second;
 }
 
-Result<ApiHost> parse_api_host(const std::string& text) {
-  std::string t(core::trim(text));
-  if (t.empty()) return Error(ErrorCategory::Config, "empty host");
-  ApiHost h;
-  std::string port;
-  bool has_port = false;
-  if (t.front() == '[') {
-    auto close = t.find(']');
-    if (close == std::string::npos) return Error(ErrorCategory::Config, "unclosed '[' in '" + t + "'");
-    h.host = t.substr(1, close - 1);
-    std::string rest = t.substr(close + 1);
-    if (!rest.empty() && rest.front() != ':')
-      return Error(ErrorCategory::Config, "unexpected text after ']' in '" + t + "'");
-    has_port = !rest.empty();
-    if (has_port) port = rest.substr(1);
-  } else if (std::count(t.begin(), t.end(), ':') == 1) {
-    h.host = t.substr(0, t.find(':'));
-    port = t.substr(t.find(':') + 1);
-    has_port = true;
-  } else {
-    h.host = t;  // a name, IPv4, or a bare IPv6 address (several ':')
-  }
-  if (h.host.empty()) return Error(ErrorCategory::Config, "empty host name in '" + t + "'");
-  if (has_port) {
-    auto p = core::parse_int(port);
-    if (!p || *p < 1 || *p > 65535) return Error(ErrorCategory::Config, "bad port in '" + t + "'");
-    h.port = static_cast<uint16_t>(*p);
-  }
-  return h;
-}
-
 Result<BalanceConfig> to_balance_config(const LayeredConfig& layers) {
   BalanceConfig cfg;
-  PVEKIT_ASSIGN(cfg.proxmox_api, read_api(layers));
-  PVEKIT_TRY(check_credentials(cfg.proxmox_api));
+  PVEKIT_ASSIGN(cfg.proxmox_api, pve::read_api_config(layers));
+  PVEKIT_TRY(pve::check_api_config(cfg.proxmox_api));
   cfg.proxmox_cluster.maintenance_nodes = layers.get_list("proxmox_cluster.maintenance_nodes");
   cfg.proxmox_cluster.ignore_nodes = layers.get_list("proxmox_cluster.ignore_nodes");
   cfg.proxmox_cluster.overprovisioning = layers.get_bool("proxmox_cluster.overprovisioning");
@@ -300,46 +212,6 @@ Result<BalanceConfig> load_config(const std::string& yaml_text, const std::strin
   PVEKIT_TRY(layers.merge_document(doc, source));
   PVEKIT_TRY(layers.merge_environment(env, kEnvPrefix, {"PROXLB_CONFIG"}));
   return to_balance_config(layers).wrap(source);
-}
-
-std::vector<std::string> secret_files(const BalanceConfig& config) {
-  std::vector<std::string> files;
-  if (!config.proxmox_api.pass_file.empty()) files.push_back(config.proxmox_api.pass_file);
-  if (!config.proxmox_api.token_secret_file.empty())
-    files.push_back(config.proxmox_api.token_secret_file);
-  return files;
-}
-
-namespace {
-
-Status resolve_one(const std::string& key, const std::string& path, std::string& value,
-                   const std::map<std::string, std::string>& contents) {
-  if (path.empty()) return core::ok();
-  auto it = contents.find(path);
-  if (it == contents.end()) return config_error(key, "secret file '" + path + "' was not read");
-  std::string text = it->second;
-  if (!text.empty() && text.back() == '\n') text.pop_back();
-  if (!text.empty() && text.back() == '\r') text.pop_back();
-  if (text.empty()) return config_error(key, "secret file '" + path + "' is empty");
-  value = std::move(text);
-  return core::ok();
-}
-
-}  // namespace
-
-Status resolve_secrets(BalanceConfig& config, const std::map<std::string, std::string>& contents) {
-  auto& a = config.proxmox_api;
-  if (!a.pass.empty() && !a.pass_file.empty())
-    return config_error("proxmox_api.pass", "set either pass or pass_file, not both");
-  if (!a.token_secret.empty() && !a.token_secret_file.empty())
-    return config_error("proxmox_api.token_secret",
-                        "set either token_secret or token_secret_file, not both");
-  PVEKIT_TRY(resolve_one("proxmox_api.pass_file", a.pass_file, a.pass, contents));
-  PVEKIT_TRY(resolve_one("proxmox_api.token_secret_file", a.token_secret_file, a.token_secret,
-                         contents));
-  a.pass_file.clear();
-  a.token_secret_file.clear();
-  return core::ok();
 }
 
 void apply_cluster_config(const BalanceConfig& config, ClusterState& state) {

@@ -9,6 +9,7 @@
 #include "balance/model.h"
 #include "core/config.h"
 #include "core/result.h"
+#include "pve/api_config.h"
 
 namespace pvekit::balance {
 
@@ -19,30 +20,6 @@ namespace pvekit::balance {
 enum class Method { Memory, Cpu, Disk };
 enum class Mode { Used, Assigned, Psi };
 enum class GroupType { Affinity, AntiAffinity };
-
-struct ApiHost {
-  std::string host;     // name or address (IPv6 without brackets)
-  uint16_t port = 8006;
-};
-
-struct ApiConfig {
-  std::vector<ApiHost> hosts;
-  std::string user;               // "root@pam"
-  std::string pass;               // secret; resolved from pass_file when set
-  std::string pass_file;          // path the caller reads (see resolve_secrets)
-  std::string token_id;           // "proxlb" or "user@realm!proxlb"
-  std::string token_secret;       // secret
-  std::string token_secret_file;  // path the caller reads
-  bool ssl_verification = true;
-  // Our additions: pin the nodes' self-signed certificates by SHA-256
-  // fingerprint ("AA:BB:...", as `pvenode cert info` shows them), or trust a
-  // CA file. Either replaces the system CAs; both set is a Config error.
-  std::vector<std::string> ssl_fingerprint;
-  std::string ca_file;
-  int timeout = 10;    // seconds per request
-  int retries = 1;     // attempts per request
-  int wait_time = 1;   // seconds between attempts
-};
 
 struct ClusterConfig {
   std::vector<std::string> maintenance_nodes;
@@ -119,7 +96,9 @@ struct ServiceConfig {
 };
 
 struct BalanceConfig {
-  ApiConfig proxmox_api;
+  // Checked at load time (hosts and credentials); *_file secrets are read by
+  // pve::to_client_options when the client is made.
+  pve::ApiConfig proxmox_api;
   ClusterConfig proxmox_cluster;
   BalancingConfig balancing;
   ServiceConfig service;
@@ -141,18 +120,6 @@ core::Result<BalanceConfig> to_balance_config(const core::LayeredConfig& layers)
 // Pure convenience: YAML text (`source` names it) + environment -> config.
 core::Result<BalanceConfig> load_config(const std::string& yaml_text, const std::string& source,
                                         const std::map<std::string, std::string>& env);
-
-// Paths of secret files the caller must read (pass_file, token_secret_file).
-std::vector<std::string> secret_files(const BalanceConfig& config);
-
-// Fills pass / token_secret from the contents of their files (keyed by path;
-// one trailing newline is stripped). A missing entry is a Config error; a
-// value set both directly and by file is a Config error.
-core::Status resolve_secrets(BalanceConfig& config,
-                             const std::map<std::string, std::string>& file_contents);
-
-// Parses "host", "host:port", "[v6]:port" or a bare IPv6 address.
-core::Result<ApiHost> parse_api_host(const std::string& text);
 
 // Copies the configured reserves onto the snapshot's nodes and marks the
 // configured maintenance / ignored nodes.

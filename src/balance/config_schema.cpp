@@ -1,7 +1,9 @@
 // The table of proxlb's configuration keys. Kept apart from the conversion in
 // config.cpp so the table reads as documentation (docs/proxlb-config.md
-// mirrors it key by key).
+// mirrors it key by key). The proxmox_api keys are pve's, shared with lxcri.
 #include "balance/config.h"
+
+#include "pve/api_config.h"
 
 namespace pvekit::balance {
 namespace {
@@ -9,27 +11,6 @@ namespace {
 using core::Json;
 using core::KeySpec;
 using core::ValueType;
-
-void add_api(core::ConfigSchema& s) {
-  s.add({.path = "proxmox_api.hosts", .type = ValueType::StringList,
-         .help = "API hosts, 'host', 'host:port' or '[v6]:port'; tried in order"});
-  s.add({.path = "proxmox_api.user", .default_value = "root@pam", .help = "user@realm"});
-  s.add({.path = "proxmox_api.pass", .type = ValueType::Secret, .help = "password"});
-  s.add({.path = "proxmox_api.pass_file", .help = "file holding the password"});
-  s.add({.path = "proxmox_api.token_id", .help = "API token id"});
-  s.add({.path = "proxmox_api.token_secret", .type = ValueType::Secret, .help = "API token secret"});
-  s.add({.path = "proxmox_api.token_secret_file", .help = "file holding the token secret"});
-  s.add({.path = "proxmox_api.ssl_verification", .type = ValueType::Boolean, .default_value = true});
-  s.add({.path = "proxmox_api.ssl_fingerprint", .type = ValueType::StringList,
-         .help = "accepted SHA-256 certificate fingerprints (AA:BB:...), one per node"});
-  s.add({.path = "proxmox_api.ca_file", .help = "PEM file of the CA that signed the nodes' certificates"});
-  s.add({.path = "proxmox_api.timeout", .type = ValueType::Integer, .default_value = 10, .min = 1,
-         .max = 3600});
-  s.add({.path = "proxmox_api.retries", .type = ValueType::Integer, .default_value = 1, .min = 1,
-         .max = 100});
-  s.add({.path = "proxmox_api.wait_time", .type = ValueType::Integer, .default_value = 1, .min = 0,
-         .max = 3600});
-}
 
 void add_cluster(core::ConfigSchema& s) {
   s.add({.path = "proxmox_cluster.maintenance_nodes", .type = ValueType::StringList,
@@ -113,7 +94,7 @@ void add_dpm(core::ConfigSchema& s) {
 
 core::ConfigSchema build_schema() {
   core::ConfigSchema s;
-  add_api(s);
+  pve::add_api_keys(s);
   add_cluster(s);
   add_balancing(s);
   add_service(s);
