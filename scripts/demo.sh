@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The pvekit demo: starts pvesim with its built-in cluster, shows it with
 # proxlb (status, plan, balance with live progress, status after), then runs a
-# busybox container with lxcri. Everything stays on this machine.
+# busybox bundle with lxcri: as a Proxmox container on the simulated cluster,
+# and natively on this machine. Everything stays on this machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,15 +58,40 @@ proxlb balance
 section "proxlb status (after)"
 proxlb status
 
-section "lxcri: a busybox container"
-if [ "$(id -u)" -ne 0 ]; then
-  echo "skipped: lxcri needs root to create namespaces and cgroups here"
-  exit 0
-fi
 bundle="$work/bundle"
 mkdir -p "$bundle/rootfs/bin"
 cp /bin/busybox "$bundle/rootfs/bin/busybox"
 for applet in sh echo uname hostname id; do ln -s busybox "$bundle/rootfs/bin/$applet"; done
 (cd "$bundle" && "$bin/lxcri/lxcri" spec)
-sed -i 's/"terminal": true/"terminal": false/; s#"sh"#"sh", "-c", "echo hello from $(hostname): $(uname -sr); id"#' "$bundle/config.json"
+sed -i 's/"terminal": true/"terminal": false/' "$bundle/config.json"
+# A Proxmox CT runs a service: PVE's entrypoint is a plain word list.
+cp -a "$bundle" "$work/pve-bundle"
+sed -i 's#"sh"#"/bin/busybox", "httpd", "-f", "-p", "8080"#' "$work/pve-bundle/config.json"
+sed -i 's#"sh"#"sh", "-c", "echo hello from $(hostname): $(uname -sr); id"#' "$bundle/config.json"
+
+section "lxcri: the bundle as a Proxmox container on pvesim (routed by its id)"
+cat >"$work/lxcri.json" <<JSON
+{
+  "root": "$work/pve-state",
+  "proxmox_api": {"hosts": ["127.0.0.1:$port"], "user": "root@pam", "token_id": "pvekit",
+                  "token_secret": "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "ssl_fingerprint": ["$fingerprint"]},
+  "proxmox": {"node": "pve1", "poll_interval_ms": 50},
+  "routing": {"rules": {"pve": {"backend": "proxmox", "id": "^pve-"}}}
+}
+JSON
+lx() { echo "\$ lxcri $*"; "$bin/lxcri/lxcri" --config "$work/lxcri.json" "$@"; }
+lx create --bundle "$work/pve-bundle" pve-demo
+lx start pve-demo
+lx list
+lx checkpoint --snapshot before_upgrade pve-demo
+lx checkpoint --list pve-demo
+lx kill pve-demo TERM
+lx state pve-demo
+lx delete pve-demo
+
+section "lxcri: a busybox container on this machine (native backend)"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "skipped: lxcri needs root to create namespaces and cgroups here"
+  exit 0
+fi
 "$bin/lxcri/lxcri" --root "$work/state" run --bundle "$bundle" demo
