@@ -1,8 +1,7 @@
 #include "oci/checkpoint_support.h"
 
-#include "core/files.h"
 #include "core/strings.h"
-#include "pve/api_config.h"
+#include "oci/proxmox_module.h"
 
 namespace pvekit::oci {
 
@@ -31,11 +30,8 @@ core::Result<std::unique_ptr<SnapshotTools>> open_snapshot_tools(const RuntimeCo
       tools->driver = snapshot::make_zfs_driver(tools->runner, config.checkpoint);
       break;
     case snapshot::DriverKind::Pve: {
-      // The same connection settings the proxmox backend uses.
-      PVEKIT_ASSIGN(auto options, pve::to_client_options(config.proxmox_api, core::read_file));
-      PVEKIT_ASSIGN(tools->transport, pve::make_transport(options));
-      PVEKIT_ASSIGN(tools->client, pve::Client::create(std::move(options), *tools->transport, tools->clock));
-      tools->driver = snapshot::make_pve_driver(*tools->client, config.checkpoint);
+      PVEKIT_ASSIGN(auto module, proxmox_module());
+      PVEKIT_ASSIGN(tools->driver, module->pve_driver(config));
       break;
     }
     case snapshot::DriverKind::Criu:

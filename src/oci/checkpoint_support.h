@@ -1,16 +1,15 @@
 #pragma once
 
 // What checkpoint and restore share: picking the snapshot driver for a
-// container and owning what it needs (a command runner, a PVE client).
+// container and owning what it needs (a command runner; the pve driver owns
+// its API connection).
 
 #include <memory>
 #include <string>
 
-#include "core/clock.h"
 #include "core/result.h"
 #include "oci/runtime_config.h"
 #include "oci/state.h"
-#include "pve/client.h"
 #include "snapshot/criu.h"
 #include "snapshot/driver.h"
 
@@ -19,9 +18,6 @@ namespace pvekit::oci {
 struct SnapshotTools {
   snapshot::DriverKind kind = snapshot::DriverKind::Criu;
   snapshot::ProcessRunner runner;
-  std::unique_ptr<pve::Transport> transport;
-  core::SystemClock clock;
-  std::unique_ptr<pve::Client> client;
   std::unique_ptr<snapshot::Driver> driver;  // null for criu
 };
 

@@ -4,7 +4,7 @@
 
 #include "oci/backend.h"
 #include "oci/linux/backend.h"
-#include "oci/proxmox/backend.h"
+#include "oci/proxmox_module.h"
 
 namespace pvekit::oci {
 namespace {
@@ -105,8 +105,8 @@ core::Result<RouteDecision> route_container(const std::vector<RouteRule>& rules,
 core::Result<std::unique_ptr<Backend>> make_backend(const std::string& name, const GlobalOptions& global) {
   if (name == "linux") return std::unique_ptr<Backend>(std::make_unique<linux::LinuxBackend>(global.cgroup_root));
   if (name == "proxmox") {
-    PVEKIT_ASSIGN(auto backend, proxmox::ProxmoxBackend::connect(global.config));
-    return std::unique_ptr<Backend>(std::move(backend));
+    PVEKIT_ASSIGN(auto module, proxmox_module());
+    return module->connect(global.config);
   }
   return Error(ErrorCategory::Config, "unknown backend \"" + name + "\" (linux or proxmox)");
 }

@@ -187,6 +187,7 @@ const std::vector<std::string>& known_capabilities();
 const std::vector<std::string>& known_rlimits();
 const std::vector<std::string>& known_seccomp_actions();
 const std::vector<std::string>& known_seccomp_operators();
+const std::vector<std::string>& known_seccomp_flags();
 const std::vector<std::string>& known_hooks();
 
 // True when `path` has a ".." component.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "core/strings.h"
 #include "oci/spec.h"
 
 namespace pvekit::oci {
@@ -107,6 +108,12 @@ Status check_resources(const Resources& r) {
 Status check_seccomp(const Seccomp& s) {
   if (!contains(known_seccomp_actions(), s.default_action))
     return field_error("linux.seccomp.defaultAction", "unknown action \"" + s.default_action + "\"");
+  for (size_t i = 0; i < s.flags.size(); ++i) {
+    if (!contains(known_seccomp_flags(), s.flags[i]))
+      return field_error(idx("linux.seccomp.flags", i),
+                         "unsupported flag \"" + s.flags[i] + "\" (supported: " + core::join(known_seccomp_flags(), ", ") +
+                             ")");
+  }
   for (size_t i = 0; i < s.syscalls.size(); ++i) {
     std::string f = idx("linux.seccomp.syscalls", i);
     const auto& sc = s.syscalls[i];
@@ -198,6 +205,14 @@ const std::vector<std::string>& known_seccomp_actions() {
   static const std::vector<std::string> v = {
       "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
       "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"};
+  return v;
+}
+
+// The filter flags libseccomp 2.5 can set (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+// needs 2.6, NEW_LISTENER comes with listenerPath, which lxcri does not support).
+const std::vector<std::string>& known_seccomp_flags() {
+  static const std::vector<std::string> v = {"SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+                                             "SECCOMP_FILTER_FLAG_TSYNC"};
   return v;
 }
 

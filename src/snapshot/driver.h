@@ -74,6 +74,7 @@ core::Result<std::vector<std::string>> apply_retention(Driver& driver, const Tar
 // Drivers; the runner and client must outlive them.
 std::unique_ptr<Driver> make_btrfs_driver(CommandRunner& runner, const CheckpointConfig& config);
 std::unique_ptr<Driver> make_zfs_driver(CommandRunner& runner, const CheckpointConfig& config);
+// In pvekit_snapshot_pve (libcurl), which lxcri loads with its proxmox module.
 std::unique_ptr<Driver> make_pve_driver(pve::Client& client, const CheckpointConfig& config);
 
 }  // namespace pvekit::snapshot

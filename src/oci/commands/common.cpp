@@ -2,7 +2,7 @@
 #include "core/log.h"
 #include "oci/commands.h"
 #include "oci/linux/hooks.h"
-#include "oci/proxmox/backend.h"
+#include "oci/proxmox_module.h"
 
 namespace pvekit::oci {
 
@@ -15,10 +15,11 @@ namespace {
 core::Result<ContainerLock> lock_or_recover(Context& ctx, const std::string& id) {
   auto lock = ctx.store.lock(id);
   if (lock.ok() || lock.error().category() != core::ErrorCategory::NotFound ||
-      !proxmox::ProxmoxBackend::configured(ctx.global.config) || !validate_id(id).ok())
+      ctx.global.config.proxmox_api.hosts.empty() || !validate_id(id).ok())
     return lock;
-  auto backend = proxmox::ProxmoxBackend::connect(ctx.global.config);
-  auto found = backend.ok() ? (*backend)->find(id) : core::Result<std::optional<ContainerState>>(backend.error());
+  auto module = proxmox_module();
+  auto found = module.ok() ? (*module)->find(ctx.global.config, id)
+                           : core::Result<std::optional<ContainerState>>(module.error());
   if (!found.ok()) {
     spdlog::warn("looking for container {} in the Proxmox cluster: {}", id, found.error().to_string());
     return lock;

@@ -13,13 +13,13 @@ nlohmann::ordered_json linux_features() {
   l["namespaces"] = known_namespaces();
   l["capabilities"] = known_capabilities();
   l["cgroup"] = {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}};
-  const scmp_version* v = seccomp_version();
   l["seccomp"] = {{"enabled", true},
                   {"actions", known_seccomp_actions()},
                   {"operators", known_seccomp_operators()},
                   {"archs", {"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64",
-                             "SCMP_ARCH_ARM"}}};
-  (void)v;
+                             "SCMP_ARCH_ARM"}},
+                  {"knownFlags", known_seccomp_flags()},
+                  {"supportedFlags", known_seccomp_flags()}};
   l["apparmor"] = {{"enabled", false}};
   l["selinux"] = {{"enabled", false}};
   return l;

@@ -60,6 +60,17 @@ core::Status add_rule(scmp_filter_ctx ctx, const SeccompSyscall& sc, uint32_t de
   return core::ok();
 }
 
+core::Status set_flag(scmp_filter_ctx ctx, const std::string& flag) {
+  scmp_filter_attr attr;
+  if (flag == "SECCOMP_FILTER_FLAG_TSYNC") attr = SCMP_FLTATR_CTL_TSYNC;
+  else if (flag == "SECCOMP_FILTER_FLAG_LOG") attr = SCMP_FLTATR_CTL_LOG;
+  else if (flag == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") attr = SCMP_FLTATR_CTL_SSB;
+  else return Error(ErrorCategory::Config, "unsupported seccomp flag \"" + flag + "\"");
+  int rc = seccomp_attr_set(ctx, attr, 1);
+  if (rc != 0) return Error::system("seccomp flag " + flag, -rc);
+  return core::ok();
+}
+
 }  // namespace
 
 SeccompFilter::SeccompFilter(SeccompFilter&& o) noexcept : ctx_(std::exchange(o.ctx_, nullptr)) {}
@@ -78,6 +89,7 @@ core::Result<SeccompFilter> SeccompFilter::build(const Seccomp& spec) {
   SeccompFilter filter(ctx);
   // The runtime already set no_new_privs when asked; do not force it here.
   seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+  for (const auto& flag : spec.flags) PVEKIT_TRY(set_flag(ctx, flag));
   for (const auto& arch : spec.architectures) PVEKIT_TRY(add_arch(ctx, arch));
   for (size_t i = 0; i < spec.syscalls.size(); ++i)
     PVEKIT_TRY(add_rule(ctx, spec.syscalls[i], def).wrap("linux.seccomp.syscalls[" + std::to_string(i) + "]"));

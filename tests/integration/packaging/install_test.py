@@ -8,6 +8,7 @@ proxlb (with the shipped default config, pointed at that pvesim) prints the
 cluster; lxcri writes a spec and lists containers. Then the package is removed
 and purged again. Nothing is installed on the machine itself.
 """
+import glob
 import json
 import os
 import re
@@ -18,7 +19,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
-from pvesim_harness import DEFAULT_SECRET, Pvesim  # noqa: E402
+from pvesim_harness import DEFAULT_SECRET, DEFAULT_TOKEN, Pvesim  # noqa: E402
 
 
 def arg(name):
@@ -72,6 +73,12 @@ class Package(unittest.TestCase):
     def path(self, installed):
         return self.root + installed
 
+    def proxmox_module(self):
+        # lib/pvekit, or lib/<multiarch>/pvekit when configured with --prefix /usr.
+        found = glob.glob(self.path("/usr/lib/**/pvekit/lxcri-proxmox.so"), recursive=True)
+        self.assertEqual(len(found), 1, found)
+        return found[0]
+
     def test_control_names_the_package_and_its_libraries(self):
         info = run("dpkg-deb", "--field", self.deb).stdout
         self.assertRegex(info, r"(?m)^Package: pvekit$")
@@ -85,6 +92,7 @@ class Package(unittest.TestCase):
         listed = {re.sub(r"^\.", "", line.split()[-1]) for line in run("dpkg-deb", "--contents", self.deb).stdout.splitlines()}
         for f in SHIPPED + CONFFILES:
             self.assertIn(f, listed)
+        self.assertTrue(any(re.fullmatch(r"/usr/lib/(.+/)?pvekit/lxcri-proxmox\.so", f) for f in listed), listed)
         conffiles = run("dpkg-deb", "--info", self.deb, "conffiles").stdout.split()
         self.assertEqual(sorted(conffiles), sorted(CONFFILES))
 
@@ -95,9 +103,9 @@ class Package(unittest.TestCase):
             self.assertTrue(os.path.isfile(self.path(f)), f)
         # proxlb.yaml may hold the API password: not world-readable.
         self.assertEqual(os.stat(self.path("/etc/proxlb/proxlb.yaml")).st_mode & 0o777, 0o640)
-        for program in PROGRAMS:
-            sections = run("readelf", "--section-headers", self.path("/usr/bin/" + program)).stdout
-            self.assertNotIn(".debug_info", sections, program + " is not stripped")
+        for binary in [self.path("/usr/bin/" + program) for program in PROGRAMS] + [self.proxmox_module()]:
+            sections = run("readelf", "--section-headers", binary).stdout
+            self.assertNotIn(".debug_info", sections, binary + " is not stripped")
 
     def test_version(self):
         for program in PROGRAMS:
@@ -154,11 +162,34 @@ class Package(unittest.TestCase):
         report = json.loads(run(lxcri, "--config", shipped, "--root", state, "config").stdout)
         self.assertEqual(report["default_backend"]["source"], shipped)
 
+    def test_lxcri_loads_its_installed_proxmox_module(self):
+        # A proxmox command (recovering a container lost from --root asks the
+        # cluster) goes through the module; the cluster here is a closed port.
+        state = os.path.join(self.tmp.name, "pve-state")
+        config = os.path.join(self.tmp.name, "lxcri-pve.json")
+        with open(config, "w") as f:
+            json.dump({"proxmox_api": {"hosts": ["127.0.0.1:1"], "token_id": DEFAULT_TOKEN,
+                                       "token_secret": DEFAULT_SECRET, "retries": 1}}, f)
+        lxcri = [self.path("/usr/bin/lxcri"), "--config", config, "--root", state, "state", "lost"]
+        p = run(*lxcri, check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("looking for container lost in the Proxmox cluster", p.stderr)
+        self.assertNotIn("could not be loaded", p.stderr)
+        # Without the installed module it is that one (not the build tree's) that is missing.
+        module = self.proxmox_module()
+        os.rename(module, module + ".away")
+        try:
+            p = run(*lxcri, check=False)
+        finally:
+            os.rename(module + ".away", module)
+        self.assertIn("the proxmox backend module %s could not be loaded" % module, p.stderr)
+
     def test_zz_remove_keeps_conffiles_and_purge_drops_them(self):
         # Runs last (unittest sorts by name): the other tests use the install.
         run(*self.dpkg, "--remove", "pvekit")
         for f in SHIPPED:
             self.assertFalse(os.path.exists(self.path(f)), f)
+        self.assertEqual(glob.glob(self.path("/usr/lib/**/lxcri-proxmox.so"), recursive=True), [])
         for f in CONFFILES:
             self.assertTrue(os.path.exists(self.path(f)), f)
         run(*self.dpkg, "--purge", "pvekit")

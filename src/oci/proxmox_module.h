@@ -1,0 +1,50 @@
+#pragma once
+
+// The proxmox backend and the pve snapshot driver talk to the PVE API through
+// libcurl, which brings some 30 shared libraries. lxcri keeps them in a module
+// (lxcri-proxmox.so) that it dlopens on first use, so the native backend that
+// podman and containerd drive does not load them on every call.
+//
+// The module is found relative to lxcri's own executable (the file it was
+// started from, also after the sealed-memfd re-exec): <dir>/../lib/pvekit/ when
+// installed, the same relative place in the build tree.
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/result.h"
+#include "oci/backend.h"
+#include "oci/runtime_config.h"
+#include "oci/state.h"
+#include "snapshot/driver.h"
+
+namespace pvekit::oci {
+
+// What the module hands out. Module and lxcri are built from one tree (the
+// entry point refuses another version), so C++ types cross the boundary.
+struct ProxmoxModule {
+  // ProxmoxBackend::connect (src/oci/proxmox/backend.h).
+  core::Result<std::unique_ptr<Backend>> (*connect)(const RuntimeConfig& config);
+  // The container lxcri created for `id`, found in the cluster; nullopt when there is none.
+  core::Result<std::optional<ContainerState>> (*find)(const RuntimeConfig& config, const std::string& id);
+  // The pve snapshot driver with its own API connection (config.proxmox_api).
+  core::Result<std::unique_ptr<snapshot::Driver>> (*pve_driver)(const RuntimeConfig& config);
+};
+
+// The module's only exported symbol: extern "C" const ProxmoxModule* NAME(const char* version),
+// null when `version` is not the module's pvekit version.
+inline constexpr const char* kProxmoxModuleEntry = "pvekit_lxcri_proxmox_module";
+using ProxmoxModuleEntry = const ProxmoxModule* (*)(const char* version);
+
+// Where the module of the lxcri at `executable` is.
+std::string proxmox_module_path(const std::string& executable);
+
+// dlopens the module at `path`; "the proxmox backend module PATH could not be
+// loaded: WHY" when it is missing or not a matching module.
+core::Result<const ProxmoxModule*> load_proxmox_module(const std::string& path);
+
+// The module of this lxcri, loaded on first call and kept for the process.
+core::Result<const ProxmoxModule*> proxmox_module();
+
+}  // namespace pvekit::oci
