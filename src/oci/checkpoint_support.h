@@ -17,7 +17,7 @@ namespace pvekit::oci {
 
 struct SnapshotTools {
   snapshot::DriverKind kind = snapshot::DriverKind::Criu;
-  snapshot::ProcessRunner runner;
+  core::ProcessRunner runner;
   std::unique_ptr<snapshot::Driver> driver;  // null for criu
 };
 

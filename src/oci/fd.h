@@ -1,36 +1,8 @@
 #pragma once
 
-#include <unistd.h>
-
-#include <utility>
+// The runtime code names file descriptors UniqueFd throughout.
+#include "core/fd.h"
 
 namespace pvekit::oci {
-
-// Owns one file descriptor; closes it on destruction. -1 means empty.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) reset(other.release());
-    return *this;
-  }
-  ~UniqueFd() { reset(); }
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset(int fd = -1) {
-    // close() errors on a descriptor we only read from carry no information.
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
-
+using core::UniqueFd;
 }  // namespace pvekit::oci

@@ -27,7 +27,7 @@ int64_t birth_time(const std::string& path) {
 
 class BtrfsDriver final : public Driver {
  public:
-  BtrfsDriver(CommandRunner& runner, const CheckpointConfig& config)
+  BtrfsDriver(core::CommandRunner& runner, const CheckpointConfig& config)
       : runner_(runner), btrfs_(config.btrfs_command), dir_template_(config.btrfs_snapshot_dir) {}
 
   DriverKind kind() const override { return DriverKind::Btrfs; }
@@ -118,19 +118,19 @@ class BtrfsDriver final : public Driver {
 
   core::Status btrfs(std::vector<std::string> args) {
     args.insert(args.begin(), btrfs_);
-    auto r = run_checked(runner_, args);
+    auto r = core::run_checked(runner_, args);
     if (!r.ok()) return std::move(r).error();
     return core::ok();
   }
 
-  CommandRunner& runner_;
+  core::CommandRunner& runner_;
   std::string btrfs_;
   std::string dir_template_;
 };
 
 }  // namespace
 
-std::unique_ptr<Driver> make_btrfs_driver(CommandRunner& runner, const CheckpointConfig& config) {
+std::unique_ptr<Driver> make_btrfs_driver(core::CommandRunner& runner, const CheckpointConfig& config) {
   return std::make_unique<BtrfsDriver>(runner, config);
 }
 

@@ -83,21 +83,21 @@ core::Result<std::vector<std::string>> criu_restore_args(const std::string& criu
 }
 
 core::Status Criu::check() {
-  auto r = run_checked(runner_, {criu_, "check"});
+  auto r = core::run_checked(runner_, {criu_, "check"});
   if (!r.ok()) return std::move(r).error().wrap("CRIU cannot checkpoint processes on this host");
   return core::ok();
 }
 
 core::Status Criu::dump(pid_t pid, const CriuOptions& o) {
   PVEKIT_ASSIGN(auto args, criu_dump_args(criu_, pid, o));
-  auto r = run_checked(runner_, args);
+  auto r = core::run_checked(runner_, args);
   if (!r.ok()) return std::move(r).error().wrap("see " + (o.work_path.empty() ? image_dir(o) : o.work_path) + "/dump.log");
   return core::ok();
 }
 
 core::Status Criu::restore(const std::string& rootfs, const std::string& pid_file, const CriuOptions& o) {
   PVEKIT_ASSIGN(auto args, criu_restore_args(criu_, rootfs, pid_file, o));
-  auto r = run_checked(runner_, args);
+  auto r = core::run_checked(runner_, args);
   if (!r.ok())
     return std::move(r).error().wrap("see " + (o.work_path.empty() ? image_dir(o) : o.work_path) + "/restore.log");
   return core::ok();

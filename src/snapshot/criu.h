@@ -1,7 +1,7 @@
 #pragma once
 
 // CRIU process checkpoints with runc's options: command lines (pure) and the
-// calls through a CommandRunner.
+// calls through a core::CommandRunner.
 
 #include <sys/types.h>
 
@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/result.h"
-#include "snapshot/command.h"
+#include "core/process.h"
 
 namespace pvekit::snapshot {
 
@@ -45,14 +45,14 @@ core::Result<std::vector<std::string>> criu_restore_args(const std::string& criu
 
 class Criu {
  public:
-  Criu(CommandRunner& runner, std::string command) : runner_(runner), criu_(std::move(command)) {}
+  Criu(core::CommandRunner& runner, std::string command) : runner_(runner), criu_(std::move(command)) {}
   // `criu check`: Runtime error carrying CRIU's reason when checkpoints cannot work on this host.
   core::Status check();
   core::Status dump(pid_t pid, const CriuOptions& o);
   core::Status restore(const std::string& rootfs, const std::string& pid_file, const CriuOptions& o);
 
  private:
-  CommandRunner& runner_;
+  core::CommandRunner& runner_;
   std::string criu_;
 };
 

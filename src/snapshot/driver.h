@@ -13,7 +13,7 @@
 
 #include "core/result.h"
 #include "snapshot/checkpoint_config.h"
-#include "snapshot/command.h"
+#include "core/process.h"
 #include "snapshot/retention.h"
 
 namespace pvekit::pve {
@@ -72,8 +72,8 @@ core::Result<std::vector<std::string>> apply_retention(Driver& driver, const Tar
                                                        const std::string& just_taken);
 
 // Drivers; the runner and client must outlive them.
-std::unique_ptr<Driver> make_btrfs_driver(CommandRunner& runner, const CheckpointConfig& config);
-std::unique_ptr<Driver> make_zfs_driver(CommandRunner& runner, const CheckpointConfig& config);
+std::unique_ptr<Driver> make_btrfs_driver(core::CommandRunner& runner, const CheckpointConfig& config);
+std::unique_ptr<Driver> make_zfs_driver(core::CommandRunner& runner, const CheckpointConfig& config);
 // In pvekit_snapshot_pve (libcurl), which lxcri loads with its proxmox module.
 std::unique_ptr<Driver> make_pve_driver(pve::Client& client, const CheckpointConfig& config);
 

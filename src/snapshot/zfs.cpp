@@ -33,7 +33,7 @@ namespace {
 
 class ZfsDriver final : public Driver {
  public:
-  ZfsDriver(CommandRunner& runner, const CheckpointConfig& config)
+  ZfsDriver(core::CommandRunner& runner, const CheckpointConfig& config)
       : runner_(runner),
         zfs_(config.zfs_command),
         dataset_template_(config.zfs_dataset),
@@ -71,7 +71,7 @@ class ZfsDriver final : public Driver {
  private:
   core::Result<std::string> dataset(const Target& t) {
     if (!dataset_template_.empty()) return expand_template(dataset_template_, {{"id", t.id}});
-    PVEKIT_ASSIGN(auto out, run_checked(runner_, {zfs_, "list", "-H", "-o", "name", t.rootfs})
+    PVEKIT_ASSIGN(auto out, core::run_checked(runner_, {zfs_, "list", "-H", "-o", "name", t.rootfs})
                                 .wrap("find the zfs dataset of rootfs " + t.rootfs));
     std::string name(core::trim(out));
     if (name.empty() || name.find('\n') != std::string::npos)
@@ -80,7 +80,7 @@ class ZfsDriver final : public Driver {
   }
 
   core::Result<std::vector<SnapshotInfo>> list_dataset(const std::string& ds) {
-    PVEKIT_ASSIGN(auto out, run_checked(runner_, zfs_list_snapshots_args(zfs_, ds)));
+    PVEKIT_ASSIGN(auto out, core::run_checked(runner_, zfs_list_snapshots_args(zfs_, ds)));
     return parse_zfs_snapshot_list(out, ds);
   }
 
@@ -100,12 +100,12 @@ class ZfsDriver final : public Driver {
 
   core::Status zfs(std::vector<std::string> args) {
     args.insert(args.begin(), zfs_);
-    auto r = run_checked(runner_, args);
+    auto r = core::run_checked(runner_, args);
     if (!r.ok()) return std::move(r).error();
     return core::ok();
   }
 
-  CommandRunner& runner_;
+  core::CommandRunner& runner_;
   std::string zfs_;
   std::string dataset_template_;
   bool destroy_newer_;
@@ -113,7 +113,7 @@ class ZfsDriver final : public Driver {
 
 }  // namespace
 
-std::unique_ptr<Driver> make_zfs_driver(CommandRunner& runner, const CheckpointConfig& config) {
+std::unique_ptr<Driver> make_zfs_driver(core::CommandRunner& runner, const CheckpointConfig& config) {
   return std::make_unique<ZfsDriver>(runner, config);
 }
 

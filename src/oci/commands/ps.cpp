@@ -1,13 +1,11 @@
-#include <fcntl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 
+#include "core/process.h"
 #include "core/strings.h"
 #include "oci/commands.h"
-#include "oci/fd.h"
 
 namespace pvekit::oci {
 
@@ -18,32 +16,10 @@ namespace {
 
 // Runs ps(1) with `args` and returns its standard output.
 core::Result<std::string> run_ps(const std::vector<std::string>& args) {
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) return Error::system("pipe", errno);
-  UniqueFd rd(p[0]), wr(p[1]);
-  std::vector<std::string> argv_s = {"ps"};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = ::fork();
-  if (pid < 0) return Error::system("fork ps", errno);
-  if (pid == 0) {
-    ::dup2(wr.get(), 1);
-    ::execvp("ps", argv.data());
-    _exit(127);
-  }
-  wr.reset();
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(rd.get(), buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
-    if (n > 0) out.append(buf, static_cast<size_t>(n));
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return Error(ErrorCategory::Runtime, "ps " + core::join(args, " ") + " failed");
-  return out;
+  std::vector<std::string> argv = {"ps"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  core::ProcessRunner runner;
+  return core::run_checked(runner, argv);
 }
 
 }  // namespace

@@ -24,11 +24,11 @@ class BtrfsDriverTest : public ::testing::Test {
     // snapshot [-r] SRC DST copies; delete removes.
     runner_.on("btrfs subvolume snapshot", [](const std::vector<std::string>& a) {
       fs::copy(a[a.size() - 2], a.back(), fs::copy_options::recursive);
-      return CommandOutput{};
+      return core::CommandOutput{};
     });
     runner_.on("btrfs subvolume delete", [](const std::vector<std::string>& a) {
       fs::remove_all(a.back());
-      return CommandOutput{};
+      return core::CommandOutput{};
     });
   }
   std::unique_ptr<Driver> driver() { return make_btrfs_driver(runner_, config_); }

@@ -9,25 +9,25 @@
 #include <vector>
 
 #include "core/strings.h"
-#include "snapshot/command.h"
+#include "core/process.h"
 
 namespace pvekit::testing {
 
-class FakeRunner final : public snapshot::CommandRunner {
+class FakeRunner final : public core::CommandRunner {
  public:
-  using Handler = std::function<snapshot::CommandOutput(const std::vector<std::string>&)>;
+  using Handler = std::function<core::CommandOutput(const std::vector<std::string>&)>;
 
-  core::Result<snapshot::CommandOutput> run(const std::vector<std::string>& argv) override {
+  core::Result<core::CommandOutput> run(const std::vector<std::string>& argv) override {
     calls.push_back(core::join(argv, " "));
     for (const auto& [prefix, handler] : rules_)
       if (core::starts_with(calls.back(), prefix)) return handler(argv);
-    return snapshot::CommandOutput{};
+    return core::CommandOutput{};
   }
 
   // Commands starting with `prefix` get `handler`'s answer (first rule wins).
   void on(const std::string& prefix, Handler handler) { rules_.push_back({prefix, std::move(handler)}); }
   void answer(const std::string& prefix, int status, std::string out, std::string err = "") {
-    on(prefix, [=](const std::vector<std::string>&) { return snapshot::CommandOutput{status, out, err}; });
+    on(prefix, [=](const std::vector<std::string>&) { return core::CommandOutput{status, out, err}; });
   }
 
   std::vector<std::string> calls;  // command lines joined by spaces

@@ -1,15 +1,15 @@
 #pragma once
 
-// Running external programs (zfs, btrfs, criu) behind an interface, so the
-// drivers are unit-tested with a recording fake and run for real with
-// ProcessRunner.
+// Running external programs (ps, tar, pct, zfs, btrfs, criu) behind an
+// interface, so their callers are unit-tested with a recording fake and run
+// for real with ProcessRunner.
 
 #include <string>
 #include <vector>
 
 #include "core/result.h"
 
-namespace pvekit::snapshot {
+namespace pvekit::core {
 
 struct CommandOutput {
   int exit_status = 0;  // exit code; 128+N when killed by signal N
@@ -36,4 +36,4 @@ class ProcessRunner final : public CommandRunner {
 // error naming the command line, the status and the trimmed standard error.
 core::Result<std::string> run_checked(CommandRunner& runner, const std::vector<std::string>& argv);
 
-}  // namespace pvekit::snapshot
+}  // namespace pvekit::core

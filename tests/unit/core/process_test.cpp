@@ -1,8 +1,8 @@
-#include "snapshot/command.h"
+#include "core/process.h"
 
 #include <gtest/gtest.h>
 
-namespace pvekit::snapshot {
+namespace pvekit::core {
 namespace {
 
 TEST(ProcessRunner, CapturesOutputErrorAndStatus) {
@@ -50,4 +50,4 @@ TEST(RunChecked, NonZeroExitNamesCommandStatusAndStderr) {
 }
 
 }  // namespace
-}  // namespace pvekit::snapshot
+}  // namespace pvekit::core

@@ -1,4 +1,4 @@
-#include "snapshot/command.h"
+#include "core/process.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -7,49 +7,24 @@
 
 #include <cerrno>
 
+#include "core/fd.h"
 #include "core/strings.h"
 
-namespace pvekit::snapshot {
+namespace pvekit::core {
 
-using core::Error;
-using core::ErrorCategory;
 
 namespace {
 
-// Closes on scope exit; -1 means none.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = other.fd_;
-      other.fd_ = -1;
-    }
-    return *this;
-  }
-  int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-};
-
 struct Pipe {
-  Fd read, write;
+  UniqueFd read, write;
 };
 
 core::Result<Pipe> make_pipe() {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return Error::system("pipe", errno);
   Pipe pipe;
-  pipe.read = Fd(p[0]);
-  pipe.write = Fd(p[1]);
+  pipe.read = UniqueFd(p[0]);
+  pipe.write = UniqueFd(p[1]);
   return pipe;
 }
 
@@ -130,4 +105,4 @@ core::Result<std::string> run_checked(CommandRunner& runner, const std::vector<s
   return std::move(r.out);
 }
 
-}  // namespace pvekit::snapshot
+}  // namespace pvekit::core
