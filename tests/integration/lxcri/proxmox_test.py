@@ -254,6 +254,14 @@ def scenario_failures(env):
     env.assert_nothing_left("pve-f5")
 
 
+def scenario_pidfile(env):
+    """--pid-file has no meaning for a CT on a cluster node: refused before anything is created."""
+    pid_file = os.path.join(env.tmp, "pid")
+    env.fails("create", "--pid-file", pid_file, "-b", env.bundle, "pve-pid", expect="--pid-file")
+    check(not os.path.exists(pid_file), "no pid file written")
+    env.assert_nothing_left("pve-pid")
+
+
 def scenario_recovery(env):
     env.ok("create", "-b", env.bundle, "pve-rec")
     env.ok("start", "pve-rec")
@@ -346,7 +354,7 @@ def scenario_snapshot(env):
 
 SCENARIOS = {"lifecycle": scenario_lifecycle, "routing": scenario_routing, "failures": scenario_failures,
              "recovery": scenario_recovery, "exec": scenario_exec, "config": scenario_config,
-             "snapshot": scenario_snapshot}
+             "snapshot": scenario_snapshot, "pidfile": scenario_pidfile}
 
 
 def main():
