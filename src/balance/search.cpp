@@ -26,8 +26,7 @@ Search::Search(const Constraints& constraints, const BalanceConfig& config)
       Vec3 contrib = load_.contribution(g);
       for (size_t r = 0; r < kResources; ++r) info_[u].contrib[r] += contrib[r];
       info_[u].need = info_[u].need + c_.need(m);
-      double ram = g.status == GuestStatus::Running ? static_cast<double>(g.memory_used) : 0.0;
-      info_[u].gib += (ram + static_cast<double>(g.local_disk_bytes)) / static_cast<double>(kGiB);
+      info_[u].gib += guest_gib(m);
     }
     info_[u].size = info_[u].need.memory;
     if (int node = unit_node(u); node >= 0) units_on_[node].push_back(u);
@@ -85,6 +84,12 @@ bool Search::can_place(size_t unit, size_t node) const {
   if (!u.allowed.test(node) || unit_node(unit) == static_cast<int>(node)) return false;
   if (!Constraints::fits(fit_[node], info_[unit].need, c_.limit(node))) return false;
   return anti_ok(unit, node);
+}
+
+double Search::guest_gib(size_t guest) const {
+  const Guest& g = c_.state().guests[guest];
+  double ram = g.status == GuestStatus::Running ? static_cast<double>(g.memory_used) : 0.0;
+  return (ram + static_cast<double>(g.local_disk_bytes)) / static_cast<double>(kGiB);
 }
 
 double Search::move_cost(double gib, int moves) const {

@@ -86,7 +86,8 @@ class Search {
   void polish(const Search& start);
   bool compact(const Search& start);
   std::pair<bool, double> objective(size_t first_step) const;
-  double guest_gib(size_t guest) const;
+  double steps_cost(size_t first_step) const;  // migration cost of the steps from first_step on
+  double guest_gib(size_t guest) const;        // GiB copied to move the guest
   double rank(double gain, double cost) const;
   std::vector<size_t> ranked_nodes() const;  // counted nodes, most loaded first
   bool better(const Candidate& a, const Candidate& b) const;

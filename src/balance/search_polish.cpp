@@ -31,15 +31,13 @@ constexpr double kPolishEpsilon = 1e-9;
 // then max(imbalance, balanciness) plus the migration cost of every step
 // after `start`, so that below the target only cheaper plans win.
 std::pair<bool, double> Search::objective(size_t start) const {
-  double cost = 0.0;
-  for (size_t i = start; i < steps_.size(); ++i) cost += move_cost(guest_gib(steps_[i].guest), 1);
-  return {balancing_needed(), std::max(load_.imbalance(), config_.balancing.balanciness) + cost};
+  return {balancing_needed(), std::max(load_.imbalance(), config_.balancing.balanciness) + steps_cost(start)};
 }
 
-double Search::guest_gib(size_t guest) const {
-  const Guest& g = c_.state().guests[guest];
-  double ram = g.status == GuestStatus::Running ? static_cast<double>(g.memory_used) : 0.0;
-  return (ram + static_cast<double>(g.local_disk_bytes)) / static_cast<double>(kGiB);
+double Search::steps_cost(size_t first) const {
+  double cost = 0.0;
+  for (size_t i = first; i < steps_.size(); ++i) cost += move_cost(guest_gib(steps_[i].guest), 1);
+  return cost;
 }
 
 // Replays the net effect of this run's steps after `start` on a copy of
@@ -66,12 +64,10 @@ bool Search::compact(const Search& start) {
     pending.erase(next);
   }
   double gain = truncate_score(start.load_.imbalance() - replay.load_.imbalance());
-  double cost = 0.0;
-  for (size_t i = start.steps_.size(); i < replay.steps_.size(); ++i)
-    cost += move_cost(guest_gib(replay.steps_[i].guest), 1);
+  double cost = truncate_score(replay.steps_cost(start.steps_.size()));
   for (size_t i = start.steps_.size(); i < replay.steps_.size(); ++i) {
     replay.steps_[i].gain = gain;
-    replay.steps_[i].cost = truncate_score(cost);
+    replay.steps_[i].cost = cost;
   }
   adopt(replay);
   return true;

@@ -83,10 +83,6 @@ core::Status cmd_create(Context& ctx, const CreateOptions& o, int console_fd) {
                                             {.id = o.id, .bundle = request.bundle,
                                              .annotations = request.spec.annotations}));
   spdlog::debug("container {}: backend {} ({})", o.id, route.backend, route.reason);
-  if (route.backend == "proxmox" && !o.pid_file.empty())
-    return Error(ErrorCategory::Usage, "--pid-file: container " + o.id +
-                                           " goes to the proxmox backend, whose process runs on a cluster node, "
-                                           "not on this host; leave --pid-file out");
   PVEKIT_ASSIGN(auto backend, make_backend(route.backend, ctx.global));
   PVEKIT_ASSIGN(auto lock, ctx.store.create(o.id));
   StateDirGuard guard(ctx.store, o.id);

@@ -94,6 +94,10 @@ void ProxmoxBackend::cleanup_failed_create(const std::string& node, int64_t vmid
 
 core::Result<ContainerState> ProxmoxBackend::create(const CreateRequest& r) {
   // Everything that can be refused is refused before the cluster is touched.
+  if (!r.options.pid_file.empty())
+    return Error(ErrorCategory::Usage, "--pid-file: container " + r.id +
+                                           " goes to the proxmox backend, whose process runs on a cluster node, "
+                                           "not on this host; leave --pid-file out");
   PVEKIT_ASSIGN(auto options, map_spec(r.spec, settings_));
   PVEKIT_ASSIGN(std::string node, target_node());
   PVEKIT_ASSIGN(int64_t vmid, pve::get_next_vmid(*client_));

@@ -178,6 +178,10 @@ class Env:
 
     # -- cleanup ------------------------------------------------------------
     def cleanup(self):
+        self.stop_containers()
+        self.remove_leftovers()
+
+    def stop_containers(self):
         for cid in self.ids:
             self.rt("delete", "--force", cid)
         for pid in self.processes_in_rootfs():
@@ -185,6 +189,8 @@ class Env:
                 os.kill(pid, 9)
             except OSError:
                 pass
+
+    def remove_leftovers(self):
         time.sleep(0.1)
         for base in [CGROUP_ROOT] + [os.path.join(CGROUP_ROOT, c) for c in os.listdir(CGROUP_ROOT)]:
             d = os.path.join(base, self.cg_parent)
@@ -636,15 +642,7 @@ def scenario_seccomp(env):
 def scenario_podman(env):
     """podman drives the runtime as it drives runc (create/start/state/delete,
     --log-format json, --pid-file, its default seccomp profile)."""
-    podman = "/usr/bin/podman"
-    if not os.access(podman, os.X_OK):
-        skip("podman is not installed")
-    image = "localhost/lxcri-it-" + env.cg_parent[-8:] + ":test"
-    tarball = os.path.join(env.tmp, "rootfs.tar")
-    subprocess.run(["tar", "-C", env.rootfs, "-cf", tarball, "."], check=True)
-    env.podman_image = image
-    p = subprocess.run([podman, "import", tarball, image], capture_output=True, text=True, timeout=120)
-    check(p.returncode == 0, "podman import failed: %s" % p.stderr)
+    podman, image = podman_image(env)
     # This host has no CAP_SYS_RESOURCE: keep podman's rlimits at the current ones.
     p = subprocess.run([podman, "--runtime", env.runtime, "run", "--rm", "--ulimit", "nofile=1024:1024",
                         "--ulimit", "nproc=4096:4096", image, "sh", "-c", "echo hello-from-podman; exit 5"],

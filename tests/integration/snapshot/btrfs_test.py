@@ -57,19 +57,13 @@ class BtrfsEnv(Env):
         self.make_rootfs()
 
     def cleanup(self):
-        for cid in self.ids:
-            self.rt("delete", "--force", cid)
-        for pid in self.processes_in_rootfs():
-            try:
-                os.kill(pid, 9)
-            except OSError:
-                pass
+        self.stop_containers()  # nothing may hold the file system when it is unmounted
         if os.path.ismount(self.mnt):
             if subprocess.run(["umount", self.mnt], capture_output=True).returncode != 0:
                 subprocess.run(["umount", "-l", self.mnt], capture_output=True)
         if self.loop:
             subprocess.run(["losetup", "-d", self.loop], capture_output=True)
-        super().cleanup()
+        self.remove_leftovers()
 
     def file(self, rel):
         path = os.path.join(self.rootfs, rel)
