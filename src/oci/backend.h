@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,12 +35,14 @@ struct ExecRequest {
   Spec spec;  // the container's stored spec with `process` replaced by the one to run
   int console_fd = -1;  // as CreateRequest::console_fd, for process.terminal
   int preserve_fds = 0;
+  // exec --cgroup: controller ("" for all) -> existing path below the
+  // container's cgroup to start the process in; empty: the container's cgroup.
+  std::map<std::string, std::string> sub_cgroups;
 };
 
 // New resource limits for a running container (`update`); only the fields set change.
 struct ResourceUpdate {
   Resources resources;
-  std::optional<uint16_t> blkio_weight;
 };
 
 class Backend {

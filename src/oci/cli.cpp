@@ -120,6 +120,10 @@ void add_exec(CLI::App& app, Options& o, Action& action) {
   exec->add_option("--pid-file", e.pid_file, "file to write the process's pid to");
   exec->add_option("--console-socket", e.console_socket, "AF_UNIX socket that receives the pty master");
   exec->add_option("--preserve-fds", e.preserve_fds, "pass N extra fds (3..3+N-1) to the process");
+  exec->add_option("--cgroup", e.cgroups,
+                   "run the process in an existing sub-cgroup of the container: [<controller>[,...]:]<path>")
+      ->allow_extra_args(false);
+  exec->add_flag("--ignore-paused", e.ignore_paused, "exec in a paused container (the process waits until resumed)");
   exec->add_option("--process-label", e.process_label, "SELinux label (not supported)");
   exec->add_option("--apparmor", e.apparmor, "AppArmor profile (not supported)");
   // Everything after the container id is the command, flags included ("sh -c ...").

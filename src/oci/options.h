@@ -95,6 +95,8 @@ struct ExecOptions {
   int preserve_fds = 0;
   std::string process_label;
   std::string apparmor;
+  std::vector<std::string> cgroups;  // --cgroup [<controller>:]<path>, as runc
+  bool ignore_paused = false;
 };
 
 // runc update's flags; strings keep runc's spelling ("64m", "-1") until parsed.

@@ -11,7 +11,9 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "core/result.h"
 #include "oci/backend.h"
@@ -28,6 +30,10 @@ struct ProxmoxModule {
   core::Result<std::unique_ptr<Backend>> (*connect)(const RuntimeConfig& config);
   // The container lxcri created for `id`, found in the cluster; nullopt when there is none.
   core::Result<std::optional<ContainerState>> (*find)(const RuntimeConfig& config, const std::string& id);
+  // Every container lxcri created in the cluster except the CTs in `known_vmids`
+  // (`list` passes those it has state for: each other CT costs an API call).
+  core::Result<std::vector<ContainerState>> (*list_managed)(const RuntimeConfig& config,
+                                                            const std::set<int64_t>& known_vmids);
   // The pve snapshot driver with its own API connection (config.proxmox_api).
   core::Result<std::unique_ptr<snapshot::Driver>> (*pve_driver)(const RuntimeConfig& config);
 };

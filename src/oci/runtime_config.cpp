@@ -36,6 +36,9 @@ void add_proxmox_keys(core::ConfigSchema& s) {
   s.add({.path = "proxmox.node", .default_value = "", .help = "node to create containers on; empty: this host's name"});
   s.add({.path = "proxmox.template_storage", .default_value = "local",
          .help = "storage with 'vztmpl' content receiving the bundle's rootfs archive"});
+  s.add({.path = "proxmox.template_format", .default_value = "tar.gz",
+         .help = "the uploaded template: the rootfs as tar.gz, or an OCI image archive (oci, PVE 9.1)",
+         .choices = {"tar.gz", "oci"}});
   s.add({.path = "proxmox.rootfs_storage", .default_value = "local-lvm",
          .help = "storage with 'rootdir' content for the container's root disk"});
   s.add({.path = "proxmox.rootfs_size", .type = ValueType::Integer, .default_value = 8,
@@ -70,6 +73,7 @@ core::Result<ProxmoxSettings> read_proxmox(const core::LayeredConfig& c) {
   ProxmoxSettings p;
   p.node = c.get_string("proxmox.node");
   p.template_storage = c.get_string("proxmox.template_storage");
+  p.template_format = c.get_string("proxmox.template_format") == "oci" ? TemplateFormat::Oci : TemplateFormat::TarGz;
   p.rootfs_storage = c.get_string("proxmox.rootfs_storage");
   if (p.template_storage.empty()) return config_error("proxmox.template_storage", "must not be empty");
   if (p.rootfs_storage.empty()) return config_error("proxmox.rootfs_storage", "must not be empty");

@@ -22,10 +22,16 @@ namespace pvekit::oci {
 inline constexpr const char* kConfigEnvPrefix = "LXCRI_";
 inline constexpr const char* kDefaultConfigPath = "/etc/pvekit/lxcri.json";
 
+// The template the proxmox backend uploads: the rootfs as a .tar.gz (the
+// process goes into the create call), or an OCI image archive (.tar, PVE 9.1;
+// the process goes into the image config, see pve/oci_archive.h).
+enum class TemplateFormat { TarGz, Oci };
+
 // How the proxmox backend lays a bundle out in the cluster.
 struct ProxmoxSettings {
   std::string node;               // target node; empty: this host's name
   std::string template_storage;   // storage with `vztmpl` content for the uploaded rootfs
+  TemplateFormat template_format = TemplateFormat::TarGz;
   std::string rootfs_storage;     // storage with `rootdir` content for the container's disk
   int64_t rootfs_size_gib = 8;
   std::vector<std::string> networks;  // net0, net1, ... property strings

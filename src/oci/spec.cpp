@@ -1,5 +1,6 @@
 #include "oci/spec.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "core/files.h"
@@ -39,6 +40,7 @@ class Obj {
     expect(j_, j_.is_object(), path_.empty() ? "config" : path_, "an object");
   }
   const std::string& path() const { return path_; }
+  const Json& json() const { return j_; }
   bool has(const char* key) const { return j_.contains(key) && !j_.at(key).is_null(); }
   const Json& at(const char* key) const { return j_.at(key); }
   std::string field(const char* key) const { return join_path(path_, key); }
@@ -182,6 +184,31 @@ std::vector<IdMapping> parse_mappings(const Obj& o, const char* key) {
   return out;
 }
 
+BlockIoResources parse_block_io(const Obj& o) {
+  BlockIoResources b{o.num<uint16_t>("weight"), o.num<uint16_t>("leafWeight"), {}, {}, {}, {}, {}};
+  auto device_numbers = [](const Obj& d) {
+    if (!d.has("major")) fail(d.field("major"), "is required");
+    if (!d.has("minor")) fail(d.field("minor"), "is required");
+    return std::make_pair(*d.num<int64_t>("major"), *d.num<int64_t>("minor"));
+  };
+  o.each("weightDevice", [&](const Obj& d) {
+    auto [major, minor] = device_numbers(d);
+    b.weight_devices.push_back({major, minor, d.num<uint16_t>("weight"), d.num<uint16_t>("leafWeight")});
+  });
+  auto throttle = [&](const char* key, std::vector<BlockIoThrottleDevice>& out) {
+    o.each(key, [&](const Obj& d) {
+      auto [major, minor] = device_numbers(d);
+      if (!d.has("rate")) fail(d.field("rate"), "is required");
+      out.push_back({major, minor, *d.num<uint64_t>("rate")});
+    });
+  };
+  throttle("throttleReadBpsDevice", b.throttle_read_bps);
+  throttle("throttleWriteBpsDevice", b.throttle_write_bps);
+  throttle("throttleReadIOPSDevice", b.throttle_read_iops);
+  throttle("throttleWriteIOPSDevice", b.throttle_write_iops);
+  return b;
+}
+
 Resources parse_resources(const Obj& o) {
   Resources r;
   o.each("devices", [&](const Obj& d) {
@@ -206,6 +233,31 @@ Resources parse_resources(const Obj& o) {
     if (!p.has("limit")) fail(p.field("limit"), "is required");
     r.pids_limit = p.num<int64_t>("limit");
   }
+  if (o.has("blockIO")) r.block_io = parse_block_io(Obj(o.at("blockIO"), o.field("blockIO")));
+  o.each("hugepageLimits", [&](const Obj& h) {
+    if (!h.has("limit")) fail(h.field("limit"), "is required");
+    r.hugepage_limits.push_back({h.required_str("pageSize"), *h.num<uint64_t>("limit")});
+  });
+  if (o.has("network")) {
+    Obj n(o.at("network"), o.field("network"));
+    NetworkResources net{n.num<uint32_t>("classID"), {}};
+    n.each("priorities", [&](const Obj& p) {
+      if (!p.has("priority")) fail(p.field("priority"), "is required");
+      net.priorities.emplace_back(p.required_str("name"), *p.num<uint32_t>("priority"));
+    });
+    r.network = net;
+  }
+  if (o.has("rdma")) {
+    Obj rdma(o.at("rdma"), o.field("rdma"));
+    for (const auto& [device, limits] : rdma.json().items()) {
+      Obj l(limits, join_path(rdma.path(), device));
+      r.rdma[device] = {l.num<uint32_t>("hcaHandles"), l.num<uint32_t>("hcaObjects")};
+    }
+  }
+  if (o.has("unified")) {
+    Obj u(o.at("unified"), o.field("unified"));
+    for (const auto& [file, value] : u.json().items()) r.unified[file] = u.str(file.c_str());
+  }
   return r;
 }
 
@@ -215,6 +267,8 @@ Seccomp parse_seccomp(const Obj& o) {
   s.default_errno_ret = o.num<uint32_t>("defaultErrnoRet");
   s.architectures = o.strings("architectures");
   s.flags = o.strings("flags");
+  s.listener_path = o.str("listenerPath");
+  s.listener_metadata = o.str("listenerMetadata");
   o.each("syscalls", [&](const Obj& e) {
     SeccompSyscall sc{e.strings("names"), e.required_str("action"), e.num<uint32_t>("errnoRet"), {}};
     if (sc.names.empty()) fail(e.field("names"), "must name at least one syscall");
@@ -278,6 +332,12 @@ const Namespace* LinuxConfig::find_namespace(const std::string& type) const {
   for (const auto& ns : namespaces)
     if (ns.type == type) return &ns;
   return nullptr;
+}
+
+bool Seccomp::uses_notify() const {
+  if (default_action == "SCMP_ACT_NOTIFY") return true;
+  return std::any_of(syscalls.begin(), syscalls.end(),
+                     [](const SeccompSyscall& sc) { return sc.action == "SCMP_ACT_NOTIFY"; });
 }
 
 bool has_dotdot(const std::string& path) {

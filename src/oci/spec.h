@@ -115,11 +115,46 @@ struct CpuResources {
   std::string mems;
 };
 
+struct BlockIoWeightDevice {
+  int64_t major = 0, minor = 0;
+  std::optional<uint16_t> weight, leaf_weight;
+};
+
+struct BlockIoThrottleDevice {
+  int64_t major = 0, minor = 0;
+  uint64_t rate = 0;  // bytes or operations per second
+};
+
+struct BlockIoResources {
+  std::optional<uint16_t> weight, leaf_weight;  // 10..1000
+  std::vector<BlockIoWeightDevice> weight_devices;
+  std::vector<BlockIoThrottleDevice> throttle_read_bps, throttle_write_bps, throttle_read_iops, throttle_write_iops;
+};
+
+struct HugepageLimit {
+  std::string page_size;  // "2MB", "1GB", as the hugetlb file names spell it
+  uint64_t limit = 0;     // bytes
+};
+
+struct NetworkResources {
+  std::optional<uint32_t> class_id;
+  std::vector<std::pair<std::string, uint32_t>> priorities;  // interface -> priority
+};
+
+struct RdmaLimit {
+  std::optional<uint32_t> hca_handles, hca_objects;
+};
+
 struct Resources {
   std::vector<DeviceRule> devices;
   std::optional<MemoryResources> memory;
   std::optional<CpuResources> cpu;
   std::optional<int64_t> pids_limit;  // 0 or -1: unlimited
+  std::optional<BlockIoResources> block_io;
+  std::vector<HugepageLimit> hugepage_limits;
+  std::optional<NetworkResources> network;
+  std::map<std::string, RdmaLimit> rdma;  // device name -> limits
+  std::map<std::string, std::string> unified;  // cgroup v2 file -> value, written last
 };
 
 struct SeccompArg {
@@ -142,6 +177,12 @@ struct Seccomp {
   std::vector<std::string> architectures;
   std::vector<std::string> flags;
   std::vector<SeccompSyscall> syscalls;
+  // SCMP_ACT_NOTIFY: the runtime sends the listener fd with the containerProcessState
+  // (runtime-spec runtime.md) to the agent on this AF_UNIX socket; metadata is opaque to us.
+  std::string listener_path;
+  std::string listener_metadata;
+
+  bool uses_notify() const;
 };
 
 struct LinuxConfig {

@@ -1,5 +1,7 @@
 // Semantic validation of a parsed config.json: every error names the field.
 
+#include <sys/un.h>
+
 #include <algorithm>
 #include <set>
 
@@ -93,6 +95,20 @@ Status check_namespaces(const LinuxConfig& l) {
   return core::ok();
 }
 
+Status check_block_io(const BlockIoResources& b) {
+  auto in_range = [](const std::optional<uint16_t>& w) { return !w || (*w >= 10 && *w <= 1000); };
+  if (!in_range(b.weight)) return field_error("linux.resources.blockIO.weight", "must be 10..1000");
+  if (!in_range(b.leaf_weight)) return field_error("linux.resources.blockIO.leafWeight", "must be 10..1000");
+  for (size_t i = 0; i < b.weight_devices.size(); ++i) {
+    const auto& d = b.weight_devices[i];
+    std::string f = idx("linux.resources.blockIO.weightDevice", i);
+    if (!d.weight && !d.leaf_weight) return field_error(f, "needs weight or leafWeight");
+    if (!in_range(d.weight)) return field_error(f + ".weight", "must be 10..1000");
+    if (!in_range(d.leaf_weight)) return field_error(f + ".leafWeight", "must be 10..1000");
+  }
+  return core::ok();
+}
+
 Status check_resources(const Resources& r) {
   for (size_t i = 0; i < r.devices.size(); ++i) {
     const auto& d = r.devices[i];
@@ -102,6 +118,57 @@ Status check_resources(const Resources& r) {
       return field_error(f + ".access", "must be a combination of r, w and m");
   }
   if (r.cpu && r.cpu->quota && *r.cpu->quota == 0) return field_error("linux.resources.cpu.quota", "must not be 0");
+  if (r.block_io) PVEKIT_TRY(check_block_io(*r.block_io));
+  for (size_t i = 0; i < r.hugepage_limits.size(); ++i) {
+    const std::string& size = r.hugepage_limits[i].page_size;
+    auto digits = size.find_first_not_of("0123456789");
+    if (digits == 0 || digits == std::string::npos ||
+        (size.substr(digits) != "KB" && size.substr(digits) != "MB" && size.substr(digits) != "GB"))
+      return field_error(idx("linux.resources.hugepageLimits", i) + ".pageSize",
+                         "want a size as the hugetlb files name it (\"2MB\", \"1GB\"), got \"" + size + "\"");
+  }
+  if (r.network)
+    for (size_t i = 0; i < r.network->priorities.size(); ++i)
+      if (r.network->priorities[i].first.empty())
+        return field_error(idx("linux.resources.network.priorities", i) + ".name", "must not be empty");
+  for (const auto& [file, value] : r.unified) {
+    // A file of the container's own cgroup, never a path: "memory.high", not "../x".
+    if (file.find('/') != std::string::npos || file.find('.') == std::string::npos || file.front() == '.')
+      return field_error("linux.resources.unified", "\"" + file + "\" is not a cgroup v2 file name");
+    if (file.rfind("cgroup.", 0) == 0 && file != "cgroup.max.depth" && file != "cgroup.max.descendants")
+      return field_error("linux.resources.unified", "\"" + file + "\" is managed by the runtime");
+  }
+  return core::ok();
+}
+
+// SCMP_ACT_NOTIFY: lxcri's init loads the filter and then hands the listener to
+// the runtime with one sendmsg (which passes it on to the agent). A notification
+// raised before that hand-over would wait for an agent that cannot have the
+// listener yet, so the default action (runc refuses it too) and sendmsg cannot notify.
+Status check_seccomp_notify(const Seccomp& s) {
+  const std::string field = "linux.seccomp.listenerPath";
+  if (!s.listener_path.empty()) {
+    if (s.listener_path[0] != '/')
+      return field_error(field, "must be an absolute path, got \"" + s.listener_path + "\"");
+    if (s.listener_path.size() >= sizeof(sockaddr_un::sun_path))
+      return field_error(field, "longer than a unix socket path can be (" +
+                                    std::to_string(sizeof(sockaddr_un::sun_path) - 1) + " bytes)");
+  }
+  if (s.uses_notify() && s.listener_path.empty())
+    return field_error(field, "is required when an action is SCMP_ACT_NOTIFY");
+  if (s.default_action == "SCMP_ACT_NOTIFY")
+    return field_error("linux.seccomp.defaultAction",
+                       "SCMP_ACT_NOTIFY cannot be the default action (the init's hand-over of the listener would "
+                       "wait on it); list the syscalls to notify instead");
+  for (size_t i = 0; i < s.syscalls.size(); ++i) {
+    const auto& sc = s.syscalls[i];
+    if (sc.action != "SCMP_ACT_NOTIFY") continue;
+    for (size_t j = 0; j < sc.names.size(); ++j)
+      if (sc.names[j] == "sendmsg")
+        return field_error(idx(idx("linux.seccomp.syscalls", i) + ".names", j),
+                           "SCMP_ACT_NOTIFY cannot be used for sendmsg: the init hands the listener to the runtime "
+                           "with it, before an agent could answer");
+  }
   return core::ok();
 }
 
@@ -125,7 +192,7 @@ Status check_seccomp(const Seccomp& s) {
       if (sc.args[j].index > 5) return field_error(idx(f + ".args", j) + ".index", "must be between 0 and 5");
     }
   }
-  return core::ok();
+  return check_seccomp_notify(s);
 }
 
 Status check_paths(const std::string& field, const std::vector<std::string>& paths) {
@@ -204,12 +271,12 @@ const std::vector<std::string>& known_rlimits() {
 const std::vector<std::string>& known_seccomp_actions() {
   static const std::vector<std::string> v = {
       "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
-      "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"};
+      "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"};
   return v;
 }
 
 // The filter flags libseccomp 2.5 can set (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
-// needs 2.6, NEW_LISTENER comes with listenerPath, which lxcri does not support).
+// needs 2.6; libseccomp adds NEW_LISTENER itself when an action is SCMP_ACT_NOTIFY).
 const std::vector<std::string>& known_seccomp_flags() {
   static const std::vector<std::string> v = {"SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
                                              "SECCOMP_FILTER_FLAG_TSYNC"};

@@ -23,6 +23,7 @@ class ContainerLock {
  public:
   explicit ContainerLock(UniqueFd fd) : fd_(std::move(fd)) {}
   int fd() const { return fd_.get(); }
+  void unlock() { fd_.reset(); }
 
  private:
   UniqueFd fd_;

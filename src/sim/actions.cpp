@@ -228,6 +228,16 @@ const Volume* find_volume(const World& w, const std::string& node, const std::st
   return nullptr;
 }
 
+// As pve-container after unpacking an OCI image: the image's settings replace
+// what the create call gave (entrypoint, env).
+void apply_oci_image(const pve::OciImageConfig& image, Guest& guest) {
+  const pve::OciCtSettings s = pve::oci_ct_settings(image);
+  if (s.entrypoint) guest.config["entrypoint"] = *s.entrypoint;
+  if (s.cmode) guest.config["cmode"] = *s.cmode;
+  if (s.env) guest.config["env"] = *s.env;
+  for (const auto& [key, value] : s.lxc) guest.config[key] = value;
+}
+
 }  // namespace
 
 Result<std::string> create_lxc(World& w, const std::string& node, const Params& p, const std::string& user,
@@ -238,7 +248,9 @@ Result<std::string> create_lxc(World& w, const std::string& node, const Params& 
                      "'");
   }
   const std::string ostemplate = param_str(p, "ostemplate");
-  if (!find_volume(w, node, ostemplate)) return api_error("volume '" + ostemplate + "' does not exist");
+  const Volume* volume = find_volume(w, node, ostemplate);
+  if (!volume) return api_error("volume '" + ostemplate + "' does not exist");
+  const std::optional<OciTemplate> oci = volume->oci;
   std::string default_storage = param_str(p, "storage");
   if (default_storage.empty()) {
     for (const Storage& s : w.cluster.storages) {
@@ -282,12 +294,15 @@ Result<std::string> create_lxc(World& w, const std::string& node, const Params& 
   g.config.emplace("arch", "amd64");
   const bool start = param_bool(p, "start");
   w.cluster.guests.emplace(vmid, std::move(g));
-  std::vector<std::string> log = {"extracting archive '" + ostemplate + "'",
-                                  "Total bytes read: " + std::to_string(static_cast<uint64_t>(size_gib * 1e8))};
-  const std::string fault = w.faults.take_task_failure("vzcreate");
+  std::vector<std::string> log;
+  if (oci) log.push_back("Detected OCI archive");
+  else log = {"extracting archive '" + ostemplate + "'",
+              "Total bytes read: " + std::to_string(static_cast<uint64_t>(size_gib * 1e8))};
+  std::string fault = w.faults.take_task_failure("vzcreate");
+  if (fault.empty() && oci && !oci->image) fault = oci->error;
   return w.tasks.start(node, "vzcreate", std::to_string(vmid), user, now, 4, log,
-                       on_guest(vmid, [start, fault, vmid](World& world, Guest& guest, double t,
-                                                           std::vector<std::string>& out) {
+                       on_guest(vmid, [start, fault, vmid, oci](World& world, Guest& guest, double t,
+                                                                std::vector<std::string>& out) {
                          if (!fault.empty()) {
                            // As PVE: a failed create removes the half-made container again.
                            world.cluster.guests.erase(vmid);
@@ -295,6 +310,7 @@ Result<std::string> create_lxc(World& w, const std::string& node, const Params& 
                            out.push_back("TASK ERROR: " + message);
                            return message;
                          }
+                         if (oci) apply_oci_image(*oci->image, guest);
                          guest.lock.clear();
                          if (start) {
                            guest.status = "running";

@@ -53,10 +53,12 @@ core::Result<std::string> rollback_snapshot(World& w, const std::string& node, i
 core::Result<std::string> delete_snapshot(World& w, const std::string& node, int vmid, GuestType type,
                                           const std::string& name, const std::string& user, double now);
 
-// A completed upload of `size` bytes as `filename` into node/storage.
+// A completed upload of `data` as `filename` into node/storage. Of a plain
+// .tar template only what PVE 9.1 reads at create time is kept: whether it
+// is an OCI image archive and its image config (or why it is unusable).
 core::Result<std::string> upload_volume(World& w, const std::string& node, const std::string& storage,
-                                        const std::string& content, const std::string& filename, uint64_t size,
-                                        const std::string& user, double now);
+                                        const std::string& content, const std::string& filename,
+                                        std::string_view data, const std::string& user, double now);
 
 // HA CRM request: migrate the HA resource `sid` to `node` (online for VMs,
 // restart mode for CTs), performed by root@pam as the CRM does.

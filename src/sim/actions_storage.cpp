@@ -42,6 +42,16 @@ TaskFinish locked(int vmid, std::function<void(Guest&, double)> change) {
   };
 }
 
+// What PVE 9.1 finds in a plain .tar template when a container is created from it.
+std::optional<OciTemplate> oci_template(std::string_view data) {
+  auto files = pve::tar_files(data);
+  if (!files.ok()) return OciTemplate{std::nullopt, files.error().message()};
+  if (!pve::is_oci_archive(*files)) return std::nullopt;  // a rootfs tarball
+  auto image = pve::read_oci_image(*files);
+  if (!image.ok()) return OciTemplate{std::nullopt, image.error().message()};
+  return OciTemplate{std::move(*image), ""};
+}
+
 }  // namespace
 
 void restore_config(Guest& g, const SnapshotConfig& saved) {
@@ -116,7 +126,7 @@ Result<std::string> delete_snapshot(World& w, const std::string& node, int vmid,
 }
 
 Result<std::string> upload_volume(World& w, const std::string& node, const std::string& storage_id,
-                                  const std::string& content, const std::string& filename, uint64_t size,
+                                  const std::string& content, const std::string& filename, std::string_view data,
                                   const std::string& user, double now) {
   const Storage* s = w.cluster.find_storage(storage_id);
   if (!s || !w.cluster.storage_on_node(*s, node)) {
@@ -125,17 +135,20 @@ Result<std::string> upload_volume(World& w, const std::string& node, const std::
   if (std::find(s->content.begin(), s->content.end(), content) == s->content.end()) {
     return api_error("storage '" + storage_id + "' does not support content-type '" + content + "'");
   }
-  static const std::regex kVztmpl(R"(.+\.tar\.(gz|xz|zst|bz2)$)");
-  static const std::regex kIso(R"(.+\.(iso|img)$)");
-  static const std::regex kImport(R"(.+\.(ova|ovf|qcow2|raw|vmdk)$)");
+  // PVE 9.1 (pve-storage's VZTMPL_EXT_RE_1) also takes a plain .tar: an OCI image archive.
+  static const std::regex kVztmpl(R"(.+\.(tar|tar\.(gz|xz|zst|bz2))$)", std::regex::icase);
+  static const std::regex kIso(R"(.+\.(iso|img)$)", std::regex::icase);
+  static const std::regex kImport(R"(.+\.(ova|ovf|qcow2|raw|vmdk)$)", std::regex::icase);
   const std::regex& ext = content == "vztmpl" ? kVztmpl : (content == "iso" ? kIso : kImport);
   if (!std::regex_match(filename, ext)) return param_error("filename", "wrong file extension");
   std::string clean = filename.substr(filename.find_last_of("/\\") + 1);
   for (char& c : clean) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') c = '_';
   }
+  const uint64_t size = data.size();
   Volume v{storage_id + ":" + content + "/" + clean, content, clean.substr(clean.find_last_of('.') + 1), size,
            static_cast<int64_t>(now), 0};
+  if (content == "vztmpl" && v.format == "tar") v.oci = oci_template(data);
   const std::string key = Cluster::volume_key(*s, node);
   std::vector<std::string> log = {"starting file import from: /var/tmp/pveupload-" + std::to_string(size),
                                   "target node: " + node, "file size is: " + std::to_string(size)};

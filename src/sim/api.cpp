@@ -146,7 +146,7 @@ ApiResponse Api::dispatch(const Route& route, const ApiRequest& req, Params para
     if (writes && !route.public_route && !world.cluster.quorate) {
       return http_error(500, "cluster not ready - no quorum?", ErrorCategory::Conflict);
     }
-    Ctx ctx{sim_, world, params, who, sim_.now(), req.upload_bytes};
+    Ctx ctx{sim_, world, params, who, sim_.now(), req.upload};
     return route.handler(ctx);
   };
   // GET handlers never change the world; they get it under the shared lock.

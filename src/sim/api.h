@@ -22,7 +22,7 @@ struct ApiRequest {
   Params params;
   std::map<std::string, std::string> headers;
   std::map<std::string, std::string> cookies;
-  uint64_t upload_bytes = 0;  // size of the multipart file part, if any
+  std::string upload;  // the multipart file part, if any
 };
 
 // The answer: HTTP status, reason phrase (PVE puts error messages there) and
@@ -54,7 +54,7 @@ struct Ctx {
   const Params& params;
   const Identity& who;
   double now;
-  uint64_t upload_bytes = 0;
+  std::string_view upload;  // the uploaded file (ApiRequest::upload)
 
   const std::string& node() const { return params.at("node"); }
   int vmid() const { return static_cast<int>(param_int(params, "vmid")); }

@@ -2,8 +2,11 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "pve/oci_archive.h"
 
 namespace pvekit::sim {
 
@@ -93,13 +96,20 @@ struct Storage {
   std::string path;
 };
 
+// A vztmpl .tar that PVE 9.1 would take for an OCI image archive.
+struct OciTemplate {
+  std::optional<pve::OciImageConfig> image;
+  std::string error;  // why the image cannot be used (set when image is not)
+};
+
 struct Volume {
   std::string volid;    // "local:vztmpl/debian-12.tar.zst"
   std::string content;  // vztmpl, iso, import, images, rootdir, backup
-  std::string format;   // raw, qcow2, tzst, iso, subvol, ...
+  std::string format;   // raw, qcow2, tzst, tar, iso, subvol, ...
   uint64_t size = 0;
   int64_t ctime = 0;
   int vmid = 0;         // 0: not owned by a guest
+  std::optional<OciTemplate> oci;
 };
 
 struct HaResource {

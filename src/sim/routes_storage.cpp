@@ -26,7 +26,7 @@ Result<Reply> content(Ctx& c) {
 
 Result<Reply> upload(Ctx& c) {
   PVEKIT_ASSIGN(std::string upid, upload_volume(c.world, c.node(), c.str("storage"), c.str("content"),
-                                                c.str("filename"), c.upload_bytes, c.who.upid_user(), c.now));
+                                                c.str("filename"), c.upload, c.who.upid_user(), c.now));
   return Reply(Json(upid));
 }
 

@@ -86,7 +86,7 @@ ApiRequest to_api_request(const httplib::Request& req, std::string path) {
       ar.params[name] = part.content;
     } else {
       ar.params[name] = part.filename;
-      ar.upload_bytes = part.content.size();
+      ar.upload = part.content;
     }
   }
   for (const auto& [k, v] : req.headers) ar.headers[core::to_lower(k)] = v;

@@ -269,7 +269,9 @@ Json guest_config(const Guest& g) {
   }
   for (const auto& [k, v] : g.config) {
     if (k == "parent" && v.empty()) continue;
-    j[k] = v;
+    // Raw LXC keys are one list in PVE's answer: "lxc": [[key, value], ...].
+    if (core::starts_with(k, "lxc.")) j["lxc"].push_back({k, v});
+    else j[k] = v;
   }
   if (!g.tags.empty()) j["tags"] = g.tags;
   if (!g.lock.empty()) j["lock"] = g.lock;

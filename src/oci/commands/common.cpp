@@ -25,14 +25,17 @@ core::Result<ContainerLock> lock_or_recover(Context& ctx, const std::string& id)
     return lock;
   }
   if (!found->has_value()) return lock;
-  auto created = ctx.store.create(id);
-  if (!created.ok()) return created;
-  PVEKIT_TRY(ctx.store.save(**found).wrap("recover container " + id));
-  spdlog::info("recovered container {} from CT {} on node {}", id, (*found)->pve_vmid, (*found)->pve_node);
-  return created;
+  return restore_state(ctx, **found);
 }
 
 }  // namespace
+
+core::Result<ContainerLock> restore_state(Context& ctx, const ContainerState& found) {
+  PVEKIT_ASSIGN(auto lock, ctx.store.create(found.id));
+  PVEKIT_TRY(ctx.store.save(found).wrap("recover container " + found.id));
+  spdlog::info("recovered container {} from CT {} on node {}", found.id, found.pve_vmid, found.pve_node);
+  return lock;
+}
 
 core::Result<LoadedContainer> load_container(Context& ctx, const std::string& id) {
   PVEKIT_ASSIGN(auto lock, lock_or_recover(ctx, id));
@@ -44,10 +47,12 @@ core::Result<LoadedContainer> load_container(Context& ctx, const std::string& id
 
 std::string hook_state_json(const LoadedContainer& c) { return runc_state_json(c.state, c.status).dump(); }
 
-nlohmann::ordered_json state_json(const LoadedContainer& c) {
-  auto j = runc_state_json(c.state, c.status);
-  j["backend"] = c.state.backend;
-  if (c.state.backend == "proxmox") j["proxmox"] = {{"node", c.state.pve_node}, {"vmid", c.state.pve_vmid}};
+nlohmann::ordered_json state_json(const LoadedContainer& c) { return state_json(c.state, c.status); }
+
+nlohmann::ordered_json state_json(const ContainerState& state, ContainerStatus status) {
+  auto j = runc_state_json(state, status);
+  j["backend"] = state.backend;
+  if (state.backend == "proxmox") j["proxmox"] = {{"node", state.pve_node}, {"vmid", state.pve_vmid}};
   return j;
 }
 

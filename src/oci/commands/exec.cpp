@@ -3,6 +3,7 @@
 #include "core/files.h"
 #include "core/strings.h"
 #include "oci/commands.h"
+#include "oci/linux/cgroups.h"
 #include "oci/linux/console.h"
 
 namespace pvekit::oci {
@@ -71,8 +72,13 @@ core::Result<Spec> exec_spec(Context& ctx, const ExecOptions& o) {
 core::Result<Started> start_exec(Context& ctx, const ExecOptions& o, int proxy_fd) {
   PVEKIT_ASSIGN(auto c, load_container(ctx, o.id));
   if (c.status == ContainerStatus::Stopped) return Error(ErrorCategory::Conflict, "cannot exec in a stopped container");
-  if (c.status == ContainerStatus::Paused) return Error(ErrorCategory::Conflict, "cannot exec in a paused container");
+  if (c.status == ContainerStatus::Paused && !o.ignore_paused)
+    return Error(ErrorCategory::Conflict, "cannot exec in a paused container (use --ignore-paused to override)");
+  // The process freezes on joining the cgroup and only reports its execve
+  // after `resume`, which needs the lock.
+  if (c.status == ContainerStatus::Paused) c.lock.unlock();
   ExecRequest request;
+  PVEKIT_ASSIGN(request.sub_cgroups, linux::parse_sub_cgroups(o.cgroups));
   PVEKIT_ASSIGN(request.spec, exec_spec(ctx, o));
   bool terminal = request.spec.process->terminal;
   if (terminal && o.console_socket.empty() && o.detach)

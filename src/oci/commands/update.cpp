@@ -82,14 +82,7 @@ core::Status cmd_update(Context& ctx, const UpdateOptions& o) {
   PVEKIT_ASSIGN(auto delta_spec, parse_spec(only_delta).wrap("update"));
   doc["linux"]["resources"] = merge_json(doc["linux"].value("resources", Json::object()), delta);
   if (auto whole = parse_spec(doc).wrap("update"); !whole.ok()) return std::move(whole).error();
-  ResourceUpdate update{*delta_spec.linux->resources, std::nullopt};
-  if (delta.contains("blockIO") && delta["blockIO"].contains("weight")) {
-    const Json& w = delta["blockIO"]["weight"];
-    if (!w.is_number_unsigned() || w.get<uint64_t>() < 10 || w.get<uint64_t>() > 1000)
-      return Error(ErrorCategory::Usage, "blockIO.weight: must be 10..1000, got " + w.dump());
-    update.blkio_weight = w.get<uint16_t>();
-  }
-  PVEKIT_TRY(c.backend->update(c.state, update));
+  PVEKIT_TRY(c.backend->update(c.state, ResourceUpdate{*delta_spec.linux->resources}));
   return core::write_file_atomic(stored_path, doc.dump(), 0600);
 }
 

@@ -20,6 +20,7 @@
 #include "oci/linux/init.h"
 #include "oci/linux/namespaces.h"
 #include "oci/linux/process.h"
+#include "oci/linux/seccomp.h"
 #include "oci/linux/stats.h"
 #include "oci/linux/sync.h"
 
@@ -154,7 +155,13 @@ core::Result<ContainerState> LinuxBackend::create(const CreateRequest& r) {
   if (auto st = read_proc_stat(pid)) state.pid_start_time = st->start_time;
   PVEKIT_TRY(prepare_child(r, pid, *cg, state));
   PVEKIT_TRY(send_sync(sync.parent.get(), {SyncType::Go, 0, ""}));
-  PVEKIT_TRY(expect_sync(sync.parent.get(), SyncType::Ready).wrap("container init"));
+  SeccompListenerHandler to_agent;
+  if (linux.seccomp)
+    to_agent = [&](UniqueFd listener) {
+      return send_to_seccomp_agent(*linux.seccomp, runc_state_json(state, ContainerStatus::Creating), pid,
+                                   listener.get());
+    };
+  PVEKIT_TRY(expect_sync(sync.parent.get(), SyncType::Ready, to_agent).wrap("container init"));
   child_guard.release();
   cg_guard.release();
   state.status = ContainerStatus::Created;
@@ -286,7 +293,7 @@ Status enter_container(const ExecChild& c, PreparedProcess& prepared) {
     PVEKIT_TRY(setup_console(r.console_fd).wrap("terminal"));
     ::close(r.console_fd);
   }
-  PVEKIT_TRY(prepare_process(r.spec, prepared));
+  PVEKIT_TRY(prepare_process(r.spec, prepared, c.sync_fd));
   return prepare_fds(r.preserve_fds);
 }
 
@@ -341,9 +348,15 @@ core::Result<pid_t> LinuxBackend::exec(const ContainerState& state, const ExecRe
   }
   sync.child.reset();
   ChildGuard guard(pid);
-  PVEKIT_TRY(cg->add_process(pid).wrap("join the container's cgroup"));
+  PVEKIT_TRY(cg->add_process(pid, r.sub_cgroups).wrap("join the container's cgroup"));
   PVEKIT_TRY(send_sync(sync.parent.get(), {SyncType::Go, 0, ""}));
-  PVEKIT_TRY(expect_exec(sync.parent.get()).wrap("exec"));
+  SeccompListenerHandler to_agent;
+  if (r.spec.linux->seccomp)
+    to_agent = [&](UniqueFd listener) {
+      return send_to_seccomp_agent(*r.spec.linux->seccomp, runc_state_json(state, ContainerStatus::Running), pid,
+                                   listener.get());
+    };
+  PVEKIT_TRY(expect_exec(sync.parent.get(), to_agent).wrap("exec"));
   guard.release();
   return pid;
 }
@@ -351,9 +364,7 @@ core::Result<pid_t> LinuxBackend::exec(const ContainerState& state, const ExecRe
 Status LinuxBackend::update(const ContainerState& state, const ResourceUpdate& u) {
   PVEKIT_ASSIGN(auto layout, detect_cgroup_layout(state.cgroup_root));
   auto cg = make_cgroup_manager(layout, state.cgroup_root, state.cgroup_path);
-  PVEKIT_TRY(cg->apply(u.resources).wrap("update cgroup " + state.cgroup_path));
-  if (u.blkio_weight) PVEKIT_TRY(cg->set_blkio_weight(*u.blkio_weight).wrap("update cgroup " + state.cgroup_path));
-  return core::ok();
+  return cg->apply(u.resources).wrap("update cgroup " + state.cgroup_path);
 }
 
 core::Result<core::Json> LinuxBackend::stats(const ContainerState& state) {

@@ -7,12 +7,14 @@
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
-#include <set>
+#include <algorithm>
+#include <map>
 #include <thread>
 
 #include "core/files.h"
-#include "core/strings.h"
 #include "core/log.h"
+#include "core/strings.h"
+#include "oci/linux/device_filter.h"
 #include "oci/fd.h"
 
 namespace pvekit::oci::linux {
@@ -49,6 +51,11 @@ std::string read_cg(const std::string& path) {
 }
 
 Status remove_dir(const std::string& dir) {
+  // Sub-cgroups (exec --cgroup targets, or made inside the container) go
+  // first: a cgroup with children cannot be removed.
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (entry.is_directory(ec) && !entry.is_symlink(ec)) PVEKIT_TRY(remove_dir(entry.path().string()));
   // A cgroup may stay busy for a moment after its last process exited.
   for (int attempt = 0; attempt < 50; ++attempt) {
     if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return core::ok();  // already gone is fine
@@ -58,12 +65,19 @@ Status remove_dir(const std::string& dir) {
   return Error::system("remove cgroup " + dir, errno);
 }
 
+// The pids of the cgroup and of its sub-cgroups, as runc's GetAllPids.
 core::Result<std::vector<pid_t>> read_procs(const std::string& dir) {
   auto text = core::read_file(dir + "/cgroup.procs");
   if (!text.ok()) return std::move(text).error();
   std::vector<pid_t> pids;
   for (const auto& line : core::split(*text, '\n', true))
     if (auto n = core::parse_int(core::trim(line))) pids.push_back(static_cast<pid_t>(*n));
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (!entry.is_directory(ec) || entry.is_symlink(ec)) continue;
+    auto sub = read_procs(entry.path().string());
+    if (sub.ok()) pids.insert(pids.end(), sub->begin(), sub->end());  // a sub-cgroup removed meanwhile has none
+  }
   return pids;
 }
 
@@ -73,15 +87,14 @@ std::string device_rule(const DeviceRule& d) {
   return d.type + " " + num(d.major) + ":" + num(d.minor) + " " + d.access;
 }
 
-// runc's always-allowed devices (libcontainer/specconv AllowedDevices).
-const std::vector<std::string>& default_device_allows() {
-  static const std::vector<std::string> v = {"c *:* m", "b *:* m", "c 1:3 rwm", "c 1:8 rwm",
-                                             "c 1:7 rwm", "c 5:0 rwm", "c 1:5 rwm", "c 1:9 rwm",
-                                             "c 5:1 rwm", "c 136:* rwm", "c 5:2 rwm", "c 10:200 rwm"};
-  return v;
-}
-
 std::string limit_or_max(int64_t v) { return v <= 0 ? "max" : std::to_string(v); }
+
+std::string device_numbers(int64_t major, int64_t minor) { return std::to_string(major) + ":" + std::to_string(minor); }
+
+std::string rdma_limit(const std::string& device, const RdmaLimit& l) {
+  auto value = [](const std::optional<uint32_t>& v) { return v ? std::to_string(*v) : std::string("max"); };
+  return device + " hca_handle=" + value(l.hca_handles) + " hca_object=" + value(l.hca_objects);
+}
 
 }  // namespace
 
@@ -125,7 +138,34 @@ uint64_t blkio_to_io_weight(uint16_t weight) {
   return 1 + (static_cast<uint64_t>(weight) - 10) * 9999 / 990;
 }
 
-std::vector<std::pair<std::string, std::string>> v1_writes(const std::string& controller, const Resources& r) {
+core::Result<std::map<std::string, std::string>> parse_sub_cgroups(const std::vector<std::string>& values) {
+  std::map<std::string, std::string> sub;
+  for (const auto& value : values) {
+    auto colon = value.find(':');
+    std::string path = colon == std::string::npos ? value : value.substr(colon + 1);
+    while (!path.empty() && path.front() == '/') path.erase(0, 1);
+    auto parts = core::split(path, '/', true);
+    if (parts.empty() || std::find(parts.begin(), parts.end(), "..") != parts.end())
+      return Error(ErrorCategory::Usage, "--cgroup \"" + value + "\": want a path below the container's cgroup");
+    path = core::join(parts, "/");
+    if (colon == std::string::npos) {
+      if (values.size() != 1)
+        return Error(ErrorCategory::Usage, "--cgroup \"" + value + "\": <controller>: prefix missing (needed when --cgroup is given more than once)");
+      sub[""] = path;
+      continue;
+    }
+    for (const auto& controller : core::split(value.substr(0, colon), ',')) {
+      if (controller.empty())
+        return Error(ErrorCategory::Usage, "--cgroup \"" + value + "\": empty <controller>");
+      if (!sub.emplace(controller, path).second)
+        return Error(ErrorCategory::Usage, "--cgroup: controller " + controller + " given more than once");
+    }
+  }
+  return sub;
+}
+
+std::vector<std::pair<std::string, std::string>> v1_writes(const std::string& controller, const Resources& r,
+                                                           const HasControlFile& has) {
   std::vector<std::pair<std::string, std::string>> w;
   if (controller == "memory" && r.memory) {
     const auto& m = *r.memory;
@@ -145,13 +185,39 @@ std::vector<std::pair<std::string, std::string>> v1_writes(const std::string& co
   } else if (controller == "pids" && r.pids_limit) {
     w.emplace_back("pids.max", limit_or_max(*r.pids_limit));
   } else if (controller == "devices" && !r.devices.empty()) {
-    for (const auto& d : r.devices) w.emplace_back(d.allow ? "devices.allow" : "devices.deny", device_rule(d));
-    for (const auto& a : default_device_allows()) w.emplace_back("devices.allow", a);
+    for (const auto& d : effective_device_rules(r.devices))
+      w.emplace_back(d.allow ? "devices.allow" : "devices.deny", device_rule(d));
+  } else if (controller == "blkio" && r.block_io) {
+    const auto& b = *r.block_io;
+    // Kernels with BFQ and without CFQ name the weight files blkio.bfq.*.
+    std::string weight = has && !has("blkio.weight") && has("blkio.bfq.weight") ? "blkio.bfq.weight" : "blkio.weight";
+    if (b.weight) w.emplace_back(weight, std::to_string(*b.weight));
+    if (b.leaf_weight) w.emplace_back("blkio.leaf_weight", std::to_string(*b.leaf_weight));
+    for (const auto& d : b.weight_devices) {
+      if (d.weight) w.emplace_back(weight + "_device", device_numbers(d.major, d.minor) + " " + std::to_string(*d.weight));
+      if (d.leaf_weight)
+        w.emplace_back("blkio.leaf_weight_device", device_numbers(d.major, d.minor) + " " + std::to_string(*d.leaf_weight));
+    }
+    for (const auto& [file, list] : {std::pair{"blkio.throttle.read_bps_device", &b.throttle_read_bps},
+                                     std::pair{"blkio.throttle.write_bps_device", &b.throttle_write_bps},
+                                     std::pair{"blkio.throttle.read_iops_device", &b.throttle_read_iops},
+                                     std::pair{"blkio.throttle.write_iops_device", &b.throttle_write_iops}})
+      for (const auto& d : *list) w.emplace_back(file, device_numbers(d.major, d.minor) + " " + std::to_string(d.rate));
+  } else if (controller == "hugetlb") {
+    for (const auto& h : r.hugepage_limits)
+      w.emplace_back("hugetlb." + h.page_size + ".limit_in_bytes", std::to_string(h.limit));
+  } else if (controller == "net_cls" && r.network && r.network->class_id) {
+    w.emplace_back("net_cls.classid", std::to_string(*r.network->class_id));
+  } else if (controller == "net_prio" && r.network) {
+    for (const auto& [name, priority] : r.network->priorities)
+      w.emplace_back("net_prio.ifpriomap", name + " " + std::to_string(priority));
+  } else if (controller == "rdma") {
+    for (const auto& [device, limit] : r.rdma) w.emplace_back("rdma.max", rdma_limit(device, limit));
   }
   return w;
 }
 
-std::vector<std::pair<std::string, std::string>> v2_writes(const Resources& r) {
+std::vector<std::pair<std::string, std::string>> v2_writes(const Resources& r, const HasControlFile& has) {
   std::vector<std::pair<std::string, std::string>> w;
   if (r.memory) {
     const auto& m = *r.memory;
@@ -175,7 +241,43 @@ std::vector<std::pair<std::string, std::string>> v2_writes(const Resources& r) {
     if (!c.mems.empty()) w.emplace_back("cpuset.mems", c.mems);
   }
   if (r.pids_limit) w.emplace_back("pids.max", limit_or_max(*r.pids_limit));
+  if (r.block_io) {
+    const auto& b = *r.block_io;
+    // BFQ takes the OCI weight as it is; the io controller's own scale differs.
+    bool bfq = has && has("io.bfq.weight");
+    auto weight = [&](uint16_t v) { return std::to_string(bfq ? v : blkio_to_io_weight(v)); };
+    const char* weight_file = bfq ? "io.bfq.weight" : "io.weight";
+    if (b.weight) w.emplace_back(weight_file, "default " + weight(*b.weight));
+    for (const auto& d : b.weight_devices)
+      if (d.weight) w.emplace_back(weight_file, device_numbers(d.major, d.minor) + " " + weight(*d.weight));
+    for (const auto& [key, list] : {std::pair{"rbps", &b.throttle_read_bps}, std::pair{"wbps", &b.throttle_write_bps},
+                                    std::pair{"riops", &b.throttle_read_iops}, std::pair{"wiops", &b.throttle_write_iops}})
+      for (const auto& d : *list)
+        w.emplace_back("io.max", device_numbers(d.major, d.minor) + " " + key + "=" + std::to_string(d.rate));
+  }
+  for (const auto& h : r.hugepage_limits) w.emplace_back("hugetlb." + h.page_size + ".max", std::to_string(h.limit));
+  for (const auto& [device, limit] : r.rdma) w.emplace_back("rdma.max", rdma_limit(device, limit));
+  for (const auto& [file, value] : r.unified) w.emplace_back(file, value);
   return w;
+}
+
+const std::vector<std::string>& v1_resource_controllers() {
+  static const std::vector<std::string> v = {"memory", "cpu",     "cpuset",   "pids",    "devices",
+                                             "blkio",  "hugetlb", "net_cls", "net_prio", "rdma"};
+  return v;
+}
+
+std::vector<std::string> v2_unsupported(const Resources& r) {
+  std::vector<std::string> out;
+  if (r.network) out.emplace_back("network (net_cls/net_prio are cgroup v1 controllers)");
+  if (r.block_io && r.block_io->leaf_weight) out.emplace_back("blockIO.leafWeight");
+  if (r.block_io)
+    for (const auto& d : r.block_io->weight_devices)
+      if (d.leaf_weight) {
+        out.emplace_back("blockIO.weightDevice[].leafWeight");
+        break;
+      }
+  return out;
 }
 
 namespace {
@@ -183,15 +285,16 @@ namespace {
 class V1Manager final : public CgroupManager {
  public:
   V1Manager(std::string root, std::string path) : root_(std::move(root)), path_(std::move(path)) {
-    std::set<std::string> seen;
+    std::map<std::string, std::string> seen;  // hierarchy -> its first controller
     for (const char* c : {"cpu", "cpuacct", "cpuset", "memory", "pids", "freezer", "devices", "blkio",
                           "net_cls", "net_prio", "perf_event", "hugetlb", "rdma", "misc"}) {
       std::string base = root_ + "/" + c;
       if (!is_dir(base)) continue;
       std::error_code ec;
       std::string real = fs::canonical(base, ec).string();
-      if (!seen.insert(ec ? base : real).second) continue;  // cpu -> cpu,cpuacct
-      controllers_.push_back(c);
+      auto [first, added] = seen.emplace(ec ? base : real, c);
+      mounted_as_[c] = first->second;  // cpuacct -> cpu when mounted as cpu,cpuacct
+      if (added) controllers_.push_back(c);
     }
   }
 
@@ -201,20 +304,41 @@ class V1Manager final : public CgroupManager {
   }
 
   Status apply(const Resources& r) override {
-    for (const auto& c : controllers_)
-      for (const auto& [file, value] : v1_writes(c, r)) PVEKIT_TRY(write_cg(dir(c) + "/" + file, value));
+    if (!r.unified.empty())
+      return Error(ErrorCategory::Config, "linux.resources.unified: needs cgroup v2, this host's controllers are v1");
+    for (const auto& c : v1_resource_controllers()) {
+      std::string d = dir(c);  // net_prio: the net_cls,net_prio hierarchy through its net_prio link
+      auto writes = v1_writes(c, r, [&](const std::string& file) { return is_file(d + "/" + file); });
+      if (writes.empty()) continue;
+      if (!mounted_as_.count(c)) {
+        spdlog::warn("cgroup v1 controller {} is not mounted: {} not set for {}", c, writes.front().first, path_);
+        continue;
+      }
+      for (const auto& [file, value] : writes) PVEKIT_TRY(write_cg(d + "/" + file, value));
+    }
     return core::ok();
   }
 
-  Status add_process(pid_t pid) override {
-    for (const auto& c : controllers_) PVEKIT_TRY(write_cg(dir(c) + "/cgroup.procs", std::to_string(pid)));
-    return core::ok();
-  }
+  Status add_process(pid_t pid) override { return add_process(pid, {}); }
 
-  Status set_blkio_weight(uint16_t weight) override {
-    if (!has("blkio")) return Error(ErrorCategory::Runtime, "the blkio cgroup controller is not available");
-    std::string file = is_file(dir("blkio") + "/blkio.weight") ? "/blkio.weight" : "/blkio.bfq.weight";
-    return write_cg(dir("blkio") + file, std::to_string(weight));
+  Status add_process(pid_t pid, const std::map<std::string, std::string>& sub) override {
+    std::map<std::string, std::string> sub_of_hierarchy;
+    for (const auto& [controller, path] : sub) {
+      if (controller.empty()) continue;
+      auto it = mounted_as_.find(controller);
+      if (it == mounted_as_.end())
+        return Error(ErrorCategory::Usage, "--cgroup: no cgroup v1 controller \"" + controller + "\" on this host");
+      sub_of_hierarchy[it->second] = path;
+    }
+    for (const auto& c : controllers_) {
+      std::string target = dir(c);
+      if (auto it = sub_of_hierarchy.find(c); it != sub_of_hierarchy.end()) target += "/" + it->second;
+      else if (auto all = sub.find(""); all != sub.end()) target += "/" + all->second;
+      if (target != dir(c) && !is_dir(target))
+        return Error(ErrorCategory::NotFound, "--cgroup: sub-cgroup " + target + " does not exist");
+      PVEKIT_TRY(write_cg(target + "/cgroup.procs", std::to_string(pid)));
+    }
+    return core::ok();
   }
 
   Status freeze() override { return set_freezer("FROZEN"); }
@@ -283,7 +407,8 @@ class V1Manager final : public CgroupManager {
 
   std::string root_;
   std::string path_;
-  std::vector<std::string> controllers_;
+  std::vector<std::string> controllers_;  // one per mounted hierarchy
+  std::map<std::string, std::string> mounted_as_;  // controller -> its hierarchy's entry in controllers_
 };
 
 class V2Manager final : public CgroupManager {
@@ -296,7 +421,7 @@ class V2Manager final : public CgroupManager {
     for (const auto& part : core::split(path_, '/', true)) {
       // Delegate the controllers we use to the next level before creating it.
       for (const auto& c : available)
-        if (c == "cpu" || c == "memory" || c == "pids" || c == "cpuset")
+        if (c == "cpu" || c == "memory" || c == "pids" || c == "cpuset" || c == "io" || c == "hugetlb" || c == "rdma")
           (void)write_cg(cur + "/cgroup.subtree_control", "+" + c);  // best effort: a busy parent keeps its set
       cur += "/" + part;
       if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) return Error::system("create cgroup " + cur, errno);
@@ -305,20 +430,25 @@ class V2Manager final : public CgroupManager {
   }
 
   Status apply(const Resources& r) override {
-    for (const auto& [file, value] : v2_writes(r)) PVEKIT_TRY(write_cg(dir() + "/" + file, value));
-    // cgroup v2 controls devices only through an eBPF program, which lxcri
-    // does not load yet: say so instead of pretending (docs/lxcri.md).
-    if (!r.devices.empty())
-      spdlog::warn("cgroup v2: linux.resources.devices ({} rules) not enforced for {}: no eBPF device filter",
-                   r.devices.size(), dir());
+    for (const auto& what : v2_unsupported(r))
+      spdlog::warn("cgroup v2 has no file for linux.resources.{}: not set for {}", what, path_);
+    auto has = [&](const std::string& file) { return is_file(dir() + "/" + file); };
+    for (const auto& [file, value] : v2_writes(r, has)) PVEKIT_TRY(write_cg(dir() + "/" + file, value));
+    auto device_rules = effective_device_rules(r.devices);
+    if (!device_rules.empty()) return attach_device_filter(dir(), device_filter_program(device_rules));
     return core::ok();
   }
 
   Status add_process(pid_t pid) override { return write_cg(dir() + "/cgroup.procs", std::to_string(pid)); }
 
-  Status set_blkio_weight(uint16_t weight) override {
-    if (is_file(dir() + "/io.bfq.weight")) return write_cg(dir() + "/io.bfq.weight", std::to_string(weight));
-    return write_cg(dir() + "/io.weight", "default " + std::to_string(blkio_to_io_weight(weight)));
+  Status add_process(pid_t pid, const std::map<std::string, std::string>& sub) override {
+    if (sub.empty()) return add_process(pid);
+    auto all = sub.find("");
+    if (all == sub.end() || sub.size() != 1)
+      return Error(ErrorCategory::Usage, "--cgroup: cgroup v2 takes one path, without <controller>:");
+    std::string target = dir() + "/" + all->second;
+    if (!is_dir(target)) return Error(ErrorCategory::NotFound, "--cgroup: sub-cgroup " + target + " does not exist");
+    return write_cg(target + "/cgroup.procs", std::to_string(pid));
   }
 
   Status freeze() override { return set_frozen(true); }

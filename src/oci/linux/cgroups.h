@@ -7,6 +7,8 @@
 
 #include <sys/types.h>
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -37,12 +39,13 @@ class CgroupManager {
   virtual core::Status create() = 0;
   virtual core::Status apply(const Resources& resources) = 0;
   virtual core::Status add_process(pid_t pid) = 0;
-  // Block I/O weight (10..1000): blkio.weight or blkio.bfq.weight on v1,
-  // io.bfq.weight or io.weight (converted to 1..10000) on v2.
-  virtual core::Status set_blkio_weight(uint16_t weight) = 0;
+  // As add_process, but into existing sub-cgroups (exec --cgroup): `sub` maps
+  // a v1 controller, or "" for every controller (the only key on v2), to a
+  // path below the container's cgroup (parse_sub_cgroups).
+  virtual core::Status add_process(pid_t pid, const std::map<std::string, std::string>& sub) = 0;
   virtual core::Status freeze() = 0;
   virtual core::Status thaw() = 0;
-  // Pids in the cgroup (memory or pids controller on v1).
+  // Pids in the cgroup and its sub-cgroups (memory or pids controller on v1).
   virtual core::Result<std::vector<pid_t>> pids() = 0;
   // Removes the leaf directories; already gone is fine. Fails with EBUSY
   // while processes remain (callers kill first).
@@ -54,14 +57,30 @@ class CgroupManager {
   virtual std::vector<std::string> dirs() const = 0;
 };
 
+// runc exec's --cgroup values, "[<controller>[,<controller>...]:]<path>",
+// as a controller -> path map ("" for a value without controllers, which must
+// then be the only one). Paths are relative to the container's cgroup and
+// may not leave it.
+core::Result<std::map<std::string, std::string>> parse_sub_cgroups(const std::vector<std::string>& values);
+
 // `path` is absolute relative to the hierarchy roots ("/lxcri/ctr1").
 std::unique_ptr<CgroupManager> make_cgroup_manager(CgroupLayout layout, const std::string& root,
                                                    const std::string& path);
 
+// Whether the cgroup has a control file: the names of some depend on the
+// kernel (blkio.weight with CFQ, blkio.bfq.weight with BFQ).
+using HasControlFile = std::function<bool(const std::string& file)>;
+
 // Writes needed for `resources`, as (file, value) pairs in order; pure, so the
-// translation is testable without a cgroup tree.
-std::vector<std::pair<std::string, std::string>> v1_writes(const std::string& controller, const Resources& r);
-std::vector<std::pair<std::string, std::string>> v2_writes(const Resources& r);
+// translation is testable without a cgroup tree. Without `has`, the plain
+// (non-BFQ) names are used.
+std::vector<std::pair<std::string, std::string>> v1_writes(const std::string& controller, const Resources& r,
+                                                           const HasControlFile& has = {});
+std::vector<std::pair<std::string, std::string>> v2_writes(const Resources& r, const HasControlFile& has = {});
+// The parts of `r` cgroup v2 has no file for (logged, not applied, as runc does).
+std::vector<std::string> v2_unsupported(const Resources& r);
+// The v1 controllers linux.resources can write to, in the order applied.
+const std::vector<std::string>& v1_resource_controllers();
 // cpu.shares (2..262144) -> cpu.weight (1..10000), the conversion runc and crun use.
 uint64_t shares_to_weight(uint64_t shares);
 // blkio weight (10..1000) -> io.weight (1..10000), as runc converts it.

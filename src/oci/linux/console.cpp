@@ -6,7 +6,6 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -15,6 +14,8 @@
 #include <cstring>
 #include <optional>
 
+#include "oci/linux/sync.h"
+
 namespace pvekit::oci::linux {
 
 using core::Error;
@@ -22,58 +23,19 @@ using core::ErrorCategory;
 using core::Status;
 
 core::Result<UniqueFd> connect_console_socket(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path)
-    return Error(ErrorCategory::Usage, "--console-socket: path too long: " + path);
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return Error::system("socket", errno);
-  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
-    return Error::system("connect to --console-socket " + path, errno);
-  return fd;
+  return connect_unix_socket(path, "--console-socket");
 }
 
 Status send_fd(int socket, int fd, const std::string& name) {
-  std::string body = name.empty() ? std::string("fd") : name;
-  iovec iov{body.data(), body.size()};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  while (::sendmsg(socket, &msg, MSG_NOSIGNAL) < 0)
-    if (errno != EINTR) return Error::system("send the pty master over the console socket", errno);
-  return core::ok();
+  return send_with_fd(socket, name.empty() ? std::string("fd") : name, fd).wrap("send the pty master");
 }
 
 core::Result<UniqueFd> recv_fd(int socket) {
   char body[4096];
-  iovec iov{body, sizeof body};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  while ((n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC)) < 0)
-    if (errno != EINTR) return Error::system("receive the pty master", errno);
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      int fd;
-      std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
-      return UniqueFd(fd);
-    }
-  }
-  return Error(ErrorCategory::Runtime, n == 0 ? "the container exited before sending its pty master"
-                                              : "console message without a descriptor");
+  PVEKIT_ASSIGN(auto got, recv_with_fd(socket, body, sizeof body).wrap("receive the pty master"));
+  if (got.fd.valid()) return std::move(got.fd);
+  return Error(ErrorCategory::Runtime, got.size == 0 ? "the container exited before sending its pty master"
+                                                     : "console message without a descriptor");
 }
 
 Status setup_console(int socket) {

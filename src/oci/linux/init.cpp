@@ -99,7 +99,7 @@ Status setup(const InitConfig& c, PreparedProcess& out) {
     PVEKIT_TRY(setup_console(c.console_fd).wrap("terminal"));
     ::close(c.console_fd);
   }
-  PVEKIT_TRY(prepare_process(spec, out));
+  PVEKIT_TRY(prepare_process(spec, out, c.sync_fd));
   return prepare_fds(c.preserve_fds);
 }
 
@@ -129,23 +129,42 @@ void reset_signals() {
     if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
 }
 
-Status prepare_process(const Spec& spec, PreparedProcess& out) {
+namespace {
+
+// A notify listener goes to the runtime right after the load: that sendmsg is
+// the only syscall in between (validation refuses SCMP_ACT_NOTIFY for it).
+// The filter is released only afterwards, since free() may make syscalls.
+Status load_seccomp(PreparedProcess& out, int sync_fd) {
+  PVEKIT_ASSIGN(UniqueFd listener, out.seccomp->load());
+  if (listener.valid()) {
+    SyncMessage msg{SyncType::Seccomp, 0, "", std::move(listener)};
+    PVEKIT_TRY(send_sync(sync_fd, msg).wrap("hand the seccomp notify listener to the runtime"));
+  }
+  out.seccomp.reset();
+  return core::ok();
+}
+
+}  // namespace
+
+Status prepare_process(const Spec& spec, PreparedProcess& out, int sync_fd) {
   if (spec.linux && spec.linux->seccomp) {
     PVEKIT_ASSIGN(auto filter, SeccompFilter::build(*spec.linux->seccomp));
     out.seccomp.emplace(std::move(filter));
     // Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter,
     // so load it before the capabilities are dropped (as runc does).
-    if (!spec.process->no_new_privileges) {
-      PVEKIT_TRY(out.seccomp->load());
-      out.seccomp.reset();
-    }
+    if (!spec.process->no_new_privileges) PVEKIT_TRY(load_seccomp(out, sync_fd));
   }
-  return setup_process(*spec.process, out).wrap("process");
+  PVEKIT_TRY(setup_process(*spec.process, out).wrap("process"));
+  // The agent must hold the listener before create (or exec) returns, as with
+  // runc, so a notifying filter cannot wait until just before execve.
+  if (out.seccomp && out.seccomp->notifies()) PVEKIT_TRY(load_seccomp(out, sync_fd));
+  return core::ok();
 }
 
 Error exec_process(const Process& process, PreparedProcess& prepared) {
   if (prepared.seccomp) {
-    if (Status l = prepared.seccomp->load(); !l.ok()) return l.error();
+    // Notifying filters are loaded already: no listener here.
+    if (auto l = prepared.seccomp->load(); !l.ok()) return l.error();
   }
   std::vector<std::string> args = process.args;
   std::vector<std::string> env = process.env;

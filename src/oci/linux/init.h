@@ -42,8 +42,9 @@ struct PreparedProcess {
 // Shared with exec (inside the container, after the namespaces and root are
 // entered): seccomp compiled (and loaded early without no_new_privs), then
 // rlimits, umask, no_new_privs, bounding set, user, capabilities, cwd check
-// and the executable's path.
-core::Status prepare_process(const Spec& spec, PreparedProcess& out);
+// and the executable's path; a filter with SCMP_ACT_NOTIFY is loaded by now
+// and its listener sent over `sync_fd` (SyncType::Seccomp).
+core::Status prepare_process(const Spec& spec, PreparedProcess& out, int sync_fd);
 // Loads the remaining seccomp filter and execs; returns only the failure.
 core::Error exec_process(const Process& process, PreparedProcess& prepared);
 // Unblocks every signal and restores default dispositions.

@@ -1,9 +1,13 @@
 #include "oci/linux/seccomp.h"
 
 #include <seccomp.h>
+#include <sys/socket.h>
 
 #include <cerrno>
+#include <cstring>
 #include <utility>
+
+#include "oci/linux/sync.h"
 
 namespace pvekit::oci::linux {
 
@@ -19,6 +23,7 @@ core::Result<uint32_t> seccomp_action(const std::string& name, std::optional<uin
   if (name == "SCMP_ACT_ERRNO") return SCMP_ACT_ERRNO(err);
   if (name == "SCMP_ACT_TRACE") return SCMP_ACT_TRACE(err);
   if (name == "SCMP_ACT_LOG") return SCMP_ACT_LOG;
+  if (name == "SCMP_ACT_NOTIFY") return SCMP_ACT_NOTIFY;
   return Error(ErrorCategory::Config, "unsupported seccomp action \"" + name + "\"");
 }
 
@@ -45,7 +50,8 @@ core::Status add_arch(scmp_filter_ctx ctx, const std::string& name) {
   return core::ok();
 }
 
-core::Status add_rule(scmp_filter_ctx ctx, const SeccompSyscall& sc, uint32_t default_action) {
+// `notify` turns true when a SCMP_ACT_NOTIFY rule goes in.
+core::Status add_rule(scmp_filter_ctx ctx, const SeccompSyscall& sc, uint32_t default_action, bool& notify) {
   PVEKIT_ASSIGN(uint32_t action, seccomp_action(sc.action, sc.errno_ret));
   if (action == default_action) return core::ok();  // libseccomp rejects rules equal to the default
   std::vector<scmp_arg_cmp> args;
@@ -56,6 +62,7 @@ core::Status add_rule(scmp_filter_ctx ctx, const SeccompSyscall& sc, uint32_t de
     if (nr == __NR_SCMP_ERROR) continue;  // not on this architecture
     int rc = seccomp_rule_add_array(ctx, action, nr, static_cast<unsigned>(args.size()), args.data());
     if (rc != 0) return Error::system("seccomp rule for " + name, -rc);
+    notify = notify || action == SCMP_ACT_NOTIFY;
   }
   return core::ok();
 }
@@ -73,9 +80,11 @@ core::Status set_flag(scmp_filter_ctx ctx, const std::string& flag) {
 
 }  // namespace
 
-SeccompFilter::SeccompFilter(SeccompFilter&& o) noexcept : ctx_(std::exchange(o.ctx_, nullptr)) {}
+SeccompFilter::SeccompFilter(SeccompFilter&& o) noexcept
+    : ctx_(std::exchange(o.ctx_, nullptr)), notify_(std::exchange(o.notify_, false)) {}
 SeccompFilter& SeccompFilter::operator=(SeccompFilter&& o) noexcept {
   std::swap(ctx_, o.ctx_);
+  std::swap(notify_, o.notify_);
   return *this;
 }
 SeccompFilter::~SeccompFilter() {
@@ -86,20 +95,44 @@ core::Result<SeccompFilter> SeccompFilter::build(const Seccomp& spec) {
   PVEKIT_ASSIGN(uint32_t def, seccomp_action(spec.default_action, spec.default_errno_ret));
   scmp_filter_ctx ctx = seccomp_init(def);
   if (ctx == nullptr) return Error(ErrorCategory::Runtime, "seccomp_init failed");
-  SeccompFilter filter(ctx);
+  SeccompFilter filter(ctx, def == SCMP_ACT_NOTIFY);
   // The runtime already set no_new_privs when asked; do not force it here.
   seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
   for (const auto& flag : spec.flags) PVEKIT_TRY(set_flag(ctx, flag));
   for (const auto& arch : spec.architectures) PVEKIT_TRY(add_arch(ctx, arch));
   for (size_t i = 0; i < spec.syscalls.size(); ++i)
-    PVEKIT_TRY(add_rule(ctx, spec.syscalls[i], def).wrap("linux.seccomp.syscalls[" + std::to_string(i) + "]"));
+    PVEKIT_TRY(add_rule(ctx, spec.syscalls[i], def, filter.notify_)
+                   .wrap("linux.seccomp.syscalls[" + std::to_string(i) + "]"));
   return filter;
 }
 
-core::Status SeccompFilter::load() {
-  int rc = seccomp_load(static_cast<scmp_filter_ctx>(ctx_));
+core::Result<UniqueFd> SeccompFilter::load() {
+  auto ctx = static_cast<scmp_filter_ctx>(ctx_);
+  int rc = seccomp_load(ctx);
   if (rc != 0) return Error::system("load seccomp filter", -rc);
-  return core::ok();
+  if (!notify_) return UniqueFd();
+  int listener = seccomp_notify_fd(ctx);
+  if (listener < 0) return Error::system("seccomp notify listener", -listener);
+  return UniqueFd(listener);
+}
+
+nlohmann::ordered_json container_process_state(const nlohmann::ordered_json& state, pid_t pid,
+                                               const std::string& metadata) {
+  nlohmann::ordered_json j;
+  j["ociVersion"] = state.value("ociVersion", "");
+  j["fds"] = nlohmann::ordered_json::array({"seccompFd"});
+  j["pid"] = pid;
+  if (!metadata.empty()) j["metadata"] = metadata;
+  j["state"] = state;
+  return j;
+}
+
+core::Status send_to_seccomp_agent(const Seccomp& spec, const nlohmann::ordered_json& state, pid_t pid, int listener) {
+  const std::string& path = spec.listener_path;
+  std::string where = "seccomp agent at linux.seccomp.listenerPath " + path;
+  PVEKIT_ASSIGN(auto sock, connect_unix_socket(path, "the seccomp agent at linux.seccomp.listenerPath"));
+  std::string message = container_process_state(state, pid, spec.listener_metadata).dump();
+  return send_with_fd(sock.get(), message, listener).wrap("send the container process state to the " + where);
 }
 
 }  // namespace pvekit::oci::linux

@@ -101,9 +101,13 @@ core::Result<ContainerState> ProxmoxBackend::create(const CreateRequest& r) {
   PVEKIT_ASSIGN(auto options, map_spec(r.spec, settings_));
   PVEKIT_ASSIGN(std::string node, target_node());
   PVEKIT_ASSIGN(int64_t vmid, pve::get_next_vmid(*client_));
-  const std::string filename = id_tag(r.id) + "-" + std::to_string(vmid) + ".tar.gz";
+  const bool oci = settings_.template_format == TemplateFormat::Oci;
+  // PVE 9.1 takes a plain .tar holding an image layout for an OCI image.
+  const std::string filename = id_tag(r.id) + "-" + std::to_string(vmid) + (oci ? ".tar" : ".tar.gz");
   const std::string archive = r.state_dir + "/" + filename;
-  PVEKIT_TRY(write_rootfs_archive(r.rootfs, archive).wrap("rootfs archive"));
+  const std::string created_at = rfc3339_now();
+  if (oci) PVEKIT_TRY(write_oci_archive(r.rootfs, archive, image_config(*r.spec.process), created_at));
+  else PVEKIT_TRY(write_rootfs_archive(r.rootfs, archive).wrap("rootfs archive"));
   pve::UploadOptions upload{.node = node, .storage = settings_.template_storage, .content = "vztmpl",
                             .file = archive, .filename = filename};
   auto uploaded = wait(pve::upload_to_storage(*client_, upload),
@@ -121,7 +125,7 @@ core::Result<ContainerState> ProxmoxBackend::create(const CreateRequest& r) {
   state.backend = name();
   state.pve_node = node;
   state.pve_vmid = vmid;
-  state.created = rfc3339_now();
+  state.created = created_at;
   options.vmid = vmid;
   options.ostemplate = volid;
   options.tags = {kManagedTag, id_tag(r.id)};
@@ -223,28 +227,48 @@ core::Result<pid_t> ProxmoxBackend::exec(const ContainerState& s, const ExecRequ
   return pid;
 }
 
+core::Result<std::optional<ContainerState>> ProxmoxBackend::recovered_state(const pve::ClusterResource& r) {
+  PVEKIT_ASSIGN(auto config, pve::get_guest_config(*client_, r.node, pve::GuestType::Lxc, r.vmid));
+  auto identity = decode_description(config.get("description").value_or(""));
+  if (!identity) return std::optional<ContainerState>();
+  ContainerState s;
+  s.id = identity->id;
+  s.bundle = identity->bundle;
+  s.rootfs = identity->rootfs;
+  s.created = identity->created;
+  s.owner = identity->owner;
+  s.backend = name();
+  s.pve_node = r.node;
+  s.pve_vmid = r.vmid;
+  // PVE cannot tell a never-started container from a stopped one; stopped is the safe reading.
+  s.status = r.status == "running" ? ContainerStatus::Running : ContainerStatus::Stopped;
+  return std::optional<ContainerState>(std::move(s));
+}
+
 core::Result<std::optional<ContainerState>> ProxmoxBackend::find(const std::string& id) {
   PVEKIT_ASSIGN(auto resources, pve::get_cluster_resources(*client_, pve::ResourceFilter::Vm));
   const std::string tag = id_tag(id);
   for (const auto& r : resources) {
     if (r.type != "lxc" || std::find(r.tags.begin(), r.tags.end(), tag) == r.tags.end()) continue;
-    PVEKIT_ASSIGN(auto config, pve::get_guest_config(*client_, r.node, pve::GuestType::Lxc, r.vmid));
-    auto identity = decode_description(config.get("description").value_or(""));
-    if (!identity || identity->id != id) continue;  // another id with the same tag
-    ContainerState s;
-    s.id = id;
-    s.bundle = identity->bundle;
-    s.rootfs = identity->rootfs;
-    s.created = identity->created;
-    s.owner = identity->owner;
-    s.backend = name();
-    s.pve_node = r.node;
-    s.pve_vmid = r.vmid;
-    // PVE cannot tell a never-started container from a stopped one; stopped is the safe reading.
-    s.status = r.status == "running" ? ContainerStatus::Running : ContainerStatus::Stopped;
-    return std::optional<ContainerState>(std::move(s));
+    PVEKIT_ASSIGN(auto s, recovered_state(r));
+    if (s && s->id == id) return s;  // else another id with the same tag
   }
   return std::optional<ContainerState>();
+}
+
+core::Result<std::vector<ContainerState>> ProxmoxBackend::list_managed(const std::set<int64_t>& known_vmids) {
+  PVEKIT_ASSIGN(auto resources, pve::get_cluster_resources(*client_, pve::ResourceFilter::Vm));
+  std::vector<ContainerState> out;
+  for (const auto& r : resources) {
+    if (r.type != "lxc" || known_vmids.count(r.vmid) ||
+        std::find(r.tags.begin(), r.tags.end(), kManagedTag) == r.tags.end())
+      continue;
+    auto s = recovered_state(r);
+    if (!s.ok() && s.error().category() == ErrorCategory::NotFound) continue;  // deleted meanwhile
+    if (!s.ok()) return std::move(s).error();
+    if (*s) out.push_back(std::move(**s));
+  }
+  return out;
 }
 
 }  // namespace pvekit::oci::proxmox

@@ -7,12 +7,14 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "core/clock.h"
 #include "oci/backend.h"
 #include "oci/runtime_config.h"
 #include "pve/client.h"
+#include "pve/types.h"
 
 namespace pvekit::oci::proxmox {
 
@@ -38,11 +40,17 @@ class ProxmoxBackend final : public Backend {
   // The container lxcri created for `id`, found by its tag and description
   // (for a lost state directory); nullopt when there is none.
   core::Result<std::optional<ContainerState>> find(const std::string& id);
+  // Every container lxcri created (tag `lxcri`, identity in the description)
+  // whose vmid is not in `known_vmids`.
+  core::Result<std::vector<ContainerState>> list_managed(const std::set<int64_t>& known_vmids);
 
  private:
   ProxmoxBackend(ProxmoxSettings settings, std::unique_ptr<pve::Transport> transport);
 
   core::Status wait(const core::Result<std::string>& upid, const std::string& what, int64_t timeout_s);
+  // The state of the lxcri container in CT `r`, from the identity in its
+  // description; nullopt when the description is not lxcri's.
+  core::Result<std::optional<ContainerState>> recovered_state(const pve::ClusterResource& r);
   core::Result<std::string> target_node();
   // Undo of a failed create: the container (after its create task ended) and the template.
   void cleanup_failed_create(const std::string& node, int64_t vmid, const std::string& create_upid,

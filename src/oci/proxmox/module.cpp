@@ -21,6 +21,12 @@ core::Result<std::optional<ContainerState>> find(const RuntimeConfig& config, co
   return backend->find(id);
 }
 
+core::Result<std::vector<ContainerState>> list_managed(const RuntimeConfig& config,
+                                                       const std::set<int64_t>& known_vmids) {
+  PVEKIT_ASSIGN(auto backend, ProxmoxBackend::connect(config));
+  return backend->list_managed(known_vmids);
+}
+
 // The pve driver together with the API connection it works through.
 class ConnectedPveDriver final : public snapshot::Driver {
  public:
@@ -55,6 +61,7 @@ class ConnectedPveDriver final : public snapshot::Driver {
 const ProxmoxModule kModule{
     .connect = connect,
     .find = find,
+    .list_managed = list_managed,
     .pve_driver = ConnectedPveDriver::open,
 };
 

@@ -28,17 +28,31 @@ bool has_control_char(const std::string& s) {
   });
 }
 
-// PVE's entrypoint is split on whitespace, without quoting.
-core::Status map_process(const Process& p, pve::LxcCreateOptions& o) {
+bool has_space(const std::string& s) { return s.find_first_of(" \t\n\r\v\f") != std::string::npos; }
+
+// With a tar.gz template the process goes into the create call: PVE's
+// entrypoint is split on whitespace, without quoting. With an OCI image
+// archive it goes into the image config, and PVE 9.1 builds the entrypoint
+// as Entrypoint[0] followed by the other words in double quotes (unescaped),
+// and takes WorkingDir as the init's cwd.
+core::Status map_process(const Process& p, TemplateFormat format, pve::LxcCreateOptions& o) {
+  const bool oci = format == TemplateFormat::Oci;
   if (p.terminal) return refuse("process.terminal", "a Proxmox container has no terminal link to lxcri; set false");
   if (p.args.empty()) return refuse("process.args", "must not be empty");
   for (size_t i = 0; i < p.args.size(); ++i) {
     const auto& a = p.args[i];
-    if (a.empty() || a.find_first_of(" \t\n\r\v\f") != std::string::npos || has_control_char(a))
-      return refuse("process.args[" + std::to_string(i) + "]",
-                    "PVE's entrypoint splits on whitespace: arguments must be non-empty words, got \"" + a + "\"");
+    const std::string field = "process.args[" + std::to_string(i) + "]";
+    if (a.empty() || has_control_char(a) || a.find_first_of("\n\r") != std::string::npos)
+      return refuse(field, "must be a non-empty word without control characters, got \"" + a + "\"");
+    if (!oci && has_space(a))
+      return refuse(field, "PVE's entrypoint splits on whitespace: arguments must be words, got \"" + a +
+                               "\" (proxmox.template_format oci keeps them whole after the first)");
+    if (oci && i == 0 && has_space(a))
+      return refuse(field, "PVE takes the first word of the entrypoint unquoted: no whitespace, got \"" + a + "\"");
+    if (oci && a.find('"') != std::string::npos)
+      return refuse(field, "PVE quotes the entrypoint's arguments without escaping: no '\"', got " + a);
   }
-  o.entrypoint = core::join(p.args, " ");
+  if (!oci) o.entrypoint = core::join(p.args, " ");
   static const std::regex kEnv(R"(^\w+=.*$)");
   std::string env;
   for (size_t i = 0; i < p.env.size(); ++i) {
@@ -47,8 +61,10 @@ core::Status map_process(const Process& p, pve::LxcCreateOptions& o) {
     if (i) env.push_back('\0');
     env += p.env[i];
   }
-  if (!env.empty()) o.extra["env"] = env;
-  if (p.cwd != "/") return refuse("process.cwd", "PVE's API has no working directory setting; only \"/\" works");
+  if (!oci && !env.empty()) o.extra["env"] = env;
+  if (!oci && p.cwd != "/")
+    return refuse("process.cwd", "PVE's API has no working directory setting; only \"/\" works "
+                                 "(proxmox.template_format oci carries it in the image)");
   if (p.user.uid != 0 || p.user.gid != 0)
     return refuse("process.user", "PVE runs the entrypoint as root (uid 0, gid 0)");
   if (std::any_of(p.user.additional_gids.begin(), p.user.additional_gids.end(), [](uint32_t g) { return g != 0; }))
@@ -208,7 +224,8 @@ std::optional<int> indexed(const std::string& key, const std::string& prefix) {
   return static_cast<int>(*n);
 }
 
-core::Status apply_annotation(const std::string& key, const std::string& value, pve::LxcCreateOptions& o) {
+core::Status apply_annotation(const std::string& key, const std::string& value, bool env_from_spec,
+                              pve::LxcCreateOptions& o) {
   const std::string field = std::string("annotations[") + kOptionAnnotationPrefix + key + "]";
   static const std::regex kKey("^[a-z][a-z0-9-]*$");
   if (!std::regex_match(key, kKey)) return refuse(field, "not a PVE option name");
@@ -253,6 +270,8 @@ core::Status apply_annotation(const std::string& key, const std::string& value, 
     o.cpulimit = *d;
   } else if (key == "entrypoint") {
     return conflict("process.args");
+  } else if (key == "env" && env_from_spec) {
+    return conflict("process.env");
   } else {
     if (o.extra.count(key)) return conflict(key == "env" ? "process.env" : "linux.resources");
     o.extra[key] = value;
@@ -268,7 +287,7 @@ core::Result<pve::LxcCreateOptions> map_spec(const Spec& spec, const ProxmoxSett
   if (!spec.domainname.empty())
     return refuse("domainname", "PVE's API has no domain name setting (use org.pvekit.proxmox.searchdomain)");
   if (!spec.process) return refuse("process", "is required");
-  PVEKIT_TRY(map_process(*spec.process, o));
+  PVEKIT_TRY(map_process(*spec.process, settings.template_format, o));
   PVEKIT_TRY(map_mounts(spec.mounts, o));
   const Hooks& h = spec.hooks;
   for (const auto* list : {&h.prestart, &h.create_runtime, &h.create_container, &h.start_container, &h.poststart,
@@ -283,9 +302,19 @@ core::Result<pve::LxcCreateOptions> map_spec(const Spec& spec, const ProxmoxSett
   o.pool = settings.pool;
   for (const auto& [key, value] : spec.annotations) {
     if (core::starts_with(key, kOptionAnnotationPrefix))
-      PVEKIT_TRY(apply_annotation(key.substr(std::string(kOptionAnnotationPrefix).size()), value, o));
+      PVEKIT_TRY(apply_annotation(key.substr(std::string(kOptionAnnotationPrefix).size()), value,
+                                  !spec.process->env.empty(), o));
   }
   return o;
+}
+
+pve::OciImageConfig image_config(const Process& p) {
+  pve::OciImageConfig c;
+  c.entrypoint = p.args;
+  c.env = p.env;
+  c.working_dir = p.cwd;
+  c.user = std::to_string(p.user.uid) + ":" + std::to_string(p.user.gid);
+  return c;
 }
 
 std::string id_tag(const std::string& id) {

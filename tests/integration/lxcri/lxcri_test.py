@@ -57,6 +57,7 @@ class Env:
         self.root = os.path.join(self.tmp, "state")
         self.cg_parent = "lxcri-it-" + uuid.uuid4().hex[:8]
         self.ids = set()
+        self.wrap = []  # command prefix for every runtime call
         self.make_rootfs()
 
     # -- setup -------------------------------------------------------------
@@ -94,12 +95,16 @@ class Env:
                 cfg["process"]["terminal"] = value
             elif key == "seccomp":
                 cfg["linux"]["seccomp"] = value
+            elif key == "no_new_privileges":
+                cfg["process"]["noNewPrivileges"] = value
+            elif key == "linux_devices":
+                cfg["linux"]["devices"] = value
         with open(cfg_path, "w") as f:
             json.dump(cfg, f, indent=1)
 
     # -- running the runtime ----------------------------------------------
     def rt(self, *args, check_ok=False, timeout=30):
-        cmd = [self.runtime, "--root", self.root] + list(args)
+        cmd = self.wrap + [self.runtime, "--root", self.root] + list(args)
         # Files, not pipes: a created container inherits the runtime's stdio
         # and would hold a pipe open long after the runtime exits.
         with tempfile.TemporaryFile(mode="w+") as out, tempfile.TemporaryFile(mode="w+") as err:
@@ -414,6 +419,71 @@ def scenario_limits(env):
     env.rt("delete", "--force", "lim", check_ok=True)
     env.assert_nothing_left("lim")
 
+    # Block I/O throttling of /dev/loop0 (7:0), at create and by update -r.
+    if not os.path.exists("/dev/loop0"):
+        return
+    if cgroup_layout() == "v2":
+        io_file, controller = "io.max", "io"
+        want = lambda rate: "7:0 rbps=%d" % rate
+    elif os.path.isdir(os.path.join(CGROUP_ROOT, "blkio")):
+        io_file, controller = "blkio.throttle.read_bps_device", "blkio"
+        want = lambda rate: "7:0 %d" % rate
+    else:
+        return
+    throttle = lambda rate: {"throttleReadBpsDevice": [{"major": 7, "minor": 0, "rate": rate}]}
+    env.config("io", ["sleep", "1000"], resources={"blockIO": throttle(1048576)})
+    p = env.create("io")
+    check(p.returncode == 0, "create with blockIO failed: %s" % p.stderr)
+    io_path = os.path.join(env.cgroup_dir("io", controller), io_file)
+    with open(io_path) as f:
+        check(f.read().startswith(want(1048576)), "blockIO throttle not applied: %s" % io_path)
+    # runc's update -r sets only blockIO.weight; lxcri applies all of blockIO.
+    if os.path.basename(env.runtime) == "lxcri":
+        update = os.path.join(env.tmp, "resources.json")
+        with open(update, "w") as f:
+            json.dump({"blockIO": throttle(2097152)}, f)
+        env.rt("update", "-r", update, "io", check_ok=True)
+        with open(io_path) as f:
+            check(f.read().startswith(want(2097152)), "update -r did not change the blockIO throttle")
+    env.rt("delete", "--force", "io", check_ok=True)
+    env.assert_nothing_left("io")
+
+
+def check_device_rules(env, cid_prefix):
+    """linux.resources.devices decide which device nodes the container opens."""
+    # /dev/loop-control (c 10:237) is not among the always-allowed devices and
+    # has no read or write: an open the rules allow fails later with EINVAL,
+    # one they deny fails with EPERM, and nothing is ever written anywhere.
+    script = ("(head -c1 /dev/loop-control) 2>&1 | grep -q 'not permitted' && echo read-denied; "
+              "(echo x > /dev/loop-control) 2>&1 | grep -q 'not permitted' && echo write-denied; "
+              "echo > /dev/null && echo null-ok")
+    node = [{"path": "/dev/loop-control", "type": "c", "major": 10, "minor": 237, "fileMode": 0o666}]
+    deny_all = {"allow": False, "access": "rwm"}
+    read_only = {"allow": True, "type": "c", "major": 10, "minor": 237, "access": "r"}
+
+    for suffix, rules, want in (("read", [deny_all, read_only], ["write-denied", "null-ok"]),
+                                ("denied", [deny_all], ["read-denied", "write-denied", "null-ok"])):
+        cid = "%s-%s" % (cid_prefix, suffix)
+        env.config(cid, ["sh", "-c", script], linux_devices=node, resources={"devices": rules})
+        env.ids.add(cid)
+        p = env.rt("run", "--bundle", env.bundle, cid)
+        check(p.returncode == 0, "run %s failed: %s" % (cid, p.stderr))
+        check(p.stdout.split() == want, "%s: want %s, got %r %r" % (cid, want, p.stdout, p.stderr))
+        env.assert_nothing_left(cid)
+
+
+def scenario_devices(env):
+    if not os.path.exists("/dev/loop-control"):
+        skip("no /dev/loop-control to test device rules with")
+    check_device_rules(env, "host")
+    # On a hybrid host the v1 devices controller enforced that; the same
+    # containers in a mount namespace whose /sys/fs/cgroup is the unified
+    # hierarchy get their rules from the eBPF device filter, as on a v2 host.
+    if cgroup_layout() == "v1" and os.path.exists(os.path.join(CGROUP_ROOT, "unified", "cgroup.controllers")):
+        env.wrap = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                    'mount -t cgroup2 cgroup2 %s && exec "$@"' % CGROUP_ROOT, "sh"]
+        check_device_rules(env, "v2")
+
 
 def scenario_pause(env):
     if cgroup_layout() == "v1" and not os.path.isdir(os.path.join(CGROUP_ROOT, "freezer")):
@@ -517,6 +587,34 @@ def scenario_exec(env):
         check(env.cg_parent in f.read(), "detached exec is not in the container's cgroup")
     check(os.readlink("/proc/%d/ns/pid" % pid) == os.readlink("/proc/%d/ns/pid" % init),
           "detached exec is not in the container's pid namespace")
+    # --cgroup: an existing sub-cgroup of the container's, in runc's format;
+    # delete removes it with the container's cgroup.
+    controller = "pids"
+    os.mkdir(os.path.join(env.cgroup_dir("ex", controller), "job"))
+    spec = "job" if cgroup_layout() == "v2" else controller + ":job"
+    env.rt("exec", "--detach", "--pid-file", pidfile, "--cgroup", spec, "ex", "sleep", "1000", check_ok=True)
+    with open(pidfile) as f:
+        pid = int(f.read())
+    with open(os.path.join(env.cgroup_dir("ex", controller), "job", "cgroup.procs")) as f:
+        check(str(pid) in f.read().split(), "exec --cgroup %s: process not in the sub-cgroup" % spec)
+    expect_failure(env.rt("exec", "--cgroup", "../escape", "ex", "true"), "exec --cgroup leaving the container's cgroup")
+    expect_failure(env.rt("exec", "--cgroup", ("" if cgroup_layout() == "v2" else controller + ":") + "nope", "ex",
+                          "true"), "exec --cgroup into a missing sub-cgroup")
+    # Paused: refused, unless --ignore-paused, whose process runs once resumed.
+    env.rt("pause", "ex", check_ok=True)
+    p = env.rt("exec", "ex", "true")
+    check(p.returncode != 0 and "paused" in p.stderr, "exec in a paused container: %d %r" % (p.returncode, p.stderr))
+    with tempfile.TemporaryFile(mode="w+") as out:
+        proc = subprocess.Popen(env.wrap + [env.runtime, "--root", env.root, "exec", "--ignore-paused", "ex", "echo",
+                                            "after-resume"], stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+        time.sleep(0.5)
+        check(proc.poll() is None, "exec --ignore-paused ended while the container was paused")
+        env.rt("resume", "ex", check_ok=True)
+        rc = proc.wait(timeout=20)
+        out.seek(0)
+        text = out.read()
+    check(rc == 0 and text.strip() == "after-resume", "exec --ignore-paused: %d %r" % (rc, text))
     expect_failure(env.rt("exec", "ex", "/no/such/binary"), "exec of a missing binary")
     expect_failure(env.rt("exec", "ghost", "true"), "exec in a missing container")
     env.rt("kill", "ex", "KILL", check_ok=True)
@@ -637,6 +735,141 @@ def scenario_seccomp(env):
     if "lxcri" in os.path.basename(env.runtime):
         check("linux.seccomp.flags[0]" in p.stderr, "the field is not named: %s" % p.stderr)
     env.assert_nothing_left("scbad")
+
+
+class SeccompAgent:
+    """The lxcri_seccomp_agent helper: listens on a socket in the scenario's
+    temp dir, records each containerProcessState it gets and answers mkdir
+    notifications with a fake success."""
+
+    def __init__(self, env):
+        if not env.seccomp_agent or not os.access(env.seccomp_agent, os.X_OK):
+            skip("the seccomp agent helper (--seccomp-agent) is not built")
+        self.sock = os.path.join(env.tmp, "agent.sock")
+        self.record = os.path.join(env.tmp, "agent.json")
+        self.proc = subprocess.Popen([env.seccomp_agent, self.sock, self.record], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        if self.proc.stdout.readline().strip() != "ready":
+            self.stop()
+            raise Failure("the seccomp agent did not start: %s" % self.proc.stderr.read())
+
+    def read(self):
+        with open(self.record) as f:
+            return json.load(f)
+
+    def states(self, count, seconds=5):
+        """The first `count` states received, waiting for them to arrive."""
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            states = self.read()["states"]
+            if len(states) >= count:
+                return states
+            time.sleep(0.05)
+        raise Failure("the seccomp agent got %d container states, expected %d" % (len(self.read()["states"]), count))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.communicate()
+
+
+def read_text(path):
+    with open(path) as f:
+        return f.read()
+
+
+def check_notify_state(entry, cid, status, init_pid, metadata):
+    what = "state sent to the seccomp agent %r" % entry
+    check(entry["received"] == 1 and entry["fds"] == ["seccompFd"], what + ": one fd named seccompFd expected")
+    check(entry["id"] == cid and entry["status"] == status, what + ": id %s, status %s expected" % (cid, status))
+    check(entry["statePid"] == init_pid, what + ": state pid %d expected" % init_pid)
+    check(entry["metadata"] == metadata, what + ": listenerMetadata %r expected" % metadata)
+
+
+def scenario_seccomp_notify(env):
+    """SCMP_ACT_NOTIFY: the runtime hands the listener with the container's
+    state to the agent at listenerPath, at create and at exec; the agent
+    answers mkdir with a fake success (no directory appears, which neither the
+    kernel's ENOSYS without an agent nor the read-only root would give).
+    Without listenerPath, or with nobody listening there, create fails and
+    leaves nothing behind."""
+    agent = SeccompAgent(env)
+    try:
+        notify_with_agent(env, agent)
+    finally:
+        agent.stop()
+    notify_errors(env, agent.sock)
+
+
+def notify_with_agent(env, agent):
+    metadata = "tenant=" + env.cg_parent
+    profile = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+               "listenerPath": agent.sock, "listenerMetadata": metadata,
+               "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]}
+    probe = "mkdir /tmp/%s && echo %s-ok; test -d /tmp/%s || echo %s-no-dir"
+
+    # create: the agent has the listener and the creating state when create returns.
+    env.config("sn", ["sh", "-c", (probe % (("init",) * 4)) + "; sleep 1000"], seccomp=profile)
+    env.ids.add("sn")
+    out_path, err_path = os.path.join(env.tmp, "sn.out"), os.path.join(env.tmp, "sn.err")
+    with open(out_path, "w") as out, open(err_path, "w") as err:
+        # The container keeps these files as its stdio (a pipe would hold the call open).
+        rc = subprocess.run(env.wrap + [env.runtime, "--root", env.root, "create", "--bundle", env.bundle, "sn"],
+                            stdout=out, stderr=err, stdin=subprocess.DEVNULL, timeout=30).returncode
+    check(rc == 0, "create with a seccomp agent failed (%d): %s" % (rc, read_text(err_path)))
+    init_pid = env.state("sn")["pid"]
+    first = agent.states(1)[0]
+    check_notify_state(first, "sn", "creating", init_pid, metadata)
+    check(first["pid"] == init_pid, "containerProcessState pid %d is not the init's %d" % (first["pid"], init_pid))
+    env.rt("start", "sn", check_ok=True)
+    deadline = time.time() + 5
+    while "init-no-dir" not in read_text(out_path) and time.time() < deadline:
+        time.sleep(0.05)
+    check(read_text(out_path).split() == ["init-ok", "init-no-dir"],
+          "mkdir in the container was not answered by the agent: %r %r" % (read_text(out_path), read_text(err_path)))
+    check(agent.read()["answered"] >= 1, "the agent answered no notification")
+
+    # exec: a second listener, with the running state and the exec'd process's pid.
+    p = env.rt("exec", "sn", "sh", "-c", probe % (("exec",) * 4))
+    check(p.returncode == 0 and p.stdout.split() == ["exec-ok", "exec-no-dir"],
+          "mkdir in exec was not answered by the agent (%d): %r %r" % (p.returncode, p.stdout, p.stderr))
+    second = agent.states(2)[1]
+    check_notify_state(second, "sn", "running", init_pid, metadata)
+    check(second["pid"] not in (0, init_pid), "exec sent the pid %d to the agent" % second["pid"])
+    env.rt("delete", "--force", "sn", check_ok=True)
+    env.assert_nothing_left("sn")
+
+    # Without noNewPrivileges the filter is loaded before the capabilities are dropped.
+    env.config("sn-privs", ["sh", "-c", probe % (("privs",) * 4)], seccomp=profile, no_new_privileges=False)
+    env.ids.add("sn-privs")
+    p = env.rt("run", "--bundle", env.bundle, "sn-privs")
+    check(p.returncode == 0 and p.stdout.split() == ["privs-ok", "privs-no-dir"],
+          "mkdir without noNewPrivileges was not answered (%d): %r %r" % (p.returncode, p.stdout, p.stderr))
+    third = agent.states(3)[2]
+    check_notify_state(third, "sn-privs", "creating", third["pid"], metadata)
+    env.assert_nothing_left("sn-privs")
+
+
+def notify_errors(env, stale_sock):
+    lxcri = "lxcri" in os.path.basename(env.runtime)
+    profile = {"defaultAction": "SCMP_ACT_ALLOW",
+               "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}
+    env.config("sn-nopath", ["true"], seccomp=profile)
+    p = env.create("sn-nopath")
+    expect_failure(p, "create with SCMP_ACT_NOTIFY and no listenerPath")
+    if lxcri:
+        check("linux.seccomp.listenerPath" in p.stderr, "the field is not named: %s" % p.stderr)
+    env.assert_nothing_left("sn-nopath")
+
+    # The agent is gone; its socket file is still there.
+    check(os.path.exists(stale_sock), "the agent's socket file is gone")
+    profile["listenerPath"] = stale_sock
+    env.config("sn-noagent", ["true"], seccomp=profile)
+    p = env.create("sn-noagent")
+    expect_failure(p, "create with nobody listening at listenerPath")
+    if lxcri:
+        check(stale_sock in p.stderr and "Connection refused" in p.stderr, "unclear error: %s" % p.stderr)
+    env.assert_nothing_left("sn-noagent")
 
 
 def scenario_podman(env):
@@ -834,6 +1067,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runtime", required=True)
     ap.add_argument("--scenario", required=True, choices=sorted(SCENARIOS))
+    ap.add_argument("--seccomp-agent", help="the lxcri_seccomp_agent test helper (seccomp_notify)")
     a = ap.parse_args()
     if os.geteuid() != 0:
         skip("needs root")
@@ -844,6 +1078,7 @@ def main():
     if cgroup_layout() is None:
         skip("no usable cgroup hierarchy at %s" % CGROUP_ROOT)
     env = Env(os.path.abspath(a.runtime))
+    env.seccomp_agent = a.seccomp_agent
     try:
         SCENARIOS[a.scenario](env)
     except Failure as e:

@@ -3,7 +3,8 @@
 
 Drives bundles through the whole lifecycle on the simulated cluster
 (create, start, state, list, pause/resume, kill, delete), routing rules,
-recovery of a container whose state directory was lost, checkpoint/restore
+recovery of a container whose state directory was lost (also by `list`),
+OCI image archives as templates (proxmox.template_format oci), checkpoint/restore
 through Proxmox's snapshot API, and failures in the
 middle of create that must leave nothing behind (no CT, no template volume,
 no state). Every scenario uses its own --root and pvesim; both are removed
@@ -11,12 +12,16 @@ at the end, even on failure. Exits 77 when tar(1) is missing.
 """
 
 import argparse
+import hashlib
+import io
 import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
@@ -352,9 +357,134 @@ def scenario_snapshot(env):
     env.assert_nothing_left("pve-snap")
 
 
+def oci_tar(members):
+    """A plain tar (Python's tarfile, GNU format) of name -> bytes."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def scenario_oci_archive(env):
+    """proxmox.template_format oci: the bundle goes up as an OCI image archive and
+    PVE 9.1 (pvesim) fills entrypoint, env, cwd from the image config."""
+    env.write_config(template_format="oci")
+    spec_path = os.path.join(env.bundle, "config.json")
+    with open(spec_path) as f:
+        spec = json.load(f)
+    # What a tar.gz template cannot carry: an argument with a space, a working directory.
+    spec["process"]["args"] = ["/bin/httpd", "-f", "-h", "/srv/www root"]
+    spec["process"]["cwd"] = "/srv"
+    spec["process"]["env"] = ["PATH=/bin:/usr/bin", "MODE=prod"]
+    with open(spec_path, "w") as f:
+        json.dump(spec, f)
+    env.ok("create", "-b", env.bundle, "pve-oci")
+    s = env.state("pve-oci")
+    check(s["status"] == "created" and s["backend"] == "proxmox", "state after create: %s" % s)
+    vmid = s["proxmox"]["vmid"]
+    code, cfg = env.ct_config(vmid)
+    check(code == 200, "CT %d exists" % vmid)
+    check(cfg.get("entrypoint") == '/bin/httpd "-f" "-h" "/srv/www root"' and cfg.get("cmode") == "console",
+          "entrypoint from the image's Entrypoint, as PVE 9.1 quotes it: %s" % cfg)
+    check(cfg.get("env") == "PATH=/bin:/usr/bin\0MODE=prod", "env from the image's Env: %r" % cfg.get("env"))
+    check(["lxc.init.cwd", "/srv"] in cfg.get("lxc", []) and ["lxc.signal.halt", "SIGTERM"] in cfg.get("lxc", []),
+          "cwd and stop signal from the image: %s" % cfg.get("lxc"))
+    check(int(cfg["memory"]) == 128 and "lxcri-pve-oci" in cfg["tags"], "the rest maps as with tar.gz: %s" % cfg)
+    _, tasks = env.get("/nodes/%s/tasks?vmid=%d&typefilter=vzcreate" % (NODE, vmid))
+    check(tasks, "the vzcreate task is listed")
+    _, log = env.get("/nodes/%s/tasks/%s/log" % (NODE, tasks[0]["upid"]))
+    check(log and log[0]["t"] == "Detected OCI archive", "PVE took the template for an OCI image: %s" % log)
+    check(not env.templates(), "the uploaded archive is removed after create: %s" % env.templates())
+    env.ok("start", "pve-oci")
+    check(env.state("pve-oci")["status"] == "running", "running after start")
+    env.ok("kill", "pve-oci", "TERM")
+    env.ok("delete", "pve-oci")
+    env.assert_nothing_left("pve-oci")
+    # The first word is not quoted by PVE: refused before anything is made.
+    spec["process"]["args"] = ["/bin/my httpd"]
+    with open(spec_path, "w") as f:
+        json.dump(spec, f)
+    env.fails("create", "-b", env.bundle, "pve-oci2", expect="process.args[0]")
+    env.assert_nothing_left("pve-oci2")
+
+    # A malformed image (its manifest is missing) fails PVE's create task with the reason.
+    missing = "sha256:" + "e" * 64
+    index = json.dumps({"schemaVersion": 2, "manifests": [{"digest": missing, "size": 10}]}).encode()
+    bad = oci_tar({"oci-layout": b'{"imageLayoutVersion":"1.0.0"}', "index.json": index,
+                   "blobs/sha256/" + hashlib.sha256(b"x").hexdigest(): b"x"})
+    r = env.api.post(env.sim.base + "/nodes/%s/storage/local/upload" % NODE, data={"content": "vztmpl"},
+                     files={"filename": ("lxcri-bad.tar", bad)}, timeout=10)
+    check(r.status_code == 200, "upload of a .tar to vztmpl: %s %s" % (r.status_code, r.text))
+    env.sim.wait_task(env.api, NODE, r.json()["data"])
+    _, nextid = env.get("/cluster/nextid")
+    r = env.api.post(env.sim.base + "/nodes/%s/lxc" % NODE, timeout=10,
+                     data={"vmid": nextid, "ostemplate": "local:vztmpl/lxcri-bad.tar", "rootfs": "local-lvm:1"})
+    check(r.status_code == 200, "create from the broken archive starts: %s" % r.text)
+    st = env.sim.wait_task(env.api, NODE, r.json()["data"])
+    check(st["exitstatus"] == "unable to create CT %s - OCI image: manifest: blob %s is missing" % (nextid, missing),
+          "the create task fails with the reason: %s" % st)
+    check(env.ct_config(int(nextid))[0] != 200, "no CT is left")
+    r = env.api.delete(env.sim.base + "/nodes/%s/storage/local/content/local:vztmpl/lxcri-bad.tar" % NODE, timeout=10)
+    env.sim.wait_task(env.api, NODE, r.json()["data"])
+
+
+def scenario_list_recovery(env):
+    """`list` finds lxcri's CTs whose state dir was lost and writes their state again."""
+    env.ok("create", "-b", env.bundle, "pve-l1")
+    env.ok("start", "pve-l1")
+    env.ok("create", "-b", env.bundle, "pve-l2")
+    vmids = {cid: env.state(cid)["proxmox"]["vmid"] for cid in ("pve-l1", "pve-l2")}
+    shutil.rmtree(env.root)
+    listed = json.loads(env.ok("list", "--format", "json"))
+    got = sorted((c["id"], c["status"], c["backend"], c["proxmox"]["vmid"], c["bundle"]) for c in listed)
+    check(got == [("pve-l1", "running", "proxmox", vmids["pve-l1"], env.bundle),
+                  ("pve-l2", "stopped", "proxmox", vmids["pve-l2"], env.bundle)],
+          "list --format json shows the lost containers: %s" % listed)
+    for cid in ("pve-l1", "pve-l2"):
+        check(os.path.exists(os.path.join(env.root, cid, "state.json")), "state of %s written again" % cid)
+    shutil.rmtree(env.root)
+    table = env.ok("list").splitlines()
+    check(table[0].split()[-1] == "BACKEND" and len(table) == 3 and
+          all(line.split()[0] in ("pve-l1", "pve-l2") and line.split()[-1] == "proxmox" for line in table[1:]),
+          "list (table) shows them with BACKEND proxmox: %s" % table)
+    env.ok("delete", "--force", "pve-l1")
+    env.ok("delete", "--force", "pve-l2")
+    env.assert_nothing_left("pve-l1")
+    check(env.ok("list", "--format", "json").strip() == "null", "nothing to list afterwards")
+
+    # An unreachable cluster: list still prints what is known locally and warns.
+    env.ok("create", "-b", env.bundle, "pve-l3")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    with open(env.config) as f:
+        config = json.load(f)
+    config["proxmox_api"].update({"hosts": ["127.0.0.1:%d" % closed_port], "timeout": 2, "retries": 1})
+    unreachable = os.path.join(env.tmp, "unreachable.json")
+    with open(unreachable, "w") as f:
+        json.dump(config, f)
+    r = subprocess.run([env.lxcri, "--config", unreachable, "list", "--format", "json"], capture_output=True,
+                       text=True, timeout=60)
+    check(r.returncode == 0, "list with an unreachable cluster succeeds: %d %s" % (r.returncode, r.stderr))
+    rows = json.loads(r.stdout)
+    check([(c["id"], c["backend"], c["status"]) for c in rows] == [("pve-l3", "proxmox", "created")],
+          "the local container is listed with its last known status: %s" % rows)
+    check("warn" in r.stderr and "listing lxcri's containers in the Proxmox cluster" in r.stderr
+          and "showing its last known status" in r.stderr, "warnings on stderr: %s" % r.stderr)
+    r = subprocess.run([env.lxcri, "--config", unreachable, "list", "-q"], capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0 and r.stdout.split() == ["pve-l3"], "list -q: %d %r %s" % (r.returncode, r.stdout,
+                                                                                      r.stderr))
+    env.ok("delete", "pve-l3")
+    env.assert_nothing_left("pve-l3")
+
+
 SCENARIOS = {"lifecycle": scenario_lifecycle, "routing": scenario_routing, "failures": scenario_failures,
              "recovery": scenario_recovery, "exec": scenario_exec, "config": scenario_config,
-             "snapshot": scenario_snapshot, "pidfile": scenario_pidfile}
+             "snapshot": scenario_snapshot, "pidfile": scenario_pidfile, "oci_archive": scenario_oci_archive,
+             "list_recovery": scenario_list_recovery}
 
 
 def main():

@@ -41,6 +41,7 @@ class BtrfsEnv(Env):
         self.mnt = os.path.join(self.tmp, "mnt")
         self.loop = None
         self.ids = set()
+        self.wrap = []
         self.cg_parent = "lxcri-it-" + uuid.uuid4().hex[:8]
         self.root = os.path.join(self.tmp, "state")
         image = os.path.join(self.tmp, "fs.img")

@@ -206,5 +206,135 @@ TEST_F(CgroupTree, V2FreezeTimesOutWhenTheKernelDoesNotConfirm) {
   EXPECT_NE(s.error().to_string().find("frozen 1"), std::string::npos);
 }
 
+
+TEST(SubCgroups, ParsesRuncsForms) {
+  auto bare = parse_sub_cgroups({"/jobs/one/"});
+  ASSERT_TRUE(bare.ok()) << bare.error().to_string();
+  EXPECT_EQ(*bare, (std::map<std::string, std::string>{{"", "jobs/one"}}));
+  auto per_controller = parse_sub_cgroups({"cpu,memory:a", "pids:b"});
+  ASSERT_TRUE(per_controller.ok());
+  EXPECT_EQ(*per_controller, (std::map<std::string, std::string>{{"cpu", "a"}, {"memory", "a"}, {"pids", "b"}}));
+  EXPECT_TRUE(parse_sub_cgroups({})->empty());
+}
+
+TEST(SubCgroups, RefusesPathsLeavingTheContainerAndAmbiguousValues) {
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{".."}, {"a/../../x"}, {"memory:../x"}, {"/"}, {",memory:x"}, {"a", "b"},
+        {"memory:a", "memory:b"}}) {
+    auto parsed = parse_sub_cgroups(bad);
+    ASSERT_FALSE(parsed.ok()) << bad.front();
+    EXPECT_NE(parsed.error().to_string().find("--cgroup"), std::string::npos) << parsed.error().to_string();
+  }
+}
+
+TEST_F(CgroupTree, V1ExecJoinsSubCgroupsPerControllerOrEverywhere) {
+  v1_controllers({"memory", "pids", "cpu"});
+  fs::create_directory_symlink(root_ + "/cpu", root_ + "/cpuacct");  // cpu,cpuacct: one hierarchy
+  for (const char* d : {"memory", "pids", "cpu"}) {
+    file(std::string(d) + "/c1/cgroup.procs");
+    file(std::string(d) + "/c1/job/cgroup.procs");
+  }
+  auto mgr = make_cgroup_manager(CgroupLayout::V1, root_, "/c1");
+  ASSERT_TRUE(mgr->add_process(5, {{"cpuacct", "job"}, {"memory", "job"}}).ok());
+  EXPECT_EQ(read("cpu/c1/job/cgroup.procs"), "5") << "cpuacct is the cpu hierarchy";
+  EXPECT_EQ(read("memory/c1/job/cgroup.procs"), "5");
+  EXPECT_EQ(read("pids/c1/cgroup.procs"), "5") << "controllers not named: the container's cgroup";
+  ASSERT_TRUE(mgr->add_process(6, {{"", "job"}}).ok());
+  EXPECT_EQ(read("pids/c1/job/cgroup.procs"), "6");
+
+  auto missing = mgr->add_process(7, {{"", "nope"}});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().to_string().find("c1/nope does not exist"), std::string::npos);
+  auto unknown = mgr->add_process(7, {{"rdma", "job"}});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().to_string().find("\"rdma\""), std::string::npos);
+}
+
+TEST_F(CgroupTree, V2ExecJoinsOneSubCgroup) {
+  file("cgroup.controllers", "memory");
+  file("c1/cgroup.procs");
+  file("c1/job/cgroup.procs");
+  auto mgr = make_cgroup_manager(CgroupLayout::V2, root_, "/c1");
+  ASSERT_TRUE(mgr->add_process(8, {{"", "job"}}).ok());
+  EXPECT_EQ(read("c1/job/cgroup.procs"), "8");
+  EXPECT_FALSE(mgr->add_process(8, {{"memory", "job"}}).ok()) << "v2 has no per-controller paths";
+  EXPECT_FALSE(mgr->add_process(8, {{"", "nope"}}).ok());
+}
+
+}  // namespace
+}  // namespace pvekit::oci::linux
+
+namespace pvekit::oci::linux {
+namespace {
+
+Resources io_and_more() {
+  Resources r;
+  r.block_io = BlockIoResources{.weight = 500,
+                                .leaf_weight = std::nullopt,
+                                .weight_devices = {{8, 0, 200, std::nullopt}},
+                                .throttle_read_bps = {{8, 0, 1048576}},
+                                .throttle_write_bps = {},
+                                .throttle_read_iops = {},
+                                .throttle_write_iops = {{7, 0, 100}}};
+  r.hugepage_limits = {{"2MB", 209715200}};
+  r.network = NetworkResources{1048577, {{"eth0", 5}}};
+  r.rdma["mlx5_1"] = RdmaLimit{3, std::nullopt};
+  return r;
+}
+
+using Writes = std::vector<std::pair<std::string, std::string>>;
+
+TEST(CgroupWrites, V1BlockIoHugetlbNetworkRdma) {
+  EXPECT_EQ(v1_writes("blkio", io_and_more()),
+            (Writes{{"blkio.weight", "500"}, {"blkio.weight_device", "8:0 200"},
+                    {"blkio.throttle.read_bps_device", "8:0 1048576"}, {"blkio.throttle.write_iops_device", "7:0 100"}}));
+  auto bfq_only = [](const std::string& f) { return f.rfind("blkio.bfq.", 0) == 0; };
+  auto bfq = v1_writes("blkio", io_and_more(), bfq_only);
+  EXPECT_EQ(bfq.at(0), (std::pair<std::string, std::string>{"blkio.bfq.weight", "500"}));
+  EXPECT_EQ(bfq.at(1), (std::pair<std::string, std::string>{"blkio.bfq.weight_device", "8:0 200"}));
+  EXPECT_EQ(v1_writes("hugetlb", io_and_more()), (Writes{{"hugetlb.2MB.limit_in_bytes", "209715200"}}));
+  EXPECT_EQ(v1_writes("net_cls", io_and_more()), (Writes{{"net_cls.classid", "1048577"}}));
+  EXPECT_EQ(v1_writes("net_prio", io_and_more()), (Writes{{"net_prio.ifpriomap", "eth0 5"}}));
+  EXPECT_EQ(v1_writes("rdma", io_and_more()), (Writes{{"rdma.max", "mlx5_1 hca_handle=3 hca_object=max"}}));
+}
+
+TEST(CgroupWrites, V2BlockIoHugetlbRdmaUnified) {
+  Resources r = io_and_more();
+  r.unified["memory.high"] = "1000000";
+  EXPECT_EQ(v2_writes(r), (Writes{{"io.weight", "default " + std::to_string(blkio_to_io_weight(500))},
+                                  {"io.weight", "8:0 " + std::to_string(blkio_to_io_weight(200))},
+                                  {"io.max", "8:0 rbps=1048576"},
+                                  {"io.max", "7:0 wiops=100"},
+                                  {"hugetlb.2MB.max", "209715200"},
+                                  {"rdma.max", "mlx5_1 hca_handle=3 hca_object=max"},
+                                  {"memory.high", "1000000"}}));
+  auto with_bfq = v2_writes(r, [](const std::string& f) { return f == "io.bfq.weight"; });
+  EXPECT_EQ(with_bfq.at(0), (std::pair<std::string, std::string>{"io.bfq.weight", "default 500"}))
+      << "BFQ takes the OCI weight unconverted";
+  EXPECT_EQ(v2_unsupported(r), std::vector<std::string>{"network (net_cls/net_prio are cgroup v1 controllers)"});
+}
+
+TEST_F(CgroupTree, V1AppliesThroughAliasedHierarchiesAndSkipsMissingControllers) {
+  v1_controllers({"net_cls", "blkio"});
+  fs::create_directory_symlink(root_ + "/net_cls", root_ + "/net_prio");  // net_cls,net_prio: one hierarchy
+  for (const char* f : {"net_cls/c1/net_cls.classid", "net_cls/c1/net_prio.ifpriomap", "blkio/c1/blkio.bfq.weight",
+                        "blkio/c1/blkio.bfq.weight_device", "blkio/c1/blkio.throttle.read_bps_device",
+                        "blkio/c1/blkio.throttle.write_iops_device"})
+    file(f);
+  auto mgr = make_cgroup_manager(CgroupLayout::V1, root_, "/c1");
+  auto applied = mgr->apply(io_and_more());
+  ASSERT_TRUE(applied.ok()) << applied.error().to_string() << " (hugetlb and rdma are not mounted: skipped)";
+  EXPECT_EQ(read("net_cls/c1/net_prio.ifpriomap"), "eth0 5");
+  EXPECT_EQ(read("net_cls/c1/net_cls.classid"), "1048577");
+  EXPECT_EQ(read("blkio/c1/blkio.bfq.weight"), "500");
+  EXPECT_EQ(read("blkio/c1/blkio.throttle.write_iops_device"), "7:0 100");
+
+  Resources unified;
+  unified.unified["memory.high"] = "1";
+  auto refused = mgr->apply(unified);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().to_string().find("linux.resources.unified"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace pvekit::oci::linux

@@ -45,6 +45,32 @@ TEST(SpecParse, ValidConfigParsesEveryField) {
   EXPECT_EQ(spec->linux->sysctl.at("net.ipv4.ip_forward"), "1");
 }
 
+TEST(SpecParse, ResourcesOfEveryController) {
+  Json j = base_config();
+  j["linux"]["resources"] = Json::parse(R"({
+      "blockIO": {"weight": 500, "leafWeight": 300, "weightDevice": [{"major": 8, "minor": 0, "weight": 200}],
+                  "throttleReadBpsDevice": [{"major": 8, "minor": 0, "rate": 1048576}],
+                  "throttleWriteIOPSDevice": [{"major": 7, "minor": 0, "rate": 100}]},
+      "hugepageLimits": [{"pageSize": "2MB", "limit": 209715200}],
+      "network": {"classID": 1048577, "priorities": [{"name": "eth0", "priority": 5}]},
+      "rdma": {"mlx5_1": {"hcaHandles": 3}},
+      "unified": {"memory.high": "1000000"}})");
+  auto spec = parse_spec(j);
+  ASSERT_TRUE(spec.ok()) << spec.error().to_string();
+  const Resources& r = *spec->linux->resources;
+  EXPECT_EQ(*r.block_io->weight, 500);
+  EXPECT_EQ(*r.block_io->leaf_weight, 300);
+  EXPECT_EQ(*r.block_io->weight_devices.at(0).weight, 200);
+  EXPECT_EQ(r.block_io->throttle_read_bps.at(0).rate, 1048576u);
+  EXPECT_EQ(r.block_io->throttle_write_iops.at(0).major, 7);
+  EXPECT_EQ(r.hugepage_limits.at(0).page_size, "2MB");
+  EXPECT_EQ(*r.network->class_id, 1048577u);
+  EXPECT_EQ(r.network->priorities.at(0).second, 5u);
+  EXPECT_EQ(*r.rdma.at("mlx5_1").hca_handles, 3u);
+  EXPECT_FALSE(r.rdma.at("mlx5_1").hca_objects.has_value());
+  EXPECT_EQ(r.unified.at("memory.high"), "1000000");
+}
+
 struct BadCase {
   const char* name;
   const char* pointer;  // JSON pointer to patch
@@ -116,6 +142,22 @@ const BadCase kBadCases[] = {
      "linux.resources.devices[0].allow"},
     {"memory limit string", "/linux/resources", R"({"memory": {"limit": "1G"}})", "linux.resources.memory.limit"},
     {"pids without limit", "/linux/resources", R"({"pids": {}})", "linux.resources.pids.limit"},
+    {"blkio weight range", "/linux/resources", R"({"blockIO": {"weight": 5}})", "linux.resources.blockIO.weight"},
+    {"blkio device without weight", "/linux/resources", R"({"blockIO": {"weightDevice": [{"major": 8, "minor": 0}]}})",
+     "linux.resources.blockIO.weightDevice[0]"},
+    {"throttle without rate", "/linux/resources",
+     R"({"blockIO": {"throttleReadBpsDevice": [{"major": 8, "minor": 0}]}})",
+     "linux.resources.blockIO.throttleReadBpsDevice[0].rate"},
+    {"throttle without major", "/linux/resources", R"({"blockIO": {"throttleWriteIOPSDevice": [{"minor": 0, "rate": 1}]}})",
+     "linux.resources.blockIO.throttleWriteIOPSDevice[0].major"},
+    {"hugepage size", "/linux/resources", R"({"hugepageLimits": [{"pageSize": "2M", "limit": 1}]})",
+     "linux.resources.hugepageLimits[0].pageSize"},
+    {"network priority name", "/linux/resources", R"({"network": {"priorities": [{"priority": 1}]}})",
+     "linux.resources.network.priorities[0].name"},
+    {"rdma limits type", "/linux/resources", R"({"rdma": {"mlx5_1": {"hcaHandles": "3"}}})",
+     "linux.resources.rdma.mlx5_1.hcaHandles"},
+    {"unified path", "/linux/resources", R"({"unified": {"../memory.max": "1"}})", "linux.resources.unified"},
+    {"unified runtime file", "/linux/resources", R"({"unified": {"cgroup.procs": "1"}})", "linux.resources.unified"},
     {"seccomp default action", "/linux/seccomp", R"({"defaultAction": "SCMP_ACT_MAYBE"})",
      "linux.seccomp.defaultAction"},
     {"seccomp operator", "/linux/seccomp",
