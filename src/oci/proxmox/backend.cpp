@@ -206,6 +206,8 @@ core::Result<std::vector<pid_t>> ProxmoxBackend::pids(const ContainerState& s) {
 
 core::Result<pid_t> ProxmoxBackend::exec(const ContainerState& s, const ExecRequest& request) {
   const std::string ct = ct_name(s.pve_vmid, s.pve_node);
+  if (!request.sub_cgroups.empty())
+    return Error(ErrorCategory::Usage, "exec --cgroup: `pct exec` starts processes in the CT's own cgroup only");
   const std::string here = host_name();
   if (here != s.pve_node)
     return Error(ErrorCategory::Usage, "exec: " + ct + " is not on this host (" + here +

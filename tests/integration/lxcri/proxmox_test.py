@@ -287,6 +287,7 @@ def scenario_exec(env):
     env.ok("create", "-b", env.bundle, "pve-x")
     env.ok("start", "pve-x")
     env.fails("exec", "pve-x", "ls", expect="is not on this host")
+    env.fails("exec", "--cgroup", "sub", "pve-x", "ls", expect="exec --cgroup")
     env.fails("ps", "pve-x", expect="backend proxmox does not support")
     env.ok("delete", "--force", "pve-x")
 
