@@ -97,8 +97,14 @@ void add_others(CLI::App& app, Options& o, Action& action) {
   auto* ps = app.add_subcommand("ps", "display the processes running inside a container");
   ps->add_option("-f,--format", o.ps.format, "table or json")->capture_default_str();
   ps->add_option("container-id", o.ps.id)->required();
-  ps->add_option("ps-args", o.ps.ps_args, "options for ps(1) (default -ef)");
-  ps->callback([&] { action = [&](Context& c) { return status_code(cmd_ps(c, o.ps)); }; });
+  // As runc: everything after the container id goes to ps(1) ("ps ID -o pid,comm"), "--" optional.
+  ps->prefix_command();
+  ps->footer("PS-ARGS: options for ps(1) after the container id (default -ef)");
+  ps->callback([&, ps] {
+    o.ps.ps_args = ps->remaining();
+    if (!o.ps.ps_args.empty() && o.ps.ps_args.front() == "--") o.ps.ps_args.erase(o.ps.ps_args.begin());
+    action = [&](Context& c) { return status_code(cmd_ps(c, o.ps)); };
+  });
 }
 
 void add_exec(CLI::App& app, Options& o, Action& action) {

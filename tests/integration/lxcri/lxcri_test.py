@@ -99,6 +99,8 @@ class Env:
                 cfg["process"]["noNewPrivileges"] = value
             elif key == "linux_devices":
                 cfg["linux"]["devices"] = value
+            elif key == "patch":
+                value(cfg)  # any other change: a function editing the config in place
         with open(cfg_path, "w") as f:
             json.dump(cfg, f, indent=1)
 
@@ -504,6 +506,54 @@ def scenario_pause(env):
     check(json.loads(p.stdout) == [env.state("pz")["pid"]], "ps json: %s" % p.stdout)
     env.rt("delete", "--force", "pz", check_ok=True)
     env.assert_nothing_left("pz")
+
+
+def scenario_cli(env):
+    # features: runc's document, what the runtime can do.
+    f = json.loads(env.rt("features", check_ok=True).stdout)
+    check(list(f.keys())[:5] == ["ociVersionMin", "ociVersionMax", "hooks", "mountOptions", "linux"],
+          "features keys: %s" % list(f.keys()))
+    check(f["hooks"] == ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
+          "features hooks: %s" % f["hooks"])
+    check({"ro", "nosuid", "nodev", "noexec", "rbind", "rprivate"} <= set(f["mountOptions"]),
+          "features mountOptions: %s" % f["mountOptions"])
+    linux = f["linux"]
+    check({"cgroup", "ipc", "mount", "network", "pid", "user", "uts"} <= set(linux["namespaces"]),
+          "features namespaces: %s" % linux["namespaces"])
+    check("CAP_SYS_ADMIN" in linux["capabilities"], "features capabilities: %s" % linux["capabilities"])
+    check(linux["seccomp"]["enabled"] and {"SCMP_ACT_ERRNO", "SCMP_ACT_NOTIFY"} <= set(linux["seccomp"]["actions"]),
+          "features seccomp: %s" % linux["seccomp"])
+
+    # spec --rootless: a user namespace mapping the caller, no network namespace.
+    rootless = os.path.join(env.tmp, "rootless")
+    os.makedirs(rootless)
+    env.rt("spec", "--rootless", "--bundle", rootless, check_ok=True)
+    with open(os.path.join(rootless, "config.json")) as fh:
+        cfg = json.load(fh)
+    types = [ns["type"] for ns in cfg["linux"]["namespaces"]]
+    check("user" in types and "network" not in types, "spec --rootless namespaces: %s" % types)
+    check(cfg["linux"]["uidMappings"][0]["hostID"] == os.getuid(), "spec --rootless uidMappings: %s"
+          % cfg["linux"]["uidMappings"])
+
+    # ps with ps(1) options, and kill --all reaching every process.
+    env.config("many", ["sh", "-c", "sleep 1000 & sleep 1000 & wait"])
+    check(env.create("many").returncode == 0, "create many failed")
+    env.rt("start", "many", check_ok=True)
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        pids = json.loads(env.rt("ps", "--format", "json", "many", check_ok=True).stdout)
+        if len(pids) == 3:
+            break
+        time.sleep(0.05)
+    check(len(pids) == 3, "ps json should list sh and two sleeps: %s" % pids)
+    table = env.rt("ps", "many", "-o", "pid,comm", check_ok=True).stdout.splitlines()
+    check(table[0].split() == ["PID", "COMMAND"] and sum("sleep" in line for line in table) == 2,
+          "ps with ps options: %r" % table)
+    env.rt("kill", "--all", "many", "KILL", check_ok=True)
+    env.wait_status("many", "stopped")
+    check(not env.processes_in_rootfs(), "kill --all left processes: %s" % env.processes_in_rootfs())
+    env.rt("delete", "many", check_ok=True)
+    env.assert_nothing_left("many")
 
 
 def read_until(fd, want, seconds=5):
