@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <thread>
 
 #include "core/files.h"
@@ -76,6 +77,7 @@ Status check_supported(const CreateRequest& r) {
   if (!s.linux) return Error(ErrorCategory::Config, "linux: is required by the linux backend");
   if (!s.linux->has_namespace("mount"))
     return Error(ErrorCategory::Config, "linux.namespaces: the linux backend needs a mount namespace");
+  PVEKIT_TRY(check_sysctl_namespaces(*s.linux));
   if (s.process->terminal && r.console_fd < 0)
     return Error(ErrorCategory::Usage, "process.terminal is true but there is no --console-socket to send the pty to");
   struct stat st{};
@@ -133,15 +135,27 @@ core::Result<ContainerState> LinuxBackend::create(const CreateRequest& r) {
 
   std::string fifo = r.state_dir + "/exec.fifo";
   if (::mkfifo(fifo.c_str(), 0622) != 0) return Error::system("create " + fifo, errno);
+  // Not left to the umask: an init running as a non-root process.user opens it for writing.
+  if (::chmod(fifo.c_str(), 0622) != 0) return Error::system("chmod " + fifo, errno);
   UniqueFd fifo_fd(::open(fifo.c_str(), O_PATH | O_CLOEXEC));
   if (!fifo_fd.valid()) return Error::system("open " + fifo, errno);
   PVEKIT_ASSIGN(auto sync, make_sync_pair());
   PVEKIT_TRY(join_pid_namespace(linux));
 
+  // Socket activation (as runc): the init gets the LISTEN_FDS descriptors, then
+  // --preserve-fds more, and its environment names itself (pid 1) as LISTEN_PID.
+  int listen_fds = inherited_listen_fds(::getenv("LISTEN_FDS"), ::getenv("LISTEN_PID"), ::getpid());
+  Spec activated;
+  if (listen_fds > 0) {
+    activated = r.spec;
+    activated.process->env.push_back("LISTEN_FDS=" + std::to_string(listen_fds));
+    activated.process->env.push_back("LISTEN_PID=1");
+  }
   const auto* user = linux.find_namespace("user");
-  InitConfig init{&r.spec, r.id, r.bundle, r.rootfs, sync.child.get(), fifo_fd.get(), r.options.no_pivot,
-                  r.options.no_new_keyring, user && user->path.empty(), r.options.preserve_fds,
-                  cg->container_binds(), r.spec.process->terminal ? r.console_fd : -1};
+  InitConfig init{listen_fds > 0 ? &activated : &r.spec, r.id, r.bundle, r.rootfs, sync.child.get(),
+                  fifo_fd.get(), r.options.no_pivot, r.options.no_new_keyring, user && user->path.empty(),
+                  listen_fds + r.options.preserve_fds, cg->container_binds(),
+                  r.spec.process->terminal ? r.console_fd : -1};
   pid_t pid = clone_init(clone_flags(linux));
   if (pid < 0) return Error::system("clone the container init", errno);
   if (pid == 0) {

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/files.h"
 #include "oci/fd.h"
 #include "oci/linux/capabilities.h"
 #include "oci/linux/console.h"
@@ -77,6 +78,8 @@ Status setup_process(const Process& p, PreparedProcess& out) {
   PVEKIT_TRY(apply_capabilities(caps));
   PVEKIT_TRY(enter_cwd(p.cwd));
   PVEKIT_ASSIGN(out.executable, find_executable(p.args[0], p.env));
+  auto passwd = core::read_file("/etc/passwd");  // the container's; without one HOME is "/"
+  out.env = env_with_home(p.env, p.user.uid, passwd.ok() ? *passwd : "");
   return core::ok();
 }
 
@@ -167,7 +170,7 @@ Error exec_process(const Process& process, PreparedProcess& prepared) {
     if (auto l = prepared.seccomp->load(); !l.ok()) return l.error();
   }
   std::vector<std::string> args = process.args;
-  std::vector<std::string> env = process.env;
+  std::vector<std::string> env = prepared.env;
   std::vector<char*> argv, envp;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -190,12 +193,14 @@ void run_init(const InitConfig& c) {
   ::close(c.sync_fd);
   if (Status w = wait_for_start(c.fifo_fd); !w.ok()) die("start", w.error());
   ::close(c.fifo_fd);
-  ContainerState hook_state;  // startContainer hooks see the container's own view
+  // startContainer hooks see the container's own view; the user process has not
+  // been executed yet, so the container is still "created" (as runc reports).
+  ContainerState hook_state;
   hook_state.id = c.id;
   hook_state.pid = 1;
   hook_state.bundle = c.bundle;
-  hook_state.status = ContainerStatus::Running;
-  std::string state_json = runc_state_json(hook_state, ContainerStatus::Running).dump();
+  hook_state.status = ContainerStatus::Created;
+  std::string state_json = runc_state_json(hook_state, ContainerStatus::Created).dump();
   if (Status h = run_hooks(c.spec->hooks.start_container, "startContainer", state_json); !h.ok())
     die("hooks", h.error());
   die("exec", exec_process(*c.spec->process, prepared));

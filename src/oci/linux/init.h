@@ -32,6 +32,7 @@ struct InitConfig {
 // What the setup leaves for the last steps before execve.
 struct PreparedProcess {
   std::string executable;
+  std::vector<std::string> env;
   std::optional<SeccompFilter> seccomp;
 };
 

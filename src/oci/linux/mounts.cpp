@@ -185,6 +185,21 @@ std::vector<MountOp> plan_mounts(const Spec& spec, const MountContext& ctx) {
   return ops;
 }
 
+std::optional<HoldingMount> mount_holding(const std::string& mountinfo, const std::string& path) {
+  std::optional<HoldingMount> best;
+  for (const auto& line : core::split(mountinfo, '\n', true)) {
+    auto fields = core::split(line, ' ', true);
+    auto sep = std::find(fields.begin(), fields.end(), "-");
+    if (fields.size() < 5 || sep == fields.end() || sep - fields.begin() < 6) continue;
+    const std::string& point = fields[4];
+    bool holds = point == "/" || path == point || path.rfind(point + "/", 0) == 0;
+    if (!holds || (best && point.size() < best->mount_point.size())) continue;
+    bool shared = std::any_of(fields.begin() + 6, sep, [](const std::string& f) { return f.rfind("shared:", 0) == 0; });
+    best = HoldingMount{point, shared};
+  }
+  return best;
+}
+
 std::string secure_join(Syscalls& sys, const std::string& root, const std::string& unsafe) {
   std::deque<std::string> todo;
   for (auto& c : core::split(unsafe, '/', true)) todo.push_back(c);

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,14 @@ const std::vector<Device>& default_devices();
 // would see it: symlinks are followed but can never leave `root`
 // (an absolute link target restarts at `root`, ".." stops at `root`).
 std::string secure_join(Syscalls& sys, const std::string& root, const std::string& unsafe);
+
+// The mount holding `path` in /proc/self/mountinfo text (the longest mount
+// point that is `path` or one of its parents; the topmost of stacked ones).
+struct HoldingMount {
+  std::string mount_point;
+  bool shared = false;
+};
+std::optional<HoldingMount> mount_holding(const std::string& mountinfo, const std::string& path);
 
 // Runs the ops in order; stops at the first failure, naming the op.
 core::Status apply_mounts(const std::vector<MountOp>& ops, const std::string& rootfs, Syscalls& sys);

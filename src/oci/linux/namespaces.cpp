@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "oci/fd.h"
@@ -63,6 +64,33 @@ Status join_namespaces(const LinuxConfig& linux) {
 
 Status join_pid_namespace(const LinuxConfig& linux) {
   if (const auto* pid = linux.find_namespace("pid"); pid && !pid->path.empty()) return join(*pid);
+  return core::ok();
+}
+
+Status check_sysctl_namespaces(const LinuxConfig& linux) {
+  static const char* const ipc_keys[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+                                         "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
+  for (const auto& [key, value] : linux.sysctl) {
+    std::string name = key;  // "net/ipv4/ip_forward" names the same file as "net.ipv4.ip_forward"
+    std::replace(name.begin(), name.end(), '/', '.');
+    auto refuse = [&](const std::string& why) {
+      std::string field = "linux.sysctl." + key;
+      return Error(core::ErrorCategory::Config, field + ": " + why).with_detail("field", field);
+    };
+    bool ipc = name.starts_with("fs.mqueue.") ||
+               std::find(std::begin(ipc_keys), std::end(ipc_keys), name) != std::end(ipc_keys);
+    if (ipc) {
+      if (!linux.has_namespace("ipc")) return refuse("needs an ipc namespace, or it would change the host");
+    } else if (name.starts_with("net.")) {
+      if (!linux.has_namespace("network")) return refuse("needs a network namespace, or it would change the host");
+    } else if (name == "kernel.domainname") {
+      if (!linux.has_namespace("uts")) return refuse("needs a uts namespace, or it would change the host");
+    } else if (name == "kernel.hostname") {
+      return refuse("conflicts with the \"hostname\" field; set that instead");
+    } else {
+      return refuse("is not isolated by any namespace; setting it would change the host");
+    }
+  }
   return core::ok();
 }
 

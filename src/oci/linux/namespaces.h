@@ -19,6 +19,12 @@ core::Status join_namespaces(const LinuxConfig& linux);
 // Joins only the pid namespace given by path, if any (parent side).
 core::Status join_pid_namespace(const LinuxConfig& linux);
 
+// Refuses a linux.sysctl key that no namespace of the container isolates
+// (the write would change the host), as runc does: kernel.msg*, kernel.sem,
+// kernel.shm* and fs.mqueue.* need an ipc namespace, net.* a network one,
+// kernel.domainname a uts one; kernel.hostname conflicts with "hostname".
+core::Status check_sysctl_namespaces(const LinuxConfig& linux);
+
 // "0 1000 1\n..." as written to /proc/PID/uid_map.
 std::string format_id_map(const std::vector<IdMapping>& mappings);
 // Writes uid_map and gid_map of `pid` (setgroups is denied first when the

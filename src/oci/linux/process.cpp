@@ -76,6 +76,23 @@ std::string env_value(const std::vector<std::string>& env, const std::string& na
   return fallback;
 }
 
+std::vector<std::string> env_with_home(const std::vector<std::string>& env, uid_t uid, const std::string& passwd) {
+  if (!env_value(env, "HOME", "").empty()) return env;
+  std::string home = "/";
+  for (const auto& line : core::split(passwd, '\n', true)) {
+    auto fields = core::split(line, ':', false);  // name:password:uid:gid:gecos:home:shell
+    if (fields.size() >= 6 && fields[2] == std::to_string(uid) && !fields[5].empty()) {
+      home = fields[5];
+      break;
+    }
+  }
+  std::vector<std::string> out;
+  for (const auto& e : env)
+    if (e != "HOME=") out.push_back(e);
+  out.push_back("HOME=" + home);
+  return out;
+}
+
 core::Result<std::string> find_executable(const std::string& name, const std::vector<std::string>& env) {
   auto runnable = [](const std::string& p) {
     struct stat st{};
@@ -91,6 +108,14 @@ core::Result<std::string> find_executable(const std::string& name, const std::ve
     if (runnable(candidate)) return candidate;
   }
   return Error(ErrorCategory::NotFound, "exec: \"" + name + "\": executable file not found in $PATH");
+}
+
+int inherited_listen_fds(const char* listen_fds, const char* listen_pid, pid_t self) {
+  if (listen_fds == nullptr || listen_pid == nullptr) return 0;
+  auto pid = core::parse_int(listen_pid);
+  auto count = core::parse_int(listen_fds);
+  if (!pid || *pid != self || !count || *count <= 0 || *count > INT_MAX - 3) return 0;
+  return static_cast<int>(*count);
 }
 
 Status prepare_fds(int preserve_fds) {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "core/files.h"
 #include "oci/linux/mounts.h"
 
 namespace pvekit::oci::linux {
@@ -74,9 +75,21 @@ Status apply_readonly(const MountOp& op, Syscalls& sys) {
                    MS_BIND | MS_REMOUNT | MS_REC | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "");
 }
 
+// pivot_root (and MS_MOVE) refuse a rootfs whose parent mount is shared: with
+// a shared rootfsPropagation, make only that mount private, as runc does.
+Status make_parent_private(const std::string& rootfs, Syscalls& sys) {
+  PVEKIT_ASSIGN(auto mountinfo, core::read_file("/proc/self/mountinfo"));
+  auto parent = mount_holding(mountinfo, rootfs);
+  if (!parent || !parent->shared) return core::ok();
+  return sys.mount("", parent->mount_point, "", MS_PRIVATE, "");
+}
+
 Status apply_one(const MountOp& op, const std::string& rootfs, Syscalls& sys) {
   switch (op.kind) {
-    case MountOp::Kind::RootPropagation: return sys.mount("", "/", "", op.flags.propagation, "");
+    case MountOp::Kind::RootPropagation: {
+      PVEKIT_TRY(sys.mount("", "/", "", op.flags.propagation, ""));
+      return op.flags.propagation & MS_SHARED ? make_parent_private(rootfs, sys) : core::ok();
+    }
     case MountOp::Kind::BindRootfs: return sys.mount(op.source, op.target, "", MS_BIND | MS_REC, "");
     case MountOp::Kind::Mount:
     case MountOp::Kind::CgroupBind: return apply_mount(op, rootfs, sys);

@@ -70,7 +70,12 @@ Status LinuxSyscalls::create_file(const std::string& path, mode_t mode) {
 }
 
 Status LinuxSyscalls::mknod(const std::string& path, mode_t mode, dev_t dev) {
-  if (::mknod(path.c_str(), mode, dev) != 0 && errno != EEXIST) return Error::system("mknod " + path, errno);
+  // linux.devices[].fileMode is the node's exact mode: the caller's umask must not trim it.
+  mode_t old_umask = ::umask(0);
+  int r = ::mknod(path.c_str(), mode, dev);
+  int err = errno;
+  ::umask(old_umask);
+  if (r != 0 && err != EEXIST) return Error::system("mknod " + path, err);
   return core::ok();
 }
 
