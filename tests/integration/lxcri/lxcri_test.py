@@ -1113,10 +1113,16 @@ def scenario_containerd(env):
 SCENARIOS = {name[len("scenario_"):]: fn for name, fn in globals().items() if name.startswith("scenario_")}
 
 
-def main():
+def run_main(scenarios, label="", make_env=None, preflight=None):
+    """The command line of each runtime scenario file: --runtime R --scenario S.
+
+    Skips (77) with the reason when root, the runtime, busybox-static, cgroups
+    or what `preflight` checks is missing; `label` prefixes the scenario name in
+    the PASS/FAIL line; `make_env` builds the scenario's Env (default Env).
+    """
     ap = argparse.ArgumentParser()
     ap.add_argument("--runtime", required=True)
-    ap.add_argument("--scenario", required=True, choices=sorted(SCENARIOS))
+    ap.add_argument("--scenario", required=True, choices=sorted(scenarios))
     ap.add_argument("--seccomp-agent", help="the lxcri_seccomp_agent test helper (seccomp_notify)")
     a = ap.parse_args()
     if os.geteuid() != 0:
@@ -1127,18 +1133,22 @@ def main():
         skip("busybox-static is not installed")
     if cgroup_layout() is None:
         skip("no usable cgroup hierarchy at %s" % CGROUP_ROOT)
-    env = Env(os.path.abspath(a.runtime))
+    if preflight:
+        preflight()
+    env = (make_env or Env)(os.path.abspath(a.runtime))
     env.seccomp_agent = a.seccomp_agent
+    name = "%s %s%s" % (os.path.basename(a.runtime), label, a.scenario)
     try:
-        SCENARIOS[a.scenario](env)
+        scenarios[a.scenario](env)
     except Failure as e:
-        print("FAIL [%s %s]: %s" % (os.path.basename(a.runtime), a.scenario, e))
+        print("FAIL [%s]: %s" % (name, e))
         return 1
     finally:
+        env.wrap = []  # cleanup runs the runtime in the host's own mount namespace
         env.cleanup()
-    print("PASS [%s %s]" % (os.path.basename(a.runtime), a.scenario))
+    print("PASS [%s]" % name)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(SCENARIOS))

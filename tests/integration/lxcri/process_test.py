@@ -10,13 +10,12 @@ Uses the harness of lxcri_test.py (temp bundle and state root, own cgroup
 parent, cleanup even on failure) and skips (77) the same way.
 """
 
-import argparse
 import os
 import resource
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lxcri_test import Env, Failure, cgroup_layout, check, skip  # noqa: E402
+from lxcri_test import check, run_main  # noqa: E402
 
 # Capability numbers from linux/capability.h, for the masks in /proc/<pid>/status.
 CAP = {"CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_KILL": 5, "CAP_SETGID": 6, "CAP_SETUID": 7,
@@ -310,30 +309,5 @@ def scenario_process_readonly(env):
 SCENARIOS = {name[len("scenario_"):]: fn for name, fn in globals().items() if name.startswith("scenario_")}
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--runtime", required=True)
-    ap.add_argument("--scenario", required=True, choices=sorted(SCENARIOS))
-    a = ap.parse_args()
-    if os.geteuid() != 0:
-        skip("needs root")
-    if not os.access(a.runtime, os.X_OK):
-        skip("runtime %s is not installed" % a.runtime)
-    if not os.path.exists("/bin/busybox"):
-        skip("busybox-static is not installed")
-    if cgroup_layout() is None:
-        skip("no usable cgroup hierarchy")
-    env = Env(os.path.abspath(a.runtime))
-    try:
-        SCENARIOS[a.scenario](env)
-    except Failure as e:
-        print("FAIL [%s %s]: %s" % (os.path.basename(a.runtime), a.scenario, e))
-        return 1
-    finally:
-        env.cleanup()
-    print("PASS [%s %s]" % (os.path.basename(a.runtime), a.scenario))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(SCENARIOS))

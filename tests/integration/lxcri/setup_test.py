@@ -9,7 +9,6 @@ control. Reuses lxcri_test.py's harness: every scenario removes what it made,
 and skips (77) with the reason when the host lacks something.
 """
 
-import argparse
 import ctypes
 import json
 import os
@@ -18,7 +17,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lxcri_test import Env, Failure, cgroup_layout, check, expect_failure, skip, CGROUP_ROOT  # noqa: E402
+from lxcri_test import check, expect_failure, run_main, skip  # noqa: E402
 
 NAMESPACES = {"pid": "pid", "network": "net", "ipc": "ipc", "uts": "uts", "mount": "mnt", "cgroup": "cgroup"}
 
@@ -452,31 +451,5 @@ def scenario_fds(env):
 SCENARIOS = {name[len("scenario_"):]: fn for name, fn in globals().items() if name.startswith("scenario_")}
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--runtime", required=True)
-    ap.add_argument("--scenario", required=True, choices=sorted(SCENARIOS))
-    a = ap.parse_args()
-    if os.geteuid() != 0:
-        skip("needs root")
-    if not os.access(a.runtime, os.X_OK):
-        skip("runtime %s is not installed" % a.runtime)
-    if not os.path.exists("/bin/busybox"):
-        skip("busybox-static is not installed")
-    if cgroup_layout() is None:
-        skip("no usable cgroup hierarchy at %s" % CGROUP_ROOT)
-    env = Env(os.path.abspath(a.runtime))
-    try:
-        SCENARIOS[a.scenario](env)
-    except Failure as e:
-        print("FAIL [%s setup_%s]: %s" % (os.path.basename(a.runtime), a.scenario, e))
-        return 1
-    finally:
-        env.wrap = []
-        env.cleanup()
-    print("PASS [%s setup_%s]" % (os.path.basename(a.runtime), a.scenario))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(SCENARIOS, label="setup_"))

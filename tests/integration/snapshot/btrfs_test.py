@@ -11,7 +11,6 @@ reason when `criu check` fails on this host. Everything made (containers,
 cgroups, mounts, loop devices, files) is removed even on failure.
 """
 
-import argparse
 import json
 import os
 import shutil
@@ -21,7 +20,7 @@ import tempfile
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lxcri"))
-from lxcri_test import SKIP, Env, Failure, cgroup_layout, check, skip  # noqa: E402
+from lxcri_test import Env, Failure, check, run_main, skip  # noqa: E402
 
 
 def have_btrfs():
@@ -210,11 +209,7 @@ def scenario_criu(env):
     check(p.returncode == 1 and want in p.stderr, "want %r, got %d %r" % (want, p.returncode, p.stderr))
     check(env.status("c6") == "running", "failed criu checkpoint left c6 %s" % env.status("c6"))
     reason = (check_run.stderr.strip().splitlines() or ["?"])[0] if check_run else "criu is not installed"
-    raise Skip("CRIU checkpoints cannot run here (criu check: %s); the error path was checked" % reason)
-
-
-class Skip(Exception):
-    pass
+    skip("CRIU checkpoints cannot run here (criu check: %s); the error path was checked" % reason)
 
 
 SCENARIOS = {
@@ -226,41 +221,22 @@ SCENARIOS = {
 }
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--runtime", required=True)
-    ap.add_argument("--scenario", required=True, choices=sorted(SCENARIOS))
-    a = ap.parse_args()
-    if os.geteuid() != 0:
-        skip("needs root (loop devices, mounts, containers)")
+def btrfs_preflight():
     for tool in ("mkfs.btrfs", "btrfs", "losetup"):
         if not shutil.which(tool):
             skip("%s is not installed (btrfs-progs, mount)" % tool)
-    if not os.path.exists("/bin/busybox"):
-        skip("busybox-static is not installed")
     if not have_btrfs():
         skip("the kernel has no btrfs")
-    if cgroup_layout() is None:
-        skip("no usable cgroup hierarchy")
     if not os.path.exists("/dev/loop-control"):
         skip("no loop devices (/dev/loop-control)")
+
+
+def make_btrfs_env(runtime):
     try:
-        env = BtrfsEnv(os.path.abspath(a.runtime))
+        return BtrfsEnv(runtime)
     except Failure as e:
         skip("cannot set up a loop-mounted btrfs: %s" % e)
-    try:
-        SCENARIOS[a.scenario](env)
-    except Skip as e:
-        print("SKIP: " + str(e))
-        return SKIP
-    except Failure as e:
-        print("FAIL [btrfs %s]: %s" % (a.scenario, e))
-        return 1
-    finally:
-        env.cleanup()
-    print("PASS [btrfs %s]" % a.scenario)
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(SCENARIOS, label="btrfs ", make_env=make_btrfs_env, preflight=btrfs_preflight))
