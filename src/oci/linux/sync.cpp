@@ -35,6 +35,21 @@ core::Status write_all(int fd, const void* data, size_t size) {
   return core::ok();
 }
 
+// A msghdr over one buffer with room for one SCM_RIGHTS descriptor.
+struct OneFdMessage {
+  OneFdMessage(void* data, size_t size) : iov{data, size} {
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+  }
+  OneFdMessage(const OneFdMessage&) = delete;
+  OneFdMessage& operator=(const OneFdMessage&) = delete;
+  iovec iov;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+};
+
 // Keeps the first descriptor of an SCM_RIGHTS message in `passed`, closes any other.
 void take_fds(msghdr& msg, UniqueFd& passed) {
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
@@ -52,13 +67,8 @@ void take_fds(msghdr& msg, UniqueFd& passed) {
 }  // namespace
 
 core::Result<Received> recv_with_fd(int socket, void* buffer, size_t size) {
-  iovec iov{buffer, size};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
+  OneFdMessage m(buffer, size);
+  msghdr& msg = m.msg;
   ssize_t n;
   while ((n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC)) < 0)
     if (errno != EINTR) return Error::system("recvmsg", errno);
@@ -126,13 +136,8 @@ core::Result<SyncPair> make_sync_pair() {
 }
 
 core::Status send_with_fd(int socket, std::string_view data, int fd) {
-  iovec iov{const_cast<char*>(data.data()), data.size()};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
+  OneFdMessage m(const_cast<char*>(data.data()), data.size());
+  msghdr& msg = m.msg;
   cmsghdr* c = CMSG_FIRSTHDR(&msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
