@@ -10,14 +10,11 @@ namespace {
 
 using core::Error;
 using core::ErrorCategory;
+using core::config_key_error;
 using core::Json;
 using core::LayeredConfig;
 using core::Result;
 using core::Status;
-
-Error config_error(const std::string& key, const std::string& why) {
-  return Error(ErrorCategory::Config, "key '" + key + "': " + why);
-}
 
 bool contains(const std::vector<std::string>& list, const std::string& item) {
   return std::find(list.begin(), list.end(), item) != list.end();
@@ -25,16 +22,16 @@ bool contains(const std::vector<std::string>& list, const std::string& item) {
 
 // A reserve entry: {memory: GiB, cpu: cores, disk: GiB}; GiB as ProxLB.
 Result<Reserve> parse_reserve(const std::string& key, const Json& entry) {
-  if (!entry.is_object()) return config_error(key, "expected a mapping of memory/cpu/disk");
+  if (!entry.is_object()) return config_key_error(key, "expected a mapping of memory/cpu/disk");
   Reserve r;
   for (const auto& [name, value] : entry.items()) {
     if (!value.is_number() || value.get<double>() < 0)
-      return config_error(key + "." + name, "expected a non-negative number");
+      return config_key_error(key + "." + name, "expected a non-negative number");
     double v = value.get<double>();
     if (name == "memory") r.memory = static_cast<uint64_t>(v * static_cast<double>(kGiB));
     else if (name == "disk") r.disk = static_cast<uint64_t>(v * static_cast<double>(kGiB));
     else if (name == "cpu") r.cpus = v;
-    else return config_error(key + "." + name, "unknown resource (memory, cpu, disk)");
+    else return config_key_error(key + "." + name, "unknown resource (memory, cpu, disk)");
   }
   return r;
 }
@@ -50,22 +47,22 @@ Status parse_reserves(const Json& doc, BalancingConfig& out) {
 }
 
 Result<PoolRule> parse_pool(const std::string& key, const Json& entry) {
-  if (!entry.is_object()) return config_error(key, "expected a mapping with 'type' and 'pin'");
+  if (!entry.is_object()) return config_key_error(key, "expected a mapping with 'type' and 'pin'");
   PoolRule rule;
   for (const auto& [name, value] : entry.items()) {
     if (name == "type") {
       std::string t = value.is_string() ? value.get<std::string>() : "";
       if (t == "affinity") rule.type = GroupType::Affinity;
       else if (t == "anti-affinity" || t == "anti_affinity") rule.type = GroupType::AntiAffinity;
-      else return config_error(key + ".type", "expected 'affinity' or 'anti-affinity'");
+      else return config_key_error(key + ".type", "expected 'affinity' or 'anti-affinity'");
     } else if (name == "pin") {
       if (value.is_string()) rule.pin.push_back(value.get<std::string>());
       else if (value.is_array() && std::all_of(value.begin(), value.end(),
                                                [](const Json& v) { return v.is_string(); }))
         rule.pin = value.get<std::vector<std::string>>();
-      else return config_error(key + ".pin", "expected a node name or a list of node names");
+      else return config_key_error(key + ".pin", "expected a node name or a list of node names");
     } else {
-      return config_error(key + "." + name, "unknown key (type, pin)");
+      return config_key_error(key + "." + name, "unknown key (type, pin)");
     }
   }
   return rule;
@@ -101,7 +98,7 @@ Status read_weights(const LayeredConfig& c, BalancingConfig& b) {
   b.weights = {c.get_number("balancing.weights.memory"), c.get_number("balancing.weights.cpu"),
                c.get_number("balancing.weights.disk")};
   if (b.weights.memory + b.weights.cpu + b.weights.disk <= 0)
-    return config_error("balancing.weights", "at least one weight must be positive");
+    return config_key_error("balancing.weights", "at least one weight must be positive");
   return core::ok();
 }
 
@@ -159,7 +156,7 @@ Result<ServiceConfig> read_service(const LayeredConfig& c) {
                  [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
   static const std::vector<std::string> levels = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"};
   if (!contains(levels, level))
-    return config_error("service.log_level", "'" + c.get_string("service.log_level") +
+    return config_key_error("service.log_level", "'" + c.get_string("service.log_level") +
                                                  "' is not one of: DEBUG, INFO, WARNING, ERROR, CRITICAL");
   s.log_level = level;
   return s;
@@ -168,11 +165,11 @@ Result<ServiceConfig> read_service(const LayeredConfig& c) {
 Status check_nodes(const ClusterConfig& cl, const BalancingConfig& b) {
   for (const auto& n : cl.maintenance_nodes) {
     if (contains(cl.ignore_nodes, n))
-      return config_error("proxmox_cluster.maintenance_nodes",
+      return config_key_error("proxmox_cluster.maintenance_nodes",
                           "node '" + n + "' is also in ignore_nodes (evacuate or ignore, not both)");
   }
   if (!b.balance_vms && !b.balance_cts)
-    return config_error("balancing.balance_types", "must contain vm, ct or both");
+    return config_key_error("balancing.balance_types", "must contain vm, ct or both");
   return core::ok();
 }
 

@@ -12,7 +12,7 @@ namespace pvekit::core {
 namespace {
 
 Error bad_value(const std::string& path, const std::string& source, const std::string& why) {
-  return Error(ErrorCategory::Config, "key '" + path + "': " + why).wrap(source);
+  return config_key_error(path, why).wrap(source);
 }
 
 std::string type_name(ValueType t) {
@@ -283,6 +283,10 @@ std::map<std::string, std::string> LayeredConfig::process_environment() {
     if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
   }
   return env;
+}
+
+Error config_key_error(const std::string& key, const std::string& why) {
+  return Error(ErrorCategory::Config, "key '" + key + "': " + why);
 }
 
 }  // namespace pvekit::core

@@ -89,4 +89,8 @@ class LayeredConfig {
   std::map<std::string, std::string> sources_;
 };
 
+// The error for a config value that parses but is not acceptable:
+// "key 'a.b': why", category Config, as LayeredConfig's own checks say it.
+Error config_key_error(const std::string& key, const std::string& why);
+
 }  // namespace pvekit::core

@@ -14,7 +14,7 @@ using core::ErrorCategory;
 using core::Json;
 
 Error rule_error(const std::string& key, const std::string& why) {
-  return Error(ErrorCategory::Config, "key 'routing.rules." + key + "': " + why);
+  return core::config_key_error("routing.rules." + key, why);
 }
 
 core::Result<std::regex> parse_regex(const std::string& key, const Json& value) {

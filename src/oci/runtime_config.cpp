@@ -12,13 +12,10 @@ namespace {
 
 using core::Error;
 using core::ErrorCategory;
+using core::config_key_error;
 using core::Json;
 using core::KeySpec;
 using core::ValueType;
-
-Error config_error(const std::string& key, const std::string& why) {
-  return Error(ErrorCategory::Config, "key '" + key + "': " + why);
-}
 
 void add_runtime_keys(core::ConfigSchema& s) {
   s.add({.path = "root", .default_value = kDefaultRoot, .help = "directory of the containers' state (--root)"});
@@ -75,14 +72,14 @@ core::Result<ProxmoxSettings> read_proxmox(const core::LayeredConfig& c) {
   p.template_storage = c.get_string("proxmox.template_storage");
   p.template_format = c.get_string("proxmox.template_format") == "oci" ? TemplateFormat::Oci : TemplateFormat::TarGz;
   p.rootfs_storage = c.get_string("proxmox.rootfs_storage");
-  if (p.template_storage.empty()) return config_error("proxmox.template_storage", "must not be empty");
-  if (p.rootfs_storage.empty()) return config_error("proxmox.rootfs_storage", "must not be empty");
+  if (p.template_storage.empty()) return config_key_error("proxmox.template_storage", "must not be empty");
+  if (p.rootfs_storage.empty()) return config_key_error("proxmox.rootfs_storage", "must not be empty");
   p.rootfs_size_gib = c.get_int("proxmox.rootfs_size");
   p.networks = c.get_list("proxmox.networks");
-  if (p.networks.size() > 32) return config_error("proxmox.networks", "PVE allows at most 32 (net0..net31)");
+  if (p.networks.size() > 32) return config_key_error("proxmox.networks", "PVE allows at most 32 (net0..net31)");
   for (size_t i = 0; i < p.networks.size(); ++i) {
     if (p.networks[i].find("name=") == std::string::npos)
-      return config_error("proxmox.networks", "entry " + std::to_string(i) + " (\"" + p.networks[i] +
+      return config_key_error("proxmox.networks", "entry " + std::to_string(i) + " (\"" + p.networks[i] +
                                                   "\") lacks name=IFNAME");
   }
   p.unprivileged = c.get_bool("proxmox.unprivileged");
@@ -104,7 +101,8 @@ const core::ConfigSchema& lxcri_schema() {
 core::Result<RuntimeConfig> to_runtime_config(const core::LayeredConfig& c) {
   RuntimeConfig r;
   r.root = c.get_string("root");
-  if (r.root.empty() || r.root[0] != '/') return config_error("root", "must be an absolute path, got \"" + r.root + "\"");
+  if (r.root.empty() || r.root[0] != '/')
+    return config_key_error("root", "must be an absolute path, got \"" + r.root + "\"");
   r.log = c.get_string("log");
   r.log_format = c.get_string("log_format");
   r.debug = c.get_bool("debug");

@@ -7,25 +7,26 @@ namespace {
 
 using core::Error;
 using core::ErrorCategory;
+using core::config_key_error;
 using core::ValueType;
 
-Error config_error(const std::string& key, const std::string& why) {
-  return Error(ErrorCategory::Config, "key '" + key + "': " + why);
-}
-
 core::Status check_credentials(const ApiConfig& a, const std::string& s) {
-  if (a.user.empty() || a.user.find('@') == std::string::npos) return config_error(s + ".user", "expected user@realm");
+  if (a.user.empty() || a.user.find('@') == std::string::npos)
+    return config_key_error(s + ".user", "expected user@realm");
   const bool password = !a.pass.empty() || !a.pass_file.empty();
   const bool secret = !a.token_secret.empty() || !a.token_secret_file.empty();
-  if (!a.pass.empty() && !a.pass_file.empty()) return config_error(s + ".pass", "set either pass or pass_file, not both");
+  if (!a.pass.empty() && !a.pass_file.empty())
+    return config_key_error(s + ".pass", "set either pass or pass_file, not both");
   if (!a.token_secret.empty() && !a.token_secret_file.empty())
-    return config_error(s + ".token_secret", "set either token_secret or token_secret_file, not both");
+    return config_key_error(s + ".token_secret", "set either token_secret or token_secret_file, not both");
   if (password && (secret || !a.token_id.empty()))
-    return config_error(s + ".pass", "use either a password or an API token, not both");
-  if (!a.token_id.empty() && !secret) return config_error(s + ".token_id", "token_id is set but token_secret is missing");
-  if (secret && a.token_id.empty()) return config_error(s + ".token_secret", "token_secret is set but token_id is missing");
+    return config_key_error(s + ".pass", "use either a password or an API token, not both");
+  if (!a.token_id.empty() && !secret)
+    return config_key_error(s + ".token_id", "token_id is set but token_secret is missing");
+  if (secret && a.token_id.empty())
+    return config_key_error(s + ".token_secret", "token_secret is set but token_id is missing");
   if (!password && !secret)
-    return config_error(s, "no credentials: set pass (or pass_file) or token_id + token_secret");
+    return config_key_error(s, "no credentials: set pass (or pass_file) or token_id + token_secret");
   return core::ok();
 }
 
@@ -37,7 +38,7 @@ core::Status resolve_secret(const std::string& key, const std::string& path, std
   std::string v = *text;
   if (!v.empty() && v.back() == '\n') v.pop_back();
   if (!v.empty() && v.back() == '\r') v.pop_back();
-  if (v.empty()) return config_error(key, "secret file '" + path + "' is empty");
+  if (v.empty()) return config_key_error(key, "secret file '" + path + "' is empty");
   value = std::move(v);
   return core::ok();
 }
@@ -72,7 +73,7 @@ core::Result<ApiConfig> read_api_config(const core::LayeredConfig& c, const std:
   a.hosts = c.get_list(s + ".hosts");
   for (const auto& host : a.hosts) {
     auto parsed = parse_host_port(host);
-    if (!parsed.ok()) return config_error(s + ".hosts", parsed.error().message());
+    if (!parsed.ok()) return config_key_error(s + ".hosts", parsed.error().message());
   }
   a.user = c.get_string(s + ".user");
   a.pass = c.get_string(s + ".pass");
@@ -84,9 +85,9 @@ core::Result<ApiConfig> read_api_config(const core::LayeredConfig& c, const std:
   a.ssl_fingerprint = c.get_list(s + ".ssl_fingerprint");
   a.ca_file = c.get_string(s + ".ca_file");
   if (!a.ssl_fingerprint.empty() && !a.ca_file.empty())
-    return config_error(s + ".ssl_fingerprint", "set either ssl_fingerprint or ca_file, not both");
+    return config_key_error(s + ".ssl_fingerprint", "set either ssl_fingerprint or ca_file, not both");
   if (!a.ssl_verification && (!a.ssl_fingerprint.empty() || !a.ca_file.empty()))
-    return config_error(s + ".ssl_verification",
+    return config_key_error(s + ".ssl_verification",
                         "is false, which turns verification off, but ssl_fingerprint or ca_file is set");
   a.timeout = static_cast<int>(c.get_int(s + ".timeout"));
   a.retries = static_cast<int>(c.get_int(s + ".retries"));
@@ -95,7 +96,7 @@ core::Result<ApiConfig> read_api_config(const core::LayeredConfig& c, const std:
 }
 
 core::Status check_api_config(const ApiConfig& api, const std::string& s) {
-  if (api.hosts.empty()) return config_error(s + ".hosts", "at least one host is required");
+  if (api.hosts.empty()) return config_key_error(s + ".hosts", "at least one host is required");
   return check_credentials(api, s);
 }
 

@@ -25,18 +25,11 @@ import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pvesim_harness import DEFAULT_SECRET, DEFAULT_TOKEN, SKIP, Pvesim  # noqa: E402
+from lxcri_test import Failure, check  # noqa: E402
 
 NODE = "pve1"
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, message):
-    if not cond:
-        raise Failure(message)
 
 
 class Env:
