@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -15,6 +16,7 @@
 #include <thread>
 
 #include "core/files.h"
+#include "core/strings.h"
 #include "oci/linux/cgroups.h"
 #include "oci/linux/console.h"
 #include "oci/linux/hooks.h"
@@ -140,7 +142,6 @@ core::Result<ContainerState> LinuxBackend::create(const CreateRequest& r) {
   UniqueFd fifo_fd(::open(fifo.c_str(), O_PATH | O_CLOEXEC));
   if (!fifo_fd.valid()) return Error::system("open " + fifo, errno);
   PVEKIT_ASSIGN(auto sync, make_sync_pair());
-  PVEKIT_TRY(join_pid_namespace(linux));
 
   // Socket activation (as runc): the init gets the LISTEN_FDS descriptors, then
   // --preserve-fds more, and its environment names itself (pid 1) as LISTEN_PID.
@@ -156,15 +157,24 @@ core::Result<ContainerState> LinuxBackend::create(const CreateRequest& r) {
                   fifo_fd.get(), r.options.no_pivot, r.options.no_new_keyring, user && user->path.empty(),
                   listen_fds + r.options.preserve_fds, cg->container_binds(),
                   r.spec.process->terminal ? r.console_fd : -1};
+  PVEKIT_ASSIGN(UniqueFd own_pid_ns, enter_child_pid_namespace(linux));
+  // In a pid namespace others live in, the init is seen from its birth, with
+  // host descriptors, root and cwd: not dumpable, so nothing there may ptrace
+  // it or open its /proc files (the init stays so until execve).
+  if (own_pid_ns.valid() && ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+    return Error::system("prctl(PR_SET_DUMPABLE)", errno);
   pid_t pid = clone_init(clone_flags(linux));
-  if (pid < 0) return Error::system("clone the container init", errno);
+  int clone_errno = errno;
   if (pid == 0) {
     sync.parent.reset();
     run_init(init);
   }
+  Status back = leave_child_pid_namespace(own_pid_ns);
+  if (pid < 0) return Error::system("clone the container init", clone_errno);
   sync.child.reset();
   CgroupGuard cg_guard(*cg);
   ChildGuard child_guard(pid);
+  PVEKIT_TRY(back);
   state.pid = pid;
   if (auto st = read_proc_stat(pid)) state.pid_start_time = st->start_time;
   PVEKIT_TRY(prepare_child(r, pid, *cg, state));
@@ -289,11 +299,14 @@ core::Result<std::vector<JoinNs>> open_namespaces(pid_t pid, const LinuxConfig& 
 struct ExecChild {
   const ExecRequest* request;
   int sync_fd;
-  int root_fd;  // O_PATH of /proc/<init>/root
+  int root_fd;    // O_PATH of /proc/<init>/root
+  int pid_ns_fd;  // the init's pid namespace; -1 when it is ours
   std::vector<JoinNs>* namespaces;
 };
 
-Status enter_container(const ExecChild& c, PreparedProcess& prepared) {
+// Every namespace but pid, then the container's root: after this, nothing the
+// process holds or points at (root, cwd, descriptors) is the host's.
+Status enter_container(const ExecChild& c) {
   PVEKIT_TRY(expect_sync(c.sync_fd, SyncType::Go));
   for (auto& ns : *c.namespaces) {
     if (::setns(ns.fd.get(), namespace_flag(ns.type)) != 0) return Error::system("join " + ns.type + " namespace", errno);
@@ -302,45 +315,73 @@ Status enter_container(const ExecChild& c, PreparedProcess& prepared) {
   // The init's root, not the mount namespace's: right with --no-pivot too.
   if (::fchdir(c.root_fd) != 0 || ::chroot(".") != 0) return Error::system("enter the container's root", errno);
   ::close(c.root_fd);
-  const ExecRequest& r = *c.request;
-  if (r.console_fd >= 0) {
-    PVEKIT_TRY(setup_console(r.console_fd).wrap("terminal"));
-    ::close(r.console_fd);
+  if (c.pid_ns_fd >= 0) {
+    // Affects our children only: the exec process is the first thing the container can see.
+    if (::setns(c.pid_ns_fd, CLONE_NEWPID) != 0) return Error::system("join pid namespace", errno);
+    ::close(c.pid_ns_fd);
   }
-  PVEKIT_TRY(prepare_process(r.spec, prepared, c.sync_fd));
-  return prepare_fds(r.preserve_fds);
+  return core::ok();
 }
 
-[[noreturn]] void run_exec_child(const ExecChild& c) {
-  std::vector<int> keep = {c.sync_fd, c.root_fd, c.request->console_fd};
-  for (const auto& ns : *c.namespaces) keep.push_back(ns.fd.get());
-  close_fds_from(3 + c.request->preserve_fds, keep);
-  reset_signals();
+// The process the container sees: set up as the spec says, then execve.
+[[noreturn]] void run_exec_process(const ExecChild& c) {
+  const ExecRequest& r = *c.request;
   PreparedProcess prepared;
-  Status s = enter_container(c, prepared);
-  if (s.ok()) s = exec_process(*c.request->spec.process, prepared);
+  Status s = expect_sync(c.sync_fd, SyncType::Go);
+  if (s.ok() && r.console_fd >= 0) {
+    s = setup_console(r.console_fd).wrap("terminal");
+    ::close(r.console_fd);
+  }
+  // Descriptors first: after the seccomp filter, only what runc's init needs too.
+  if (s.ok()) s = prepare_fds(r.preserve_fds);
+  if (s.ok()) s = prepare_process(r.spec, prepared, c.sync_fd);
+  if (s.ok()) s = exec_process(*r.spec.process, prepared);
   send_sync_error(c.sync_fd, s.error());
   _exit(1);
 }
 
-// Forks with the container's pid namespace as our children's, then restores ours.
-core::Result<pid_t> fork_in_pid_namespace(pid_t init) {
-  if (same_namespace(init, "pid")) {
+// The intermediate child (runc's nsexec stages): it lives in our pid namespace,
+// so no process of the container can see it while it still holds host
+// descriptors, root and cwd; it is not dumpable, and neither is the exec
+// process it forks (that lasts until execve). It reports the exec process's
+// pid and exits; the exec process is reparented to us (a child subreaper).
+[[noreturn]] void run_exec_child(const ExecChild& c) {
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  std::vector<int> keep = {c.sync_fd, c.root_fd, c.pid_ns_fd, c.request->console_fd};
+  for (const auto& ns : *c.namespaces) keep.push_back(ns.fd.get());
+  close_fds_from(3 + c.request->preserve_fds, keep);
+  reset_signals();
+  Status s = enter_container(c);
+  if (s.ok()) {
     pid_t pid = ::fork();
-    if (pid < 0) return Error::system("fork the exec process", errno);
-    return pid;
+    if (pid == 0) run_exec_process(c);
+    if (pid > 0) {
+      s = send_sync(c.sync_fd, {SyncType::Pid, 0, std::to_string(pid)});
+      _exit(s.ok() ? 0 : 1);
+    }
+    s = Error::system("fork the exec process", errno);
   }
-  UniqueFd own(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+  send_sync_error(c.sync_fd, s.error());
+  _exit(1);
+}
+
+core::Result<UniqueFd> open_pid_namespace(pid_t init) {
+  if (same_namespace(init, "pid")) return UniqueFd();
   std::string path = "/proc/" + std::to_string(init) + "/ns/pid";
-  UniqueFd target(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!own.valid() || !target.valid()) return Error::system("open pid namespace " + path, errno);
-  if (::setns(target.get(), CLONE_NEWPID) != 0) return Error::system("join pid namespace " + path, errno);
-  pid_t pid = ::fork();
-  int fork_errno = errno;
-  if (pid == 0) return pid;
-  if (::setns(own.get(), CLONE_NEWPID) != 0) return Error::system("return to our pid namespace", errno);
-  if (pid < 0) return Error::system("fork the exec process", fork_errno);
-  return pid;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return Error::system("open " + path, errno);
+  return fd;
+}
+
+// Reaps the intermediate child and returns the exec process's pid it reported.
+core::Result<pid_t> take_exec_pid(int sync_fd, pid_t intermediate) {
+  PVEKIT_ASSIGN(auto msg, expect_message(sync_fd, SyncType::Pid));
+  auto pid = core::parse_int(msg.payload);
+  if (!pid || *pid <= 0) return Error(ErrorCategory::Runtime, "exec: bad pid from the intermediate child: " + msg.payload);
+  int status = 0;
+  while (::waitpid(intermediate, &status, 0) < 0)
+    if (errno != EINTR) return Error::system("wait for the intermediate exec child", errno);
+  return static_cast<pid_t>(*pid);
 }
 
 }  // namespace
@@ -349,20 +390,31 @@ core::Result<pid_t> LinuxBackend::exec(const ContainerState& state, const ExecRe
   if (!r.spec.process || !r.spec.linux) return Error(ErrorCategory::Config, "exec: the spec has no process or linux section");
   PVEKIT_ASSIGN(auto cg, manager_for(state.cgroup_root, state.cgroup_path));
   PVEKIT_ASSIGN(auto namespaces, open_namespaces(state.pid, *r.spec.linux));
+  PVEKIT_ASSIGN(UniqueFd pid_ns, open_pid_namespace(state.pid));
   std::string root_path = "/proc/" + std::to_string(state.pid) + "/root";
   UniqueFd root(::open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root.valid()) return Error::system("open " + root_path, errno);
   // The descriptors above must belong to the recorded init, not a reused pid.
   if (!alive(state)) return Error(ErrorCategory::Conflict, "container " + state.id + " is not running");
+  // The exec process outlives its parent, the intermediate child: as a
+  // subreaper we become its parent and can wait for it.
+  if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) return Error::system("become a child subreaper", errno);
   PVEKIT_ASSIGN(auto sync, make_sync_pair());
-  PVEKIT_ASSIGN(pid_t pid, fork_in_pid_namespace(state.pid));
-  if (pid == 0) {
+  pid_t intermediate = ::fork();
+  if (intermediate < 0) return Error::system("fork the exec process", errno);
+  if (intermediate == 0) {
     sync.parent.reset();
-    run_exec_child({&r, sync.child.get(), root.get(), &namespaces});
+    run_exec_child({&r, sync.child.get(), root.get(), pid_ns.get(), &namespaces});
   }
   sync.child.reset();
+  ChildGuard intermediate_guard(intermediate);
+  // Joined before the fork of the exec process, which inherits the cgroup.
+  PVEKIT_TRY(cg->add_process(intermediate, r.sub_cgroups).wrap("join the container's cgroup"));
+  PVEKIT_TRY(send_sync(sync.parent.get(), {SyncType::Go, 0, ""}));
+  PVEKIT_ASSIGN(pid_t pid, take_exec_pid(sync.parent.get(), intermediate).wrap("exec"));
+  intermediate_guard.release();
   ChildGuard guard(pid);
-  PVEKIT_TRY(cg->add_process(pid, r.sub_cgroups).wrap("join the container's cgroup"));
+  // The intermediate has exited, so the socket is the exec process's alone.
   PVEKIT_TRY(send_sync(sync.parent.get(), {SyncType::Go, 0, ""}));
   SeccompListenerHandler to_agent;
   if (r.spec.linux->seccomp)

@@ -33,32 +33,40 @@ using core::Status;
 
 namespace {
 
-Status apply_sysctl(const LinuxConfig& linux, Syscalls& sys) {
+Status apply_sysctl(const LinuxConfig& linux, const Rootfs& rootfs, Syscalls& sys) {
   for (const auto& [key, value] : linux.sysctl) {
     std::string path = "/proc/sys/" + key;
     std::replace(path.begin() + 10, path.end(), '.', '/');
-    PVEKIT_TRY(sys.write_file(path, value).wrap("sysctl " + key));
+    PVEKIT_TRY(sys.write_proc_file(rootfs.fd.get(), path, value).wrap("sysctl " + key));
   }
   return core::ok();
+}
+
+bool protects_or_pivots(const MountOp& op) {
+  return op.kind == MountOp::Kind::MaskPath || op.kind == MountOp::Kind::ReadonlyPath ||
+         op.kind == MountOp::Kind::PivotRoot;
 }
 
 Status setup_rootfs(const InitConfig& c, Syscalls& sys) {
   const Spec& spec = *c.spec;
   MountContext ctx{c.rootfs, c.no_pivot, c.new_user_namespace, c.cgroup_binds};
   auto ops = plan_mounts(spec, ctx);
-  // sysctls go in after the pivot but before /proc/sys turns read-only.
-  auto pivot = std::find_if(ops.begin(), ops.end(), [](const MountOp& op) { return op.kind == MountOp::Kind::PivotRoot; });
-  std::vector<MountOp> before(ops.begin(), pivot), switch_root(pivot, pivot + 1), after(pivot + 1, ops.end());
-  PVEKIT_TRY(apply_mounts(before, c.rootfs, sys));
+  auto split = std::find_if(ops.begin(), ops.end(), protects_or_pivots);
+  std::vector<MountOp> build(ops.begin(), split), finish(split, ops.end());
+  Rootfs rootfs{c.rootfs, UniqueFd()};
+  PVEKIT_TRY(apply_mounts(build, rootfs, sys));
   // createContainer hooks: in the container's namespaces, mounts done, root not yet switched.
   if (!spec.hooks.create_container.empty()) {
     ContainerState state{.id = c.id, .status = ContainerStatus::Creating, .pid = ::getpid(), .bundle = c.bundle};
     PVEKIT_TRY(run_hooks(spec.hooks.create_container, "createContainer",
                          runc_state_json(state, ContainerStatus::Creating).dump()));
   }
-  PVEKIT_TRY(apply_mounts(switch_root, c.rootfs, sys));
-  if (spec.linux) PVEKIT_TRY(apply_sysctl(*spec.linux, sys));
-  return apply_mounts(after, "/", sys);
+  // A cwd the image lacks is created, as runc does (before the root may turn read-only).
+  if (spec.process && !spec.process->cwd.empty())
+    PVEKIT_TRY(sys.mkdir_in_root(rootfs.fd.get(), spec.process->cwd, 0755).wrap("process.cwd"));
+  // sysctls go in before /proc/sys turns read-only.
+  if (spec.linux) PVEKIT_TRY(apply_sysctl(*spec.linux, rootfs, sys));
+  return apply_mounts(finish, rootfs, sys);
 }
 
 Status setup_identity(const Spec& spec, Syscalls& sys) {
@@ -86,6 +94,9 @@ Status setup_process(const Process& p, PreparedProcess& out) {
 Status setup(const InitConfig& c, PreparedProcess& out) {
   const Spec& spec = *c.spec;
   PVEKIT_TRY(expect_sync(c.sync_fd, SyncType::Go));
+  // Our id maps are written (that needed us dumpable): from here until execve
+  // nothing in the container may ptrace us or open our /proc files.
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return Error::system("prctl(PR_SET_DUMPABLE)", errno);
   PVEKIT_TRY(join_namespaces(*spec.linux));
   if (c.new_user_namespace && (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0))
     return Error::system("become root in the user namespace", errno);
@@ -102,8 +113,9 @@ Status setup(const InitConfig& c, PreparedProcess& out) {
     PVEKIT_TRY(setup_console(c.console_fd).wrap("terminal"));
     ::close(c.console_fd);
   }
-  PVEKIT_TRY(prepare_process(spec, out, c.sync_fd));
-  return prepare_fds(c.preserve_fds);
+  // Before the seccomp filter: the user's profile need not allow what this takes.
+  PVEKIT_TRY(prepare_fds(c.preserve_fds));
+  return prepare_process(spec, out, c.sync_fd);
 }
 
 // Blocks until `start` opens the fifo for reading. The fifo lives in the host's

@@ -5,7 +5,6 @@
 #include <sys/sysmacros.h>
 
 #include <algorithm>
-#include <deque>
 #include <map>
 
 #include "core/strings.h"
@@ -173,14 +172,14 @@ std::vector<MountOp> plan_mounts(const Spec& spec, const MountContext& ctx) {
                    .fstype = m.type, .flags = parse_mount_options(m.options)});
   }
   plan_devices(spec, ctx, ops);
-  MountOp pivot = simple_op(MountOp::Kind::PivotRoot, ctx.rootfs, ctx.rootfs);
-  pivot.no_pivot = ctx.no_pivot;
-  ops.push_back(pivot);
   if (spec.linux) {
     for (const auto& p : spec.linux->masked_paths) ops.push_back(simple_op(MountOp::Kind::MaskPath, "", p));
     for (const auto& p : spec.linux->readonly_paths)
       ops.push_back(simple_op(MountOp::Kind::ReadonlyPath, "", p));
   }
+  MountOp pivot = simple_op(MountOp::Kind::PivotRoot, ctx.rootfs, ctx.rootfs);
+  pivot.no_pivot = ctx.no_pivot;
+  ops.push_back(pivot);
   if (spec.root.readonly) ops.push_back(simple_op(MountOp::Kind::RemountRootReadonly, "", "/"));
   return ops;
 }
@@ -198,32 +197,6 @@ std::optional<HoldingMount> mount_holding(const std::string& mountinfo, const st
     best = HoldingMount{point, shared};
   }
   return best;
-}
-
-std::string secure_join(Syscalls& sys, const std::string& root, const std::string& unsafe) {
-  std::deque<std::string> todo;
-  for (auto& c : core::split(unsafe, '/', true)) todo.push_back(c);
-  std::vector<std::string> done;
-  int links = 0;
-  while (!todo.empty()) {
-    std::string c = todo.front();
-    todo.pop_front();
-    if (c == ".") continue;
-    if (c == "..") {
-      if (!done.empty()) done.pop_back();
-      continue;
-    }
-    std::string candidate = root + "/" + core::join(done, "/") + (done.empty() ? "" : "/") + c;
-    auto target = sys.readlink(candidate);
-    if (!target || ++links > 255) {
-      done.push_back(c);
-      continue;
-    }
-    if (!target->empty() && (*target)[0] == '/') done.clear();
-    auto parts = core::split(*target, '/', true);
-    todo.insert(todo.begin(), parts.begin(), parts.end());
-  }
-  return done.empty() ? root : root + "/" + core::join(done, "/");
 }
 
 }  // namespace pvekit::oci::linux

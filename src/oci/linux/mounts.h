@@ -38,9 +38,9 @@ struct MountOp {
     CgroupBind,        // bind a host cgroup directory (source) at target (v1 hosts)
     Device,            // create a device node (or bind the host's when in a user namespace)
     Symlink,           // symlink `source` at target
-    PivotRoot,         // switch root (pivot_root, or MS_MOVE + chroot with no_pivot)
     MaskPath,          // bind /dev/null over a file, empty read-only tmpfs over a directory
     ReadonlyPath,      // bind the path onto itself read-only
+    PivotRoot,         // switch root (pivot_root, or MS_MOVE + chroot with no_pivot)
     RemountRootReadonly,
   };
   Kind kind = Kind::Mount;
@@ -69,16 +69,13 @@ struct MountContext {
   std::vector<std::pair<std::string, std::string>> cgroup_binds;
 };
 
-// The full, ordered rootfs setup for `spec`. Pure.
+// The full, ordered rootfs setup for `spec`. Pure. Masked and read-only
+// paths come before the pivot, while the host's /proc/self/fd still lets us
+// mount onto descriptors whatever the container mounts at /proc.
 std::vector<MountOp> plan_mounts(const Spec& spec, const MountContext& ctx);
 
 // The default devices every container gets (runtime-spec config-linux.md "Default Devices").
 const std::vector<Device>& default_devices();
-
-// Resolves `unsafe` (a container path) under `root` the way the container
-// would see it: symlinks are followed but can never leave `root`
-// (an absolute link target restarts at `root`, ".." stops at `root`).
-std::string secure_join(Syscalls& sys, const std::string& root, const std::string& unsafe);
 
 // The mount holding `path` in /proc/self/mountinfo text (the longest mount
 // point that is `path` or one of its parents; the topmost of stacked ones).
@@ -88,7 +85,14 @@ struct HoldingMount {
 };
 std::optional<HoldingMount> mount_holding(const std::string& mountinfo, const std::string& path);
 
+// The rootfs being set up: its host path and, from the BindRootfs op on, the
+// descriptor of the bound tree that every container path is resolved from.
+struct Rootfs {
+  std::string path;
+  UniqueFd fd;
+};
+
 // Runs the ops in order; stops at the first failure, naming the op.
-core::Status apply_mounts(const std::vector<MountOp>& ops, const std::string& rootfs, Syscalls& sys);
+core::Status apply_mounts(const std::vector<MountOp>& ops, Rootfs& rootfs, Syscalls& sys);
 
 }  // namespace pvekit::oci::linux

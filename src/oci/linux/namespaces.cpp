@@ -62,8 +62,17 @@ Status join_namespaces(const LinuxConfig& linux) {
   return core::ok();
 }
 
-Status join_pid_namespace(const LinuxConfig& linux) {
-  if (const auto* pid = linux.find_namespace("pid"); pid && !pid->path.empty()) return join(*pid);
+core::Result<UniqueFd> enter_child_pid_namespace(const LinuxConfig& linux) {
+  const auto* pid = linux.find_namespace("pid");
+  if (!pid || pid->path.empty()) return UniqueFd();
+  UniqueFd own(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+  if (!own.valid()) return Error::system("open our pid namespace", errno);
+  PVEKIT_TRY(join(*pid));
+  return own;
+}
+
+Status leave_child_pid_namespace(const UniqueFd& own) {
+  if (own.valid() && ::setns(own.get(), CLONE_NEWPID) != 0) return Error::system("return to our pid namespace", errno);
   return core::ok();
 }
 

@@ -3,6 +3,7 @@
 #include <sys/types.h>
 
 #include "core/result.h"
+#include "oci/fd.h"
 #include "oci/spec.h"
 
 namespace pvekit::oci::linux {
@@ -14,10 +15,15 @@ int namespace_flag(const std::string& type);
 int clone_flags(const LinuxConfig& linux);
 
 // Joins the namespaces given by path, user first, skipping pid (which the
-// parent joins before cloning, since setns(pid) only affects children).
+// parent joins around the clone, since setns(pid) only affects children).
 core::Status join_namespaces(const LinuxConfig& linux);
-// Joins only the pid namespace given by path, if any (parent side).
-core::Status join_pid_namespace(const LinuxConfig& linux);
+// Parent side: makes the pid namespace given by path, if any, the one our
+// next child is born in. Returns a descriptor of our own for
+// leave_child_pid_namespace (invalid when nothing was joined).
+core::Result<UniqueFd> enter_child_pid_namespace(const LinuxConfig& linux);
+// Back to our own pid namespace for children, so the hooks we run stay in
+// the runtime's namespace (runtime-spec).
+core::Status leave_child_pid_namespace(const UniqueFd& own);
 
 // Refuses a linux.sysctl key that no namespace of the container isolates
 // (the write would change the host), as runc does: kernel.msg*, kernel.sem,

@@ -1,5 +1,6 @@
 #include "oci/linux/process.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
@@ -124,8 +125,18 @@ Status prepare_fds(int preserve_fds) {
     if (flags >= 0) ::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
   }
   unsigned first = static_cast<unsigned>(3 + preserve_fds);
-  if (::syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
-    return Error::system("close_range", errno);
+  if (::syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return core::ok();
+  // Kernels before 5.11, or a seccomp filter around us that refuses it: one by one.
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) return Error::system("list /proc/self/fd", errno);
+  int own = ::dirfd(dir);
+  while (const dirent* e = ::readdir(dir)) {
+    auto fd = core::parse_int(e->d_name);
+    if (!fd || *fd < static_cast<int64_t>(first) || *fd == own) continue;
+    int flags = ::fcntl(static_cast<int>(*fd), F_GETFD);
+    if (flags >= 0) ::fcntl(static_cast<int>(*fd), F_SETFD, flags | FD_CLOEXEC);
+  }
+  ::closedir(dir);
   return core::ok();
 }
 

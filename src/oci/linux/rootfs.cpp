@@ -1,4 +1,6 @@
-// apply_mounts: runs a MountOp plan (see mounts.h) through Syscalls.
+// apply_mounts: runs a MountOp plan (see mounts.h) through Syscalls. Every
+// container path is resolved from the rootfs descriptor (in_root.h) and
+// mounted onto through the resolved descriptor, never by its path string.
 
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -14,64 +16,98 @@ using core::Status;
 
 namespace {
 
-std::string parent_of(const std::string& path) {
-  auto pos = path.find_last_of('/');
-  return pos == 0 || pos == std::string::npos ? "/" : path.substr(0, pos);
-}
+constexpr mode_t kDirMode = 0755;
 
 Status set_propagation(Syscalls& sys, const std::string& target, unsigned long propagation) {
   if (propagation == 0) return core::ok();
   return sys.mount("", target, "", propagation, "");
 }
 
-Status apply_bind(const MountOp& op, const std::string& target, Syscalls& sys) {
+// A descriptor taken before a mount refers to what is under it: flags and
+// propagation are set on a descriptor of the path taken again afterwards.
+core::Result<UniqueFd> reopen(const Rootfs& rootfs, const std::string& path, Syscalls& sys) {
+  return sys.open_in_root(rootfs.fd.get(), path, InRootOptions{});
+}
+
+Status apply_bind(const MountOp& op, const Rootfs& rootfs, Syscalls& sys) {
+  UniqueFd target;
   if (sys.is_dir(op.source)) {
-    PVEKIT_TRY(sys.mkdir_all(target, 0755));
+    PVEKIT_ASSIGN(target, sys.mkdir_in_root(rootfs.fd.get(), op.target, kDirMode));
   } else {
-    PVEKIT_TRY(sys.mkdir_all(parent_of(target), 0755));
-    PVEKIT_TRY(sys.create_file(target, 0644));
+    PVEKIT_ASSIGN(target, sys.create_file_in_root(rootfs.fd.get(), op.target, 0644));
   }
   unsigned long rec = op.flags.recursive ? MS_REC : 0;
-  PVEKIT_TRY(sys.mount(op.source, target, "", MS_BIND | rec, ""));
+  PVEKIT_TRY(sys.mount(op.source, fd_path(target.get()), "", MS_BIND | rec, ""));
   // Bind mounts ignore most flags on the first call; a remount applies them.
   unsigned long extra = op.flags.flags & ~static_cast<unsigned long>(MS_REMOUNT);
-  if (extra != 0) PVEKIT_TRY(sys.mount("", target, "", MS_BIND | MS_REMOUNT | rec | extra, ""));
-  return set_propagation(sys, target, op.flags.propagation);
+  if (extra == 0 && op.flags.propagation == 0) return core::ok();
+  PVEKIT_ASSIGN(UniqueFd mounted, reopen(rootfs, op.target, sys));
+  if (extra != 0) PVEKIT_TRY(sys.mount("", fd_path(mounted.get()), "", MS_BIND | MS_REMOUNT | rec | extra, ""));
+  return set_propagation(sys, fd_path(mounted.get()), op.flags.propagation);
 }
 
-Status apply_mount(const MountOp& op, const std::string& rootfs, Syscalls& sys) {
-  std::string target = secure_join(sys, rootfs, op.target);
-  if (op.flags.flags & MS_REMOUNT) return sys.mount("", target, "", op.flags.flags, op.flags.data);
-  if (op.flags.bind || op.kind == MountOp::Kind::CgroupBind) return apply_bind(op, target, sys);
-  PVEKIT_TRY(sys.mkdir_all(target, 0755));
-  PVEKIT_TRY(sys.mount(op.source, target, op.fstype, op.flags.flags, op.flags.data));
-  return set_propagation(sys, target, op.flags.propagation);
+Status apply_mount(const MountOp& op, const Rootfs& rootfs, Syscalls& sys) {
+  if (op.flags.flags & MS_REMOUNT) {
+    PVEKIT_ASSIGN(UniqueFd target, reopen(rootfs, op.target, sys));
+    return sys.mount("", fd_path(target.get()), "", op.flags.flags, op.flags.data);
+  }
+  if (op.flags.bind || op.kind == MountOp::Kind::CgroupBind) return apply_bind(op, rootfs, sys);
+  PVEKIT_ASSIGN(UniqueFd target, sys.mkdir_in_root(rootfs.fd.get(), op.target, kDirMode));
+  if (op.fstype == "proc" || op.fstype == "sysfs") {
+    // A proc or sysfs mounted through a symlink would not be where the
+    // masked paths, sysctls and LSM writes expect it (CVE-2019-19921).
+    auto direct = sys.open_in_root(rootfs.fd.get(), op.target, {.flags = O_PATH | O_DIRECTORY, .no_symlinks = true});
+    if (!direct.ok())
+      return Error(core::ErrorCategory::Config, "a " + op.fstype + " mount needs a plain directory at " + op.target +
+                                                    ", not a symlink: " + direct.error().to_string());
+  }
+  PVEKIT_TRY(sys.mount(op.source, fd_path(target.get()), op.fstype, op.flags.flags, op.flags.data));
+  if (op.flags.propagation == 0) return core::ok();
+  PVEKIT_ASSIGN(UniqueFd mounted, reopen(rootfs, op.target, sys));
+  return set_propagation(sys, fd_path(mounted.get()), op.flags.propagation);
 }
 
-Status apply_device(const MountOp& op, const std::string& rootfs, Syscalls& sys) {
-  std::string target = secure_join(sys, rootfs, op.target);
-  PVEKIT_TRY(sys.mkdir_all(parent_of(target), 0755));
+Status apply_device(const MountOp& op, const Rootfs& rootfs, Syscalls& sys) {
   if (op.bind_device) {
     // mknod is not allowed in a user namespace: bind the host's node instead.
-    PVEKIT_TRY(sys.create_file(target, 0644));
-    return sys.mount(op.target, target, "", MS_BIND, "");
+    PVEKIT_ASSIGN(UniqueFd target, sys.create_file_in_root(rootfs.fd.get(), op.target, 0644));
+    return sys.mount(op.target, fd_path(target.get()), "", MS_BIND, "");
   }
+  auto [dir, name] = split_last(op.target);
+  PVEKIT_ASSIGN(UniqueFd parent, sys.mkdir_in_root(rootfs.fd.get(), dir, kDirMode));
   mode_t type = op.dev_type == 'b' ? S_IFBLK : op.dev_type == 'p' ? S_IFIFO : S_IFCHR;
   dev_t dev = makedev(static_cast<unsigned>(op.major), static_cast<unsigned>(op.minor));
-  PVEKIT_TRY(sys.mknod(target, type | op.mode, dev));
-  return sys.chown(target, op.uid, op.gid);
+  PVEKIT_TRY(sys.mknodat(parent.get(), name, type | op.mode, dev));
+  return sys.fchownat(parent.get(), name, op.uid, op.gid);
 }
 
-Status apply_mask(const MountOp& op, Syscalls& sys) {
-  if (!sys.exists(op.target)) return core::ok();  // nothing to hide
-  if (sys.is_dir(op.target)) return sys.mount("tmpfs", op.target, "tmpfs", MS_RDONLY, "");
-  return sys.mount("/dev/null", op.target, "", MS_BIND, "");
+Status apply_symlink(const MountOp& op, const Rootfs& rootfs, Syscalls& sys) {
+  auto [dir, name] = split_last(op.target);
+  PVEKIT_ASSIGN(UniqueFd parent, sys.mkdir_in_root(rootfs.fd.get(), dir, kDirMode));
+  return sys.symlinkat(op.source, parent.get(), name);
 }
 
-Status apply_readonly(const MountOp& op, Syscalls& sys) {
-  if (!sys.exists(op.target)) return core::ok();
-  PVEKIT_TRY(sys.mount(op.target, op.target, "", MS_BIND | MS_REC, ""));
-  return sys.mount("", op.target, "",
+// Paths that do not exist are skipped: there is nothing to hide or protect.
+core::Result<UniqueFd> open_existing(const Rootfs& rootfs, const std::string& path, Syscalls& sys) {
+  auto fd = sys.open_in_root(rootfs.fd.get(), path, InRootOptions{});
+  if (!fd.ok() && fd.error().sys_errno() == ENOENT) return UniqueFd();
+  return fd;
+}
+
+Status apply_mask(const MountOp& op, const Rootfs& rootfs, Syscalls& sys) {
+  PVEKIT_ASSIGN(UniqueFd target, open_existing(rootfs, op.target, sys));
+  if (!target.valid()) return core::ok();
+  std::string at = fd_path(target.get());
+  if (sys.is_dir(at)) return sys.mount("tmpfs", at, "tmpfs", MS_RDONLY, "");
+  return sys.mount("/dev/null", at, "", MS_BIND, "");
+}
+
+Status apply_readonly(const MountOp& op, const Rootfs& rootfs, Syscalls& sys) {
+  PVEKIT_ASSIGN(UniqueFd target, open_existing(rootfs, op.target, sys));
+  if (!target.valid()) return core::ok();
+  PVEKIT_TRY(sys.mount(fd_path(target.get()), fd_path(target.get()), "", MS_BIND | MS_REC, ""));
+  PVEKIT_ASSIGN(UniqueFd mounted, reopen(rootfs, op.target, sys));
+  return sys.mount("", fd_path(mounted.get()), "",
                    MS_BIND | MS_REMOUNT | MS_REC | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "");
 }
 
@@ -84,24 +120,30 @@ Status make_parent_private(const std::string& rootfs, Syscalls& sys) {
   return sys.mount("", parent->mount_point, "", MS_PRIVATE, "");
 }
 
-Status apply_one(const MountOp& op, const std::string& rootfs, Syscalls& sys) {
+// The rootfs becomes a mount point of its own (pivot_root needs one); the
+// descriptor every container path is resolved from is the bound tree's.
+Status bind_rootfs(Rootfs& rootfs, Syscalls& sys) {
+  PVEKIT_ASSIGN(UniqueFd dir, sys.open_dir(rootfs.path));
+  PVEKIT_TRY(sys.mount(fd_path(dir.get()), fd_path(dir.get()), "", MS_BIND | MS_REC, ""));
+  PVEKIT_ASSIGN(rootfs.fd, sys.open_dir(rootfs.path));
+  return core::ok();
+}
+
+Status apply_one(const MountOp& op, Rootfs& rootfs, Syscalls& sys) {
   switch (op.kind) {
     case MountOp::Kind::RootPropagation: {
       PVEKIT_TRY(sys.mount("", "/", "", op.flags.propagation, ""));
-      return op.flags.propagation & MS_SHARED ? make_parent_private(rootfs, sys) : core::ok();
+      return op.flags.propagation & MS_SHARED ? make_parent_private(rootfs.path, sys) : core::ok();
     }
-    case MountOp::Kind::BindRootfs: return sys.mount(op.source, op.target, "", MS_BIND | MS_REC, "");
+    case MountOp::Kind::BindRootfs: return bind_rootfs(rootfs, sys);
     case MountOp::Kind::Mount:
     case MountOp::Kind::CgroupBind: return apply_mount(op, rootfs, sys);
     case MountOp::Kind::Device: return apply_device(op, rootfs, sys);
-    case MountOp::Kind::Symlink: {
-      std::string link = secure_join(sys, rootfs, op.target);
-      if (sys.exists(link)) return core::ok();
-      return sys.symlink(op.source, link);
-    }
-    case MountOp::Kind::PivotRoot: return op.no_pivot ? sys.move_root(op.target) : sys.pivot_root(op.target);
-    case MountOp::Kind::MaskPath: return apply_mask(op, sys);
-    case MountOp::Kind::ReadonlyPath: return apply_readonly(op, sys);
+    case MountOp::Kind::Symlink: return apply_symlink(op, rootfs, sys);
+    case MountOp::Kind::MaskPath: return apply_mask(op, rootfs, sys);
+    case MountOp::Kind::ReadonlyPath: return apply_readonly(op, rootfs, sys);
+    case MountOp::Kind::PivotRoot:
+      return op.no_pivot ? sys.move_root(rootfs.fd.get()) : sys.pivot_root(rootfs.fd.get());
     case MountOp::Kind::RemountRootReadonly:
       return sys.mount("", "/", "", MS_BIND | MS_REMOUNT | MS_RDONLY, "");
   }
@@ -110,8 +152,10 @@ Status apply_one(const MountOp& op, const std::string& rootfs, Syscalls& sys) {
 
 }  // namespace
 
-Status apply_mounts(const std::vector<MountOp>& ops, const std::string& rootfs, Syscalls& sys) {
+Status apply_mounts(const std::vector<MountOp>& ops, Rootfs& rootfs, Syscalls& sys) {
   for (const auto& op : ops) {
+    if (!rootfs.fd.valid() && op.kind != MountOp::Kind::RootPropagation && op.kind != MountOp::Kind::BindRootfs)
+      return Error(core::ErrorCategory::Internal, "rootfs: " + op.target + " before the rootfs was bound");
     Status s = apply_one(op, rootfs, sys);
     if (!s.ok()) return std::move(s).wrap("rootfs: " + (op.target.empty() ? op.source : op.target));
   }

@@ -98,6 +98,7 @@ std::string type_name(SyncType t) {
     case SyncType::Ready: return "ready";
     case SyncType::Error: return "error";
     case SyncType::Seccomp: return "seccomp";
+    case SyncType::Pid: return "pid";
   }
   return "unknown(" + std::to_string(static_cast<uint32_t>(t)) + ")";
 }
@@ -108,7 +109,7 @@ core::Result<std::optional<SyncMessage>> recv_message(int fd) {
   UniqueFd passed;
   PVEKIT_ASSIGN(bool got, read_all(fd, &h, sizeof h, passed));
   if (!got) return std::optional<SyncMessage>();
-  if (h.type < 1 || h.type > 4) return Error(ErrorCategory::Runtime, "sync: unknown message type " + std::to_string(h.type));
+  if (h.type < static_cast<uint32_t>(SyncType::Go) || h.type > static_cast<uint32_t>(SyncType::Pid)) return Error(ErrorCategory::Runtime, "sync: unknown message type " + std::to_string(h.type));
   if (h.length > kMaxSyncPayload) return Error(ErrorCategory::Runtime, "sync: message too long");
   SyncMessage msg{static_cast<SyncType>(h.type), h.err, std::string(h.length, '\0'), std::move(passed)};
   PVEKIT_ASSIGN(got, read_all(fd, msg.payload.data(), h.length, passed));
@@ -190,18 +191,23 @@ void send_sync_error(int fd, const core::Error& error) {
   (void)send_sync(fd, {SyncType::Error, error.sys_errno(), text});
 }
 
-core::Status expect_sync(int fd, SyncType expected, const SeccompListenerHandler& on_seccomp) {
+core::Result<SyncMessage> expect_message(int fd, SyncType expected, const SeccompListenerHandler& on_seccomp) {
   while (true) {
     PVEKIT_ASSIGN(auto msg, recv_sync(fd));
     if (msg.type == SyncType::Seccomp) {
       PVEKIT_TRY(pass_listener(msg, on_seccomp));
       continue;
     }
-    if (msg.type == SyncType::Error) return error_from(msg);
+    if (msg.type == SyncType::Error) return error_from(msg).error();
     if (msg.type != expected)
       return Error(ErrorCategory::Runtime, "sync: expected " + type_name(expected) + ", got " + type_name(msg.type));
-    return core::ok();
+    return msg;
   }
+}
+
+core::Status expect_sync(int fd, SyncType expected, const SeccompListenerHandler& on_seccomp) {
+  PVEKIT_TRY(expect_message(fd, expected, on_seccomp));
+  return core::ok();
 }
 
 core::Status expect_exec(int fd, const SeccompListenerHandler& on_seccomp) {

@@ -24,6 +24,9 @@ enum class SyncType : uint32_t {
   // to the agent. The child does not wait for an answer: the fd is the
   // parent's once sent, and a notification meanwhile waits for the agent.
   Seccomp = 4,
+  // exec's intermediate child -> parent: the exec process it forked into the
+  // container's pid namespace; payload: its pid in ours.
+  Pid = 5,
 };
 
 struct SyncMessage {
@@ -70,6 +73,8 @@ using SeccompListenerHandler = std::function<core::Status(UniqueFd listener)>;
 // (category Runtime, with the child's errno and text). Seccomp messages on
 // the way go to `on_seccomp` (an error without one).
 core::Status expect_sync(int fd, SyncType expected, const SeccompListenerHandler& on_seccomp = {});
+// The same, returning the message.
+core::Result<SyncMessage> expect_message(int fd, SyncType expected, const SeccompListenerHandler& on_seccomp = {});
 
 // Parent side of exec: the child's end is close-on-exec, so end of stream
 // without a message means the execve succeeded; an Error message is returned.

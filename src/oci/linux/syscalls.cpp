@@ -3,12 +3,13 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <climits>
 
 #include "oci/fd.h"
 
@@ -48,69 +49,75 @@ Status LinuxSyscalls::umount(const std::string& target, int flags) {
   return check(::umount2(target.c_str(), flags), "umount " + target);
 }
 
-Status LinuxSyscalls::mkdir_all(const std::string& path, mode_t mode) {
-  std::string cur;
-  size_t pos = 0;
-  while (pos < path.size()) {
-    size_t next = path.find('/', pos + 1);
-    if (next == std::string::npos) next = path.size();
-    cur = path.substr(0, next);
-    pos = next;
-    if (cur == "/" || cur.empty()) continue;
-    if (::mkdir(cur.c_str(), mode) != 0 && errno != EEXIST) return Error::system("mkdir " + cur, errno);
-  }
-  if (!is_dir(path)) return Error::system("mkdir " + path, ENOTDIR);
-  return core::ok();
+core::Result<UniqueFd> LinuxSyscalls::open_dir(const std::string& host_path) {
+  UniqueFd fd(::open(host_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return Error::system("open " + host_path, errno);
+  return fd;
 }
 
-Status LinuxSyscalls::create_file(const std::string& path, mode_t mode) {
-  UniqueFd fd(::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode));
-  if (!fd.valid() && errno != EEXIST && errno != EISDIR) return Error::system("create " + path, errno);
-  return core::ok();
+core::Result<UniqueFd> LinuxSyscalls::open_in_root(int root, const std::string& path, const InRootOptions& options) {
+  return linux::open_in_root(root, path, options);
 }
 
-Status LinuxSyscalls::mknod(const std::string& path, mode_t mode, dev_t dev) {
+core::Result<UniqueFd> LinuxSyscalls::mkdir_in_root(int root, const std::string& path, mode_t mode) {
+  return linux::mkdir_in_root(root, path, mode);
+}
+
+core::Result<UniqueFd> LinuxSyscalls::create_file_in_root(int root, const std::string& path, mode_t mode) {
+  return linux::create_file_in_root(root, path, mode);
+}
+
+Status LinuxSyscalls::mknodat(int dir, const std::string& name, mode_t mode, dev_t dev) {
   // linux.devices[].fileMode is the node's exact mode: the caller's umask must not trim it.
   mode_t old_umask = ::umask(0);
-  int r = ::mknod(path.c_str(), mode, dev);
+  int r = ::mknodat(dir, name.c_str(), mode, dev);
   int err = errno;
   ::umask(old_umask);
-  if (r != 0 && err != EEXIST) return Error::system("mknod " + path, err);
+  if (r != 0 && err != EEXIST) return Error::system("mknod " + name, err);
   return core::ok();
 }
 
-Status LinuxSyscalls::chown(const std::string& path, uid_t uid, gid_t gid) {
-  return check(::lchown(path.c_str(), uid, gid), "chown " + path);
-}
-
-Status LinuxSyscalls::symlink(const std::string& target, const std::string& link) {
-  if (::symlink(target.c_str(), link.c_str()) != 0 && errno != EEXIST)
-    return Error::system("symlink " + link, errno);
+Status LinuxSyscalls::symlinkat(const std::string& target, int dir, const std::string& name) {
+  if (::symlinkat(target.c_str(), dir, name.c_str()) != 0 && errno != EEXIST)
+    return Error::system("symlink " + name, errno);
   return core::ok();
 }
 
-Status LinuxSyscalls::pivot_root(const std::string& new_root) {
+Status LinuxSyscalls::fchownat(int dir, const std::string& name, uid_t uid, gid_t gid) {
+  return check(::fchownat(dir, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW), "chown " + name);
+}
+
+Status LinuxSyscalls::write_proc_file(int root, const std::string& path, const std::string& content) {
+  PVEKIT_ASSIGN(UniqueFd fd, linux::open_in_root(root, path, {.flags = O_WRONLY, .no_symlinks = true}));
+  struct statfs fs{};
+  if (::fstatfs(fd.get(), &fs) != 0) return Error::system("statfs " + path, errno);
+  if (fs.f_type != PROC_SUPER_MAGIC)
+    return Error(core::ErrorCategory::Runtime, path + " is not on procfs (is /proc mounted in the container?)");
+  if (::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()))
+    return Error::system("write " + path, errno);
+  return core::ok();
+}
+
+Status LinuxSyscalls::pivot_root(int new_root) {
   // pivot_root(".", ".") stacks the old root under the new one; detaching it
   // afterwards leaves only the container's tree (the runc/crun technique).
   UniqueFd old_root(::open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
   if (!old_root.valid()) return Error::system("open /", errno);
-  PVEKIT_TRY(chdir(new_root));
-  PVEKIT_TRY(check(static_cast<int>(::syscall(SYS_pivot_root, ".", ".")), "pivot_root " + new_root));
+  PVEKIT_TRY(check(::fchdir(new_root), "chdir to the rootfs"));
+  PVEKIT_TRY(check(static_cast<int>(::syscall(SYS_pivot_root, ".", ".")), "pivot_root"));
   PVEKIT_TRY(check(::fchdir(old_root.get()), "fchdir old root"));
   // Keep unmount events of the old root from propagating back to the host.
   PVEKIT_TRY(mount("", ".", "", MS_SLAVE | MS_REC, ""));
   PVEKIT_TRY(umount(".", MNT_DETACH));
-  return chdir("/");
+  return check(::chdir("/"), "chdir /");
 }
 
-Status LinuxSyscalls::move_root(const std::string& new_root) {
-  PVEKIT_TRY(chdir(new_root));
-  PVEKIT_TRY(mount(new_root, "/", "", MS_MOVE, ""));
-  PVEKIT_TRY(check(::chroot("."), "chroot " + new_root));
-  return chdir("/");
+Status LinuxSyscalls::move_root(int new_root) {
+  PVEKIT_TRY(check(::fchdir(new_root), "chdir to the rootfs"));
+  PVEKIT_TRY(mount(".", "/", "", MS_MOVE, ""));
+  PVEKIT_TRY(check(::chroot("."), "chroot"));
+  return check(::chdir("/"), "chdir /");
 }
-
-Status LinuxSyscalls::chdir(const std::string& path) { return check(::chdir(path.c_str()), "chdir " + path); }
 
 Status LinuxSyscalls::sethostname(const std::string& name) {
   return check(::sethostname(name.c_str(), name.size()), "sethostname");
@@ -120,29 +127,9 @@ Status LinuxSyscalls::setdomainname(const std::string& name) {
   return check(::setdomainname(name.c_str(), name.size()), "setdomainname");
 }
 
-Status LinuxSyscalls::write_file(const std::string& path, const std::string& content) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd.valid()) return Error::system("open " + path, errno);
-  if (::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()))
-    return Error::system("write " + path, errno);
-  return core::ok();
-}
-
-std::optional<std::string> LinuxSyscalls::readlink(const std::string& path) {
-  char buf[PATH_MAX];
-  ssize_t n = ::readlink(path.c_str(), buf, sizeof buf);
-  if (n < 0) return std::nullopt;
-  return std::string(buf, static_cast<size_t>(n));
-}
-
 bool LinuxSyscalls::is_dir(const std::string& path) {
   struct stat st{};
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-bool LinuxSyscalls::exists(const std::string& path) {
-  struct stat st{};
-  return ::lstat(path.c_str(), &st) == 0;
 }
 
 }  // namespace pvekit::oci::linux

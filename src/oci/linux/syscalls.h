@@ -10,6 +10,8 @@
 #include <string>
 
 #include "core/result.h"
+#include "oci/fd.h"
+#include "oci/linux/in_root.h"
 
 namespace pvekit::oci::linux {
 
@@ -17,29 +19,32 @@ class Syscalls {
  public:
   virtual ~Syscalls() = default;
 
+  // `target` is a host path ("/") or fd_path() of a descriptor from the calls below.
   virtual core::Status mount(const std::string& source, const std::string& target,
                              const std::string& fstype, unsigned long flags,
                              const std::string& data) = 0;
   virtual core::Status umount(const std::string& target, int flags) = 0;
-  // Creates `path` and missing parents; existing directories are fine.
-  virtual core::Status mkdir_all(const std::string& path, mode_t mode) = 0;
-  // Creates an empty regular file (a bind-mount target); an existing one is fine.
-  virtual core::Status create_file(const std::string& path, mode_t mode) = 0;
-  virtual core::Status mknod(const std::string& path, mode_t mode, dev_t dev) = 0;
-  virtual core::Status chown(const std::string& path, uid_t uid, gid_t gid) = 0;
-  virtual core::Status symlink(const std::string& target, const std::string& link) = 0;
-  virtual core::Status pivot_root(const std::string& new_root) = 0;
+  // An O_PATH descriptor of a host directory (the rootfs).
+  virtual core::Result<UniqueFd> open_dir(const std::string& host_path) = 0;
+  // Container paths under the directory `root`, as in in_root.h.
+  virtual core::Result<UniqueFd> open_in_root(int root, const std::string& path, const InRootOptions& options) = 0;
+  virtual core::Result<UniqueFd> mkdir_in_root(int root, const std::string& path, mode_t mode) = 0;
+  virtual core::Result<UniqueFd> create_file_in_root(int root, const std::string& path, mode_t mode) = 0;
+  // Entries named `name` in the directory `dir`; an existing entry is fine.
+  virtual core::Status mknodat(int dir, const std::string& name, mode_t mode, dev_t dev) = 0;
+  virtual core::Status symlinkat(const std::string& target, int dir, const std::string& name) = 0;
+  // Does not follow a symlink at `name`.
+  virtual core::Status fchownat(int dir, const std::string& name, uid_t uid, gid_t gid) = 0;
+  // Writes `content` to a file of /proc (a sysctl) at `path` under `root`;
+  // refused when what is there is not procfs, so an image cannot fake it.
+  virtual core::Status write_proc_file(int root, const std::string& path, const std::string& content) = 0;
+  virtual core::Status pivot_root(int new_root) = 0;
   // The --no-pivot path: MS_MOVE the rootfs onto / and chroot into it.
-  virtual core::Status move_root(const std::string& new_root) = 0;
-  virtual core::Status chdir(const std::string& path) = 0;
+  virtual core::Status move_root(int new_root) = 0;
   virtual core::Status sethostname(const std::string& name) = 0;
   virtual core::Status setdomainname(const std::string& name) = 0;
-  virtual core::Status write_file(const std::string& path, const std::string& content) = 0;
-  // The target of a symlink; nullopt when `path` is not a symlink or does not exist.
-  virtual std::optional<std::string> readlink(const std::string& path) = 0;
   // True for an existing directory (following symlinks); false when absent or not a directory.
   virtual bool is_dir(const std::string& path) = 0;
-  virtual bool exists(const std::string& path) = 0;
 };
 
 // The real calls.
@@ -48,20 +53,19 @@ class LinuxSyscalls final : public Syscalls {
   core::Status mount(const std::string& source, const std::string& target, const std::string& fstype,
                      unsigned long flags, const std::string& data) override;
   core::Status umount(const std::string& target, int flags) override;
-  core::Status mkdir_all(const std::string& path, mode_t mode) override;
-  core::Status create_file(const std::string& path, mode_t mode) override;
-  core::Status mknod(const std::string& path, mode_t mode, dev_t dev) override;
-  core::Status chown(const std::string& path, uid_t uid, gid_t gid) override;
-  core::Status symlink(const std::string& target, const std::string& link) override;
-  core::Status pivot_root(const std::string& new_root) override;
-  core::Status move_root(const std::string& new_root) override;
-  core::Status chdir(const std::string& path) override;
+  core::Result<UniqueFd> open_dir(const std::string& host_path) override;
+  core::Result<UniqueFd> open_in_root(int root, const std::string& path, const InRootOptions& options) override;
+  core::Result<UniqueFd> mkdir_in_root(int root, const std::string& path, mode_t mode) override;
+  core::Result<UniqueFd> create_file_in_root(int root, const std::string& path, mode_t mode) override;
+  core::Status mknodat(int dir, const std::string& name, mode_t mode, dev_t dev) override;
+  core::Status symlinkat(const std::string& target, int dir, const std::string& name) override;
+  core::Status fchownat(int dir, const std::string& name, uid_t uid, gid_t gid) override;
+  core::Status write_proc_file(int root, const std::string& path, const std::string& content) override;
+  core::Status pivot_root(int new_root) override;
+  core::Status move_root(int new_root) override;
   core::Status sethostname(const std::string& name) override;
   core::Status setdomainname(const std::string& name) override;
-  core::Status write_file(const std::string& path, const std::string& content) override;
-  std::optional<std::string> readlink(const std::string& path) override;
   bool is_dir(const std::string& path) override;
-  bool exists(const std::string& path) override;
 };
 
 }  // namespace pvekit::oci::linux

@@ -1,9 +1,15 @@
 #pragma once
 
-// A Syscalls fake for unit tests: records every call as one readable line,
-// answers readlink/is_dir/exists from in-memory tables, and can be told to
-// fail the call whose line starts with a given prefix. Header-only, since
-// every tests/unit/support/*.cpp is linked into every unit test binary.
+// A Syscalls fake for unit tests: records every effect as one readable line,
+// answers lookups from in-memory tables of directories and files, and can be
+// told to fail the call whose line starts with a given prefix. Descriptors it
+// hands out are real (of /dev/null) so UniqueFd can close them; lines show the
+// path behind a descriptor instead of /proc/self/fd/N. Path resolution itself
+// is not faked here: in_root_test.cpp checks it against the real kernel.
+// Header-only, since every tests/unit/support/*.cpp is linked into every unit
+// test binary.
+
+#include <fcntl.h>
 
 #include <cerrno>
 #include <map>
@@ -11,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/strings.h"
 #include "oci/linux/syscalls.h"
 
 namespace pvekit::testing {
@@ -18,53 +25,53 @@ namespace pvekit::testing {
 class RecordingSyscalls final : public oci::linux::Syscalls {
  public:
   std::vector<std::string> calls;
-  std::map<std::string, std::string> symlinks;  // path -> link target
-  std::set<std::string> dirs;                   // existing directories
-  std::set<std::string> files;                  // existing non-directories
-  std::string fail_prefix;                      // first call starting with this fails
+  std::set<std::string> dirs;   // existing directories
+  std::set<std::string> files;  // existing non-directories
+  std::string fail_prefix;      // first call starting with this fails
   int fail_errno = EPERM;
 
   core::Status mount(const std::string& source, const std::string& target, const std::string& fstype,
                      unsigned long flags, const std::string& data) override {
-    return record("mount " + source + " " + target + " " + fstype + " " + hex(flags) + " " + data);
+    return record("mount " + unfd(source) + " " + unfd(target) + " " + fstype + " " + hex(flags) + " " + data);
   }
   core::Status umount(const std::string& target, int flags) override {
-    return record("umount " + target + " " + std::to_string(flags));
+    return record("umount " + unfd(target) + " " + std::to_string(flags));
   }
-  core::Status mkdir_all(const std::string& path, mode_t) override {
-    dirs.insert(path);
-    return record("mkdir_all " + path);
+  core::Result<oci::UniqueFd> open_dir(const std::string& host_path) override { return handle(host_path); }
+  core::Result<oci::UniqueFd> open_in_root(int root, const std::string& path,
+                                           const oci::linux::InRootOptions&) override {
+    std::string full = in_root(root, path);
+    if (dirs.count(full) == 0 && files.count(full) == 0)
+      return core::Error::system("open " + path + " in the rootfs", ENOENT);
+    return handle(full);
   }
-  core::Status create_file(const std::string& path, mode_t) override {
-    files.insert(path);
-    return record("create_file " + path);
+  core::Result<oci::UniqueFd> mkdir_in_root(int root, const std::string& path, mode_t) override {
+    std::string full = in_root(root, path);
+    if (dirs.insert(full).second) PVEKIT_TRY(record("mkdir " + full));
+    return handle(full);
   }
-  core::Status mknod(const std::string& path, mode_t mode, dev_t dev) override {
-    return record("mknod " + path + " " + oct(mode) + " " + std::to_string(dev));
+  core::Result<oci::UniqueFd> create_file_in_root(int root, const std::string& path, mode_t) override {
+    std::string full = in_root(root, path);
+    if (dirs.count(full) == 0 && files.insert(full).second) PVEKIT_TRY(record("create_file " + full));
+    return handle(full);
   }
-  core::Status chown(const std::string& path, uid_t uid, gid_t gid) override {
-    return record("chown " + path + " " + std::to_string(uid) + ":" + std::to_string(gid));
+  core::Status mknodat(int dir, const std::string& name, mode_t mode, dev_t dev) override {
+    return record("mknod " + at(dir, name) + " " + oct(mode) + " " + std::to_string(dev));
   }
-  core::Status symlink(const std::string& target, const std::string& link) override {
-    return record("symlink " + target + " " + link);
+  core::Status symlinkat(const std::string& target, int dir, const std::string& name) override {
+    return record("symlink " + target + " " + at(dir, name));
   }
-  core::Status pivot_root(const std::string& new_root) override { return record("pivot_root " + new_root); }
-  core::Status move_root(const std::string& new_root) override { return record("move_root " + new_root); }
-  core::Status chdir(const std::string& path) override { return record("chdir " + path); }
+  core::Status fchownat(int dir, const std::string& name, uid_t uid, gid_t gid) override {
+    return record("chown " + at(dir, name) + " " + std::to_string(uid) + ":" + std::to_string(gid));
+  }
+  core::Status write_proc_file(int root, const std::string& path, const std::string& content) override {
+    return record("write_proc_file " + in_root(root, path) + " " + content);
+  }
+  core::Status pivot_root(int new_root) override { return record("pivot_root " + paths.at(new_root)); }
+  core::Status move_root(int new_root) override { return record("move_root " + paths.at(new_root)); }
   core::Status sethostname(const std::string& name) override { return record("sethostname " + name); }
   core::Status setdomainname(const std::string& name) override { return record("setdomainname " + name); }
-  core::Status write_file(const std::string& path, const std::string& content) override {
-    return record("write_file " + path + " " + content);
-  }
-  std::optional<std::string> readlink(const std::string& path) override {
-    auto it = symlinks.find(path);
-    if (it == symlinks.end()) return std::nullopt;
-    return it->second;
-  }
-  bool is_dir(const std::string& path) override { return dirs.count(path) > 0; }
-  bool exists(const std::string& path) override {
-    return dirs.count(path) > 0 || files.count(path) > 0 || symlinks.count(path) > 0;
-  }
+  bool is_dir(const std::string& path) override { return dirs.count(unfd(path)) > 0; }
 
   static std::string hex(unsigned long v) {
     char buf[32];
@@ -78,6 +85,29 @@ class RecordingSyscalls final : public oci::linux::Syscalls {
   }
 
  private:
+  std::map<int, std::string> paths;  // descriptor -> the path it stands for
+
+  core::Result<oci::UniqueFd> handle(const std::string& path) {
+    oci::UniqueFd fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    paths[fd.get()] = path;
+    return fd;
+  }
+  std::string in_root(int root, const std::string& path) {
+    std::string base = paths.at(root);
+    for (const auto& c : core::split(path, '/', true))
+      if (c != ".") base += (base == "/" ? "" : "/") + c;
+    return base;
+  }
+  std::string at(int dir, const std::string& name) {
+    const std::string& base = paths.at(dir);
+    return base == "/" ? "/" + name : base + "/" + name;
+  }
+  std::string unfd(const std::string& path) {
+    static const std::string prefix = "/proc/self/fd/";
+    if (path.rfind(prefix, 0) != 0) return path;
+    auto it = paths.find(std::stoi(path.substr(prefix.size())));
+    return it == paths.end() ? path : it->second;
+  }
   core::Status record(std::string line) {
     bool fail = !fail_prefix.empty() && line.rfind(fail_prefix, 0) == 0;
     calls.push_back(std::move(line));
