@@ -9,7 +9,7 @@ int main(int argc, char** argv) {
   using namespace pvekit::oci;
   if (cli_needs_sealed_binary(argc, argv)) {
     // Never hand a container a way to our writable binary (CVE-2019-5736).
-    auto s = linux::reexec_from_sealed_memfd(argv);
+    auto s = linux::ensure_protected_exe(argv);
     if (!s.ok()) {
       std::cerr << "lxcri: error: " << s.error().to_string() << "\n";
       return 1;

@@ -4,10 +4,9 @@
 #   LXCRI_BINARY  default build/default/apps/lxcri/lxcri (relative to the repo root)
 #   N             measured cycles per runtime, default 50
 # Needs root; prints "skipped: ..." and exits 0 otherwise.
-# The binary is measured as the .deb installs it: stripped (scripts/package.sh
-# runs `cmake --install --strip`). lxcri re-executes itself from a sealed memfd
-# copy (CVE-2019-5736), so the debug info of a build tree's binary would be
-# copied on every create. LXCRI_BENCH_UNSTRIPPED=1 measures the binary as is.
+# The headline measures the binary as the .deb installs it: stripped
+# (scripts/package.sh runs `cmake --install --strip`); the build tree's binary,
+# with its debug info, runs beside it as "lxcri-built".
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -20,11 +19,8 @@ case $lxcri in
   /*) ;;
   *) if [ -e "$PWD/$lxcri" ]; then lxcri=$PWD/$lxcri; else lxcri=$repo/$lxcri; fi ;;
 esac
-if [ "${LXCRI_BENCH_UNSTRIPPED:-0}" != 1 ]; then
-  work=$(mktemp -d)
-  trap 'rm -rf "$work"' EXIT
-  strip -o "$work/lxcri" "$lxcri"
-  echo "lxcri: $(stat -c %s "$lxcri") bytes in the build tree, $(stat -c %s "$work/lxcri") stripped (measured)"
-  lxcri=$work/lxcri
-fi
-/usr/bin/python3 "$here/runtime_bench.py" --lxcri "$lxcri" -n "$n" "$@"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+strip -o "$work/lxcri" "$lxcri"
+echo "lxcri: $(stat -c %s "$lxcri") bytes as built, $(stat -c %s "$work/lxcri") stripped"
+/usr/bin/python3 "$here/runtime_bench.py" --lxcri "$work/lxcri" --lxcri-built "$lxcri" -n "$n" "$@"

@@ -102,13 +102,10 @@ Status write_oom_score(pid_t pid, int value) {
 }
 
 // The parent's half of setup, while the init waits for Go.
-Status prepare_child(const CreateRequest& r, pid_t pid, CgroupManager& cg, ContainerState& state) {
+Status prepare_child(const CreateRequest& r, pid_t pid, ContainerState& state) {
   const LinuxConfig& linux = *r.spec.linux;
   if (const auto* user = linux.find_namespace("user"); user && user->path.empty())
     PVEKIT_TRY(write_id_maps(pid, linux).wrap("user namespace mappings"));
-  PVEKIT_TRY(cg.create().wrap("cgroup"));
-  if (linux.resources) PVEKIT_TRY(cg.apply(*linux.resources).wrap("cgroup resources"));
-  PVEKIT_TRY(cg.add_process(pid).wrap("cgroup"));
   if (r.spec.process->oom_score_adj) PVEKIT_TRY(write_oom_score(pid, *r.spec.process->oom_score_adj));
   std::string hook_state = runc_state_json(state, ContainerStatus::Creating).dump();
   PVEKIT_TRY(run_hooks(r.spec.hooks.prestart, "prestart", hook_state));
@@ -157,27 +154,32 @@ core::Result<ContainerState> LinuxBackend::create(const CreateRequest& r) {
                   fifo_fd.get(), r.options.no_pivot, r.options.no_new_keyring, user && user->path.empty(),
                   listen_fds + r.options.preserve_fds, cg->container_binds(),
                   r.spec.process->terminal ? r.console_fd : -1};
+  CgroupGuard cg_guard(*cg);
+  PVEKIT_TRY(cg->create().wrap("cgroup"));
+  if (linux.resources) PVEKIT_TRY(cg->apply(*linux.resources).wrap("cgroup resources"));
   PVEKIT_ASSIGN(UniqueFd own_pid_ns, enter_child_pid_namespace(linux));
   // In a pid namespace others live in, the init is seen from its birth, with
   // host descriptors, root and cwd: not dumpable, so nothing there may ptrace
   // it or open its /proc files (the init stays so until execve).
   if (own_pid_ns.valid() && ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
     return Error::system("prctl(PR_SET_DUMPABLE)", errno);
-  pid_t pid = clone_init(clone_flags(linux));
-  int clone_errno = errno;
-  if (pid == 0) {
-    sync.parent.reset();
-    run_init(init);
-  }
+  auto spawned = cg->spawn_inside({}, [&] {
+    pid_t child = clone_init(clone_flags(linux));
+    if (child == 0) {
+      sync.parent.reset();
+      run_init(init);
+    }
+    return child;
+  });
   Status back = leave_child_pid_namespace(own_pid_ns);
-  if (pid < 0) return Error::system("clone the container init", clone_errno);
+  if (!spawned.ok()) return std::move(spawned).wrap("clone the container init").error();
+  pid_t pid = *spawned;
   sync.child.reset();
-  CgroupGuard cg_guard(*cg);
   ChildGuard child_guard(pid);
   PVEKIT_TRY(back);
   state.pid = pid;
   if (auto st = read_proc_stat(pid)) state.pid_start_time = st->start_time;
-  PVEKIT_TRY(prepare_child(r, pid, *cg, state));
+  PVEKIT_TRY(prepare_child(r, pid, state));
   PVEKIT_TRY(send_sync(sync.parent.get(), {SyncType::Go, 0, ""}));
   SeccompListenerHandler to_agent;
   if (linux.seccomp)
@@ -400,16 +402,19 @@ core::Result<pid_t> LinuxBackend::exec(const ContainerState& state, const ExecRe
   // subreaper we become its parent and can wait for it.
   if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) return Error::system("become a child subreaper", errno);
   PVEKIT_ASSIGN(auto sync, make_sync_pair());
-  pid_t intermediate = ::fork();
-  if (intermediate < 0) return Error::system("fork the exec process", errno);
-  if (intermediate == 0) {
-    sync.parent.reset();
-    run_exec_child({&r, sync.child.get(), root.get(), pid_ns.get(), &namespaces});
-  }
+  // The exec process inherits the intermediate's cgroup.
+  auto spawned = cg->spawn_inside(r.sub_cgroups, [&] {
+    pid_t child = ::fork();
+    if (child == 0) {
+      sync.parent.reset();
+      run_exec_child({&r, sync.child.get(), root.get(), pid_ns.get(), &namespaces});
+    }
+    return child;
+  });
+  if (!spawned.ok()) return std::move(spawned).wrap("fork the exec process in the container's cgroup").error();
+  pid_t intermediate = *spawned;
   sync.child.reset();
   ChildGuard intermediate_guard(intermediate);
-  // Joined before the fork of the exec process, which inherits the cgroup.
-  PVEKIT_TRY(cg->add_process(intermediate, r.sub_cgroups).wrap("join the container's cgroup"));
   PVEKIT_TRY(send_sync(sync.parent.get(), {SyncType::Go, 0, ""}));
   PVEKIT_ASSIGN(pid_t pid, take_exec_pid(sync.parent.get(), intermediate).wrap("exec"));
   intermediate_guard.release();

@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <chrono>
 #include <filesystem>
 #include <algorithm>
@@ -43,6 +45,25 @@ Status write_cg(const std::string& path, const std::string& value) {
   if (::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
     return Error::system("write \"" + value + "\" to " + path, errno);
   return core::ok();
+}
+
+// The fallback of spawn_inside: fork, then move the child.
+core::Result<pid_t> spawn_then_add(CgroupManager& cg, const std::map<std::string, std::string>& sub,
+                                   const std::function<pid_t()>& spawn) {
+  pid_t pid = spawn();
+  if (pid < 0) return Error::system("fork", errno);
+  if (Status added = cg.add_process(pid, sub); !added.ok()) {
+    ::kill(pid, SIGKILL);
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    return added.error();
+  }
+  return pid;
+}
+
+bool single_threaded() {
+  auto status = core::read_file("/proc/self/status");
+  return status.ok() && status->find("\nThreads:\t1\n") != std::string::npos;
 }
 
 std::string read_cg(const std::string& path) {
@@ -322,23 +343,45 @@ class V1Manager final : public CgroupManager {
   Status add_process(pid_t pid) override { return add_process(pid, {}); }
 
   Status add_process(pid_t pid, const std::map<std::string, std::string>& sub) override {
-    std::map<std::string, std::string> sub_of_hierarchy;
-    for (const auto& [controller, path] : sub) {
-      if (controller.empty()) continue;
-      auto it = mounted_as_.find(controller);
-      if (it == mounted_as_.end())
-        return Error(ErrorCategory::Usage, "--cgroup: no cgroup v1 controller \"" + controller + "\" on this host");
-      sub_of_hierarchy[it->second] = path;
-    }
-    for (const auto& c : controllers_) {
-      std::string target = dir(c);
-      if (auto it = sub_of_hierarchy.find(c); it != sub_of_hierarchy.end()) target += "/" + it->second;
-      else if (auto all = sub.find(""); all != sub.end()) target += "/" + all->second;
-      if (target != dir(c) && !is_dir(target))
-        return Error(ErrorCategory::NotFound, "--cgroup: sub-cgroup " + target + " does not exist");
-      PVEKIT_TRY(write_cg(target + "/cgroup.procs", std::to_string(pid)));
-    }
+    PVEKIT_ASSIGN(auto targets, targets_of(sub));
+    for (const auto& c : controllers_) PVEKIT_TRY(write_cg(targets[c] + "/cgroup.procs", std::to_string(pid)));
     return core::ok();
+  }
+
+  core::Result<pid_t> spawn_inside(const std::map<std::string, std::string>& sub,
+                                   const std::function<pid_t()>& spawn) override {
+    if (!single_threaded()) return spawn_then_add(*this, sub, spawn);
+    PVEKIT_ASSIGN(auto targets, targets_of(sub));
+    PVEKIT_ASSIGN(auto home, own_cgroups());
+    std::vector<std::string> entered;  // the hierarchies we must leave again
+    Status moved = core::ok();
+    for (const auto& c : controllers_) {
+      if (!home.count(c)) {
+        moved = Error(ErrorCategory::Runtime, "cgroup: /proc/self/cgroup has no " + c + " hierarchy");
+        break;
+      }
+      moved = write_cg(targets[c] + "/tasks", "0");
+      if (!moved.ok()) break;
+      entered.push_back(c);
+    }
+    pid_t pid = moved.ok() ? spawn() : -1;
+    int spawn_errno = errno;
+    Status back = core::ok();
+    for (const auto& c : entered)
+      if (Status s = write_cg(root_ + "/" + c + home[c] + "/tasks", "0"); !s.ok() && back.ok()) back = s;
+    if (!back.ok()) {
+      if (pid > 0) {
+        ::kill(pid, SIGKILL);
+        while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+        }
+      }
+      return std::move(back).wrap("cgroup: return the runtime to its own cgroup").error();
+    }
+    if (!moved.ok()) return moved.error();
+    // pids.max counts us too while we are inside: below 2, try from outside.
+    if (pid < 0 && spawn_errno == EAGAIN) return spawn_then_add(*this, sub, spawn);
+    if (pid < 0) return Error::system("fork", spawn_errno);
+    return pid;
   }
 
   Status freeze() override { return set_freezer("FROZEN"); }
@@ -369,6 +412,43 @@ class V1Manager final : public CgroupManager {
   }
 
  private:
+  // Controller -> the directory a process goes to: the container's cgroup,
+  // or a sub-cgroup of it named in `sub` (exec --cgroup).
+  core::Result<std::map<std::string, std::string>> targets_of(const std::map<std::string, std::string>& sub) const {
+    std::map<std::string, std::string> sub_of_hierarchy;
+    for (const auto& [controller, path] : sub) {
+      if (controller.empty()) continue;
+      auto it = mounted_as_.find(controller);
+      if (it == mounted_as_.end())
+        return Error(ErrorCategory::Usage, "--cgroup: no cgroup v1 controller \"" + controller + "\" on this host");
+      sub_of_hierarchy[it->second] = path;
+    }
+    std::map<std::string, std::string> out;
+    for (const auto& c : controllers_) {
+      std::string target = dir(c);
+      if (auto it = sub_of_hierarchy.find(c); it != sub_of_hierarchy.end()) target += "/" + it->second;
+      else if (auto all = sub.find(""); all != sub.end()) target += "/" + all->second;
+      if (target != dir(c) && !is_dir(target))
+        return Error(ErrorCategory::NotFound, "--cgroup: sub-cgroup " + target + " does not exist");
+      out[c] = target;
+    }
+    return out;
+  }
+
+  // Controller -> our own cgroup path in its hierarchy, from /proc/self/cgroup
+  // ("4:memory:/a/b", "2:cpu,cpuacct:/").
+  core::Result<std::map<std::string, std::string>> own_cgroups() const {
+    PVEKIT_ASSIGN(auto text, core::read_file("/proc/self/cgroup"));
+    std::map<std::string, std::string> out;
+    for (const auto& line : core::split(text, '\n', true)) {
+      auto first = line.find(':'), second = line.find(':', first + 1);
+      if (first == std::string::npos || second == std::string::npos) continue;
+      for (const auto& name : core::split(line.substr(first + 1, second - first - 1), ',', true))
+        if (auto it = mounted_as_.find(name); it != mounted_as_.end()) out[it->second] = line.substr(second + 1);
+    }
+    return out;
+  }
+
   std::string dir(const std::string& c) const { return root_ + "/" + c + path_; }
   bool has(const std::string& c) const {
     return std::find(controllers_.begin(), controllers_.end(), c) != controllers_.end();
@@ -449,6 +529,11 @@ class V2Manager final : public CgroupManager {
     std::string target = dir() + "/" + all->second;
     if (!is_dir(target)) return Error(ErrorCategory::NotFound, "--cgroup: sub-cgroup " + target + " does not exist");
     return write_cg(target + "/cgroup.procs", std::to_string(pid));
+  }
+
+  core::Result<pid_t> spawn_inside(const std::map<std::string, std::string>& sub,
+                                   const std::function<pid_t()>& spawn) override {
+    return spawn_then_add(*this, sub, spawn);
   }
 
   Status freeze() override { return set_frozen(true); }

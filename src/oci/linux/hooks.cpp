@@ -26,13 +26,17 @@ std::vector<char*> c_strings(std::vector<std::string>& v) {
   return out;
 }
 
-[[noreturn]] void exec_hook(const Hook& hook, int stdin_fd) {
+// On failure the errno goes to the parent through `err_fd` (close-on-exec:
+// nothing arrives when execve succeeds).
+[[noreturn]] void exec_hook(const Hook& hook, int stdin_fd, int err_fd) {
   ::dup2(stdin_fd, 0);
   std::vector<std::string> args = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
   std::vector<std::string> env = hook.env;
   auto argv = c_strings(args);
   auto envp = c_strings(env);
   ::execve(hook.path.c_str(), argv.data(), envp.data());
+  int err = errno;
+  (void)!::write(err_fd, &err, sizeof err);
   _exit(127);
 }
 
@@ -42,43 +46,68 @@ double now_seconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
-// Waits for `pid`; kills it when `timeout` seconds (0: none) pass first.
-core::Result<int> wait_with_timeout(pid_t pid, int timeout) {
+// Feeds `state` to the hook's stdin and waits for it to exit; kills it when
+// `timeout` seconds (0: none) pass first, whether it is stuck reading, not
+// reading, or running. The write never blocks: a hook that does not read a
+// state larger than the pipe cannot hold us past the timeout.
+core::Result<int> feed_and_wait(pid_t pid, UniqueFd stdin_fd, const std::string& state, int timeout) {
   double deadline = now_seconds() + timeout;
+  size_t written = 0;
   while (true) {
     int status = 0;
-    pid_t r = ::waitpid(pid, &status, timeout > 0 ? WNOHANG : 0);
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
     if (r == pid) return status;
     if (r < 0 && errno != EINTR) return Error::system("waitpid hook", errno);
     if (timeout > 0 && now_seconds() > deadline) {
       ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
+      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
       return Error(ErrorCategory::Runtime, "timed out after " + std::to_string(timeout) + "s");
     }
-    if (timeout > 0) ::poll(nullptr, 0, 10);
+    if (stdin_fd.valid() && written < state.size()) {
+      ssize_t n = ::write(stdin_fd.get(), state.data() + written, state.size() - written);
+      if (n > 0) written += static_cast<size_t>(n);
+      else if (n < 0 && errno != EAGAIN && errno != EINTR) stdin_fd.reset();  // EPIPE: it closed its stdin
+    }
+    if (stdin_fd.valid() && written == state.size()) stdin_fd.reset();  // EOF for the hook
+    pollfd p{stdin_fd.get(), POLLOUT, 0};
+    ::poll(&p, stdin_fd.valid() ? 1 : 0, 10);
   }
 }
 
 }  // namespace
 
 Status run_hook(const Hook& hook, const std::string& state_json) {
-  int p[2];
+  int p[2], e[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return Error::system("pipe", errno);
   UniqueFd rd(p[0]), wr(p[1]);
-  pid_t pid = ::fork();
-  if (pid < 0) return Error::system("fork hook", errno);
-  if (pid == 0) exec_hook(hook, rd.get());
-  rd.reset();
+  if (::pipe2(e, O_CLOEXEC) != 0) return Error::system("pipe", errno);
+  UniqueFd err_rd(e[0]), err_wr(e[1]);
   // A hook that does not read its stdin must not fail the write with SIGPIPE.
   sighandler_t old = ::signal(SIGPIPE, SIG_IGN);
-  (void)!::write(wr.get(), state_json.data(), state_json.size());
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::signal(SIGPIPE, SIG_DFL);
+    exec_hook(hook, rd.get(), err_wr.get());
+  }
+  int fork_errno = errno;
+  rd.reset();
+  err_wr.reset();
+  if (pid < 0) {
+    ::signal(SIGPIPE, old);
+    return Error::system("fork hook", fork_errno);
+  }
+  ::fcntl(wr.get(), F_SETFL, O_NONBLOCK);
+  auto status = feed_and_wait(pid, std::move(wr), state_json, hook.timeout.value_or(0));
   ::signal(SIGPIPE, old);
-  wr.reset();
-  PVEKIT_ASSIGN(int status, wait_with_timeout(pid, hook.timeout.value_or(0)));
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return core::ok();
-  if (WIFEXITED(status))
-    return Error(ErrorCategory::Runtime, hook.path + " exited with status " + std::to_string(WEXITSTATUS(status)));
-  return Error(ErrorCategory::Runtime, hook.path + " killed by signal " + std::to_string(WTERMSIG(status)));
+  int exec_errno = 0;
+  if (::read(err_rd.get(), &exec_errno, sizeof exec_errno) == sizeof exec_errno)
+    return Error::system("run " + hook.path, exec_errno);
+  if (!status.ok()) return status.error();
+  if (WIFEXITED(*status) && WEXITSTATUS(*status) == 0) return core::ok();
+  if (WIFEXITED(*status))
+    return Error(ErrorCategory::Runtime, hook.path + " exited with status " + std::to_string(WEXITSTATUS(*status)));
+  return Error(ErrorCategory::Runtime, hook.path + " killed by signal " + std::to_string(WTERMSIG(*status)));
 }
 
 Status run_hooks(const std::vector<Hook>& hooks, const std::string& stage, const std::string& state_json) {

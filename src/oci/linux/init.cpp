@@ -75,9 +75,18 @@ Status setup_identity(const Spec& spec, Syscalls& sys) {
   return core::ok();
 }
 
-Status setup_process(const Process& p, PreparedProcess& out) {
+// Before the user's seccomp filter: it need not allow what these take.
+Status setup_process_early(const Process& p, PreparedProcess& out) {
   PVEKIT_TRY(apply_rlimits(p.rlimits));
   ::umask(p.user.umask.value_or(022));
+  auto passwd = core::read_file("/etc/passwd");  // the container's; without one HOME is "/"
+  out.env = env_with_home(p.env, p.user.uid, passwd.ok() ? *passwd : "");
+  return core::ok();
+}
+
+// After a filter loaded without noNewPrivileges: only calls runc's init makes
+// at this point too (prctl, setgroups, setgid, setuid, capset, chdir, stat).
+Status setup_process_late(const Process& p, PreparedProcess& out) {
   if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     return Error::system("prctl(PR_SET_NO_NEW_PRIVS)", errno);
   Capabilities caps = p.capabilities.value_or(Capabilities{});
@@ -85,9 +94,7 @@ Status setup_process(const Process& p, PreparedProcess& out) {
   PVEKIT_TRY(switch_user(p.user));
   PVEKIT_TRY(apply_capabilities(caps));
   PVEKIT_TRY(enter_cwd(p.cwd));
-  PVEKIT_ASSIGN(out.executable, find_executable(p.args[0], p.env));
-  auto passwd = core::read_file("/etc/passwd");  // the container's; without one HOME is "/"
-  out.env = env_with_home(p.env, p.user.uid, passwd.ok() ? *passwd : "");
+  PVEKIT_ASSIGN(out.executable, find_executable(p.args[0], out.env));
   return core::ok();
 }
 
@@ -162,6 +169,7 @@ Status load_seccomp(PreparedProcess& out, int sync_fd) {
 }  // namespace
 
 Status prepare_process(const Spec& spec, PreparedProcess& out, int sync_fd) {
+  PVEKIT_TRY(setup_process_early(*spec.process, out).wrap("process"));
   if (spec.linux && spec.linux->seccomp) {
     PVEKIT_ASSIGN(auto filter, SeccompFilter::build(*spec.linux->seccomp));
     out.seccomp.emplace(std::move(filter));
@@ -169,7 +177,7 @@ Status prepare_process(const Spec& spec, PreparedProcess& out, int sync_fd) {
     // so load it before the capabilities are dropped (as runc does).
     if (!spec.process->no_new_privileges) PVEKIT_TRY(load_seccomp(out, sync_fd));
   }
-  PVEKIT_TRY(setup_process(*spec.process, out).wrap("process"));
+  PVEKIT_TRY(setup_process_late(*spec.process, out).wrap("process"));
   // The agent must hold the listener before create (or exec) returns, as with
   // runc, so a notifying filter cannot wait until just before execve.
   if (out.seccomp && out.seccomp->notifies()) PVEKIT_TRY(load_seccomp(out, sync_fd));

@@ -2,8 +2,11 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -22,6 +25,19 @@ namespace {
 
 constexpr int kSeals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
 constexpr int kSealAttempts = 5;
+
+// A detached bind mount of the binary itself, made read-only before anyone
+// can see it. The O_PATH descriptor is the mount's root: the binary.
+core::Result<UniqueFd> readonly_mount_of_self() {
+  UniqueFd tree(static_cast<int>(
+      ::syscall(SYS_open_tree, AT_FDCWD, "/proc/self/exe", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)));
+  if (!tree.valid()) return Error::system("open_tree /proc/self/exe", errno);
+  struct mount_attr attr{};
+  attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+  if (::syscall(SYS_mount_setattr, tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) != 0)
+    return Error::system("make the binary's mount read-only", errno);
+  return tree;
+}
 
 core::Result<UniqueFd> sealed_copy_of_self() {
   UniqueFd self(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
@@ -46,7 +62,14 @@ core::Result<UniqueFd> sealed_copy_of_self() {
   }
 }
 
-// The guard's value in the re-executed copy, read before it is removed.
+core::Result<UniqueFd> protected_copy(SealMethod method) {
+  if (method == SealMethod::Memfd) return sealed_copy_of_self();
+  auto mounted = readonly_mount_of_self();
+  if (mounted.ok() || method == SealMethod::ReadonlyMount) return mounted;
+  return sealed_copy_of_self();
+}
+
+// The path carried over the re-exec, read before it is removed.
 std::string& carried_executable() {
   static std::string path;
   return path;
@@ -61,32 +84,36 @@ core::Result<std::string> proc_self_exe() {
 
 }  // namespace
 
-bool running_from_sealed_memfd() {
+ExeProtection exe_protection() {
   UniqueFd self(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
-  if (!self.valid()) return false;
+  if (!self.valid()) return ExeProtection::None;
   int seals = ::fcntl(self.get(), F_GET_SEALS);
-  return seals >= 0 && (seals & (F_SEAL_WRITE | F_SEAL_SEAL)) == (F_SEAL_WRITE | F_SEAL_SEAL);
+  if (seals >= 0 && (seals & (F_SEAL_WRITE | F_SEAL_SEAL)) == (F_SEAL_WRITE | F_SEAL_SEAL))
+    return ExeProtection::SealedMemfd;
+  struct statvfs vfs{};
+  if (::fstatvfs(self.get(), &vfs) == 0 && (vfs.f_flag & ST_RDONLY)) return ExeProtection::ReadonlyMount;
+  return ExeProtection::None;
 }
 
-core::Status reexec_from_sealed_memfd(char** argv) {
-  if (const char* carried = ::getenv(kSelfExecGuard)) {
+core::Status ensure_protected_exe(char** argv, SealMethod method) {
+  const char* carried = ::getenv(kOriginalExeEnv);
+  if (carried != nullptr) {
     carried_executable() = carried;
-    ::unsetenv(kSelfExecGuard);
-    return core::ok();
+    ::unsetenv(kOriginalExeEnv);  // never reaches hooks or containers
   }
+  if (exe_protection() != ExeProtection::None) return core::ok();
+  carried_executable().clear();  // not a copy we made: the variable came from outside
   PVEKIT_ASSIGN(auto self, proc_self_exe());
-  PVEKIT_ASSIGN(auto mem, sealed_copy_of_self());
-  if (::setenv(kSelfExecGuard, self.c_str(), 1) != 0) return Error::system("setenv", errno);
-  // MFD_CLOEXEC is safe here: an ELF binary is mapped before the fd closes.
-  ::fexecve(mem.get(), argv, environ);
+  PVEKIT_ASSIGN(auto copy, protected_copy(method));
+  if (::setenv(kOriginalExeEnv, self.c_str(), 1) != 0) return Error::system("setenv", errno);
+  ::syscall(SYS_execveat, copy.get(), "", argv, environ, AT_EMPTY_PATH);
   int err = errno;
-  ::unsetenv(kSelfExecGuard);
-  return Error::system("re-exec from sealed memfd", err);
+  ::unsetenv(kOriginalExeEnv);
+  return Error::system("re-exec from a protected copy of " + self, err);
 }
 
 core::Result<std::string> original_executable() {
-  // The guard is also settable by hand (to skip the re-exec); only the sealed copy trusts it.
-  if (!carried_executable().empty() && running_from_sealed_memfd()) return carried_executable();
+  if (!carried_executable().empty() && exe_protection() != ExeProtection::None) return carried_executable();
   return proc_self_exe();
 }
 

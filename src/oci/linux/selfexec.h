@@ -2,8 +2,15 @@
 
 // CVE-2019-5736 class defence: a container process must never be able to
 // reach the runtime's own binary through /proc/<pid>/exe and overwrite it.
-// Before create/run/exec, lxcri re-executes itself from a sealed memfd copy,
-// so /proc/self/exe points at an anonymous, immutable file.
+// Before create/run/exec, lxcri makes sure /proc/self/exe cannot be written
+// through, re-executing itself if needed:
+//   1. from a private, detached, read-only bind mount of its binary
+//      (open_tree + mount_setattr): nothing is copied, so the cost does not
+//      grow with the binary; the mount is in no namespace, so nothing can
+//      remount it writable (runc 1.2 seals with a mount too);
+//   2. where mounts cannot be made (no CAP_SYS_ADMIN), from a sealed memfd copy.
+// The decision looks only at what /proc/self/exe is: no environment variable
+// or argument can switch the protection off.
 
 #include <string>
 
@@ -11,21 +18,29 @@
 
 namespace pvekit::oci::linux {
 
-// The environment variable that marks the re-executed copy (loop guard); its
-// value is the path of the executable lxcri was started from.
-inline constexpr const char* kSelfExecGuard = "_LXCRI_MEMFD_CLONED";
+// Carries the path lxcri was started from over the re-exec (for
+// original_executable); trusted only in a protected copy.
+inline constexpr const char* kOriginalExeEnv = "_LXCRI_ORIGINAL_EXE";
 
-// True when /proc/self/exe is a sealed memfd (F_SEAL_WRITE and F_SEAL_SEAL set).
-bool running_from_sealed_memfd();
+// How /proc/self/exe is protected right now.
+enum class ExeProtection {
+  None,
+  ReadonlyMount,  // on a read-only mount (ours, or the binary was installed on one)
+  SealedMemfd,    // a memfd with F_SEAL_WRITE and F_SEAL_SEAL
+};
+ExeProtection exe_protection();
 
-// Copies /proc/self/exe into a memfd, seals it and fexecve()s it with the
-// same argv and environment plus the guard variable. Returns only on failure.
-// Does nothing (returns ok) when the guard is already set; it is removed from
-// the environment then, so it never reaches hooks or containers.
-core::Status reexec_from_sealed_memfd(char** argv);
+// Which way ensure_protected_exe re-executes (tests and the benchmark
+// measure both); Auto tries the mount first.
+enum class SealMethod { Auto, ReadonlyMount, Memfd };
 
-// The executable lxcri was started from: in the sealed copy, the path the
-// guard carried over the re-exec; otherwise /proc/self/exe.
+// Returns at once when /proc/self/exe is protected already; otherwise
+// re-executes lxcri with the same argv and environment from a protected copy
+// and returns only on failure.
+core::Status ensure_protected_exe(char** argv, SealMethod method = SealMethod::Auto);
+
+// The executable lxcri was started from: in a protected copy, the path
+// carried over the re-exec; otherwise /proc/self/exe.
 core::Result<std::string> original_executable();
 
 }  // namespace pvekit::oci::linux

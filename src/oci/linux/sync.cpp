@@ -25,6 +25,9 @@ core::Status write_all(int fd, const void* data, size_t size) {
   const char* p = static_cast<const char*>(data);
   while (size > 0) {
     ssize_t n = ::send(fd, p, size, MSG_NOSIGNAL);
+    // A container's seccomp filter may refuse send(2) in its init: write(2)
+    // is what runc's init uses (a SIGPIPE then only ends an orphaned init).
+    if (n < 0 && errno != EINTR && errno != EPIPE && errno != ECONNRESET) n = ::write(fd, p, size);
     if (n < 0) {
       if (errno == EINTR) continue;
       return Error::system("sync socket write", errno);

@@ -214,8 +214,16 @@ class Env:
                     pass
         if getattr(self, "podman_image", None):
             subprocess.run(["/usr/bin/podman", "rmi", "-f", self.podman_image], capture_output=True)
-        subprocess.run(["umount", "-R", os.path.join(self.tmp, "host")], capture_output=True)
+        self.unmount_under(self.tmp)
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+    @staticmethod
+    def unmount_under(top):
+        """Unmounts every mount at or below `top`, deepest first (a scenario's own test mounts)."""
+        with open("/proc/self/mountinfo") as f:
+            points = [line.split()[4].replace("\\040", " ") for line in f]
+        for point in sorted((p for p in points if p == top or p.startswith(top + "/")), key=len, reverse=True):
+            subprocess.run(["umount", "-l", point], capture_output=True)
 
 
 # ---------------------------------------------------------------------------
@@ -256,9 +264,10 @@ def scenario_security(env):
     check(p.returncode == 0, "run failed: %s" % p.stderr)
     check(sorted(p.stdout.split()) == ["0", "1", "2", "3"], "unexpected fds in the container: %s" % p.stdout.split())
 
-    # lxcri runs create/run from a sealed memfd copy of itself (CVE-2019-5736
-    # class). runc 1.1 does this only for its short-lived `runc init`, so
-    # this part is lxcri's design and checked for lxcri only.
+    # lxcri runs create/run from a read-only mount of itself, or a sealed
+    # memfd copy (CVE-2019-5736 class). runc 1.1 does this only for its
+    # short-lived `runc init`, so this part is lxcri's design and checked for
+    # lxcri only (attacks_test.py's exe_overwrite attacks both).
     if os.path.basename(env.runtime) != "lxcri":
         return
     env.config("exe", ["sleep", "3"])
@@ -267,15 +276,16 @@ def scenario_security(env):
         proc = subprocess.Popen([env.runtime, "--root", env.root, "run", "--bundle", env.bundle, "exe"],
                                 stdout=out, stderr=out, stdin=subprocess.DEVNULL)
         try:
-            exe = ""
-            deadline = time.time() + 5
-            while time.time() < deadline and "memfd:" not in exe:
-                time.sleep(0.05)
+            def protected():
                 try:
-                    exe = os.readlink("/proc/%d/exe" % proc.pid)
+                    exe = "/proc/%d/exe" % proc.pid
+                    return "memfd:" in os.readlink(exe) or bool(os.statvfs(exe).f_flag & os.ST_RDONLY)
                 except OSError:
-                    pass
-            check("memfd:" in exe, "runtime is not running from a memfd copy: %r" % exe)
+                    return False
+            deadline = time.time() + 5
+            while time.time() < deadline and not protected():
+                time.sleep(0.05)
+            check(protected(), "runtime is not running from a read-only mount or a sealed memfd")
         finally:
             proc.wait(timeout=30)
     env.assert_nothing_left("exe")
