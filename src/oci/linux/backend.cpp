@@ -21,6 +21,7 @@
 #include "oci/linux/console.h"
 #include "oci/linux/hooks.h"
 #include "oci/linux/init.h"
+#include "oci/linux/mounts.h"
 #include "oci/linux/namespaces.h"
 #include "oci/linux/process.h"
 #include "oci/linux/seccomp.h"
@@ -73,12 +74,32 @@ core::Result<std::unique_ptr<CgroupManager>> manager_for(const std::string& root
   return make_cgroup_manager(layout, root, path);
 }
 
+// Without a mount namespace (the runtime's is inherited, runtime-spec
+// config-linux), the container is the rootfs entered with chroot. Whatever
+// would be mounted would land in the host's namespace and outlive the
+// container (runc leaves such mounts behind): refused, naming the field.
+Status check_without_mount_namespace(const Spec& s) {
+  auto refuse = [](const std::string& field) {
+    return Error(ErrorCategory::Config, field + ": needs a mount namespace (linux.namespaces has none), or it would "
+                                                "be mounted in the host's and outlive the container")
+        .with_detail("field", field);
+  };
+  if (!s.mounts.empty()) return refuse("mounts");
+  if (s.root.readonly) return refuse("root.readonly");
+  if (!s.linux->masked_paths.empty()) return refuse("linux.maskedPaths");
+  if (!s.linux->readonly_paths.empty()) return refuse("linux.readonlyPaths");
+  if (!s.linux->devices.empty()) return refuse("linux.devices");
+  if (!s.linux->sysctl.empty()) return refuse("linux.sysctl");
+  if (!s.linux->rootfs_propagation.empty()) return refuse("linux.rootfsPropagation");
+  return core::ok();
+}
+
 Status check_supported(const CreateRequest& r) {
   const Spec& s = r.spec;
   if (!s.process) return Error(ErrorCategory::Config, "process: is required to create a container");
   if (!s.linux) return Error(ErrorCategory::Config, "linux: is required by the linux backend");
-  if (!s.linux->has_namespace("mount"))
-    return Error(ErrorCategory::Config, "linux.namespaces: the linux backend needs a mount namespace");
+  if (!s.linux->has_namespace("mount")) PVEKIT_TRY(check_without_mount_namespace(s));
+  for (size_t i = 0; i < s.mounts.size(); ++i) PVEKIT_TRY(check_mount_options(s.mounts[i], i));
   PVEKIT_TRY(check_sysctl_namespaces(*s.linux));
   if (s.process->terminal && r.console_fd < 0)
     return Error(ErrorCategory::Usage, "process.terminal is true but there is no --console-socket to send the pty to");

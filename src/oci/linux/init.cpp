@@ -47,8 +47,36 @@ bool protects_or_pivots(const MountOp& op) {
          op.kind == MountOp::Kind::PivotRoot;
 }
 
+Status run_create_container_hooks(const InitConfig& c) {
+  const Spec& spec = *c.spec;
+  if (spec.hooks.create_container.empty()) return core::ok();
+  ContainerState state{.id = c.id, .status = ContainerStatus::Creating, .pid = ::getpid(), .bundle = c.bundle};
+  return run_hooks(spec.hooks.create_container, "createContainer",
+                   runc_state_json(state, ContainerStatus::Creating).dump());
+}
+
+Status create_cwd(const Spec& spec, const Rootfs& rootfs, Syscalls& sys) {
+  // A cwd the image lacks is created, as runc does (before the root may turn read-only).
+  if (!spec.process || spec.process->cwd.empty()) return core::ok();
+  auto dir = sys.mkdir_in_root(rootfs.fd.get(), spec.process->cwd, 0755);
+  if (!dir.ok()) return std::move(dir).wrap("process.cwd").error();
+  return core::ok();
+}
+
+// In the runtime's mount namespace nothing is mounted (check_supported
+// refuses what would be): the rootfs is entered with chroot.
+Status enter_rootfs_without_mount_namespace(const InitConfig& c, Syscalls& sys) {
+  Rootfs rootfs{c.rootfs, UniqueFd()};
+  PVEKIT_ASSIGN(rootfs.fd, sys.open_dir(c.rootfs));
+  PVEKIT_TRY(run_create_container_hooks(c));
+  PVEKIT_TRY(create_cwd(*c.spec, rootfs, sys));
+  if (::fchdir(rootfs.fd.get()) != 0 || ::chroot(".") != 0) return Error::system("chroot " + c.rootfs, errno);
+  return core::ok();
+}
+
 Status setup_rootfs(const InitConfig& c, Syscalls& sys) {
   const Spec& spec = *c.spec;
+  if (!spec.linux->has_namespace("mount")) return enter_rootfs_without_mount_namespace(c, sys);
   MountContext ctx{c.rootfs, c.no_pivot, c.new_user_namespace, c.cgroup_binds};
   auto ops = plan_mounts(spec, ctx);
   auto split = std::find_if(ops.begin(), ops.end(), protects_or_pivots);
@@ -56,14 +84,8 @@ Status setup_rootfs(const InitConfig& c, Syscalls& sys) {
   Rootfs rootfs{c.rootfs, UniqueFd()};
   PVEKIT_TRY(apply_mounts(build, rootfs, sys));
   // createContainer hooks: in the container's namespaces, mounts done, root not yet switched.
-  if (!spec.hooks.create_container.empty()) {
-    ContainerState state{.id = c.id, .status = ContainerStatus::Creating, .pid = ::getpid(), .bundle = c.bundle};
-    PVEKIT_TRY(run_hooks(spec.hooks.create_container, "createContainer",
-                         runc_state_json(state, ContainerStatus::Creating).dump()));
-  }
-  // A cwd the image lacks is created, as runc does (before the root may turn read-only).
-  if (spec.process && !spec.process->cwd.empty())
-    PVEKIT_TRY(sys.mkdir_in_root(rootfs.fd.get(), spec.process->cwd, 0755).wrap("process.cwd"));
+  PVEKIT_TRY(run_create_container_hooks(c));
+  PVEKIT_TRY(create_cwd(spec, rootfs, sys));
   // sysctls go in before /proc/sys turns read-only.
   if (spec.linux) PVEKIT_TRY(apply_sysctl(*spec.linux, rootfs, sys));
   return apply_mounts(finish, rootfs, sys);
@@ -104,6 +126,9 @@ Status setup(const InitConfig& c, PreparedProcess& out) {
   // Our id maps are written (that needed us dumpable): from here until execve
   // nothing in the container may ptrace us or open our /proc files.
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return Error::system("prctl(PR_SET_DUMPABLE)", errno);
+  // Before joining a user namespace by path: the new network namespace is owned by ours.
+  if (const auto* net = spec.linux->find_namespace("network"); net && net->path.empty())
+    PVEKIT_TRY(bring_loopback_up().wrap("network namespace"));
   PVEKIT_TRY(join_namespaces(*spec.linux));
   if (c.new_user_namespace && (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0))
     return Error::system("become root in the user namespace", errno);

@@ -32,7 +32,10 @@ const std::map<std::string, Flag>& flag_table() {
       {"noatime", {false, MS_NOATIME}}, {"atime", {true, MS_NOATIME}},
       {"nodiratime", {false, MS_NODIRATIME}}, {"diratime", {true, MS_NODIRATIME}},
       {"relatime", {false, MS_RELATIME}}, {"norelatime", {true, MS_RELATIME}},
-      {"strictatime", {false, MS_STRICTATIME}}, {"nostrictatime", {true, MS_STRICTATIME}}};
+      {"strictatime", {false, MS_STRICTATIME}}, {"nostrictatime", {true, MS_STRICTATIME}},
+      {"lazytime", {false, MS_LAZYTIME}}, {"nolazytime", {true, MS_LAZYTIME}},
+      {"nosymfollow", {false, MS_NOSYMFOLLOW}}, {"symfollow", {true, MS_NOSYMFOLLOW}},
+      {"silent", {false, MS_SILENT}}, {"loud", {true, MS_SILENT}}};
   return flags;
 }
 
@@ -44,10 +47,46 @@ const std::map<std::string, unsigned long>& propagation_table() {
   return propagation;
 }
 
+// Bare-word options of the filesystems whose option sets we know; anything
+// else without a "=" is a mistake there ("tmpcopyup" once reached tmpfs as data).
+const std::map<std::string, std::vector<std::string>>& known_fs_words() {
+  static const std::map<std::string, std::vector<std::string>> words = {
+      {"tmpfs", {"inode32", "inode64", "noswap", "quota", "usrquota", "grpquota"}},
+      {"devpts", {"newinstance"}},
+      {"proc", {}},
+      {"sysfs", {}},
+      {"mqueue", {}},
+      {"cgroup", {}},
+      {"cgroup2", {"nsdelegate", "memory_recursiveprot", "favordynmods", "memory_localevents"}},
+  };
+  return words;
+}
+
 }  // namespace
 
+core::Status check_mount_options(const Mount& mount, size_t index) {
+  MountFlags f = parse_mount_options(mount.options);
+  std::string field = "mounts[" + std::to_string(index) + "].options";
+  auto refuse = [&](const std::string& why) {
+    return Error(core::ErrorCategory::Config, field + ": " + why).with_detail("field", field);
+  };
+  if (f.copy_up && (f.bind || mount.type != "tmpfs"))
+    return refuse("tmpcopyup applies to tmpfs mounts only, not to " + mount.destination);
+  const auto& words = known_fs_words();
+  auto fs = words.find(mount.type);
+  bool known_set = f.bind || mount.type == "bind" || fs != words.end();
+  if (!known_set) return core::ok();
+  for (const auto& word : f.unknown) {
+    bool fs_word = fs != words.end() && std::find(fs->second.begin(), fs->second.end(), word) != fs->second.end();
+    if (!fs_word)
+      return refuse("unknown option \"" + word + "\" for the " + (f.bind ? std::string("bind") : mount.type) +
+                    " mount at " + mount.destination);
+  }
+  return core::ok();
+}
+
 std::vector<std::string> known_mount_options() {
-  std::vector<std::string> out = {"bind", "rbind"};
+  std::vector<std::string> out = {"bind", "rbind", "tmpcopyup"};
   for (const auto& [name, flag] : flag_table()) out.push_back(name);
   for (const auto& [name, flag] : propagation_table()) out.push_back(name);
   std::sort(out.begin(), out.end());
@@ -68,7 +107,10 @@ MountFlags parse_mount_options(const std::vector<std::string>& options) {
       else out.flags |= f->second.value;
     } else if (auto p = propagation.find(opt); p != propagation.end()) {
       out.propagation = p->second;
+    } else if (opt == "tmpcopyup") {
+      out.copy_up = true;
     } else {
+      if (opt.find('=') == std::string::npos) out.unknown.push_back(opt);
       data.push_back(opt);
     }
   }

@@ -23,12 +23,20 @@ struct MountFlags {
   std::string data;               // options the filesystem interprets, comma-joined
   bool bind = false;
   bool recursive = false;
+  bool copy_up = false;  // tmpcopyup: a tmpfs starts with the contents of the directory it covers
+  // Bare words no table here knows; they go to the filesystem in `data`.
+  std::vector<std::string> unknown;
 
   bool operator==(const MountFlags&) const = default;
 };
 MountFlags parse_mount_options(const std::vector<std::string>& options);
 // Every option parse_mount_options understands (for `features`), sorted.
 std::vector<std::string> known_mount_options();
+// Options of mount `index` that lxcri cannot honour, as an error naming the
+// first: a bare word unknown for a filesystem whose options we know (bind,
+// tmpfs, proc, sysfs, devpts, mqueue, cgroup), or tmpcopyup off a tmpfs.
+// Options of other filesystems go to the kernel as they are.
+core::Status check_mount_options(const Mount& mount, size_t index);
 
 struct MountOp {
   enum class Kind {

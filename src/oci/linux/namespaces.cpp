@@ -1,11 +1,15 @@
 #include "oci/linux/namespaces.h"
 
 #include <fcntl.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "oci/fd.h"
 
@@ -59,6 +63,17 @@ Status join_namespaces(const LinuxConfig& linux) {
   if (const auto* user = linux.find_namespace("user"); user && !user->path.empty()) PVEKIT_TRY(join(*user));
   for (const auto& ns : linux.namespaces)
     if (!ns.path.empty() && ns.type != "user" && ns.type != "pid") PVEKIT_TRY(join(ns));
+  return core::ok();
+}
+
+Status bring_loopback_up() {
+  UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!sock.valid()) return Error::system("socket for the loopback interface", errno);
+  ifreq req{};
+  std::strncpy(req.ifr_name, "lo", IFNAMSIZ - 1);
+  if (::ioctl(sock.get(), SIOCGIFFLAGS, &req) != 0) return Error::system("read the flags of lo", errno);
+  req.ifr_flags = static_cast<short>(req.ifr_flags | IFF_UP);
+  if (::ioctl(sock.get(), SIOCSIFFLAGS, &req) != 0) return Error::system("bring lo up", errno);
   return core::ok();
 }
 

@@ -25,6 +25,10 @@ core::Result<UniqueFd> enter_child_pid_namespace(const LinuxConfig& linux);
 // the runtime's namespace (runtime-spec).
 core::Status leave_child_pid_namespace(const UniqueFd& own);
 
+// Brings up the loopback interface of the network namespace we are in: a new
+// one starts with `lo` down, and runc brings it up.
+core::Status bring_loopback_up();
+
 // Refuses a linux.sysctl key that no namespace of the container isolates
 // (the write would change the host), as runc does: kernel.msg*, kernel.sem,
 // kernel.shm* and fs.mqueue.* need an ipc namespace, net.* a network one,

@@ -61,9 +61,15 @@ Status apply_mount(const MountOp& op, const Rootfs& rootfs, Syscalls& sys) {
       return Error(core::ErrorCategory::Config, "a " + op.fstype + " mount needs a plain directory at " + op.target +
                                                     ", not a symlink: " + direct.error().to_string());
   }
+  // tmpcopyup: what the tmpfs covers stays reachable through a descriptor taken before.
+  UniqueFd covered;
+  if (op.flags.copy_up) {
+    PVEKIT_ASSIGN(covered, sys.open_in_root(rootfs.fd.get(), op.target, {.flags = O_RDONLY | O_DIRECTORY}));
+  }
   PVEKIT_TRY(sys.mount(op.source, fd_path(target.get()), op.fstype, op.flags.flags, op.flags.data));
-  if (op.flags.propagation == 0) return core::ok();
-  PVEKIT_ASSIGN(UniqueFd mounted, reopen(rootfs, op.target, sys));
+  if (op.flags.propagation == 0 && !op.flags.copy_up) return core::ok();
+  PVEKIT_ASSIGN(UniqueFd mounted, sys.open_in_root(rootfs.fd.get(), op.target, {.flags = O_RDONLY | O_DIRECTORY}));
+  if (op.flags.copy_up) PVEKIT_TRY(sys.copy_tree(covered.get(), mounted.get()).wrap("tmpcopyup"));
   return set_propagation(sys, fd_path(mounted.get()), op.flags.propagation);
 }
 

@@ -12,6 +12,7 @@
 #include <cerrno>
 
 #include "oci/fd.h"
+#include "oci/linux/copy_tree.h"
 
 namespace pvekit::oci::linux {
 
@@ -97,6 +98,8 @@ Status LinuxSyscalls::write_proc_file(int root, const std::string& path, const s
     return Error::system("write " + path, errno);
   return core::ok();
 }
+
+Status LinuxSyscalls::copy_tree(int from, int to) { return linux::copy_tree(from, to); }
 
 Status LinuxSyscalls::pivot_root(int new_root) {
   // pivot_root(".", ".") stacks the old root under the new one; detaching it

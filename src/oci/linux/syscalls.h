@@ -38,6 +38,8 @@ class Syscalls {
   // Writes `content` to a file of /proc (a sysctl) at `path` under `root`;
   // refused when what is there is not procfs, so an image cannot fake it.
   virtual core::Status write_proc_file(int root, const std::string& path, const std::string& content) = 0;
+  // Copies the contents of directory `from` into directory `to` (copy_tree.h).
+  virtual core::Status copy_tree(int from, int to) = 0;
   virtual core::Status pivot_root(int new_root) = 0;
   // The --no-pivot path: MS_MOVE the rootfs onto / and chroot into it.
   virtual core::Status move_root(int new_root) = 0;
@@ -61,6 +63,7 @@ class LinuxSyscalls final : public Syscalls {
   core::Status symlinkat(const std::string& target, int dir, const std::string& name) override;
   core::Status fchownat(int dir, const std::string& name, uid_t uid, gid_t gid) override;
   core::Status write_proc_file(int root, const std::string& path, const std::string& content) override;
+  core::Status copy_tree(int from, int to) override;
   core::Status pivot_root(int new_root) override;
   core::Status move_root(int new_root) override;
   core::Status sethostname(const std::string& name) override;

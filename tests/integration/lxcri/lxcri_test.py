@@ -944,6 +944,108 @@ def scenario_podman(env):
     check(p.stdout == "hello-from-podman\n", "podman run output %r" % p.stdout)
 
 
+def scenario_podman_flags(env):
+    """podman's everyday flags that reach the runtime as spec rules: --read-only
+    (tmpfs with tmpcopyup on /tmp, /var/tmp, /run), --tmpfs, --network none
+    (loopback up)."""
+    podman, image = podman_image(env)
+    base = [podman, "--runtime", env.runtime, "run", "--rm", "--ulimit", "nofile=1024:1024",
+            "--ulimit", "nproc=4096:4096"]
+
+    def run(*args):
+        p = subprocess.run(base + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=120, stdin=subprocess.DEVNULL)
+        check(p.returncode == 0, "podman run %s exited %d: %s" % (" ".join(args[:-3]), p.returncode, p.stderr))
+        return p.stdout
+
+    out = run("--read-only", image, "sh", "-c", "touch /tmp/ok && echo tmp-writable; touch /ro 2>/dev/null || echo root-ro")
+    check(out.split() == ["tmp-writable", "root-ro"], "--read-only: %r" % out)
+    out = run("--tmpfs", "/scratch:size=1m,mode=1777", image, "sh", "-c", "stat -c %a /scratch; df -k /scratch | tail -1")
+    check(out.split()[0] == "1777" and out.split()[2] == "1024", "--tmpfs: %r" % out)
+    out = run("--network", "none", image, "sh", "-c", "cat /sys/class/net/lo/operstate /sys/class/net/lo/flags")
+    flags = int(out.split()[-1], 16)
+    check(flags & 1, "--network none: lo is down (flags %s)" % out.split())
+
+
+def scenario_spec_rules(env):
+    """Rules of the runtime-spec and runc's conventions, read back from inside."""
+    # tmpcopyup: the tmpfs starts with what it covers; writes stay in the tmpfs.
+    seed = os.path.join(env.rootfs, "seeded")
+    os.makedirs(os.path.join(seed, "sub"))
+    with open(os.path.join(seed, "sub", "file"), "w") as f:
+        f.write("seed\n")
+    os.chmod(os.path.join(seed, "sub"), 0o710)
+    os.symlink("/etc/hostname", os.path.join(seed, "link"))
+    env.config("copyup", ["sh", "-c", "cat /seeded/sub/file; stat -c %a /seeded/sub; readlink /seeded/link; "
+                                      "echo new > /seeded/sub/file; grep -c tmpfs /proc/self/mounts >/dev/null && "
+                                      "grep ' /seeded tmpfs' /proc/self/mounts | wc -l"],
+               extra_mounts=[{"destination": "/seeded", "type": "tmpfs", "source": "tmpfs",
+                              "options": ["tmpcopyup", "size=1m"]}])
+    env.ids.add("copyup")
+    p = env.rt("run", "--bundle", env.bundle, "copyup")
+    check(p.returncode == 0, "tmpcopyup: %s" % p.stderr.strip())
+    check(p.stdout.split() == ["seed", "710", "/etc/hostname", "1"], "tmpcopyup: %r" % p.stdout)
+    with open(os.path.join(seed, "sub", "file")) as f:
+        check(f.read() == "seed\n", "a write to the tmpcopyup tmpfs reached the rootfs")
+    env.assert_nothing_left("copyup")
+
+    # A new network namespace has lo up; a missing cwd is created.
+    env.config("lo", ["sh", "-c", "cat /sys/class/net/lo/flags; pwd"],
+               patch=lambda cfg: cfg["process"].update(cwd="/made/by/runtime"))
+    env.ids.add("lo")
+    p = env.rt("run", "--bundle", env.bundle, "lo")
+    check(p.returncode == 0, "run with a new cwd: %s" % p.stderr.strip())
+    flags, cwd = p.stdout.split()
+    check(int(flags, 16) & 1, "lo is down in a new network namespace (flags %s)" % flags)
+    check(cwd == "/made/by/runtime", "cwd %r" % cwd)
+    env.assert_nothing_left("lo")
+
+    if os.path.basename(env.runtime) != "lxcri":
+        return
+    # Without a mount namespace the runtime's is inherited (runtime-spec): the
+    # rootfs is entered with chroot and nothing is mounted. runc, in this
+    # case, binds the rootfs onto itself with all its mounts in the host's
+    # namespace and leaves them there after the container is gone (22 mounts
+    # with root "/" on this host), so this part is lxcri's alone.
+    def no_mount_ns(cfg):
+        cfg["linux"]["namespaces"] = [n for n in cfg["linux"]["namespaces"] if n["type"] != "mount"]
+        cfg["mounts"] = []
+        for key in ("maskedPaths", "readonlyPaths"):
+            cfg["linux"].pop(key, None)
+        cfg["root"] = {"path": "/", "readonly": False}  # /proc of the host: the exec fifo is reopened there
+
+    env.config("nomnt", ["/bin/sh", "-c", "hostname; test -d %s && echo host-fs" % env.tmp], patch=no_mount_ns)
+    env.ids.add("nomnt")
+    before = host_mounts()
+    p = env.rt("run", "--bundle", env.bundle, "nomnt")
+    check(p.returncode == 0, "run without a mount namespace: %s" % p.stderr.strip())
+    with open(os.path.join(env.bundle, "config.json")) as f:
+        hostname = json.load(f)["hostname"]
+    check(p.stdout.split() == [hostname, "host-fs"], "run without a mount namespace: %r" % p.stdout)
+    check(host_mounts() == before, "a run without a mount namespace left mounts on the host")
+    env.assert_nothing_left("nomnt")
+    # Mounts there would be made in the host's namespace and outlive the
+    # container: refused, naming the field.
+    env.config("nomnt2", ["true"], patch=lambda cfg: (no_mount_ns(cfg), cfg.update(mounts=[
+        {"destination": "/proc", "type": "proc", "source": "proc"}])))
+    p = env.create("nomnt2")
+    check(p.returncode != 0 and "mounts" in p.stderr and "mount namespace" in p.stderr,
+          "mounts without a mount namespace: %d %s" % (p.returncode, p.stderr.strip()))
+    check(host_mounts() == before, "a refused create left mounts on the host")
+    env.assert_nothing_left("nomnt2")
+    # An option nobody knows is refused by name, not handed to tmpfs.
+    env.config("badopt", ["true"], extra_mounts=[{"destination": "/x", "type": "tmpfs", "source": "tmpfs",
+                                                  "options": ["nosuid", "frobnicate"]}])
+    p = env.create("badopt")
+    check(p.returncode != 0 and "frobnicate" in p.stderr, "unknown mount option: %s" % p.stderr.strip())
+    env.assert_nothing_left("badopt")
+
+
+def host_mounts():
+    with open("/proc/self/mountinfo") as f:
+        return sorted(line.split()[4] for line in f)
+
+
 def podman_image(env):
     podman = "/usr/bin/podman"
     if not os.access(podman, os.X_OK):

@@ -54,6 +54,39 @@ TEST(MountOptions, FlagsPropagationAndData) {
   }
 }
 
+TEST(MountOptions, UnknownWordsAreRefusedByNameWhereTheOptionSetIsKnown) {
+  struct Case {
+    std::string type;
+    std::vector<std::string> options;
+    std::string refused;  // empty: accepted
+  };
+  const Case cases[] = {
+      {"tmpfs", {"nosuid", "size=1m", "mode=1777", "tmpcopyup"}, ""},
+      {"tmpfs", {"nosuid", "frobnicate"}, "frobnicate"},
+      {"tmpfs", {"inode64", "noswap"}, ""},
+      {"devpts", {"newinstance", "ptmxmode=0666", "gid=5"}, ""},
+      {"proc", {"hidepid=2", "nosuid"}, ""},
+      {"proc", {"newinstance"}, "newinstance"},
+      {"bind", {"rbind", "ro", "idmap"}, "idmap"},
+      {"none", {"bind", "tmpcopyup"}, "tmpcopyup applies to tmpfs"},
+      {"sysfs", {"tmpcopyup"}, "tmpcopyup applies to tmpfs"},
+      {"nfs", {"hard", "intr", "vers=4"}, ""},  // options of other filesystems go to the kernel
+      {"cgroup", {"nosuid", "nodev", "noexec", "relatime", "ro"}, ""},
+  };
+  for (const auto& c : cases) {
+    Mount m{"/x", c.type, c.type == "none" ? "/src" : c.type, c.options};
+    auto s = check_mount_options(m, 3);
+    std::string name = c.type + " " + ::testing::PrintToString(c.options);
+    if (c.refused.empty()) {
+      EXPECT_TRUE(s.ok()) << name << ": " << s.error().to_string();
+      continue;
+    }
+    ASSERT_FALSE(s.ok()) << name;
+    EXPECT_NE(s.error().to_string().find("mounts[3].options"), std::string::npos) << s.error().to_string();
+    EXPECT_NE(s.error().to_string().find(c.refused), std::string::npos) << s.error().to_string();
+  }
+}
+
 TEST(PlanMounts, OrderIsPropagationRootfsMountsDevicesMasksReadonlyPivot) {
   auto ops = plan_mounts(small_spec(), MountContext{.rootfs = "/b/rootfs"});
   std::vector<std::pair<Kind, std::string>> got;
@@ -169,6 +202,16 @@ TEST(ApplyMounts, StopsAtTheFirstFailureAndNamesTheTarget) {
   EXPECT_NE(s.error().to_string().find("rootfs: /proc"), std::string::npos) << s.error().to_string();
   EXPECT_EQ(s.error().sys_errno(), EPERM);
   EXPECT_EQ(sys.calls.back().rfind("mount proc", 0), 0u) << "nothing ran after the failure";
+}
+
+TEST(ApplyMounts, TmpcopyupCopiesWhatTheTmpfsCovers) {
+  RecordingSyscalls sys;
+  sys.dirs.insert("/r/etc");
+  Rootfs rootfs{"/r", *sys.open_dir("/r")};
+  MountOp op{.kind = Kind::Mount, .source = "tmpfs", .target = "/etc", .fstype = "tmpfs",
+             .flags = parse_mount_options({"tmpcopyup", "size=1m"})};
+  ASSERT_TRUE(apply_mounts({op}, rootfs, sys).ok());
+  EXPECT_EQ(sys.calls, (std::vector<std::string>{"mount tmpfs /r/etc tmpfs 0x0 size=1m", "copy_tree /r/etc /r/etc"}));
 }
 
 TEST(ApplyMounts, NothingInTheRootfsBeforeItIsBound) {
