@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -28,6 +29,10 @@ struct CreateRequest {
   // process.terminal: a connected AF_UNIX socket that receives the pty master
   // (--console-socket, or run's own pair in the foreground); -1 otherwise.
   int console_fd = -1;
+  // Saves the state as far as it is known (cgroup, then init pid), so that a
+  // create killed half-way leaves what it made visible to `list` and
+  // removable by `delete --force`.
+  std::function<core::Status(const ContainerState&)> record_progress;
 };
 
 // A process to start inside a running container (`exec`).

@@ -85,6 +85,11 @@ core::Result<ContainerState> StateStore::load(const std::string& id) const {
   auto text = core::read_file(state_path(id));
   if (!text.ok()) {
     if (!exists(id)) return not_found(id);
+    struct stat st{};
+    if (::stat(state_path(id).c_str(), &st) != 0 && errno == ENOENT) {
+      // A create killed before its first save: nothing but the directory.
+      return ContainerState{.id = id, .status = ContainerStatus::Stopped, .backend = "linux"};
+    }
     return std::move(text).error();
   }
   PVEKIT_ASSIGN(auto doc, core::parse_json(*text, state_path(id)));
@@ -115,7 +120,7 @@ core::Result<std::vector<std::string>> StateStore::list() const {
     std::string name = e->d_name;
     if (name == "." || name == ".." || !validate_id(name).ok()) continue;
     struct stat st{};
-    if (::stat((root_ + "/" + name + "/state.json").c_str(), &st) == 0) ids.push_back(name);
+    if (::stat((root_ + "/" + name).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) ids.push_back(name);
   }
   ::closedir(d);
   std::sort(ids.begin(), ids.end());

@@ -86,12 +86,21 @@ core::Status cmd_create(Context& ctx, const CreateOptions& o, int console_fd) {
   PVEKIT_ASSIGN(auto backend, make_backend(route.backend, ctx.global));
   PVEKIT_ASSIGN(auto lock, ctx.store.create(o.id));
   StateDirGuard guard(ctx.store, o.id);
+  std::string created = rfc3339_now(), owner = owner_name();
+  auto stamp = [&](ContainerState state) {
+    state.created = created;
+    state.backend = backend->name();
+    state.owner = owner;
+    return state;
+  };
+  // From here on a killed create leaves a state.json that `list` shows and `delete --force` cleans up.
+  request.record_progress = [&](const ContainerState& so_far) { return ctx.store.save(stamp(so_far)); };
+  PVEKIT_TRY(request.record_progress(ContainerState{.id = o.id, .status = ContainerStatus::Creating,
+                                                    .bundle = request.bundle, .rootfs = request.rootfs}));
   PVEKIT_TRY(core::write_file_atomic(request.state_dir + "/config.json",
                                      core::read_file(request.bundle + "/config.json").value_or(""), 0600));
   PVEKIT_ASSIGN(auto state, backend->create(request));
-  state.created = rfc3339_now();
-  state.backend = backend->name();
-  state.owner = owner_name();
+  state = stamp(std::move(state));
   core::Status saved = ctx.store.save(state);
   if (saved.ok() && !o.pid_file.empty())
     saved = core::write_file_atomic(o.pid_file, std::to_string(state.pid)).wrap("--pid-file");

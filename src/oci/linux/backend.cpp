@@ -152,6 +152,8 @@ core::Result<ContainerState> LinuxBackend::create(const CreateRequest& r) {
   state.cgroup_root = cgroup_root_;
   PVEKIT_ASSIGN(state.cgroup_path, resolve_cgroup_path(linux.cgroups_path, r.id));
   PVEKIT_ASSIGN(auto cg, manager_for(cgroup_root_, state.cgroup_path));
+  auto record = [&]() { return r.record_progress ? r.record_progress(state) : core::ok(); };
+  PVEKIT_TRY(record());
 
   std::string fifo = r.state_dir + "/exec.fifo";
   if (::mkfifo(fifo.c_str(), 0622) != 0) return Error::system("create " + fifo, errno);
@@ -200,6 +202,7 @@ core::Result<ContainerState> LinuxBackend::create(const CreateRequest& r) {
   PVEKIT_TRY(back);
   state.pid = pid;
   if (auto st = read_proc_stat(pid)) state.pid_start_time = st->start_time;
+  PVEKIT_TRY(record());
   PVEKIT_TRY(prepare_child(r, pid, state));
   PVEKIT_TRY(send_sync(sync.parent.get(), {SyncType::Go, 0, ""}));
   SeccompListenerHandler to_agent;
@@ -239,13 +242,34 @@ Status LinuxBackend::start(const ContainerState& state, const std::string& state
 
 bool LinuxBackend::alive(const ContainerState& state) { return process_alive(state.pid, state.pid_start_time); }
 
+namespace {
+
+// Signals every process of the cgroup while it is frozen, so that none can
+// fork a child the signal misses (runc's signalAllProcesses). `stay_frozen`
+// leaves a paused container paused.
+Status signal_all(CgroupManager& cg, int signal, bool stay_frozen) {
+  bool frozen = cg.freeze().ok();  // without a freezer: signal as they are
+  Status result = core::ok();
+  if (auto pids = cg.pids(); !pids.ok()) {
+    result = pids.error();
+  } else {
+    for (pid_t p : *pids)
+      if (::kill(p, signal) != 0 && errno != ESRCH && result.ok()) result = Error::system("kill " + std::to_string(p), errno);
+  }
+  if (frozen && !stay_frozen) {
+    Status thawed = cg.thaw();
+    if (result.ok()) result = thawed;
+  }
+  return result;
+}
+
+}  // namespace
+
 Status LinuxBackend::kill(const ContainerState& state, int signal, bool all) {
   if (all) {
     PVEKIT_ASSIGN(auto cg, manager_for(state.cgroup_root, state.cgroup_path));
-    PVEKIT_ASSIGN(auto pids, cg->pids());
-    for (pid_t p : pids)
-      if (::kill(p, signal) != 0 && errno != ESRCH) return Error::system("kill " + std::to_string(p), errno);
-    return core::ok();
+    // A killed process dies only once thawed.
+    return signal_all(*cg, signal, state.status == ContainerStatus::Paused && signal != SIGKILL);
   }
   if (!alive(state)) return Error(ErrorCategory::Conflict, "container not running");
   if (::kill(state.pid, signal) != 0) return Error::system("kill " + std::to_string(state.pid), errno);
@@ -253,11 +277,14 @@ Status LinuxBackend::kill(const ContainerState& state, int signal, bool all) {
 }
 
 Status LinuxBackend::destroy(const ContainerState& state) {
+  if (state.cgroup_path.empty()) {
+    // A create killed before it made a cgroup left at most a state directory.
+    if (alive(state)) ::kill(state.pid, SIGKILL);
+    return core::ok();
+  }
   PVEKIT_ASSIGN(auto cg, manager_for(state.cgroup_root, state.cgroup_path));
-  // Frozen tasks do not die until thawed; a cgroup that is gone cannot be thawed (fine).
-  (void)cg->thaw();
-  if (auto pids = cg->pids(); pids.ok())
-    for (pid_t p : *pids) ::kill(p, SIGKILL);
+  // A cgroup that is gone has nothing to kill (fine).
+  (void)signal_all(*cg, SIGKILL, false);
   if (alive(state)) ::kill(state.pid, SIGKILL);
   if (!wait_gone(state, std::chrono::seconds(10)))
     return Error(ErrorCategory::Runtime, "container init " + std::to_string(state.pid) + " did not exit");

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -87,6 +88,8 @@ Status run_hook(const Hook& hook, const std::string& state_json) {
   sighandler_t old = ::signal(SIGPIPE, SIG_IGN);
   pid_t pid = ::fork();
   if (pid == 0) {
+    // A hook must not outlive a runtime that was killed while waiting for it.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::signal(SIGPIPE, SIG_DFL);
     exec_hook(hook, rd.get(), err_wr.get());
   }

@@ -156,6 +156,7 @@ bool ProxmoxBackend::alive(const ContainerState& s) {
 }
 
 core::Result<ContainerStatus> ProxmoxBackend::live_status(const ContainerState& s, bool) {
+  if (s.pve_vmid == 0) return ContainerStatus::Stopped;
   auto guest = pve::get_guest_status(*client_, s.pve_node, pve::GuestType::Lxc, s.pve_vmid);
   if (!guest.ok()) {
     if (guest.error().category() == ErrorCategory::NotFound) return ContainerStatus::Stopped;
@@ -179,6 +180,8 @@ core::Status ProxmoxBackend::kill(const ContainerState& s, int signal, bool) {
 }
 
 core::Status ProxmoxBackend::destroy(const ContainerState& s) {
+  // A create killed before the cluster gave it a CT (one made later is found by its tag).
+  if (s.pve_vmid == 0) return core::ok();
   const std::string ct = ct_name(s.pve_vmid, s.pve_node);
   auto guest = pve::get_guest_status(*client_, s.pve_node, pve::GuestType::Lxc, s.pve_vmid);
   if (!guest.ok()) {

@@ -18,6 +18,9 @@ or runc, the control) and checks that nothing reaches the host:
                     (CVE-2024-21626 class)
   seccomp_minimal   a default-deny seccomp profile allowing only what runc needs
                     after loading it (no close_range), with and without noNewPrivileges
+  interrupted       a create killed during its prestart hook, and a bare state directory:
+                    list shows them, delete --force removes everything
+  fork_bomb         kill --all and delete --force of a container forking without pause
   exe_overwrite     /proc/<pid>/exe of the runtime's process in the container held
                     and reopened for writing after it exits (CVE-2019-5736), with
                     environment variables that once switched lxcri's protection off
@@ -486,6 +489,82 @@ def scenario_seccomp_minimal(env):
         check(p.returncode == 0, "true under the minimal profile (noNewPrivileges %s) exited %d: %s"
               % (nnp, p.returncode, p.stderr.strip()))
         env.assert_nothing_left(cid)
+
+
+def scenario_interrupted(env):
+    """A create killed (SIGKILL) while its prestart hook runs: `list` shows the
+    container, `delete --force` removes everything it made, and the id can be
+    created again. A state directory alone (killed earlier still) as well."""
+    hook = {"path": "/bin/busybox", "args": ["busybox", "sleep", "30"]}
+    env.config("cut", ["true"], patch=lambda cfg: cfg.setdefault("hooks", {}).update(prestart=[hook]))
+    env.ids.add("cut")
+    cmd = [env.runtime, "--root", env.root, "create", "--bundle", env.bundle, "cut"]
+    with open(os.devnull, "w") as null:
+        proc = subprocess.Popen(cmd, stdout=null, stderr=null, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 10
+        while time.time() < deadline and not env.cgroup_dirs_left():
+            time.sleep(0.02)
+        check(env.cgroup_dirs_left(), "create never got to its cgroup")
+        time.sleep(0.3)  # inside the hook
+    finally:
+        proc.kill()
+        proc.wait()
+    # runc writes its state only at the end of create: it neither lists the
+    # container nor finds its cgroups to remove (measured with runc 1.1.5:
+    # every controller's cgroup stays). lxcri must do both.
+    if is_lxcri(env):
+        check("cut" in env.list_ids(), "list does not show the interrupted container: %s" % env.list_ids())
+    p = env.rt("delete", "--force", "cut")
+    check(p.returncode == 0, "delete --force of the interrupted container: %s" % p.stderr.strip())
+    time.sleep(0.2)
+    if is_lxcri(env):
+        env.assert_nothing_left("cut")
+    else:
+        env.remove_leftovers_of("cut")
+    env.config("cut", ["true"])
+    p = env.rt("run", "--bundle", env.bundle, "cut")
+    check(p.returncode == 0, "the id cannot be used again: %s" % p.stderr.strip())
+    env.assert_nothing_left("cut")
+
+    # Only the directory (a create killed right after making it).
+    os.makedirs(os.path.join(env.root, "bare"))
+    env.ids.add("bare")
+    if is_lxcri(env):
+        check("bare" in env.list_ids(), "list does not show a bare state directory")
+    p = env.rt("delete", "--force", "bare")
+    check(p.returncode == 0, "delete --force of a bare state directory: %s" % p.stderr.strip())
+    check(not os.path.exists(os.path.join(env.root, "bare")), "delete --force left the bare state directory")
+
+
+def scenario_fork_bomb(env):
+    """kill --all and delete --force of a container whose processes fork
+    without pause leave no process behind (freeze, signal, thaw)."""
+    env.config("bomb", ["sh", "-c", "while true; do (sleep 1000 &) ; done"],
+               resources={"pids": {"limit": 200}})
+    env.ids.add("bomb")
+    p = env.create("bomb")
+    check(p.returncode == 0, "create: %s" % p.stderr.strip())
+    env.rt("start", "bomb", check_ok=True)
+    time.sleep(1.0)
+    p = env.rt("kill", "--all", "bomb", "KILL")
+    check(p.returncode == 0, "kill --all: %s" % p.stderr.strip())
+    deadline = time.time() + 5
+    while time.time() < deadline and env.processes_in_rootfs():
+        time.sleep(0.05)
+    check(not env.processes_in_rootfs(), "kill --all left processes: %s" % env.processes_in_rootfs())
+    env.rt("delete", "--force", "bomb", check_ok=True)
+    env.assert_nothing_left("bomb")
+
+    env.config("bomb2", ["sh", "-c", "while true; do (sleep 1000 &) ; done"],
+               resources={"pids": {"limit": 200}})
+    env.ids.add("bomb2")
+    env.create("bomb2")
+    env.rt("start", "bomb2", check_ok=True)
+    time.sleep(1.0)
+    p = env.rt("delete", "--force", "bomb2")
+    check(p.returncode == 0, "delete --force: %s" % p.stderr.strip())
+    env.assert_nothing_left("bomb2")
 
 
 # Environment variables that switched the protection off in lxcri's past (a

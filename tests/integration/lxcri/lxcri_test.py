@@ -197,6 +197,15 @@ class Env:
             except OSError:
                 pass
 
+    def remove_leftovers_of(self, cid):
+        """Removes the cgroups of container `cid` (what a runtime left behind)."""
+        for d in self.cgroup_dirs_left():
+            if os.path.basename(d) == cid:
+                try:
+                    os.rmdir(d)
+                except OSError:
+                    pass
+
     def remove_leftovers(self):
         time.sleep(0.1)
         for base in [CGROUP_ROOT] + [os.path.join(CGROUP_ROOT, c) for c in os.listdir(CGROUP_ROOT)]:
