@@ -11,6 +11,8 @@
 
 #include <cerrno>
 
+#include "core/files.h"
+#include "core/strings.h"
 #include "oci/fd.h"
 #include "oci/linux/copy_tree.h"
 
@@ -20,6 +22,15 @@ using core::Error;
 using core::Status;
 
 namespace {
+
+// Not cached: the init asks after joining its user namespace, in a process
+// forked from one that may have asked before.
+bool in_user_namespace() {
+  auto map = core::read_file("/proc/self/uid_map");
+  if (!map.ok()) return false;
+  auto fields = core::split(*map, ' ', true);
+  return !(fields.size() >= 3 && fields[0] == "0" && fields[1] == "0" && core::trim(fields[2]) == "4294967295");
+}
 
 Status check(int rc, const std::string& what) {
   if (rc != 0) return Error::system(what, errno);
@@ -31,13 +42,24 @@ Status check(int rc, const std::string& what) {
 Status LinuxSyscalls::mount(const std::string& source, const std::string& target,
                             const std::string& fstype, unsigned long flags, const std::string& data) {
   if ((flags & (MS_REMOUNT | MS_BIND)) == (MS_REMOUNT | MS_BIND)) {
-    // In a user namespace the kernel refuses to clear flags the mount already
-    // has ("locked" flags), so a bind remount keeps them.
+    // The kernel refuses to clear flags a mount brought from a more privileged
+    // mount namespace has ("locked" flags): a bind remount keeps them.
     struct statvfs vfs{};
     if (::statvfs(target.c_str(), &vfs) == 0) {
       if (vfs.f_flag & ST_NOSUID) flags |= MS_NOSUID;
       if (vfs.f_flag & ST_NODEV) flags |= MS_NODEV;
       if (vfs.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+      // Read-only and the atime mode are locked only in a user namespace;
+      // elsewhere "rw" or "atime" on a bind of such a mount mean what they say.
+      if (in_user_namespace()) {
+        if (vfs.f_flag & ST_RDONLY) flags |= MS_RDONLY;
+        constexpr unsigned long atime = MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME;
+        if (!(flags & atime)) {
+          if (vfs.f_flag & ST_NOATIME) flags |= MS_NOATIME;
+          if (vfs.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
+          if (vfs.f_flag & ST_RELATIME) flags |= MS_RELATIME;
+        }
+      }
     }
   }
   int rc = ::mount(source.empty() ? nullptr : source.c_str(), target.c_str(),
