@@ -1197,6 +1197,12 @@ def scenario_containerd(env):
         p = run("run", "--rm", *rt, image, cid + "-fg", "sh", "-c", "echo hello-from-containerd; exit 6")
         check(p.stdout.strip() == "hello-from-containerd" and p.returncode == 6,
               "ctr run: %d %r %s" % (p.returncode, p.stdout, p.stderr))
+        # A cwd the image lacks is created; every ctr container has lo up.
+        p = run("run", "--rm", *rt, "--cwd", "/new/cwd", image, cid + "-cwd", "sh", "-c",
+                "pwd; cat /sys/class/net/lo/operstate /sys/class/net/lo/flags")
+        out = p.stdout.split()
+        check(p.returncode == 0 and out[:1] == ["/new/cwd"] and int(out[-1], 16) & 1,
+              "ctr run --cwd: %d %r %s" % (p.returncode, p.stdout, p.stderr))
         p = run("run", "-d", *rt, image, cid, "sleep", "1000")
         check(p.returncode == 0, "ctr run -d failed: %s" % p.stderr)
         p = run("task", "exec", "--exec-id", "e1", cid, "sh", "-c", "echo in-exec; exit 2")
@@ -1215,7 +1221,7 @@ def scenario_containerd(env):
         p = run("container", "delete", cid)
         check(p.returncode == 0, "ctr container delete failed: %s" % p.stderr)
     finally:
-        for c in (cid, cid + "-fg"):
+        for c in (cid, cid + "-fg", cid + "-cwd"):
             run("task", "kill", "-s", "SIGKILL", c)
             run("task", "delete", "-f", c)
             run("container", "delete", c)
