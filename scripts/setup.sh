@@ -9,7 +9,7 @@ build_packages=(
   libcli11-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
   libseccomp-dev libcap-dev
   dpkg-dev
-  googletest libgtest-dev libgmock-dev libbenchmark-dev
+  googletest libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
 )
 test_peers=(
   python3 python3-proxmoxer python3-yaml python3-requests

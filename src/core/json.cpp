@@ -9,7 +9,8 @@ namespace pvekit::core {
 Result<Json> parse_json(const std::string& text, const std::string& what) {
   try {
     return Json::parse(text);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {
+    // out_of_range too: a number no double holds (1e999) throws that, not parse_error.
     return Error(ErrorCategory::Parse, std::string("invalid JSON: ") + e.what()).wrap(what);
   }
 }

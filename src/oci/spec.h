@@ -213,8 +213,13 @@ struct Spec {
 };
 
 // Parses and validates a config.json document. Config errors name the field,
-// e.g. "mounts[1].destination: must be an absolute path".
+// e.g. "mounts[1].destination: must be an absolute path". Every value is
+// checked against the C type it ends up in: numbers must be integers in range
+// ("process.user.uid: 1e999 is not an integer in 0..4294967295"), strings must
+// hold no NUL byte, and a wrong JSON type is an error, never an exception.
 core::Result<Spec> parse_spec(const Json& doc);
+// The same from config.json text; here a number error quotes the literal as
+// written (1e999, 1.50), even one no double can hold.
 core::Result<Spec> parse_spec_text(const std::string& text);
 // Reads <bundle>/config.json.
 core::Result<Spec> load_spec(const std::string& bundle);
@@ -230,6 +235,15 @@ const std::vector<std::string>& known_seccomp_actions();
 const std::vector<std::string>& known_seccomp_operators();
 const std::vector<std::string>& known_seccomp_flags();
 const std::vector<std::string>& known_hooks();
+
+// Error-message helpers shared by the parser and validate_spec.
+// The field path of a member of a JSON object: "linux.sysctl.net.ipv4.ip_forward";
+// a key that is empty or has anything but printable ASCII other than quotes,
+// backslashes and brackets is quoted: `annotations["a\u0000b"]`.
+std::string field_member(const std::string& base, const std::string& key);
+// A string as an ASCII JSON string literal (quotes, control characters and
+// non-ASCII escaped), safe to print.
+std::string quote_value(const std::string& text);
 
 // True when `path` has a ".." component.
 bool has_dotdot(const std::string& path);

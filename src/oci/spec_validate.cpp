@@ -1,4 +1,6 @@
-// Semantic validation of a parsed config.json: every error names the field.
+// Semantic validation of a parsed config.json: every error names the field,
+// and strings from the document are quoted as JSON (quote_value) so control
+// characters cannot reach a terminal through an error message.
 
 #include <sys/un.h>
 
@@ -27,8 +29,8 @@ std::string idx(const std::string& base, size_t i) { return base + "[" + std::to
 
 // A path inside the container: absolute and without "..".
 Status check_container_path(const std::string& field, const std::string& path) {
-  if (path.empty() || path[0] != '/') return field_error(field, "must be an absolute path, got \"" + path + "\"");
-  if (has_dotdot(path)) return field_error(field, "must not contain \"..\", got \"" + path + "\"");
+  if (path.empty() || path[0] != '/') return field_error(field, "must be an absolute path, got " + quote_value(path));
+  if (has_dotdot(path)) return field_error(field, "must not contain \"..\", got " + quote_value(path));
   return core::ok();
 }
 
@@ -42,8 +44,8 @@ Status check_process(const Process& p) {
   for (size_t i = 0; i < p.rlimits.size(); ++i) {
     const auto& r = p.rlimits[i];
     std::string f = idx("process.rlimits", i);
-    if (!contains(known_rlimits(), r.type)) return field_error(f + ".type", "unknown rlimit \"" + r.type + "\"");
-    if (!seen.insert(r.type).second) return field_error(f + ".type", "duplicate rlimit \"" + r.type + "\"");
+    if (!contains(known_rlimits(), r.type)) return field_error(f + ".type", "unknown rlimit " + quote_value(r.type));
+    if (!seen.insert(r.type).second) return field_error(f + ".type", "duplicate rlimit " + quote_value(r.type));
     if (r.soft > r.hard) return field_error(f, "soft limit exceeds hard limit");
   }
   if (p.oom_score_adj && (*p.oom_score_adj < -1000 || *p.oom_score_adj > 1000))
@@ -57,7 +59,7 @@ Status check_process(const Process& p) {
       for (size_t i = 0; i < list->size(); ++i)
         if (!contains(known_capabilities(), (*list)[i]))
           return field_error(idx(std::string("process.capabilities.") + name, i),
-                             "unknown capability \"" + (*list)[i] + "\"");
+                             "unknown capability " + quote_value((*list)[i]));
   }
   return core::ok();
 }
@@ -83,8 +85,8 @@ Status check_namespaces(const LinuxConfig& l) {
     const auto& ns = l.namespaces[i];
     std::string f = idx("linux.namespaces", i);
     if (!contains(known_namespaces(), ns.type))
-      return field_error(f + ".type", "unknown namespace type \"" + ns.type + "\"");
-    if (!seen.insert(ns.type).second) return field_error(f + ".type", "duplicate namespace \"" + ns.type + "\"");
+      return field_error(f + ".type", "unknown namespace type " + quote_value(ns.type));
+    if (!seen.insert(ns.type).second) return field_error(f + ".type", "duplicate namespace " + quote_value(ns.type));
     if (!ns.path.empty() && ns.path[0] != '/') return field_error(f + ".path", "must be an absolute path");
   }
   bool userns = l.has_namespace("user");
@@ -117,6 +119,8 @@ Status check_resources(const Resources& r) {
     if (d.access.empty() || d.access.find_first_not_of("rwm") != std::string::npos)
       return field_error(f + ".access", "must be a combination of r, w and m");
   }
+  if (r.memory && r.memory->swappiness && *r.memory->swappiness > 100)
+    return field_error("linux.resources.memory.swappiness", "must be 0..100, got " + std::to_string(*r.memory->swappiness));
   if (r.cpu && r.cpu->quota && *r.cpu->quota == 0) return field_error("linux.resources.cpu.quota", "must not be 0");
   if (r.block_io) PVEKIT_TRY(check_block_io(*r.block_io));
   for (size_t i = 0; i < r.hugepage_limits.size(); ++i) {
@@ -125,7 +129,7 @@ Status check_resources(const Resources& r) {
     if (digits == 0 || digits == std::string::npos ||
         (size.substr(digits) != "KB" && size.substr(digits) != "MB" && size.substr(digits) != "GB"))
       return field_error(idx("linux.resources.hugepageLimits", i) + ".pageSize",
-                         "want a size as the hugetlb files name it (\"2MB\", \"1GB\"), got \"" + size + "\"");
+                         "want a size as the hugetlb files name it (\"2MB\", \"1GB\"), got " + quote_value(size));
   }
   if (r.network)
     for (size_t i = 0; i < r.network->priorities.size(); ++i)
@@ -134,9 +138,9 @@ Status check_resources(const Resources& r) {
   for (const auto& [file, value] : r.unified) {
     // A file of the container's own cgroup, never a path: "memory.high", not "../x".
     if (file.find('/') != std::string::npos || file.find('.') == std::string::npos || file.front() == '.')
-      return field_error("linux.resources.unified", "\"" + file + "\" is not a cgroup v2 file name");
+      return field_error("linux.resources.unified", quote_value(file) + " is not a cgroup v2 file name");
     if (file.rfind("cgroup.", 0) == 0 && file != "cgroup.max.depth" && file != "cgroup.max.descendants")
-      return field_error("linux.resources.unified", "\"" + file + "\" is managed by the runtime");
+      return field_error("linux.resources.unified", quote_value(file) + " is managed by the runtime");
   }
   return core::ok();
 }
@@ -149,7 +153,7 @@ Status check_seccomp_notify(const Seccomp& s) {
   const std::string field = "linux.seccomp.listenerPath";
   if (!s.listener_path.empty()) {
     if (s.listener_path[0] != '/')
-      return field_error(field, "must be an absolute path, got \"" + s.listener_path + "\"");
+      return field_error(field, "must be an absolute path, got " + quote_value(s.listener_path));
     if (s.listener_path.size() >= sizeof(sockaddr_un::sun_path))
       return field_error(field, "longer than a unix socket path can be (" +
                                     std::to_string(sizeof(sockaddr_un::sun_path) - 1) + " bytes)");
@@ -174,21 +178,21 @@ Status check_seccomp_notify(const Seccomp& s) {
 
 Status check_seccomp(const Seccomp& s) {
   if (!contains(known_seccomp_actions(), s.default_action))
-    return field_error("linux.seccomp.defaultAction", "unknown action \"" + s.default_action + "\"");
+    return field_error("linux.seccomp.defaultAction", "unknown action " + quote_value(s.default_action));
   for (size_t i = 0; i < s.flags.size(); ++i) {
     if (!contains(known_seccomp_flags(), s.flags[i]))
       return field_error(idx("linux.seccomp.flags", i),
-                         "unsupported flag \"" + s.flags[i] + "\" (supported: " + core::join(known_seccomp_flags(), ", ") +
+                         "unsupported flag " + quote_value(s.flags[i]) + " (supported: " + core::join(known_seccomp_flags(), ", ") +
                              ")");
   }
   for (size_t i = 0; i < s.syscalls.size(); ++i) {
     std::string f = idx("linux.seccomp.syscalls", i);
     const auto& sc = s.syscalls[i];
     if (!contains(known_seccomp_actions(), sc.action))
-      return field_error(f + ".action", "unknown action \"" + sc.action + "\"");
+      return field_error(f + ".action", "unknown action " + quote_value(sc.action));
     for (size_t j = 0; j < sc.args.size(); ++j) {
       if (!contains(known_seccomp_operators(), sc.args[j].op))
-        return field_error(idx(f + ".args", j) + ".op", "unknown operator \"" + sc.args[j].op + "\"");
+        return field_error(idx(f + ".args", j) + ".op", "unknown operator " + quote_value(sc.args[j].op));
       if (sc.args[j].index > 5) return field_error(idx(f + ".args", j) + ".index", "must be between 0 and 5");
     }
   }
@@ -213,12 +217,12 @@ Status check_linux(const LinuxConfig& l) {
   static const std::vector<std::string> propagations = {
       "", "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable"};
   if (!contains(propagations, l.rootfs_propagation))
-    return field_error("linux.rootfsPropagation", "unknown propagation \"" + l.rootfs_propagation + "\"");
+    return field_error("linux.rootfsPropagation", "unknown propagation " + quote_value(l.rootfs_propagation));
   PVEKIT_TRY(check_paths("linux.maskedPaths", l.masked_paths));
   PVEKIT_TRY(check_paths("linux.readonlyPaths", l.readonly_paths));
   for (const auto& [key, value] : l.sysctl)
     if (key.empty() || has_dotdot(key) || key.find('/') == 0)
-      return field_error("linux.sysctl." + key, "invalid sysctl name");
+      return field_error(field_member("linux.sysctl", key), "invalid sysctl name");
   if (l.seccomp) PVEKIT_TRY(check_seccomp(*l.seccomp));
   return core::ok();
 }
@@ -227,7 +231,7 @@ Status check_linux(const LinuxConfig& l) {
 
 Status validate_spec(const Spec& spec) {
   if (spec.oci_version.rfind("1.", 0) != 0)
-    return field_error("ociVersion", "unsupported version \"" + spec.oci_version + "\" (need 1.x)");
+    return field_error("ociVersion", "unsupported version " + quote_value(spec.oci_version) + " (need 1.x)");
   if (spec.root.path.empty()) return field_error("root.path", "must not be empty");
   if (spec.process) PVEKIT_TRY(check_process(*spec.process));
   for (size_t i = 0; i < spec.mounts.size(); ++i)

@@ -248,6 +248,7 @@ namespace {
 // fork a child the signal misses (runc's signalAllProcesses). `stay_frozen`
 // leaves a paused container paused.
 Status signal_all(CgroupManager& cg, int signal, bool stay_frozen) {
+  if (auto pids = cg.pids(); pids.ok() && pids->empty()) return core::ok();  // nothing to freeze for
   bool frozen = cg.freeze().ok();  // without a freezer: signal as they are
   Status result = core::ok();
   if (auto pids = cg.pids(); !pids.ok()) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/clock.h"
+#include "core/json.h"
 
 namespace pvekit::core {
 namespace {
@@ -60,6 +61,24 @@ TEST(Clock, ScaledClockRunsFasterThanRealTime) {
   double start = clock.now_unix();
   clock.sleep_for(std::chrono::seconds(2));  // 2 simulated seconds = 2 ms real
   EXPECT_GE(clock.now_unix() - start, 2.0);
+}
+
+}  // namespace
+}  // namespace pvekit::core
+
+namespace pvekit::core {
+namespace {
+
+// Every JSON input of the programs goes through parse_json: a number no
+// double holds throws out_of_range inside nlohmann, never parse_error.
+TEST(ParseJson, HostileNumbersAndSyntaxAreErrorsNotExceptions) {
+  for (const char* text : {"{\"a\": 1e999}", "[-1e99999]", "{\"a\": 1", "\"\\ud800\"", "nul"}) {
+    auto parsed = parse_json(text, "input.json");
+    ASSERT_FALSE(parsed.ok()) << text;
+    EXPECT_EQ(parsed.error().category(), ErrorCategory::Parse) << text;
+    EXPECT_NE(parsed.error().to_string().find("input.json"), std::string::npos) << parsed.error().to_string();
+  }
+  EXPECT_TRUE(parse_json("{\"a\": 1e300}", "input.json").ok());
 }
 
 }  // namespace
