@@ -103,7 +103,9 @@ core::Result<RouteDecision> route_container(const std::vector<RouteRule>& rules,
 }
 
 core::Result<std::unique_ptr<Backend>> make_backend(const std::string& name, const GlobalOptions& global) {
-  if (name == "linux") return std::unique_ptr<Backend>(std::make_unique<linux::LinuxBackend>(global.cgroup_root));
+  if (name == "linux")
+    return std::unique_ptr<Backend>(std::make_unique<linux::LinuxBackend>(
+        global.cgroup_root, global.config.lsm_unavailable_warn ? linux::LsmPolicy::Warn : linux::LsmPolicy::Refuse));
   if (name == "proxmox") {
     PVEKIT_ASSIGN(auto module, proxmox_module());
     return module->connect(global.config);

@@ -25,6 +25,8 @@ void add_runtime_keys(core::ConfigSchema& s) {
   s.add({.path = "debug", .type = ValueType::Boolean, .default_value = false, .help = "debug logging (--debug)"});
   s.add({.path = "default_backend", .default_value = "linux",
          .help = "backend of containers no rule or annotation routes", .choices = known_backends()});
+  s.add({.path = "security.lsm_unavailable", .default_value = "refuse",
+         .help = "refuse or warn: a spec asking for AppArmor/SELinux labels this host cannot apply"});
   s.add({.path = "routing.rules", .type = ValueType::Object, .default_value = Json::object(),
          .help = "name -> {backend, id, annotations, bundle}; tried in name order, first match wins"});
 }
@@ -107,6 +109,10 @@ core::Result<RuntimeConfig> to_runtime_config(const core::LayeredConfig& c) {
   r.log_format = c.get_string("log_format");
   r.debug = c.get_bool("debug");
   r.default_backend = c.get_string("default_backend");
+  std::string lsm = c.get_string("security.lsm_unavailable");
+  if (lsm != "refuse" && lsm != "warn")
+    return config_key_error("security.lsm_unavailable", "must be refuse or warn, got \"" + lsm + "\"");
+  r.lsm_unavailable_warn = lsm == "warn";
   PVEKIT_ASSIGN(r.rules, parse_route_rules(c.get("routing.rules")));
   PVEKIT_ASSIGN(r.proxmox_api, pve::read_api_config(c));
   PVEKIT_ASSIGN(r.proxmox, read_proxmox(c));

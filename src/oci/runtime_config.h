@@ -53,6 +53,9 @@ struct RuntimeConfig {
   pve::ApiConfig proxmox_api;
   ProxmoxSettings proxmox;
   snapshot::CheckpointConfig checkpoint;  // the checkpoint.* section (src/snapshot)
+  // security.lsm_unavailable: "refuse" (default) or "warn" when a spec asks
+  // for AppArmor/SELinux labels this host cannot apply (linux/lsm.h).
+  bool lsm_unavailable_warn = false;
   // The merged layers (values and where each came from), for `lxcri config`.
   core::Json effective;
   std::map<std::string, std::string> sources;

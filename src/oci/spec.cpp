@@ -344,8 +344,8 @@ Process parse_process(const Obj& o) {
     (void)a.str("initial");
     (void)a.str("final");
   }
-  (void)o.str("apparmorProfile");
-  (void)o.str("selinuxLabel");
+  p.apparmor_profile = o.str("apparmorProfile");
+  p.selinux_label = o.str("selinuxLabel");
   return p;
 }
 
@@ -529,7 +529,7 @@ LinuxConfig parse_linux(const Obj& o) {
     (void)rdt.optional_boolean("enableCMT");
     (void)rdt.optional_boolean("enableMBM");
   }
-  (void)o.str("mountLabel");
+  l.mount_label = o.str("mountLabel");
   return l;
 }
 

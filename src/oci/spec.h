@@ -45,6 +45,8 @@ struct Process {
   std::vector<Rlimit> rlimits;
   bool no_new_privileges = false;
   std::optional<int> oom_score_adj;
+  std::string apparmor_profile;  // applied at execve where AppArmor is enabled (lsm.h)
+  std::string selinux_label;
 };
 
 struct Root {
@@ -192,6 +194,7 @@ struct LinuxConfig {
   std::string cgroups_path;
   std::optional<Resources> resources;
   std::string rootfs_propagation;  // "", private, rprivate, slave, rslave, shared, rshared, unbindable, runbindable
+  std::string mount_label;         // SELinux context of the container's tmpfs, devpts and mqueue mounts
   std::vector<std::string> masked_paths, readonly_paths;
   std::map<std::string, std::string> sysctl;
   std::optional<Seccomp> seccomp;

@@ -238,11 +238,12 @@ Status validate_spec(const Spec& spec) {
     PVEKIT_TRY(check_container_path(idx("mounts", i) + ".destination", spec.mounts[i].destination));
   PVEKIT_TRY(check_hooks(spec.hooks));
   if (spec.linux) PVEKIT_TRY(check_linux(*spec.linux));
-  bool uts = spec.linux && spec.linux->find_namespace("uts") && spec.linux->find_namespace("uts")->path.empty();
+  // A uts namespace joined by path is the container's to name, as with runc.
+  bool uts = spec.linux && spec.linux->find_namespace("uts");
   if (!spec.hostname.empty() && !uts)
-    return field_error("hostname", "setting the hostname needs a new uts namespace");
+    return field_error("hostname", "setting the hostname needs a uts namespace");
   if (!spec.domainname.empty() && !uts)
-    return field_error("domainname", "setting the domainname needs a new uts namespace");
+    return field_error("domainname", "setting the domainname needs a uts namespace");
   return core::ok();
 }
 

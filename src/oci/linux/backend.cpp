@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "core/files.h"
+#include "core/log.h"
 #include "core/strings.h"
 #include "oci/linux/cgroups.h"
 #include "oci/linux/console.h"
@@ -94,6 +95,15 @@ Status check_without_mount_namespace(const Spec& s) {
   return core::ok();
 }
 
+// The LSM labels the spec asks for, against what this host has (lsm.h).
+core::Result<LsmSupport> check_lsm(const Spec& spec, LsmPolicy policy) {
+  LsmSupport support = detect_lsm_support();
+  std::vector<std::string> warnings;
+  PVEKIT_TRY(check_lsm_requests(spec, support, policy, warnings));
+  for (const auto& w : warnings) spdlog::warn("{}", w);
+  return support;
+}
+
 Status check_supported(const CreateRequest& r) {
   const Spec& s = r.spec;
   if (!s.process) return Error(ErrorCategory::Config, "process: is required to create a container");
@@ -146,6 +156,7 @@ bool wait_gone(const ContainerState& s, std::chrono::milliseconds limit) {
 
 core::Result<ContainerState> LinuxBackend::create(const CreateRequest& r) {
   PVEKIT_TRY(check_supported(r));
+  PVEKIT_ASSIGN(LsmSupport lsm, check_lsm(r.spec, lsm_policy_));
   const LinuxConfig& linux = *r.spec.linux;
   ContainerState state{.id = r.id, .bundle = r.bundle, .rootfs = r.rootfs, .annotations = r.spec.annotations};
   state.oci_version = r.spec.oci_version;
@@ -176,7 +187,7 @@ core::Result<ContainerState> LinuxBackend::create(const CreateRequest& r) {
   InitConfig init{listen_fds > 0 ? &activated : &r.spec, r.id, r.bundle, r.rootfs, sync.child.get(),
                   fifo_fd.get(), r.options.no_pivot, r.options.no_new_keyring, user && user->path.empty(),
                   listen_fds + r.options.preserve_fds, cg->container_binds(),
-                  r.spec.process->terminal ? r.console_fd : -1};
+                  r.spec.process->terminal ? r.console_fd : -1, lsm};
   CgroupGuard cg_guard(*cg);
   PVEKIT_TRY(cg->create().wrap("cgroup"));
   if (linux.resources) PVEKIT_TRY(cg->apply(*linux.resources).wrap("cgroup resources"));
@@ -353,6 +364,7 @@ struct ExecChild {
   int root_fd;    // O_PATH of /proc/<init>/root
   int pid_ns_fd;  // the init's pid namespace; -1 when it is ours
   std::vector<JoinNs>* namespaces;
+  LsmSupport lsm;
 };
 
 // Every namespace but pid, then the container's root: after this, nothing the
@@ -385,7 +397,7 @@ Status enter_container(const ExecChild& c) {
   }
   // Descriptors first: after the seccomp filter, only what runc's init needs too.
   if (s.ok()) s = prepare_fds(r.preserve_fds);
-  if (s.ok()) s = prepare_process(r.spec, prepared, c.sync_fd);
+  if (s.ok()) s = prepare_process(r.spec, prepared, c.sync_fd, c.lsm);
   if (s.ok()) s = exec_process(*r.spec.process, prepared);
   send_sync_error(c.sync_fd, s.error());
   _exit(1);
@@ -439,6 +451,7 @@ core::Result<pid_t> take_exec_pid(int sync_fd, pid_t intermediate) {
 
 core::Result<pid_t> LinuxBackend::exec(const ContainerState& state, const ExecRequest& r) {
   if (!r.spec.process || !r.spec.linux) return Error(ErrorCategory::Config, "exec: the spec has no process or linux section");
+  PVEKIT_ASSIGN(LsmSupport lsm, check_lsm(r.spec, lsm_policy_));
   PVEKIT_ASSIGN(auto cg, manager_for(state.cgroup_root, state.cgroup_path));
   PVEKIT_ASSIGN(auto namespaces, open_namespaces(state.pid, *r.spec.linux));
   PVEKIT_ASSIGN(UniqueFd pid_ns, open_pid_namespace(state.pid));
@@ -456,7 +469,7 @@ core::Result<pid_t> LinuxBackend::exec(const ContainerState& state, const ExecRe
     pid_t child = ::fork();
     if (child == 0) {
       sync.parent.reset();
-      run_exec_child({&r, sync.child.get(), root.get(), pid_ns.get(), &namespaces});
+      run_exec_child({&r, sync.child.get(), root.get(), pid_ns.get(), &namespaces, lsm});
     }
     return child;
   });

@@ -3,14 +3,17 @@
 #include <string>
 
 #include "oci/backend.h"
+#include "oci/linux/lsm.h"
 
 namespace pvekit::oci::linux {
 
 // Containers as Linux processes in namespaces and cgroups on this host.
 class LinuxBackend final : public Backend {
  public:
-  // `cgroup_root` is where the cgroup hierarchies are mounted (/sys/fs/cgroup).
-  explicit LinuxBackend(std::string cgroup_root) : cgroup_root_(std::move(cgroup_root)) {}
+  // `cgroup_root` is where the cgroup hierarchies are mounted (/sys/fs/cgroup);
+  // `lsm_policy` what to do with labels of an LSM this host lacks (lsm.h).
+  explicit LinuxBackend(std::string cgroup_root, LsmPolicy lsm_policy = LsmPolicy::Refuse)
+      : cgroup_root_(std::move(cgroup_root)), lsm_policy_(lsm_policy) {}
 
   std::string name() const override { return "linux"; }
   core::Result<ContainerState> create(const CreateRequest& request) override;
@@ -27,6 +30,7 @@ class LinuxBackend final : public Backend {
 
  private:
   std::string cgroup_root_;
+  LsmPolicy lsm_policy_;
 };
 
 }  // namespace pvekit::oci::linux

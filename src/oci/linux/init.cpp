@@ -77,7 +77,8 @@ Status enter_rootfs_without_mount_namespace(const InitConfig& c, Syscalls& sys) 
 Status setup_rootfs(const InitConfig& c, Syscalls& sys) {
   const Spec& spec = *c.spec;
   if (!spec.linux->has_namespace("mount")) return enter_rootfs_without_mount_namespace(c, sys);
-  MountContext ctx{c.rootfs, c.no_pivot, c.new_user_namespace, c.cgroup_binds};
+  MountContext ctx{c.rootfs, c.no_pivot, c.new_user_namespace, c.cgroup_binds,
+                   effective_mount_label(*spec.linux, c.lsm)};
   auto ops = plan_mounts(spec, ctx);
   auto split = std::find_if(ops.begin(), ops.end(), protects_or_pivots);
   std::vector<MountOp> build(ops.begin(), split), finish(split, ops.end());
@@ -98,7 +99,8 @@ Status setup_identity(const Spec& spec, Syscalls& sys) {
 }
 
 // Before the user's seccomp filter: it need not allow what these take.
-Status setup_process_early(const Process& p, PreparedProcess& out) {
+Status setup_process_early(const Process& p, PreparedProcess& out, const LsmSupport& lsm) {
+  PVEKIT_TRY(apply_exec_labels(p, lsm));
   PVEKIT_TRY(apply_rlimits(p.rlimits));
   ::umask(p.user.umask.value_or(022));
   auto passwd = core::read_file("/etc/passwd");  // the container's; without one HOME is "/"
@@ -147,7 +149,7 @@ Status setup(const InitConfig& c, PreparedProcess& out) {
   }
   // Before the seccomp filter: the user's profile need not allow what this takes.
   PVEKIT_TRY(prepare_fds(c.preserve_fds));
-  return prepare_process(spec, out, c.sync_fd);
+  return prepare_process(spec, out, c.sync_fd, c.lsm);
 }
 
 // Blocks until `start` opens the fifo for reading. The fifo lives in the host's
@@ -193,8 +195,8 @@ Status load_seccomp(PreparedProcess& out, int sync_fd) {
 
 }  // namespace
 
-Status prepare_process(const Spec& spec, PreparedProcess& out, int sync_fd) {
-  PVEKIT_TRY(setup_process_early(*spec.process, out).wrap("process"));
+Status prepare_process(const Spec& spec, PreparedProcess& out, int sync_fd, const LsmSupport& lsm) {
+  PVEKIT_TRY(setup_process_early(*spec.process, out, lsm).wrap("process"));
   if (spec.linux && spec.linux->seccomp) {
     PVEKIT_ASSIGN(auto filter, SeccompFilter::build(*spec.linux->seccomp));
     out.seccomp.emplace(std::move(filter));

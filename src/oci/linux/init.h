@@ -10,6 +10,7 @@
 
 #include "core/result.h"
 #include "oci/linux/seccomp.h"
+#include "oci/linux/lsm.h"
 #include "oci/spec.h"
 
 namespace pvekit::oci::linux {
@@ -27,6 +28,7 @@ struct InitConfig {
   int preserve_fds = 0;
   std::vector<std::pair<std::string, std::string>> cgroup_binds;
   int console_fd = -1;  // process.terminal: where the pty master goes
+  LsmSupport lsm;       // what exec labels and the mount label can be applied
 };
 
 // What the setup leaves for the last steps before execve.
@@ -45,7 +47,7 @@ struct PreparedProcess {
 // rlimits, umask, no_new_privs, bounding set, user, capabilities, cwd check
 // and the executable's path; a filter with SCMP_ACT_NOTIFY is loaded by now
 // and its listener sent over `sync_fd` (SyncType::Seccomp).
-core::Status prepare_process(const Spec& spec, PreparedProcess& out, int sync_fd);
+core::Status prepare_process(const Spec& spec, PreparedProcess& out, int sync_fd, const LsmSupport& lsm);
 // Loads the remaining seccomp filter and execs; returns only the failure.
 core::Error exec_process(const Process& process, PreparedProcess& prepared);
 // Unblocks every signal and restores default dispositions.

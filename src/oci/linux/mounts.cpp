@@ -210,8 +210,12 @@ std::vector<MountOp> plan_mounts(const Spec& spec, const MountContext& ctx) {
       plan_cgroup_mount(m, ctx, ops);
       continue;
     }
+    MountFlags flags = parse_mount_options(m.options);
+    bool labelled = m.type == "tmpfs" || m.type == "devpts" || m.type == "mqueue";
+    if (!ctx.mount_label.empty() && labelled && !flags.bind)
+      flags.data += (flags.data.empty() ? "" : ",") + std::string("context=\"") + ctx.mount_label + "\"";
     ops.push_back({.kind = MountOp::Kind::Mount, .source = m.source, .target = m.destination,
-                   .fstype = m.type, .flags = parse_mount_options(m.options)});
+                   .fstype = m.type, .flags = flags});
   }
   plan_devices(spec, ctx, ops);
   if (spec.linux) {

@@ -75,6 +75,9 @@ struct MountContext {
   // (host directory, name under /sys/fs/cgroup) pairs for a "cgroup" mount on a v1 host;
   // empty on a v2 host, where a cgroup2 filesystem is mounted instead.
   std::vector<std::pair<std::string, std::string>> cgroup_binds;
+  // SELinux context of the tmpfs, devpts and mqueue mounts (linux.mountLabel
+  // where SELinux is enabled); empty: none.
+  std::string mount_label;
 };
 
 // The full, ordered rootfs setup for `spec`. Pure. Masked and read-only

@@ -1009,8 +1009,56 @@ def scenario_spec_rules(env):
     check(cwd == "/made/by/runtime", "cwd %r" % cwd)
     env.assert_nothing_left("lo")
 
+    # hostname with a uts namespace joined by path names that namespace.
+    env.config("utsowner", ["sleep", "1000"])
+    env.ids.add("utsowner")
+    check(env.create("utsowner").returncode == 0, "create utsowner")
+    owner = env.state("utsowner")["pid"]
+
+    def join_uts(cfg):
+        cfg["hostname"] = "joined-uts"
+        for ns in cfg["linux"]["namespaces"]:
+            if ns["type"] == "uts":
+                ns["path"] = "/proc/%d/ns/uts" % owner
+
+    env.config("utsjoin", ["hostname"], patch=join_uts)
+    env.ids.add("utsjoin")
+    p = env.rt("run", "--bundle", env.bundle, "utsjoin")
+    check(p.returncode == 0 and p.stdout.strip() == "joined-uts",
+          "hostname in a joined uts namespace: %d %r %s" % (p.returncode, p.stdout, p.stderr.strip()))
+    env.rt("delete", "--force", "utsowner", check_ok=True)
+    env.assert_nothing_left("utsjoin")
+
+    # A spec asking for an LSM label this host cannot apply (no AppArmor, no
+    # SELinux here) never runs unconfined in silence: refused, as runc does.
+    lsm_host = os.path.exists("/sys/fs/selinux/enforce") or os.path.exists("/sys/kernel/security/apparmor")
+    for field, patch in (("apparmorProfile", lambda c: c["process"].update(apparmorProfile="lxcri-it-profile")),
+                         ("selinuxLabel", lambda c: c["process"].update(selinuxLabel="system_u:system_r:container_t:s0")),
+                         ("mountLabel", lambda c: c["linux"].update(mountLabel="system_u:object_r:container_file_t:s0"))):
+        if lsm_host:
+            break  # covered where the LSM exists (a VM), not on this host
+        cid = "lsm-" + field.lower()
+        env.config(cid, ["true"], patch=patch)
+        p = env.create(cid)
+        check(p.returncode != 0 and p.stderr.strip(), "%s on a host without the LSM was not refused" % field)
+        if os.path.basename(env.runtime) == "lxcri":
+            check(field in p.stderr, "the refusal does not name %s: %s" % (field, p.stderr.strip()))
+        env.assert_nothing_left(cid)
+
     if os.path.basename(env.runtime) != "lxcri":
         return
+    if not lsm_host:
+        # lxcri's config may say to run such containers anyway: with a warning.
+        conf = os.path.join(env.tmp, "lxcri.json")
+        with open(conf, "w") as f:
+            json.dump({"security": {"lsm_unavailable": "warn"}}, f)
+        env.config("lsm-warn", ["true"], patch=lambda c: c["process"].update(apparmorProfile="lxcri-it-profile"))
+        env.ids.add("lsm-warn")
+        p = env.rt("--config", conf, "run", "--bundle", env.bundle, "lsm-warn")
+        check(p.returncode == 0, "security.lsm_unavailable warn: %s" % p.stderr.strip())
+        check("apparmorProfile" in p.stderr and "not applied" in p.stderr, "no warning: %r" % p.stderr)
+        env.assert_nothing_left("lsm-warn")
+
     # Without a mount namespace the runtime's is inherited (runtime-spec): the
     # rootfs is entered with chroot and nothing is mounted. runc, in this
     # case, binds the rootfs onto itself with all its mounts in the host's
