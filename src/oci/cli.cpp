@@ -130,8 +130,8 @@ void add_exec(CLI::App& app, Options& o, Action& action) {
                    "run the process in an existing sub-cgroup of the container: [<controller>[,...]:]<path>")
       ->allow_extra_args(false);
   exec->add_flag("--ignore-paused", e.ignore_paused, "exec in a paused container (the process waits until resumed)");
-  exec->add_option("--process-label", e.process_label, "SELinux label (not supported)");
-  exec->add_option("--apparmor", e.apparmor, "AppArmor profile (not supported)");
+  exec->add_option("--process-label", e.process_label, "SELinux label of the process (refused where SELinux is not enabled)");
+  exec->add_option("--apparmor", e.apparmor, "AppArmor profile of the process (refused where AppArmor is not enabled)");
   // Everything after the container id is the command, flags included ("sh -c ...").
   exec->prefix_command();
   exec->callback([&, exec] {

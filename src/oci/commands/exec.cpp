@@ -45,6 +45,9 @@ core::Result<Json> exec_process_json(const Json& base, const ExecOptions& o, con
       p["capabilities"]["ambient"].push_back(cap);
   }
   if (o.no_new_privs) p["noNewPrivileges"] = true;
+  // Applied, refused or warned about as the same fields of config.json (linux/lsm.h).
+  if (!o.apparmor.empty()) p["apparmorProfile"] = o.apparmor;
+  if (!o.process_label.empty()) p["selinuxLabel"] = o.process_label;
   return p;
 }
 
@@ -101,8 +104,6 @@ core::Result<Started> start_exec(Context& ctx, const ExecOptions& o, int proxy_f
 }  // namespace
 
 core::Result<int> cmd_exec(Context& ctx, const ExecOptions& o) {
-  if (!o.process_label.empty()) return Error(ErrorCategory::Usage, "--process-label: SELinux labels are not supported by lxcri");
-  if (!o.apparmor.empty()) return Error(ErrorCategory::Usage, "--apparmor: AppArmor profiles are not supported by lxcri");
   if (o.preserve_fds < 0) return Error(ErrorCategory::Usage, "--preserve-fds must not be negative");
   // Our end of the pty proxy, used when the process wants a terminal and no socket was given.
   int pair[2];

@@ -836,6 +836,13 @@ class SeccompAgent:
             time.sleep(0.05)
         raise Failure("the seccomp agent got %d container states, expected %d" % (len(self.read()["states"]), count))
 
+    def answered(self, at_least, seconds=5):
+        """Whether the agent has recorded `at_least` answers (it records after answering)."""
+        deadline = time.time() + seconds
+        while self.read()["answered"] < at_least and time.time() < deadline:
+            time.sleep(0.05)
+        return self.read()["answered"] >= at_least
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.kill()
@@ -896,7 +903,7 @@ def notify_with_agent(env, agent):
         time.sleep(0.05)
     check(read_text(out_path).split() == ["init-ok", "init-no-dir"],
           "mkdir in the container was not answered by the agent: %r %r" % (read_text(out_path), read_text(err_path)))
-    check(agent.read()["answered"] >= 1, "the agent answered no notification")
+    check(agent.answered(1), "the agent answered no notification")
 
     # exec: a second listener, with the running state and the exec'd process's pid.
     p = env.rt("exec", "sn", "sh", "-c", probe % (("exec",) * 4))
@@ -1044,6 +1051,17 @@ def scenario_spec_rules(env):
         if os.path.basename(env.runtime) == "lxcri":
             check(field in p.stderr, "the refusal does not name %s: %s" % (field, p.stderr.strip()))
         env.assert_nothing_left(cid)
+
+    if not lsm_host:
+        # exec --apparmor (runc's flag) is the same request for the exec'd process.
+        env.config("lsm-exec", ["sleep", "1000"])
+        env.ids.add("lsm-exec")
+        check(env.create("lsm-exec").returncode == 0, "create lsm-exec")
+        env.rt("start", "lsm-exec", check_ok=True)
+        p = env.rt("exec", "--apparmor", "lxcri-it-profile", "lsm-exec", "true")
+        check(p.returncode != 0 and p.stderr.strip(), "exec --apparmor on a host without AppArmor was not refused")
+        env.rt("delete", "--force", "lsm-exec", check_ok=True)
+        env.assert_nothing_left("lsm-exec")
 
     if os.path.basename(env.runtime) != "lxcri":
         return

@@ -39,6 +39,8 @@ TEST(ExecProcess, FlagsShapeTheContainersProcess) {
   o.additional_gids = {10, 20};
   o.caps = {"CAP_NET_ADMIN"};
   o.no_new_privs = true;
+  o.apparmor = "docker-default";
+  o.process_label = "system_u:system_r:container_t:s0";
   auto p = exec_process_json(base_process(), o, std::nullopt);
   ASSERT_TRUE(p.ok()) << p.error().to_string();
   EXPECT_EQ((*p)["args"], Json::parse(R"(["ls", "-l"])"));
@@ -52,6 +54,8 @@ TEST(ExecProcess, FlagsShapeTheContainersProcess) {
     EXPECT_EQ((*p)["capabilities"][set], Json::parse(R"(["CAP_KILL", "CAP_NET_ADMIN"])")) << set;
   EXPECT_FALSE((*p)["capabilities"].contains("ambient")) << "no inheritable set, so no ambient (runc)";
   EXPECT_EQ((*p)["noNewPrivileges"], true);
+  EXPECT_EQ((*p)["apparmorProfile"], "docker-default") << "runc's --apparmor";
+  EXPECT_EQ((*p)["selinuxLabel"], "system_u:system_r:container_t:s0") << "runc's --process-label";
 }
 
 TEST(ExecProcess, UnsetFlagsKeepTheContainersValues) {

@@ -13,21 +13,12 @@
 #include <vector>
 
 #include "oci/spec.h"
+#include "support/spec_config.h"
 
 namespace pvekit::oci {
 namespace {
 
-// A valid, small config; cases patch it.
-Json base_config() {
-  return Json::parse(R"({
-    "ociVersion": "1.0.2",
-    "process": {"terminal": false, "user": {"uid": 0, "gid": 0}, "args": ["sh"], "env": ["PATH=/bin"], "cwd": "/"},
-    "root": {"path": "rootfs", "readonly": true},
-    "hostname": "box",
-    "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}],
-    "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "uts"}]}
-  })");
-}
+using testing::base_config;
 
 // config.json text: base_config() with `setup` (JSON text holding the string
 // "@V@" once) at `pointer`, and then "@V@", quotes included, replaced by the

@@ -1,21 +1,12 @@
 #include "oci/spec.h"
+#include "support/spec_config.h"
 
 #include <gtest/gtest.h>
 
 namespace pvekit::oci {
 namespace {
 
-// A valid, small config; cases patch it.
-Json base_config() {
-  return Json::parse(R"({
-    "ociVersion": "1.0.2",
-    "process": {"terminal": false, "user": {"uid": 0, "gid": 0}, "args": ["sh"], "env": ["PATH=/bin"], "cwd": "/"},
-    "root": {"path": "rootfs", "readonly": true},
-    "hostname": "box",
-    "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}],
-    "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "uts"}]}
-  })");
-}
+using testing::base_config;
 
 TEST(SpecParse, ValidConfigParsesEveryField) {
   Json j = base_config();
