@@ -39,6 +39,27 @@ const std::map<std::string, Flag>& flag_table() {
   return flags;
 }
 
+// runc's recursive options, as mount_setattr attributes.
+struct RecursiveAttr {
+  uint64_t set, clear;
+};
+const std::map<std::string, RecursiveAttr>& recursive_table() {
+  static const std::map<std::string, RecursiveAttr> attrs = {
+      {"rro", {MOUNT_ATTR_RDONLY, 0}},           {"rrw", {0, MOUNT_ATTR_RDONLY}},
+      {"rnosuid", {MOUNT_ATTR_NOSUID, 0}},       {"rsuid", {0, MOUNT_ATTR_NOSUID}},
+      {"rnodev", {MOUNT_ATTR_NODEV, 0}},         {"rdev", {0, MOUNT_ATTR_NODEV}},
+      {"rnoexec", {MOUNT_ATTR_NOEXEC, 0}},       {"rexec", {0, MOUNT_ATTR_NOEXEC}},
+      {"rnodiratime", {MOUNT_ATTR_NODIRATIME, 0}}, {"rdiratime", {0, MOUNT_ATTR_NODIRATIME}},
+      {"rnosymfollow", {MOUNT_ATTR_NOSYMFOLLOW, 0}}, {"rsymfollow", {0, MOUNT_ATTR_NOSYMFOLLOW}},
+      // The atime mode is one field: clearing it all and setting one value picks the mode.
+      {"rnoatime", {MOUNT_ATTR_NOATIME, MOUNT_ATTR__ATIME}},
+      {"rrelatime", {MOUNT_ATTR_RELATIME, MOUNT_ATTR__ATIME}},
+      {"ratime", {MOUNT_ATTR_RELATIME, MOUNT_ATTR__ATIME}},
+      {"rstrictatime", {MOUNT_ATTR_STRICTATIME, MOUNT_ATTR__ATIME}},
+  };
+  return attrs;
+}
+
 const std::map<std::string, unsigned long>& propagation_table() {
   static const std::map<std::string, unsigned long> propagation = {
       {"private", MS_PRIVATE}, {"rprivate", MS_PRIVATE | MS_REC}, {"shared", MS_SHARED},
@@ -89,6 +110,7 @@ std::vector<std::string> known_mount_options() {
   std::vector<std::string> out = {"bind", "rbind", "tmpcopyup"};
   for (const auto& [name, flag] : flag_table()) out.push_back(name);
   for (const auto& [name, flag] : propagation_table()) out.push_back(name);
+  for (const auto& [name, attr] : recursive_table()) out.push_back(name);
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -109,6 +131,9 @@ MountFlags parse_mount_options(const std::vector<std::string>& options) {
       out.propagation = p->second;
     } else if (opt == "tmpcopyup") {
       out.copy_up = true;
+    } else if (auto r = recursive_table().find(opt); r != recursive_table().end()) {
+      out.recursive_set = (out.recursive_set & ~r->second.clear) | r->second.set;
+      out.recursive_clear = (out.recursive_clear & ~r->second.set) | r->second.clear;
     } else {
       if (opt.find('=') == std::string::npos) out.unknown.push_back(opt);
       data.push_back(opt);

@@ -6,6 +6,8 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +26,10 @@ struct MountFlags {
   bool bind = false;
   bool recursive = false;
   bool copy_up = false;  // tmpcopyup: a tmpfs starts with the contents of the directory it covers
+  // runc's recursive options (rro, rnosuid, rnoatime, ...): MOUNT_ATTR_* set
+  // and cleared on the mount and every mount below it (mount_setattr).
+  uint64_t recursive_set = 0;
+  uint64_t recursive_clear = 0;
   // Bare words no table here knows; they go to the filesystem in `data`.
   std::vector<std::string> unknown;
 

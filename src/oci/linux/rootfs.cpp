@@ -29,6 +29,17 @@ core::Result<UniqueFd> reopen(const Rootfs& rootfs, const std::string& path, Sys
   return sys.open_in_root(rootfs.fd.get(), path, InRootOptions{});
 }
 
+// Propagation and recursive attributes, on a descriptor of what is mounted now.
+Status finish_mount(const MountOp& op, int mounted_fd, Syscalls& sys) {
+  PVEKIT_TRY(set_propagation(sys, fd_path(mounted_fd), op.flags.propagation));
+  if (op.flags.recursive_set == 0 && op.flags.recursive_clear == 0) return core::ok();
+  return sys.set_mount_attrs(mounted_fd, op.flags.recursive_set, op.flags.recursive_clear);
+}
+
+bool needs_finish(const MountOp& op) {
+  return op.flags.propagation != 0 || op.flags.recursive_set != 0 || op.flags.recursive_clear != 0;
+}
+
 Status apply_bind(const MountOp& op, const Rootfs& rootfs, Syscalls& sys) {
   UniqueFd target;
   if (sys.is_dir(op.source)) {
@@ -40,10 +51,10 @@ Status apply_bind(const MountOp& op, const Rootfs& rootfs, Syscalls& sys) {
   PVEKIT_TRY(sys.mount(op.source, fd_path(target.get()), "", MS_BIND | rec, ""));
   // Bind mounts ignore most flags on the first call; a remount applies them.
   unsigned long extra = op.flags.flags & ~static_cast<unsigned long>(MS_REMOUNT);
-  if (extra == 0 && op.flags.propagation == 0) return core::ok();
+  if (extra == 0 && !needs_finish(op)) return core::ok();
   PVEKIT_ASSIGN(UniqueFd mounted, reopen(rootfs, op.target, sys));
   if (extra != 0) PVEKIT_TRY(sys.mount("", fd_path(mounted.get()), "", MS_BIND | MS_REMOUNT | rec | extra, ""));
-  return set_propagation(sys, fd_path(mounted.get()), op.flags.propagation);
+  return finish_mount(op, mounted.get(), sys);
 }
 
 Status apply_mount(const MountOp& op, const Rootfs& rootfs, Syscalls& sys) {
@@ -67,10 +78,10 @@ Status apply_mount(const MountOp& op, const Rootfs& rootfs, Syscalls& sys) {
     PVEKIT_ASSIGN(covered, sys.open_in_root(rootfs.fd.get(), op.target, {.flags = O_RDONLY | O_DIRECTORY}));
   }
   PVEKIT_TRY(sys.mount(op.source, fd_path(target.get()), op.fstype, op.flags.flags, op.flags.data));
-  if (op.flags.propagation == 0 && !op.flags.copy_up) return core::ok();
+  if (!needs_finish(op) && !op.flags.copy_up) return core::ok();
   PVEKIT_ASSIGN(UniqueFd mounted, sys.open_in_root(rootfs.fd.get(), op.target, {.flags = O_RDONLY | O_DIRECTORY}));
   if (op.flags.copy_up) PVEKIT_TRY(sys.copy_tree(covered.get(), mounted.get()).wrap("tmpcopyup"));
-  return set_propagation(sys, fd_path(mounted.get()), op.flags.propagation);
+  return finish_mount(op, mounted.get(), sys);
 }
 
 Status apply_device(const MountOp& op, const Rootfs& rootfs, Syscalls& sys) {

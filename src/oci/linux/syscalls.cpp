@@ -121,6 +121,14 @@ Status LinuxSyscalls::write_proc_file(int root, const std::string& path, const s
   return core::ok();
 }
 
+Status LinuxSyscalls::set_mount_attrs(int fd, uint64_t set, uint64_t clear) {
+  struct mount_attr attr{};
+  attr.attr_set = set;
+  attr.attr_clr = clear;
+  long rc = ::syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr);
+  return check(static_cast<int>(rc), "mount_setattr (recursive mount options)");
+}
+
 Status LinuxSyscalls::copy_tree(int from, int to) { return linux::copy_tree(from, to); }
 
 Status LinuxSyscalls::pivot_root(int new_root) {

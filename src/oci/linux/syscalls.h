@@ -38,6 +38,8 @@ class Syscalls {
   // Writes `content` to a file of /proc (a sysctl) at `path` under `root`;
   // refused when what is there is not procfs, so an image cannot fake it.
   virtual core::Status write_proc_file(int root, const std::string& path, const std::string& content) = 0;
+  // mount_setattr(AT_RECURSIVE) on the mount at `fd` and every mount below it.
+  virtual core::Status set_mount_attrs(int fd, uint64_t set, uint64_t clear) = 0;
   // Copies the contents of directory `from` into directory `to` (copy_tree.h).
   virtual core::Status copy_tree(int from, int to) = 0;
   virtual core::Status pivot_root(int new_root) = 0;
@@ -63,6 +65,7 @@ class LinuxSyscalls final : public Syscalls {
   core::Status symlinkat(const std::string& target, int dir, const std::string& name) override;
   core::Status fchownat(int dir, const std::string& name, uid_t uid, gid_t gid) override;
   core::Status write_proc_file(int root, const std::string& path, const std::string& content) override;
+  core::Status set_mount_attrs(int fd, uint64_t set, uint64_t clear) override;
   core::Status copy_tree(int from, int to) override;
   core::Status pivot_root(int new_root) override;
   core::Status move_root(int new_root) override;

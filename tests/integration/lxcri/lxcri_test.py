@@ -1005,6 +1005,19 @@ def scenario_spec_rules(env):
         check(f.read() == "seed\n", "a write to the tmpcopyup tmpfs reached the rootfs")
     env.assert_nothing_left("copyup")
 
+    # rro (runc's recursive read-only): the bind and the mount below it.
+    host = os.path.join(env.tmp, "host", "rro")
+    sub = os.path.join(host, "sub")
+    os.makedirs(sub)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "rro-sub", sub], check=True)
+    env.config("rro", ["sh", "-c", "touch /rro/top 2>/dev/null && echo top-writable; "
+                                   "touch /rro/sub/inner 2>/dev/null && echo sub-writable; echo done"],
+               extra_mounts=[{"destination": "/rro", "type": "bind", "source": host, "options": ["rbind", "rro"]}])
+    env.ids.add("rro")
+    p = env.rt("run", "--bundle", env.bundle, "rro")
+    check(p.returncode == 0 and p.stdout.split() == ["done"], "rro: %d %r %s" % (p.returncode, p.stdout, p.stderr))
+    env.assert_nothing_left("rro")
+
     # A new network namespace has lo up; a missing cwd is created.
     env.config("lo", ["sh", "-c", "cat /sys/class/net/lo/flags; pwd"],
                patch=lambda cfg: cfg["process"].update(cwd="/made/by/runtime"))

@@ -54,6 +54,18 @@ TEST(MountOptions, FlagsPropagationAndData) {
   }
 }
 
+TEST(MountOptions, RecursiveOptionsBecomeMountAttributes) {
+  auto f = parse_mount_options({"rbind", "rro", "rnosuid", "rnoatime"});
+  EXPECT_TRUE(f.unknown.empty());
+  EXPECT_EQ(f.data, "");
+  EXPECT_EQ(f.recursive_set, static_cast<uint64_t>(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOATIME));
+  EXPECT_EQ(f.recursive_clear, static_cast<uint64_t>(MOUNT_ATTR__ATIME));
+  auto later_wins = parse_mount_options({"rro", "rrw", "rnoexec", "rexec"});
+  EXPECT_EQ(later_wins.recursive_set, 0u);
+  EXPECT_EQ(later_wins.recursive_clear, static_cast<uint64_t>(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC));
+  EXPECT_TRUE(check_mount_options(Mount{"/x", "bind", "/src", {"rbind", "rro"}}, 0).ok());
+}
+
 TEST(MountOptions, UnknownWordsAreRefusedByNameWhereTheOptionSetIsKnown) {
   struct Case {
     std::string type;
@@ -212,6 +224,17 @@ TEST(ApplyMounts, TmpcopyupCopiesWhatTheTmpfsCovers) {
              .flags = parse_mount_options({"tmpcopyup", "size=1m"})};
   ASSERT_TRUE(apply_mounts({op}, rootfs, sys).ok());
   EXPECT_EQ(sys.calls, (std::vector<std::string>{"mount tmpfs /r/etc tmpfs 0x0 size=1m", "copy_tree /r/etc /r/etc"}));
+}
+
+TEST(ApplyMounts, RecursiveOptionsAreSetOnTheMountedTree) {
+  RecordingSyscalls sys;
+  sys.dirs.insert("/srv");
+  Rootfs rootfs{"/r", *sys.open_dir("/r")};
+  MountOp op{.kind = Kind::Mount, .source = "/srv", .target = "/data", .fstype = "bind",
+             .flags = parse_mount_options({"rbind", "rro"})};
+  ASSERT_TRUE(apply_mounts({op}, rootfs, sys).ok());
+  EXPECT_EQ(sys.calls, (std::vector<std::string>{"mkdir /r/data", "mount /srv /r/data  0x5000 ",
+                                                 "mount_setattr /r/data set 0x1 clear 0x0"}));
 }
 
 TEST(ApplyMounts, NothingInTheRootfsBeforeItIsBound) {

@@ -67,6 +67,9 @@ class RecordingSyscalls final : public oci::linux::Syscalls {
   core::Status write_proc_file(int root, const std::string& path, const std::string& content) override {
     return record("write_proc_file " + in_root(root, path) + " " + content);
   }
+  core::Status set_mount_attrs(int fd, uint64_t set, uint64_t clear) override {
+    return record("mount_setattr " + paths.at(fd) + " set " + hex(set) + " clear " + hex(clear));
+  }
   core::Status copy_tree(int from, int to) override { return record("copy_tree " + paths.at(from) + " " + paths.at(to)); }
   core::Status pivot_root(int new_root) override { return record("pivot_root " + paths.at(new_root)); }
   core::Status move_root(int new_root) override { return record("move_root " + paths.at(new_root)); }
