@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -91,6 +92,12 @@ core::Result<CommandOutput> ProcessRunner::run(const std::vector<std::string>& a
   if (n == static_cast<ssize_t>(sizeof exec_errno)) return Error::system("cannot run " + argv_s[0], exec_errno);
   result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+void kill_and_reap(pid_t pid) {
+  ::kill(pid, SIGKILL);
+  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
 }
 
 core::Result<std::string> run_checked(CommandRunner& runner, const std::vector<std::string>& argv) {

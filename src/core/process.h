@@ -4,6 +4,8 @@
 // interface, so their callers are unit-tested with a recording fake and run
 // for real with ProcessRunner.
 
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
 
@@ -31,6 +33,10 @@ class ProcessRunner final : public CommandRunner {
  public:
   core::Result<CommandOutput> run(const std::vector<std::string>& argv) override;
 };
+
+// SIGKILLs child `pid` and reaps it: what every failure path that must leave
+// no process behind does with a child it forked.
+void kill_and_reap(pid_t pid);
 
 // Runs argv and returns its standard output; a non-zero exit is a Runtime
 // error naming the command line, the status and the trimmed standard error.

@@ -17,6 +17,7 @@
 
 #include "core/files.h"
 #include "core/log.h"
+#include "core/process.h"
 #include "core/strings.h"
 #include "oci/linux/cgroups.h"
 #include "oci/linux/console.h"
@@ -44,10 +45,7 @@ class ChildGuard {
   ChildGuard(const ChildGuard&) = delete;
   ChildGuard& operator=(const ChildGuard&) = delete;
   ~ChildGuard() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
-    }
+    if (pid_ > 0) core::kill_and_reap(pid_);
   }
   void release() { pid_ = -1; }
 

@@ -15,6 +15,7 @@
 
 #include "core/files.h"
 #include "core/log.h"
+#include "core/process.h"
 #include "core/strings.h"
 #include "oci/linux/device_filter.h"
 #include "oci/fd.h"
@@ -53,9 +54,7 @@ core::Result<pid_t> spawn_then_add(CgroupManager& cg, const std::map<std::string
   pid_t pid = spawn();
   if (pid < 0) return Error::system("fork", errno);
   if (Status added = cg.add_process(pid, sub); !added.ok()) {
-    ::kill(pid, SIGKILL);
-    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-    }
+    core::kill_and_reap(pid);
     return added.error();
   }
   return pid;
@@ -370,11 +369,7 @@ class V1Manager final : public CgroupManager {
     for (const auto& c : entered)
       if (Status s = write_cg(root_ + "/" + c + home[c] + "/tasks", "0"); !s.ok() && back.ok()) back = s;
     if (!back.ok()) {
-      if (pid > 0) {
-        ::kill(pid, SIGKILL);
-        while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-        }
-      }
+      if (pid > 0) core::kill_and_reap(pid);
       return std::move(back).wrap("cgroup: return the runtime to its own cgroup").error();
     }
     if (!moved.ok()) return moved.error();

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,32 +20,6 @@ using core::Status;
 namespace {
 
 constexpr int kMaxDepth = 256;
-
-Status copy_contents(int src, int dst, const std::string& name) {
-  while (true) {
-    ssize_t n = ::copy_file_range(src, nullptr, dst, nullptr, 1 << 20, 0);
-    if (n == 0) return core::ok();
-    if (n > 0) continue;
-    if (errno == EINTR) continue;
-    if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
-      return Error::system("copy " + name, errno);
-    break;  // across filesystems on old kernels: plain reads and writes
-  }
-  char buf[65536];
-  while (true) {
-    ssize_t n = ::read(src, buf, sizeof buf);
-    if (n == 0) return core::ok();
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Error::system("read " + name, errno);
-    }
-    for (ssize_t off = 0; off < n;) {
-      ssize_t w = ::write(dst, buf + off, static_cast<size_t>(n - off));
-      if (w < 0 && errno != EINTR) return Error::system("write " + name, errno);
-      if (w > 0) off += w;
-    }
-  }
-}
 
 Status copy_entry(int from, int to, const std::string& name, const struct stat& st, const std::string& path,
                   int depth);
@@ -89,7 +64,7 @@ Status copy_entry(int from, int to, const std::string& name, const struct stat& 
     if (!src.valid()) return Error::system("open " + path, errno);
     UniqueFd dst(::openat(to, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!dst.valid()) return Error::system("create " + path, errno);
-    PVEKIT_TRY(copy_contents(src.get(), dst.get(), path));
+    PVEKIT_TRY(copy_file_data(src.get(), dst.get(), path));
   } else if (S_ISLNK(st.st_mode)) {
     char target[PATH_MAX];
     ssize_t len = ::readlinkat(from, n, target, sizeof target - 1);
@@ -111,5 +86,22 @@ Status copy_entry(int from, int to, const std::string& name, const struct stat& 
 }  // namespace
 
 Status copy_tree(int from, int to) { return copy_dir(from, to, "", 0); }
+
+Status copy_file_data(int src, int dst, const std::string& name) {
+  constexpr size_t kChunk = 1 << 20;
+  while (true) {
+    ssize_t n = ::copy_file_range(src, nullptr, dst, nullptr, kChunk, 0);
+    if (n == 0) return core::ok();
+    if (n > 0 || errno == EINTR) continue;
+    if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+      return Error::system("copy " + name, errno);
+    break;  // across filesystems (a memfd, or kernels before 5.19)
+  }
+  while (true) {
+    ssize_t n = ::sendfile(dst, src, nullptr, kChunk);
+    if (n == 0) return core::ok();
+    if (n < 0 && errno != EINTR) return Error::system("copy " + name, errno);
+  }
+}
 
 }  // namespace pvekit::oci::linux

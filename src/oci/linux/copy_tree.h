@@ -4,6 +4,8 @@
 // tmpcopyup mount option (runc's extension: a tmpfs mounted over an image
 // directory starts with that directory's contents).
 
+#include <string>
+
 #include "core/result.h"
 
 namespace pvekit::oci::linux {
@@ -14,5 +16,9 @@ namespace pvekit::oci::linux {
 // times. Nothing is resolved by path, so a hostile tree cannot redirect the
 // copy; a tree deeper than 256 levels is an error.
 core::Status copy_tree(int from, int to);
+
+// Copies the data of the regular file open at `src` to `dst` from their
+// current offsets (copy_file_range, else sendfile); `name` is for errors.
+core::Status copy_file_data(int src, int dst, const std::string& name);
 
 }  // namespace pvekit::oci::linux

@@ -10,6 +10,7 @@
 
 #include <cerrno>
 
+#include "core/process.h"
 #include "oci/fd.h"
 
 namespace pvekit::oci::linux {
@@ -60,9 +61,7 @@ core::Result<int> feed_and_wait(pid_t pid, UniqueFd stdin_fd, const std::string&
     if (r == pid) return status;
     if (r < 0 && errno != EINTR) return Error::system("waitpid hook", errno);
     if (timeout > 0 && now_seconds() > deadline) {
-      ::kill(pid, SIGKILL);
-      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-      }
+      core::kill_and_reap(pid);
       return Error(ErrorCategory::Runtime, "timed out after " + std::to_string(timeout) + "s");
     }
     if (stdin_fd.valid() && written < state.size()) {

@@ -155,7 +155,7 @@ Status setup(const InitConfig& c, PreparedProcess& out) {
 // Blocks until `start` opens the fifo for reading. The fifo lives in the host's
 // state dir, which the pivot hid: reopen it through the O_PATH descriptor.
 Status wait_for_start(int fifo_fd) {
-  std::string path = "/proc/self/fd/" + std::to_string(fifo_fd);
+  std::string path = fd_path(fifo_fd);
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
   if (!fd.valid()) return Error::system("open exec fifo (is /proc mounted in the container?)", errno);
   if (::write(fd.get(), "0", 1) != 1) return Error::system("write exec fifo", errno);

@@ -1,9 +1,7 @@
 #include "oci/linux/lsm.h"
 
 #include <fcntl.h>
-#include <linux/magic.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,6 +9,7 @@
 #include "core/files.h"
 #include "core/strings.h"
 #include "oci/fd.h"
+#include "oci/linux/syscalls.h"
 
 namespace pvekit::oci::linux {
 
@@ -76,11 +75,7 @@ Status apply_exec_labels(const Process& process, const LsmSupport& support) {
   for (const auto& label : exec_labels(process, support, attr_dir)) {
     UniqueFd fd(::open(label.path.c_str(), O_WRONLY | O_CLOEXEC));
     if (!fd.valid()) return Error::system("open " + label.path, errno);
-    struct statfs fs{};
-    if (::fstatfs(fd.get(), &fs) != 0 || fs.f_type != PROC_SUPER_MAGIC)
-      return Error(core::ErrorCategory::Runtime, label.path + " is not on procfs");
-    if (::write(fd.get(), label.content.data(), label.content.size()) != static_cast<ssize_t>(label.content.size()))
-      return Error::system("write \"" + label.content + "\" to " + label.path, errno);
+    PVEKIT_TRY(write_on_procfs(fd.get(), label.path, label.content));
   }
   return core::ok();
 }

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -14,6 +13,7 @@
 #include <filesystem>
 
 #include "oci/fd.h"
+#include "oci/linux/copy_tree.h"
 
 extern char** environ;
 
@@ -42,16 +42,9 @@ core::Result<UniqueFd> readonly_mount_of_self() {
 core::Result<UniqueFd> sealed_copy_of_self() {
   UniqueFd self(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
   if (!self.valid()) return Error::system("open /proc/self/exe", errno);
-  struct stat st{};
-  if (::fstat(self.get(), &st) != 0) return Error::system("stat /proc/self/exe", errno);
   UniqueFd mem(::memfd_create("lxcri", MFD_CLOEXEC | MFD_ALLOW_SEALING));
   if (!mem.valid()) return Error::system("memfd_create", errno);
-  off_t offset = 0;
-  while (offset < st.st_size) {
-    ssize_t n = ::sendfile(mem.get(), self.get(), &offset, static_cast<size_t>(st.st_size - offset));
-    if (n < 0 && errno != EINTR) return Error::system("copy /proc/self/exe to memfd", errno);
-    if (n == 0) break;
-  }
+  PVEKIT_TRY(copy_file_data(self.get(), mem.get(), "/proc/self/exe to a memfd"));
   // The kernel refuses F_SEAL_WRITE with EBUSY while something else holds a
   // page of the file for a moment (seen once in CI under load); it waits a
   // little itself before giving up, and a few more tries ride that out.
@@ -60,13 +53,6 @@ core::Result<UniqueFd> sealed_copy_of_self() {
     if (errno != EBUSY || attempt == kSealAttempts) return Error::system("seal memfd", errno);
     ::usleep(20'000);
   }
-}
-
-core::Result<UniqueFd> protected_copy(SealMethod method) {
-  if (method == SealMethod::Memfd) return sealed_copy_of_self();
-  auto mounted = readonly_mount_of_self();
-  if (mounted.ok() || method == SealMethod::ReadonlyMount) return mounted;
-  return sealed_copy_of_self();
 }
 
 // The path carried over the re-exec, read before it is removed.
@@ -83,6 +69,13 @@ core::Result<std::string> proc_self_exe() {
 }
 
 }  // namespace
+
+core::Result<UniqueFd> protected_copy_of_self(SealMethod method) {
+  if (method == SealMethod::Memfd) return sealed_copy_of_self();
+  auto mounted = readonly_mount_of_self();
+  if (mounted.ok() || method == SealMethod::ReadonlyMount) return mounted;
+  return sealed_copy_of_self();
+}
 
 ExeProtection exe_protection() {
   UniqueFd self(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
@@ -104,7 +97,7 @@ core::Status ensure_protected_exe(char** argv, SealMethod method) {
   if (exe_protection() != ExeProtection::None) return core::ok();
   carried_executable().clear();  // not a copy we made: the variable came from outside
   PVEKIT_ASSIGN(auto self, proc_self_exe());
-  PVEKIT_ASSIGN(auto copy, protected_copy(method));
+  PVEKIT_ASSIGN(auto copy, protected_copy_of_self(method));
   if (::setenv(kOriginalExeEnv, self.c_str(), 1) != 0) return Error::system("setenv", errno);
   ::syscall(SYS_execveat, copy.get(), "", argv, environ, AT_EMPTY_PATH);
   int err = errno;

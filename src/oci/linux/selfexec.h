@@ -15,6 +15,7 @@
 #include <string>
 
 #include "core/result.h"
+#include "oci/fd.h"
 
 namespace pvekit::oci::linux {
 
@@ -30,9 +31,12 @@ enum class ExeProtection {
 };
 ExeProtection exe_protection();
 
-// Which way ensure_protected_exe re-executes (tests and the benchmark
-// measure both); Auto tries the mount first.
+// Which protected copy to make; Auto tries the mount first.
 enum class SealMethod { Auto, ReadonlyMount, Memfd };
+
+// A descriptor of a protected copy of /proc/self/exe that execveat can run:
+// the read-only mount's root, or the sealed memfd.
+core::Result<UniqueFd> protected_copy_of_self(SealMethod method);
 
 // Returns at once when /proc/self/exe is protected already; otherwise
 // re-executes lxcri with the same argv and environment from a protected copy

@@ -110,15 +110,19 @@ Status LinuxSyscalls::fchownat(int dir, const std::string& name, uid_t uid, gid_
   return check(::fchownat(dir, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW), "chown " + name);
 }
 
-Status LinuxSyscalls::write_proc_file(int root, const std::string& path, const std::string& content) {
-  PVEKIT_ASSIGN(UniqueFd fd, linux::open_in_root(root, path, {.flags = O_WRONLY, .no_symlinks = true}));
+Status write_on_procfs(int fd, const std::string& path, const std::string& content) {
   struct statfs fs{};
-  if (::fstatfs(fd.get(), &fs) != 0) return Error::system("statfs " + path, errno);
+  if (::fstatfs(fd, &fs) != 0) return Error::system("statfs " + path, errno);
   if (fs.f_type != PROC_SUPER_MAGIC)
     return Error(core::ErrorCategory::Runtime, path + " is not on procfs (is /proc mounted in the container?)");
-  if (::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()))
-    return Error::system("write " + path, errno);
+  if (::write(fd, content.data(), content.size()) != static_cast<ssize_t>(content.size()))
+    return Error::system("write \"" + content + "\" to " + path, errno);
   return core::ok();
+}
+
+Status LinuxSyscalls::write_proc_file(int root, const std::string& path, const std::string& content) {
+  PVEKIT_ASSIGN(UniqueFd fd, linux::open_in_root(root, path, {.flags = O_WRONLY, .no_symlinks = true}));
+  return write_on_procfs(fd.get(), path, content);
 }
 
 Status LinuxSyscalls::set_mount_attrs(int fd, uint64_t set, uint64_t clear) {

@@ -51,6 +51,10 @@ class Syscalls {
   virtual bool is_dir(const std::string& path) = 0;
 };
 
+// Writes `content` to the file open at `fd` (named `path` in errors) if it is
+// on procfs: a sysctl or an LSM attribute an image must not be able to fake.
+core::Status write_on_procfs(int fd, const std::string& path, const std::string& content);
+
 // The real calls.
 class LinuxSyscalls final : public Syscalls {
  public:

@@ -56,6 +56,18 @@ TEST_F(RuntimeConfigTest, LayersFileThenEnvironmentThenFlags) {
   EXPECT_EQ(c->rules[0].name, "web");
 }
 
+TEST_F(RuntimeConfigTest, LsmUnavailableIsRefuseOrWarn) {
+  auto c = load_runtime_config(sources());
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->lsm_unavailable_warn) << "a spec asking for confinement is refused by default";
+  auto warn = load_runtime_config(sources(write("warn.json", R"({"security": {"lsm_unavailable": "warn"}})")));
+  ASSERT_TRUE(warn.ok()) << warn.error().to_string();
+  EXPECT_TRUE(warn->lsm_unavailable_warn);
+  auto bad = load_runtime_config(sources(write("bad.json", R"({"security": {"lsm_unavailable": "ignore"}})")));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().to_string().find("security.lsm_unavailable"), std::string::npos) << bad.error().to_string();
+}
+
 TEST_F(RuntimeConfigTest, ConfigFileFromEnvironmentAndDefaultPath) {
   auto file = write("other.yaml", "proxmox:\n  pool: apps\n");
   auto s = sources();
