@@ -55,9 +55,11 @@ for f in usr/bin/{lxcri,proxlb,pvesim} usr/share/man/man1/{lxcri,proxlb,pvesim}.
   etc/default/pvesim etc/proxlb/proxlb.yaml etc/pvekit/lxcri.json; do
   [ -f "$root/$f" ] || die "/$f was not installed (is $build configured from this tree? run cmake --build $build)"
 done
-# lxcri's proxmox backend module (lib/pvekit, or lib/<multiarch>/pvekit with --prefix /usr at configure).
-modules=$(cd "$root" && find usr/lib -path '*/pvekit/lxcri-proxmox.so')
-[ -n "$modules" ] || die "lxcri's proxmox module lxcri-proxmox.so was not installed (run cmake --build $build)"
+# lxcri's modules (lib/pvekit, or lib/<multiarch>/pvekit with --prefix /usr at configure).
+modules=$(cd "$root" && find usr/lib -path '*/pvekit/lxcri-*.so')
+for module in lxcri-proxmox.so lxcri-systemd.so; do
+  grep -q "/$module\$" <<<"$modules" || die "lxcri's module $module was not installed (run cmake --build $build)"
+done
 
 # Debian policy: man pages compressed with gzip -9n.
 find "$root/usr/share/man" -type f -name '*.[1-9]' -exec gzip -9n {} +

@@ -7,7 +7,7 @@ build_packages=(
   cmake g++ ninja-build pkg-config git ccache
   nlohmann-json3-dev libcurl4-openssl-dev libcpp-httplib-dev libssl-dev
   libcli11-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
-  libseccomp-dev libcap-dev
+  libseccomp-dev libcap-dev libsystemd-dev
   dpkg-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
 )
@@ -16,6 +16,7 @@ test_peers=(
   wrk openssl curl procps iproute2 tmux
   runc podman containerd busybox-static uidmap man-db
   btrfs-progs criu glpk-utils hyperfine etcd-server
+  qemu-system-x86 qemu-utils debootstrap
 )
 
 missing=()

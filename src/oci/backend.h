@@ -6,6 +6,8 @@
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -50,6 +52,19 @@ struct ResourceUpdate {
   Resources resources;
 };
 
+// Reports OOM kills in a container as they happen (`events`), instead of at
+// the next stats interval.
+class OomWatch {
+ public:
+  struct Seen {
+    uint64_t oom_kills = 0;  // kernel OOM kills in the container since the last wait
+    bool emptied = false;    // no process is left in the container's cgroup (or it is gone)
+  };
+  virtual ~OomWatch() = default;
+  // Waits up to `timeout`, returning early when the kernel notifies a change.
+  virtual core::Result<Seen> wait(std::chrono::milliseconds timeout) = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -89,6 +104,12 @@ class Backend {
   virtual core::Result<core::Json> stats(const ContainerState& state) {
     (void)state;
     return unsupported("events --stats");
+  }
+  // OOM kill notifications for `events`; without them, events reports OOM
+  // kills from the stats' counter at each interval.
+  virtual core::Result<std::unique_ptr<OomWatch>> watch_oom(const ContainerState& state) {
+    (void)state;
+    return unsupported("OOM notifications");
   }
 
  protected:

@@ -235,9 +235,6 @@ std::string version_text() {
 }
 
 core::Status setup_logging(const GlobalOptions& g) {
-  if (g.systemd_cgroup)
-    return core::Error(core::ErrorCategory::Usage,
-                       "--systemd-cgroup: the systemd cgroup driver is not supported by lxcri yet (use cgroupfs)");
   PVEKIT_ASSIGN(auto format, core::parse_log_format(g.log_format));
   return core::init_logging({.level = g.debug ? "debug" : "warn", .format = format, .file = g.log, .program = "lxcri"});
 }

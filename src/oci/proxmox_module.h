@@ -1,13 +1,8 @@
 #pragma once
 
 // The proxmox backend and the pve snapshot driver talk to the PVE API through
-// libcurl, which brings some 30 shared libraries. lxcri keeps them in a module
-// (lxcri-proxmox.so) that it dlopens on first use, so the native backend that
-// podman and containerd drive does not load them on every call.
-//
-// The module is found relative to lxcri's own executable (the file it was
-// started from, also after the sealed-memfd re-exec): <dir>/../lib/pvekit/ when
-// installed, the same relative place in the build tree.
+// libcurl, which brings some 30 shared libraries: they are the module
+// lxcri-proxmox.so (module.h).
 
 #include <memory>
 #include <optional>
@@ -41,7 +36,6 @@ struct ProxmoxModule {
 // The module's only exported symbol: extern "C" const ProxmoxModule* NAME(const char* version),
 // null when `version` is not the module's pvekit version.
 inline constexpr const char* kProxmoxModuleEntry = "pvekit_lxcri_proxmox_module";
-using ProxmoxModuleEntry = const ProxmoxModule* (*)(const char* version);
 
 // Where the module of the lxcri at `executable` is.
 std::string proxmox_module_path(const std::string& executable);

@@ -5,6 +5,7 @@
 #include "oci/backend.h"
 #include "oci/linux/backend.h"
 #include "oci/proxmox_module.h"
+#include "oci/systemd_module.h"
 
 namespace pvekit::oci {
 namespace {
@@ -105,7 +106,8 @@ core::Result<RouteDecision> route_container(const std::vector<RouteRule>& rules,
 core::Result<std::unique_ptr<Backend>> make_backend(const std::string& name, const GlobalOptions& global) {
   if (name == "linux")
     return std::unique_ptr<Backend>(std::make_unique<linux::LinuxBackend>(
-        global.cgroup_root, global.config.lsm_unavailable_warn ? linux::LsmPolicy::Warn : linux::LsmPolicy::Refuse));
+        global.cgroup_root, global.config.lsm_unavailable_warn ? linux::LsmPolicy::Warn : linux::LsmPolicy::Refuse,
+        linux::CgroupDriver{.systemd = global.systemd_cgroup, .connect_systemd = connect_systemd}));
   if (name == "proxmox") {
     PVEKIT_ASSIGN(auto module, proxmox_module());
     return module->connect(global.config);

@@ -438,12 +438,11 @@ Resources parse_resources(const Obj& o) {
   if (o.has("cpu")) {
     Obj c = o.obj("cpu");
     r.cpu = CpuResources{c.num<uint64_t>("shares"), c.num<int64_t>("quota"),
-                         c.num<uint64_t>("period"), c.str("cpus"), c.str("mems")};
+                         c.num<uint64_t>("period"), c.str("cpus"), c.str("mems"), c.num<int64_t>("idle")};
     // Read for type and range only: not applied.
     (void)c.num<uint64_t>("burst");
     (void)c.num<int64_t>("realtimeRuntime");
     (void)c.num<uint64_t>("realtimePeriod");
-    (void)c.num<int64_t>("idle");
   }
   if (o.has("pids")) r.pids_limit = o.obj("pids").required_num<int64_t>("limit");
   if (o.has("blockIO")) r.block_io = parse_block_io(o.obj("blockIO"));

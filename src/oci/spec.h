@@ -115,6 +115,7 @@ struct CpuResources {
   std::optional<uint64_t> period;  // microseconds
   std::string cpus;  // cpuset list "0-1"
   std::string mems;
+  std::optional<int64_t> idle;  // cpu.idle: 1 is SCHED_IDLE for the whole cgroup
 };
 
 struct BlockIoWeightDevice {

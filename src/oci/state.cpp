@@ -48,7 +48,8 @@ core::Json state_to_json(const ContainerState& s) {
           {"pid", s.pid}, {"pidStartTime", s.pid_start_time}, {"bundle", s.bundle},
           {"rootfs", s.rootfs}, {"created", s.created}, {"owner", s.owner},
           {"annotations", s.annotations}, {"backend", s.backend}, {"cgroupPath", s.cgroup_path},
-          {"cgroupRoot", s.cgroup_root}, {"pveNode", s.pve_node}, {"pveVmid", s.pve_vmid}};
+          {"cgroupRoot", s.cgroup_root}, {"systemdUnit", s.systemd_unit}, {"systemdSlice", s.systemd_slice},
+          {"pveNode", s.pve_node}, {"pveVmid", s.pve_vmid}};
 }
 
 core::Result<ContainerState> state_from_json(const core::Json& j) {
@@ -69,6 +70,8 @@ core::Result<ContainerState> state_from_json(const core::Json& j) {
     s.backend = j.value("backend", "linux");
     s.cgroup_path = j.value("cgroupPath", "");
     s.cgroup_root = j.value("cgroupRoot", "/sys/fs/cgroup");
+    s.systemd_unit = j.value("systemdUnit", "");
+    s.systemd_slice = j.value("systemdSlice", "");
     s.pve_node = j.value("pveNode", "");
     s.pve_vmid = j.value("pveVmid", int64_t{0});
     return s;

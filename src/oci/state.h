@@ -34,6 +34,9 @@ struct ContainerState {
   std::string backend = "linux";
   std::string cgroup_path;  // resolved cgroup path (relative to each controller's root)
   std::string cgroup_root = "/sys/fs/cgroup";
+  // The systemd cgroup driver's scope and its slice; empty with cgroupfs.
+  std::string systemd_unit;
+  std::string systemd_slice;
   // Proxmox backend: where the container lives in the cluster.
   std::string pve_node;
   int64_t pve_vmid = 0;

@@ -1,5 +1,6 @@
 #include <thread>
 
+#include "core/log.h"
 #include "core/strings.h"
 #include "oci/commands.h"
 
@@ -49,30 +50,59 @@ nlohmann::ordered_json event(const std::string& type, const std::string& id) {
 }  // namespace
 
 core::Status cmd_events(Context& ctx, const EventsOptions& o) {
+  using Clock = std::chrono::steady_clock;
   PVEKIT_ASSIGN(auto interval, parse_duration(o.interval));
+  // OOM kills as the kernel reports them; a backend without notifications
+  // has them counted in its stats, compared at each interval.
+  std::unique_ptr<OomWatch> oom_watch;
+  bool watch_tried = o.stats;
   std::optional<uint64_t> last_ooms;
+  auto oom_event = [&] { ctx.out << event("oom", o.id).dump() << std::endl; };
+  auto next_stats = Clock::now();
   while (true) {
-    core::Result<Json> data = Error(ErrorCategory::Runtime, "");
-    {
-      // Locked only while reading, so other commands go on between events.
-      PVEKIT_ASSIGN(auto c, load_container(ctx, o.id));
-      if (c.status == ContainerStatus::Stopped) {
-        if (o.stats) return Error(ErrorCategory::Conflict, "container " + o.id + " is not running");
-        return core::ok();
+    if (Clock::now() >= next_stats) {
+      core::Result<Json> data = Error(ErrorCategory::Runtime, "");
+      {
+        // Locked only while reading, so other commands go on between events.
+        PVEKIT_ASSIGN(auto c, load_container(ctx, o.id));
+        if (c.status == ContainerStatus::Stopped) {
+          if (o.stats) return Error(ErrorCategory::Conflict, "container " + o.id + " is not running");
+          return core::ok();
+        }
+        if (!watch_tried) {
+          watch_tried = true;
+          auto watch = c.backend->watch_oom(c.state);
+          if (watch.ok()) oom_watch = std::move(*watch);
+          else spdlog::debug("events {}: OOM kills reported at each interval: {}", o.id, watch.error().to_string());
+        }
+        data = c.backend->stats(c.state);
       }
-      data = c.backend->stats(c.state);
+      if (!data.ok()) return std::move(data).error();
+      // The OOM kill counter drives "oom" events; it is not part of runc's stats data.
+      uint64_t ooms = data->value("oomKills", uint64_t{0});
+      data->erase("oomKills");
+      if (!oom_watch && last_ooms && ooms > *last_ooms) oom_event();
+      last_ooms = ooms;
+      auto e = event("stats", o.id);
+      e["data"] = *data;
+      ctx.out << e.dump() << std::endl;
+      if (o.stats) return core::ok();
+      next_stats += interval;
+      if (next_stats < Clock::now()) next_stats = Clock::now() + interval;  // fell behind: no burst
     }
-    if (!data.ok()) return std::move(data).error();
-    // The OOM kill counter drives "oom" events; it is not part of runc's stats data.
-    uint64_t ooms = data->value("oomKills", uint64_t{0});
-    data->erase("oomKills");
-    if (last_ooms && ooms > *last_ooms) ctx.out << event("oom", o.id).dump() << std::endl;
-    last_ooms = ooms;
-    auto e = event("stats", o.id);
-    e["data"] = *data;
-    ctx.out << e.dump() << std::endl;
-    if (o.stats) return core::ok();
-    std::this_thread::sleep_for(interval);
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next_stats - Clock::now());
+    if (!oom_watch) {
+      std::this_thread::sleep_for(left);
+      continue;
+    }
+    PVEKIT_ASSIGN(auto seen, oom_watch->wait(left));
+    // One event per notification that saw kills, as runc sends them.
+    if (seen.oom_kills > 0) oom_event();
+    if (seen.emptied) {
+      // Its processes are gone: end now rather than at the next interval.
+      PVEKIT_ASSIGN(auto c, load_container(ctx, o.id));
+      if (c.status == ContainerStatus::Stopped) return core::ok();
+    }
   }
 }
 

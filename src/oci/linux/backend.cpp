@@ -152,6 +152,30 @@ bool wait_gone(const ContainerState& s, std::chrono::milliseconds limit) {
 
 }  // namespace
 
+core::Result<std::unique_ptr<CgroupManager>> LinuxBackend::cgroup_of(const ContainerState& state) const {
+  if (state.systemd_unit.empty()) return manager_for(state.cgroup_root, state.cgroup_path);
+  return make_systemd_cgroup_manager(state.cgroup_root, state.id, {state.systemd_slice, state.systemd_unit},
+                                     driver_.connect_systemd, true);
+}
+
+core::Result<std::unique_ptr<CgroupManager>> LinuxBackend::new_cgroup(const LinuxConfig& linux,
+                                                                      ContainerState& state) const {
+  if (!driver_.systemd) {
+    PVEKIT_ASSIGN(state.cgroup_path, resolve_cgroup_path(linux.cgroups_path, state.id));
+    return manager_for(cgroup_root_, state.cgroup_path);
+  }
+  PVEKIT_ASSIGN(auto unit, parse_systemd_cgroups_path(linux.cgroups_path, state.id));
+  PVEKIT_ASSIGN(auto layout, detect_cgroup_layout(cgroup_root_));
+  if (layout != CgroupLayout::V2)
+    return Error(ErrorCategory::Config, "--systemd-cgroup: lxcri's systemd cgroup driver needs a pure cgroup v2 host; " +
+                                            cgroup_root_ + " is " + std::string(to_string(layout)) +
+                                            " (use the cgroupfs driver)");
+  PVEKIT_ASSIGN(state.cgroup_path, systemd_cgroup_path(unit));
+  state.systemd_slice = unit.slice;
+  state.systemd_unit = unit.unit;
+  return make_systemd_cgroup_manager(cgroup_root_, state.id, std::move(unit), driver_.connect_systemd, false);
+}
+
 core::Result<ContainerState> LinuxBackend::create(const CreateRequest& r) {
   PVEKIT_TRY(check_supported(r));
   PVEKIT_ASSIGN(LsmSupport lsm, check_lsm(r.spec, lsm_policy_));
@@ -159,8 +183,7 @@ core::Result<ContainerState> LinuxBackend::create(const CreateRequest& r) {
   ContainerState state{.id = r.id, .bundle = r.bundle, .rootfs = r.rootfs, .annotations = r.spec.annotations};
   state.oci_version = r.spec.oci_version;
   state.cgroup_root = cgroup_root_;
-  PVEKIT_ASSIGN(state.cgroup_path, resolve_cgroup_path(linux.cgroups_path, r.id));
-  PVEKIT_ASSIGN(auto cg, manager_for(cgroup_root_, state.cgroup_path));
+  PVEKIT_ASSIGN(auto cg, new_cgroup(linux, state));
   auto record = [&]() { return r.record_progress ? r.record_progress(state) : core::ok(); };
   PVEKIT_TRY(record());
 
@@ -255,8 +278,14 @@ namespace {
 
 // Signals every process of the cgroup while it is frozen, so that none can
 // fork a child the signal misses (runc's signalAllProcesses). `stay_frozen`
-// leaves a paused container paused.
+// leaves a paused container paused. SIGKILL goes through cgroup.kill where
+// the kernel has it (v2, Linux 5.14), which needs no freezing and kills a
+// frozen cgroup as well, as runc 1.2 does.
 Status signal_all(CgroupManager& cg, int signal, bool stay_frozen) {
+  if (signal == SIGKILL) {
+    PVEKIT_ASSIGN(bool killed, cg.kill_all());
+    if (killed) return core::ok();
+  }
   if (auto pids = cg.pids(); pids.ok() && pids->empty()) return core::ok();  // nothing to freeze for
   bool frozen = cg.freeze().ok();  // without a freezer: signal as they are
   Status result = core::ok();
@@ -277,7 +306,7 @@ Status signal_all(CgroupManager& cg, int signal, bool stay_frozen) {
 
 Status LinuxBackend::kill(const ContainerState& state, int signal, bool all) {
   if (all) {
-    PVEKIT_ASSIGN(auto cg, manager_for(state.cgroup_root, state.cgroup_path));
+    PVEKIT_ASSIGN(auto cg, cgroup_of(state));
     // A killed process dies only once thawed.
     return signal_all(*cg, signal, state.status == ContainerStatus::Paused && signal != SIGKILL);
   }
@@ -292,7 +321,7 @@ Status LinuxBackend::destroy(const ContainerState& state) {
     if (alive(state)) ::kill(state.pid, SIGKILL);
     return core::ok();
   }
-  PVEKIT_ASSIGN(auto cg, manager_for(state.cgroup_root, state.cgroup_path));
+  PVEKIT_ASSIGN(auto cg, cgroup_of(state));
   // A cgroup that is gone has nothing to kill (fine).
   (void)signal_all(*cg, SIGKILL, false);
   if (alive(state)) ::kill(state.pid, SIGKILL);
@@ -302,17 +331,17 @@ Status LinuxBackend::destroy(const ContainerState& state) {
 }
 
 Status LinuxBackend::pause(const ContainerState& state) {
-  PVEKIT_ASSIGN(auto cg, manager_for(state.cgroup_root, state.cgroup_path));
+  PVEKIT_ASSIGN(auto cg, cgroup_of(state));
   return cg->freeze();
 }
 
 Status LinuxBackend::resume(const ContainerState& state) {
-  PVEKIT_ASSIGN(auto cg, manager_for(state.cgroup_root, state.cgroup_path));
+  PVEKIT_ASSIGN(auto cg, cgroup_of(state));
   return cg->thaw();
 }
 
 core::Result<std::vector<pid_t>> LinuxBackend::pids(const ContainerState& state) {
-  PVEKIT_ASSIGN(auto cg, manager_for(state.cgroup_root, state.cgroup_path));
+  PVEKIT_ASSIGN(auto cg, cgroup_of(state));
   return cg->pids();
 }
 
@@ -450,7 +479,7 @@ core::Result<pid_t> take_exec_pid(int sync_fd, pid_t intermediate) {
 core::Result<pid_t> LinuxBackend::exec(const ContainerState& state, const ExecRequest& r) {
   if (!r.spec.process || !r.spec.linux) return Error(ErrorCategory::Config, "exec: the spec has no process or linux section");
   PVEKIT_ASSIGN(LsmSupport lsm, check_lsm(r.spec, lsm_policy_));
-  PVEKIT_ASSIGN(auto cg, manager_for(state.cgroup_root, state.cgroup_path));
+  PVEKIT_ASSIGN(auto cg, cgroup_of(state));
   PVEKIT_ASSIGN(auto namespaces, open_namespaces(state.pid, *r.spec.linux));
   PVEKIT_ASSIGN(UniqueFd pid_ns, open_pid_namespace(state.pid));
   std::string root_path = "/proc/" + std::to_string(state.pid) + "/root";
@@ -493,8 +522,7 @@ core::Result<pid_t> LinuxBackend::exec(const ContainerState& state, const ExecRe
 }
 
 Status LinuxBackend::update(const ContainerState& state, const ResourceUpdate& u) {
-  PVEKIT_ASSIGN(auto layout, detect_cgroup_layout(state.cgroup_root));
-  auto cg = make_cgroup_manager(layout, state.cgroup_root, state.cgroup_path);
+  PVEKIT_ASSIGN(auto cg, cgroup_of(state));
   return cg->apply(u.resources).wrap("update cgroup " + state.cgroup_path);
 }
 

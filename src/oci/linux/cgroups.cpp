@@ -1,6 +1,7 @@
 #include "oci/linux/cgroups.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -85,19 +86,29 @@ Status remove_dir(const std::string& dir) {
   return Error::system("remove cgroup " + dir, errno);
 }
 
+void add_procs(const std::string& text, std::vector<pid_t>& pids) {
+  for (const auto& line : core::split(text, '\n', true))
+    if (auto n = core::parse_int(core::trim(line)); n && *n > 0 && *n <= INT32_MAX)
+      pids.push_back(static_cast<pid_t>(*n));
+}
+
+void add_sub_procs(const std::string& dir, std::vector<pid_t>& pids) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (!entry.is_directory(ec) || entry.is_symlink(ec)) continue;
+    // A sub-cgroup removed meanwhile has none; its own sub-cgroups are looked at all the same.
+    if (auto text = core::read_file(entry.path().string() + "/cgroup.procs"); text.ok()) add_procs(*text, pids);
+    add_sub_procs(entry.path().string(), pids);
+  }
+}
+
 // The pids of the cgroup and of its sub-cgroups, as runc's GetAllPids.
 core::Result<std::vector<pid_t>> read_procs(const std::string& dir) {
   auto text = core::read_file(dir + "/cgroup.procs");
   if (!text.ok()) return std::move(text).error();
   std::vector<pid_t> pids;
-  for (const auto& line : core::split(*text, '\n', true))
-    if (auto n = core::parse_int(core::trim(line))) pids.push_back(static_cast<pid_t>(*n));
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    if (!entry.is_directory(ec) || entry.is_symlink(ec)) continue;
-    auto sub = read_procs(entry.path().string());
-    if (sub.ok()) pids.insert(pids.end(), sub->begin(), sub->end());  // a sub-cgroup removed meanwhile has none
-  }
+  add_procs(*text, pids);
+  add_sub_procs(dir, pids);
   return pids;
 }
 
@@ -111,9 +122,60 @@ std::string limit_or_max(int64_t v) { return v <= 0 ? "max" : std::to_string(v);
 
 std::string device_numbers(int64_t major, int64_t minor) { return std::to_string(major) + ":" + std::to_string(minor); }
 
+// runc's fscommon createCmdString: a limit not given is left out, not written
+// as "max", so that an update naming one leaves the other as it was.
 std::string rdma_limit(const std::string& device, const RdmaLimit& l) {
-  auto value = [](const std::optional<uint32_t>& v) { return v ? std::to_string(*v) : std::string("max"); };
-  return device + " hca_handle=" + value(l.hca_handles) + " hca_object=" + value(l.hca_objects);
+  std::string line = device;
+  if (l.hca_handles) line += " hca_handle=" + std::to_string(*l.hca_handles);
+  if (l.hca_objects) line += " hca_object=" + std::to_string(*l.hca_objects);
+  return line;
+}
+
+Error field_error(const std::string& field, const std::string& message) {
+  return Error(ErrorCategory::Config, field + ": " + message).with_detail("field", field);
+}
+
+std::string indexed(const std::string& base, size_t i) { return base + "[" + std::to_string(i) + "]"; }
+
+// runc's numToStr for files ending in .max/.low/...: 0 is "not set" (nothing
+// to write), -1 "max".
+std::string num_to_str(int64_t v) { return v == 0 ? std::string() : v == -1 ? std::string("max") : std::to_string(v); }
+
+// A value that is a byte count, 0 (not set) or -1 (no limit).
+Status check_limit(const std::string& field, const std::optional<int64_t>& v) {
+  if (v && *v < -1) return field_error(field, "want bytes, or -1 for no limit, got " + std::to_string(*v));
+  return core::ok();
+}
+
+bool only_chars(const std::string& text, std::string_view allowed) {
+  return text.find_first_not_of(allowed) == std::string::npos;
+}
+
+// "2MB", "1GB", "64KB": the page size as the hugetlb files spell it (and
+// nothing that could leave the cgroup directory).
+bool hugepage_size_name(const std::string& size) {
+  auto unit = size.find_first_not_of("0123456789");
+  return unit != 0 && unit != std::string::npos &&
+         (size.substr(unit) == "KB" || size.substr(unit) == "MB" || size.substr(unit) == "GB");
+}
+
+Status check_device_numbers(const std::string& field, int64_t major, int64_t minor) {
+  if (major < 0) return field_error(field + ".major", "must not be negative, got " + std::to_string(major));
+  if (minor < 0) return field_error(field + ".minor", "must not be negative, got " + std::to_string(minor));
+  return core::ok();
+}
+
+Status check_blkio_weight(const std::string& field, uint16_t w) {
+  if (w < 10 || w > 1000) return field_error(field, "must be 10..1000, got " + std::to_string(w));
+  return core::ok();
+}
+
+// linux.resources.unified keys name a file of the container's own cgroup.
+Status check_unified_key(const std::string& key) {
+  if (key.empty() || key.find('/') != std::string::npos || key.find("..") != std::string::npos || key == "." ||
+      !only_chars(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"))
+    return field_error("linux.resources.unified", quote_value(key) + " is not a file name of the container's cgroup");
+  return core::ok();
 }
 
 }  // namespace
@@ -138,8 +200,8 @@ core::Result<CgroupLayout> detect_cgroup_layout(const std::string& root) {
 core::Result<std::string> resolve_cgroup_path(const std::string& cgroups_path, const std::string& id) {
   if (cgroups_path.empty()) return "/lxcri/" + id;
   if (cgroups_path.find(':') != std::string::npos)
-    return Error(ErrorCategory::Config, "linux.cgroupsPath: systemd cgroup paths (\"" + cgroups_path +
-                                            "\") need the systemd driver, which lxcri does not have yet");
+    return Error(ErrorCategory::Config, "linux.cgroupsPath: \"" + cgroups_path +
+                                            "\" is a systemd unit path (slice:prefix:name): it needs --systemd-cgroup");
   std::string p = cgroups_path[0] == '/' ? cgroups_path : "/" + cgroups_path;
   while (p.size() > 1 && p.back() == '/') p.pop_back();
   if (p == "/") return Error(ErrorCategory::Config, "linux.cgroupsPath: must not be the root cgroup");
@@ -184,9 +246,8 @@ core::Result<std::map<std::string, std::string>> parse_sub_cgroups(const std::ve
   return sub;
 }
 
-std::vector<std::pair<std::string, std::string>> v1_writes(const std::string& controller, const Resources& r,
-                                                           const HasControlFile& has) {
-  std::vector<std::pair<std::string, std::string>> w;
+CgroupWrites v1_writes(const std::string& controller, const Resources& r, const HasControlFile& has) {
+  CgroupWrites w;
   if (controller == "memory" && r.memory) {
     const auto& m = *r.memory;
     if (m.limit) w.emplace_back("memory.limit_in_bytes", std::to_string(*m.limit));
@@ -199,6 +260,7 @@ std::vector<std::pair<std::string, std::string>> v1_writes(const std::string& co
     if (c.shares) w.emplace_back("cpu.shares", std::to_string(*c.shares));
     if (c.period) w.emplace_back("cpu.cfs_period_us", std::to_string(*c.period));
     if (c.quota) w.emplace_back("cpu.cfs_quota_us", std::to_string(*c.quota));
+    if (c.idle) w.emplace_back("cpu.idle", std::to_string(*c.idle));
   } else if (controller == "cpuset" && r.cpu) {
     if (!r.cpu->cpus.empty()) w.emplace_back("cpuset.cpus", r.cpu->cpus);
     if (!r.cpu->mems.empty()) w.emplace_back("cpuset.mems", r.cpu->mems);
@@ -232,52 +294,152 @@ std::vector<std::pair<std::string, std::string>> v1_writes(const std::string& co
     for (const auto& [name, priority] : r.network->priorities)
       w.emplace_back("net_prio.ifpriomap", name + " " + std::to_string(priority));
   } else if (controller == "rdma") {
-    for (const auto& [device, limit] : r.rdma) w.emplace_back("rdma.max", rdma_limit(device, limit));
+    for (const auto& [device, limit] : r.rdma)
+      if (limit.hca_handles || limit.hca_objects) w.emplace_back("rdma.max", rdma_limit(device, limit));
   }
   return w;
 }
 
-std::vector<std::pair<std::string, std::string>> v2_writes(const Resources& r, const HasControlFile& has) {
-  std::vector<std::pair<std::string, std::string>> w;
-  if (r.memory) {
-    const auto& m = *r.memory;
-    if (m.limit) w.emplace_back("memory.max", limit_or_max(*m.limit));
-    if (m.reservation) w.emplace_back("memory.low", std::to_string(*m.reservation));
-    // OCI swap is memory+swap; v2 limits swap alone.
-    if (m.swap) {
-      bool unlimited = *m.swap < 0;
-      int64_t swap = unlimited ? -1 : *m.swap - m.limit.value_or(0);
-      w.emplace_back("memory.swap.max", unlimited ? "max" : std::to_string(std::max<int64_t>(swap, 0)));
-    }
+core::Result<int64_t> memory_swap_to_v2(int64_t memory_swap, int64_t memory) {
+  // As on v1: an unlimited memory with no swap limit given means no swap limit either.
+  if (memory == -1 && memory_swap == 0) return -1;
+  if (memory_swap == -1 || memory_swap == 0) return memory_swap;
+  if (memory == 0 || memory == -1)
+    return Error(ErrorCategory::Config, "unable to set swap limit without memory limit");
+  if (memory < 0) return Error(ErrorCategory::Config, "invalid memory value: " + std::to_string(memory));
+  if (memory_swap < memory)
+    return Error(ErrorCategory::Config, "memory+swap limit should be >= memory limit");
+  return memory_swap - memory;
+}
+
+namespace {
+
+Status v2_memory(const MemoryResources& m, const HasControlFile& has, CgroupWrites& w) {
+  PVEKIT_TRY(check_limit("linux.resources.memory.limit", m.limit));
+  PVEKIT_TRY(check_limit("linux.resources.memory.reservation", m.reservation));
+  PVEKIT_TRY(check_limit("linux.resources.memory.swap", m.swap));
+  int64_t limit = m.limit.value_or(0), swap = m.swap.value_or(0);
+  auto swap_only = memory_swap_to_v2(swap, limit);
+  if (!swap_only.ok()) return field_error("linux.resources.memory.swap", swap_only.error().message());
+  std::string swap_max = num_to_str(*swap_only);
+  if (swap_max.empty() && *swap_only == 0 && swap > 0) swap_max = "0";  // memory+swap == memory: no swap
+  // Without swap accounting the file is missing, and "no limit" or "no swap" hold anyway.
+  bool moot = (swap_max == "max" || swap_max == "0") && has && !has("memory.swap.max");
+  if (!swap_max.empty() && !moot) w.emplace_back("memory.swap.max", swap_max);
+  if (auto v = num_to_str(limit); !v.empty()) w.emplace_back("memory.max", v);
+  if (auto v = num_to_str(m.reservation.value_or(0)); !v.empty()) w.emplace_back("memory.low", v);
+  return core::ok();
+}
+
+Status v2_io(const BlockIoResources& b, const HasControlFile& has, CgroupWrites& w) {
+  // BFQ takes the OCI weight (10..1000) as it is, in plain numbers every
+  // kernel's io.bfq.weight reads; the io controller's own scale is 1..10000.
+  bool bfq = has && has("io.bfq.weight");
+  if (b.weight) {
+    PVEKIT_TRY(check_blkio_weight("linux.resources.blockIO.weight", *b.weight));
+    if (bfq) w.emplace_back("io.bfq.weight", std::to_string(*b.weight));
+    // "default N" is what the kernel reads back; it takes runc's plain N alike,
+    // and the systemd driver maps this form to IOWeight.
+    else w.emplace_back("io.weight", "default " + std::to_string(blkio_to_io_weight(*b.weight)));
   }
+  for (size_t i = 0; i < b.weight_devices.size(); ++i) {
+    const auto& d = b.weight_devices[i];
+    if (!d.weight) continue;  // a leafWeight alone: v2_unsupported
+    std::string field = indexed("linux.resources.blockIO.weightDevice", i);
+    PVEKIT_TRY(check_device_numbers(field, d.major, d.minor));
+    PVEKIT_TRY(check_blkio_weight(field + ".weight", *d.weight));
+    uint64_t weight = bfq ? *d.weight : blkio_to_io_weight(*d.weight);
+    w.emplace_back(bfq ? "io.bfq.weight" : "io.weight",
+                   device_numbers(d.major, d.minor) + " " + std::to_string(weight));
+  }
+  const std::tuple<const char*, const char*, const std::vector<BlockIoThrottleDevice>*> throttles[] = {
+      {"rbps", "throttleReadBpsDevice", &b.throttle_read_bps},
+      {"wbps", "throttleWriteBpsDevice", &b.throttle_write_bps},
+      {"riops", "throttleReadIOPSDevice", &b.throttle_read_iops},
+      {"wiops", "throttleWriteIOPSDevice", &b.throttle_write_iops}};
+  for (const auto& [key, name, list] : throttles)
+    for (size_t i = 0; i < list->size(); ++i) {
+      const auto& d = (*list)[i];
+      PVEKIT_TRY(check_device_numbers(indexed(std::string("linux.resources.blockIO.") + name, i), d.major, d.minor));
+      w.emplace_back("io.max", device_numbers(d.major, d.minor) + " " + key + "=" + std::to_string(d.rate));
+    }
+  return core::ok();
+}
+
+Status v2_cpu(const CpuResources& c, CgroupWrites& w) {
+  if (c.idle) {
+    if (*c.idle != 0 && *c.idle != 1)
+      return field_error("linux.resources.cpu.idle", "must be 0 or 1, got " + std::to_string(*c.idle));
+    w.emplace_back("cpu.idle", std::to_string(*c.idle));
+  }
+  if (c.shares && *c.shares != 0) {
+    // Outside the kernel's cpu.shares range the conversion has no meaning (runc's underflows).
+    if (*c.shares < 2 || *c.shares > 262144)
+      return field_error("linux.resources.cpu.shares", "must be 2..262144, got " + std::to_string(*c.shares));
+    w.emplace_back("cpu.weight", std::to_string(shares_to_weight(*c.shares)));
+  }
+  int64_t quota = c.quota.value_or(0);
+  uint64_t period = c.period.value_or(0);
+  if (quota < -1)
+    return field_error("linux.resources.cpu.quota",
+                       "want microseconds, or -1 for no limit, got " + std::to_string(quota));
+  if (quota != 0 || period != 0) {
+    std::string max = quota > 0 ? std::to_string(quota) : "max";
+    w.emplace_back("cpu.max", max + " " + std::to_string(period ? period : 100000));
+  }
+  return core::ok();
+}
+
+}  // namespace
+
+core::Result<CgroupWrites> v2_writes(const Resources& r, const HasControlFile& has) {
+  CgroupWrites w;
+  if (r.pids_limit) {
+    if (*r.pids_limit < -1)
+      return field_error("linux.resources.pids.limit", "want a count, or 0 or -1 for no limit, got " +
+                                                           std::to_string(*r.pids_limit));
+    w.emplace_back("pids.max", limit_or_max(*r.pids_limit));
+  }
+  if (r.memory) PVEKIT_TRY(v2_memory(*r.memory, has, w));
+  if (r.block_io) PVEKIT_TRY(v2_io(*r.block_io, has, w));
   if (r.cpu) {
-    const auto& c = *r.cpu;
-    if (c.shares) w.emplace_back("cpu.weight", std::to_string(shares_to_weight(*c.shares)));
-    if (c.quota || c.period) {
-      std::string quota = c.quota && *c.quota > 0 ? std::to_string(*c.quota) : "max";
-      w.emplace_back("cpu.max", quota + " " + std::to_string(c.period.value_or(100000)));
+    PVEKIT_TRY(v2_cpu(*r.cpu, w));
+    // A list such as "0-3,8"; anything else could carry a second write in one.
+    for (const auto& [name, list] : {std::pair{"cpus", &r.cpu->cpus}, std::pair{"mems", &r.cpu->mems}}) {
+      if (list->empty()) continue;
+      if (!only_chars(*list, "0123456789,-"))
+        return field_error(std::string("linux.resources.cpu.") + name,
+                           "want a list such as \"0-3,8\", got " + quote_value(*list));
+      w.emplace_back(std::string("cpuset.") + name, *list);
     }
-    if (!c.cpus.empty()) w.emplace_back("cpuset.cpus", c.cpus);
-    if (!c.mems.empty()) w.emplace_back("cpuset.mems", c.mems);
   }
-  if (r.pids_limit) w.emplace_back("pids.max", limit_or_max(*r.pids_limit));
-  if (r.block_io) {
-    const auto& b = *r.block_io;
-    // BFQ takes the OCI weight as it is; the io controller's own scale differs.
-    bool bfq = has && has("io.bfq.weight");
-    auto weight = [&](uint16_t v) { return std::to_string(bfq ? v : blkio_to_io_weight(v)); };
-    const char* weight_file = bfq ? "io.bfq.weight" : "io.weight";
-    if (b.weight) w.emplace_back(weight_file, "default " + weight(*b.weight));
-    for (const auto& d : b.weight_devices)
-      if (d.weight) w.emplace_back(weight_file, device_numbers(d.major, d.minor) + " " + weight(*d.weight));
-    for (const auto& [key, list] : {std::pair{"rbps", &b.throttle_read_bps}, std::pair{"wbps", &b.throttle_write_bps},
-                                    std::pair{"riops", &b.throttle_read_iops}, std::pair{"wiops", &b.throttle_write_iops}})
-      for (const auto& d : *list)
-        w.emplace_back("io.max", device_numbers(d.major, d.minor) + " " + key + "=" + std::to_string(d.rate));
+  for (size_t i = 0; i < r.hugepage_limits.size(); ++i) {
+    const auto& h = r.hugepage_limits[i];
+    if (!hugepage_size_name(h.page_size))
+      return field_error(indexed("linux.resources.hugepageLimits", i) + ".pageSize",
+                         "want a size as the hugetlb files name it (\"2MB\", \"1GB\"), got " +
+                             quote_value(h.page_size));
+    std::string prefix = "hugetlb." + h.page_size;
+    w.emplace_back(prefix + ".max", std::to_string(h.limit));
+    // runc 1.2 limits reservations alike (Linux 5.7+): pages reserved at mmap
+    // time are counted there, and would otherwise escape the limit.
+    if (!has || has(prefix + ".rsvd.max")) w.emplace_back(prefix + ".rsvd.max", std::to_string(h.limit));
   }
-  for (const auto& h : r.hugepage_limits) w.emplace_back("hugetlb." + h.page_size + ".max", std::to_string(h.limit));
-  for (const auto& [device, limit] : r.rdma) w.emplace_back("rdma.max", rdma_limit(device, limit));
-  for (const auto& [file, value] : r.unified) w.emplace_back(file, value);
+  for (const auto& [device, limit] : r.rdma) {
+    bool printable = !device.empty() && std::all_of(device.begin(), device.end(),
+                                                    [](char ch) { return ch > ' ' && ch < 127; });
+    if (!printable)
+      return field_error(field_member("linux.resources.rdma", device), "is not an RDMA device name");
+    if (limit.hca_handles || limit.hca_objects) w.emplace_back("rdma.max", rdma_limit(device, limit));
+  }
+  for (const auto& [key, value] : r.unified) {
+    PVEKIT_TRY(check_unified_key(key));
+    if (key.rfind("cgroup.", 0) == 0 && key != "cgroup.max.depth" && key != "cgroup.max.descendants")
+      return field_error("linux.resources.unified", quote_value(key) + " is managed by the runtime");
+    // The kernel takes one line per write (two devices in io.max): runc's
+    // WriteFileByLine and crun write a multi-line value line by line.
+    for (const auto& line : core::split(value, '\n', true)) w.emplace_back(key, line);
+  }
   return w;
 }
 
@@ -290,6 +452,8 @@ const std::vector<std::string>& v1_resource_controllers() {
 std::vector<std::string> v2_unsupported(const Resources& r) {
   std::vector<std::string> out;
   if (r.network) out.emplace_back("network (net_cls/net_prio are cgroup v1 controllers)");
+  if (r.memory && r.memory->swappiness) out.emplace_back("memory.swappiness");
+  if (r.memory && r.memory->disable_oom_killer.value_or(false)) out.emplace_back("memory.disableOOMKiller");
   if (r.block_io && r.block_io->leaf_weight) out.emplace_back("blockIO.leafWeight");
   if (r.block_io)
     for (const auto& d : r.block_io->weight_devices)
@@ -490,26 +654,40 @@ class V2Manager final : public CgroupManager {
  public:
   V2Manager(std::string root, std::string path) : root_(std::move(root)), path_(std::move(path)) {}
 
+  // Each level passes every controller it has on to the next (runc's
+  // CreateCgroupPath), so that limits, stats and later updates find their
+  // files. Best effort, as in runc: a level with processes of its own cannot
+  // (the "no internal processes" rule), and apply() explains the file that
+  // is then missing.
   Status create() override {
-    auto available = core::split(read_cg(root_ + "/cgroup.controllers"), ' ', true);
     std::string cur = root_;
     for (const auto& part : core::split(path_, '/', true)) {
-      // Delegate the controllers we use to the next level before creating it.
-      for (const auto& c : available)
-        if (c == "cpu" || c == "memory" || c == "pids" || c == "cpuset" || c == "io" || c == "hugetlb" || c == "rdma")
-          (void)write_cg(cur + "/cgroup.subtree_control", "+" + c);  // best effort: a busy parent keeps its set
+      auto controllers = core::split(read_cg(cur + "/cgroup.controllers"), ' ', true);
+      enable_controllers(cur, controllers);
       cur += "/" + part;
       if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) return Error::system("create cgroup " + cur, errno);
     }
     return core::ok();
   }
 
-  Status apply(const Resources& r) override {
-    for (const auto& what : v2_unsupported(r))
+  Status apply(const Resources& resources) override {
+    for (const auto& what : v2_unsupported(resources))
       spdlog::warn("cgroup v2 has no file for linux.resources.{}: not set for {}", what, path_);
     auto has = [&](const std::string& file) { return is_file(dir() + "/" + file); };
-    for (const auto& [file, value] : v2_writes(r, has)) PVEKIT_TRY(write_cg(dir() + "/" + file, value));
-    auto device_rules = effective_device_rules(r.devices);
+    PVEKIT_ASSIGN(auto writes, v2_writes(with_current_values(resources), has));
+    for (const auto& [file, value] : writes) {
+      Status written = write_cg(dir() + "/" + file, value);
+      if (written.ok()) continue;
+      // A controller's files exist only where the parent enabled it.
+      std::string controller = file.substr(0, file.find('.'));
+      if (written.error().sys_errno() == ENOENT && controller != "cgroup") {
+        std::string reason = v2_missing_controller_reason(root_, path_, controller);
+        if (!reason.empty())
+          return Error(ErrorCategory::Runtime, file + " needs the " + controller + " controller: " + reason);
+      }
+      return written;
+    }
+    auto device_rules = effective_device_rules(resources.devices);
     if (!device_rules.empty()) return attach_device_filter(dir(), device_filter_program(device_rules));
     return core::ok();
   }
@@ -533,6 +711,14 @@ class V2Manager final : public CgroupManager {
 
   Status freeze() override { return set_frozen(true); }
   Status thaw() override { return set_frozen(false); }
+
+  core::Result<bool> kill_all() override {
+    Status killed = write_cg(dir() + "/cgroup.kill", "1");
+    if (killed.ok()) return true;
+    if (killed.error().sys_errno() == ENOENT) return false;  // before Linux 5.14 (or the cgroup is gone)
+    return std::move(killed).error();
+  }
+
   core::Result<std::vector<pid_t>> pids() override { return read_procs(dir()); }
   Status destroy() override { return remove_dir(dir()); }
   std::vector<std::pair<std::string, std::string>> container_binds() const override { return {}; }
@@ -541,15 +727,43 @@ class V2Manager final : public CgroupManager {
  private:
   std::string dir() const { return root_ + path_; }
 
+  static void enable_controllers(const std::string& cgroup, const std::vector<std::string>& controllers) {
+    if (controllers.empty()) return;
+    std::string file = cgroup + "/cgroup.subtree_control";
+    // One write for all; when one of them is refused, the others one by one.
+    if (write_cg(file, "+" + core::join(controllers, " +")).ok()) return;
+    for (const auto& c : controllers) (void)write_cg(file, "+" + c);
+  }
+
+  // `update` hands over only what changes, but cpu.max holds quota and period
+  // together and OCI's swap counts the memory limit in: what the update does
+  // not name is taken from the cgroup, as runc takes it from its saved config.
+  Resources with_current_values(Resources r) const {
+    if (r.cpu && (r.cpu->quota.has_value() != r.cpu->period.has_value())) {
+      auto current = core::split(read_cg(dir() + "/cpu.max"), ' ', true);  // "max 100000", "50000 100000"
+      if (current.size() == 2) {
+        if (!r.cpu->quota) r.cpu->quota = current[0] == "max" ? -1 : core::parse_int(current[0]).value_or(-1);
+        if (!r.cpu->period) r.cpu->period = core::parse_int(current[1]).value_or(100000);
+      }
+    }
+    if (r.memory && r.memory->swap.value_or(0) > 0 && !r.memory->limit) {
+      std::string current = read_cg(dir() + "/memory.max");
+      if (current == "max") r.memory->limit = -1;
+      else if (auto n = core::parse_int(current)) r.memory->limit = *n;
+    }
+    return r;
+  }
+
+  // runc waits up to 10 s for "frozen 1": tasks freeze only when they next
+  // reach the kernel's signal handling, which a loaded host can delay.
   Status set_frozen(bool frozen) {
     PVEKIT_TRY(write_cg(dir() + "/cgroup.freeze", frozen ? "1" : "0"));
     std::string want = frozen ? "frozen 1" : "frozen 0";
-    for (int attempt = 0; attempt < 100; ++attempt) {
-      for (const auto& line : core::split(read_cg(dir() + "/cgroup.events"), '\n', true))
-        if (core::trim(line) == want) return core::ok();
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return Error(ErrorCategory::Runtime, "cgroup " + dir() + " did not report \"" + want + "\"");
+    if (wait_for_cgroup_event(dir() + "/cgroup.events", want, 10000)) return core::ok();
+    // Not left freezing in the background of a pause that failed.
+    if (frozen) (void)write_cg(dir() + "/cgroup.freeze", "0");
+    return Error(ErrorCategory::Runtime,
+                 "cgroup " + dir() + " did not report \"" + want + "\" in cgroup.events within 10 s");
   }
 
   std::string root_;
@@ -557,6 +771,52 @@ class V2Manager final : public CgroupManager {
 };
 
 }  // namespace
+
+std::string v2_missing_controller_reason(const std::string& root, const std::string& path,
+                                         const std::string& controller) {
+  auto has_word = [](const std::string& text, const std::string& word) {
+    auto words = core::split(text, ' ', true);
+    return std::find(words.begin(), words.end(), word) != words.end();
+  };
+  // A controller reaches a cgroup through its parent's cgroup.subtree_control:
+  // the first level on the way down that does not pass it on is the culprit.
+  std::string cur = root;
+  for (const auto& part : core::split(path, '/', true)) {
+    std::string child = cur + "/" + part;
+    if (!has_word(read_cg(cur + "/cgroup.subtree_control"), controller)) {
+      if (!has_word(read_cg(cur + "/cgroup.controllers"), controller))
+        return "cgroup " + cur + " does not have it (cgroup.controllers), so it cannot pass it on to " + child;
+      if (cur != root && !read_cg(cur + "/cgroup.procs").empty())
+        return "cgroup " + cur + " has processes of its own, and cgroup v2 enables controllers only for the children "
+               "of a cgroup without any (the \"no internal processes\" rule): move them into a leaf cgroup";
+      std::string type = read_cg(cur + "/cgroup.type");
+      if (type == "threaded" || type == "domain invalid")
+        return "cgroup " + cur + " is \"" + type + "\", where only threaded controllers can be enabled";
+      return "enabling it in " + cur + "/cgroup.subtree_control failed";
+    }
+    cur = child;
+  }
+  return "";
+}
+
+bool wait_for_cgroup_event(const std::string& events_file, const std::string& want, int timeout_ms) {
+  UniqueFd fd(::open(events_file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return false;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (true) {
+    char buf[512];
+    ssize_t n = ::pread(fd.get(), buf, sizeof buf - 1, 0);
+    if (n < 0 && errno != EINTR) return false;
+    for (const auto& line : core::split(std::string_view(buf, n > 0 ? static_cast<size_t>(n) : 0), '\n', true))
+      if (core::trim(line) == want) return true;
+    auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return false;
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
+    // kernfs raises POLLPRI when the file changes; a plain file (tests) never does.
+    pollfd p{fd.get(), POLLPRI, 0};
+    (void)::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 50)));
+  }
+}
 
 std::unique_ptr<CgroupManager> make_cgroup_manager(CgroupLayout layout, const std::string& root,
                                                    const std::string& path) {

@@ -28,8 +28,9 @@ std::string_view to_string(CgroupLayout layout);
 core::Result<CgroupLayout> detect_cgroup_layout(const std::string& root);
 
 // The cgroup path for a container: linux.cgroupsPath made absolute ("a/b" ->
-// "/a/b"), or "/lxcri/<id>" when empty. systemd "slice:prefix:name" paths are
-// rejected (no systemd driver yet).
+// "/a/b"), or "/lxcri/<id>" when empty, for the cgroupfs driver. systemd's
+// "slice:prefix:name" paths are refused: they need --systemd-cgroup
+// (systemd_cgroup.h).
 core::Result<std::string> resolve_cgroup_path(const std::string& cgroups_path, const std::string& id);
 
 class CgroupManager {
@@ -54,6 +55,10 @@ class CgroupManager {
                                            const std::function<pid_t()>& spawn) = 0;
   virtual core::Status freeze() = 0;
   virtual core::Status thaw() = 0;
+  // SIGKILLs every process of the cgroup and its sub-cgroups in one step, so
+  // none can fork away meanwhile (cgroup.kill, Linux 5.14). False where that
+  // is not available (v1, older kernels): callers freeze and signal instead.
+  virtual core::Result<bool> kill_all() { return false; }
   // Pids in the cgroup and its sub-cgroups (memory or pids controller on v1).
   virtual core::Result<std::vector<pid_t>> pids() = 0;
   // Removes the leaf directories; already gone is fine. Fails with EBUSY
@@ -80,14 +85,38 @@ std::unique_ptr<CgroupManager> make_cgroup_manager(CgroupLayout layout, const st
 // kernel (blkio.weight with CFQ, blkio.bfq.weight with BFQ).
 using HasControlFile = std::function<bool(const std::string& file)>;
 
+// (file, value) writes in the order they are made.
+using CgroupWrites = std::vector<std::pair<std::string, std::string>>;
+
 // Writes needed for `resources`, as (file, value) pairs in order; pure, so the
 // translation is testable without a cgroup tree. Without `has`, the plain
 // (non-BFQ) names are used.
-std::vector<std::pair<std::string, std::string>> v1_writes(const std::string& controller, const Resources& r,
-                                                           const HasControlFile& has = {});
-std::vector<std::pair<std::string, std::string>> v2_writes(const Resources& r, const HasControlFile& has = {});
+CgroupWrites v1_writes(const std::string& controller, const Resources& r, const HasControlFile& has = {});
+// The same for cgroup v2, as runc 1.2's fs2 manager writes them and in its
+// order: pids, memory, io, cpu, cpuset, hugetlb, rdma, then unified (last, so
+// that it can override the rest). `has` tells BFQ from the io controller's
+// own weight and leaves out files only some kernels have (memory.swap.max
+// when it would only say "no limit", hugetlb.*.rsvd.max); without it every
+// file is assumed. A value no cgroup v2 file can take (runc's error cases
+// too, e.g. a swap limit without a memory limit) is an error naming its
+// linux.resources field.
+core::Result<CgroupWrites> v2_writes(const Resources& r, const HasControlFile& has = {});
 // The parts of `r` cgroup v2 has no file for (logged, not applied, as runc does).
 std::vector<std::string> v2_unsupported(const Resources& r);
+// OCI memory.swap (memory+swap) as memory.swap.max wants it (swap alone):
+// runc's ConvertMemorySwapToCgroupV2Value, with its error cases. -1 is "max",
+// 0 "not set".
+core::Result<int64_t> memory_swap_to_v2(int64_t memory_swap, int64_t memory);
+// Why the v2 cgroup `path` below `root` has no `controller`: walks from the
+// root down to the first level that does not pass it on, and says whether it
+// lacks the controller itself, or has processes of its own (the "no internal
+// processes" rule), or is threaded. Names that cgroup; "" when nothing is amiss.
+std::string v2_missing_controller_reason(const std::string& root, const std::string& path,
+                                         const std::string& controller);
+// Waits until the flat-keyed `events_file` (cgroup.events) has the line
+// `want` ("frozen 1"), woken by the kernel's notification on the file
+// (poll POLLPRI) and re-reading at least every 50 ms. False on timeout.
+bool wait_for_cgroup_event(const std::string& events_file, const std::string& want, int timeout_ms);
 // The v1 controllers linux.resources can write to, in the order applied.
 const std::vector<std::string>& v1_resource_controllers();
 // cpu.shares (2..262144) -> cpu.weight (1..10000), the conversion runc and crun use.

@@ -134,6 +134,8 @@ Status setup(const InitConfig& c, PreparedProcess& out) {
   PVEKIT_TRY(join_namespaces(*spec.linux));
   if (c.new_user_namespace && (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0))
     return Error::system("become root in the user namespace", errno);
+  // Go came after the runtime put us in the container's cgroup.
+  PVEKIT_TRY(unshare_cgroup_namespace(*spec.linux));
   if (::setsid() < 0) return Error::system("setsid", errno);
   if (!c.no_new_keyring) {
     // A fresh session keyring keeps the host's keys out; kernels without keyrings are fine.

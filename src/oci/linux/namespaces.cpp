@@ -36,7 +36,14 @@ int clone_flags(const LinuxConfig& linux) {
   int flags = 0;
   for (const auto& ns : linux.namespaces)
     if (ns.path.empty()) flags |= namespace_flag(ns.type);
-  return flags;
+  return flags & ~CLONE_NEWCGROUP;
+}
+
+Status unshare_cgroup_namespace(const LinuxConfig& linux) {
+  const auto* cgroup = linux.find_namespace("cgroup");
+  if (!cgroup || !cgroup->path.empty()) return core::ok();
+  if (::unshare(CLONE_NEWCGROUP) != 0) return Error::system("create the cgroup namespace", errno);
+  return core::ok();
 }
 
 namespace {

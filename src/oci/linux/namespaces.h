@@ -11,8 +11,16 @@ namespace pvekit::oci::linux {
 // CLONE_NEW* for a namespace type ("pid" -> CLONE_NEWPID); 0 when unknown.
 int namespace_flag(const std::string& type);
 
-// Flags for the namespaces the container creates (entries without a path).
+// Flags for the namespaces the container's init is cloned with (entries
+// without a path). Not the cgroup namespace: its root is the cgroup of the
+// process that creates it, so the init unshares it once it is in the
+// container's cgroup (unshare_cgroup_namespace), as runc and crun do.
 int clone_flags(const LinuxConfig& linux);
+
+// Creates the container's new cgroup namespace, if it has one: called by the
+// init after the runtime has moved it into the container's cgroup, so that
+// inside /proc/self/cgroup reads "0::/" and /sys/fs/cgroup shows its limits.
+core::Status unshare_cgroup_namespace(const LinuxConfig& linux);
 
 // Joins the namespaces given by path, user first, skipping pid (which the
 // parent joins around the clone, since setns(pid) only affects children).

@@ -85,14 +85,15 @@ class Package(unittest.TestCase):
         self.assertRegex(info, r"(?m)^Architecture: %s$" % run("dpkg", "--print-architecture").stdout.strip())
         depends = re.search(r"(?m)^Depends: (.*)$", info).group(1)
         for lib in ("libc6", "libstdc++6", "libcurl4", "libssl3", "libseccomp2", "libcap2", "libyaml-cpp0.7",
-                    "libcpp-httplib0.11"):
+                    "libcpp-httplib0.11", "libsystemd0"):
             self.assertIn(lib, depends)
 
     def test_contents_and_conffiles(self):
         listed = {re.sub(r"^\.", "", line.split()[-1]) for line in run("dpkg-deb", "--contents", self.deb).stdout.splitlines()}
         for f in SHIPPED + CONFFILES:
             self.assertIn(f, listed)
-        self.assertTrue(any(re.fullmatch(r"/usr/lib/(.+/)?pvekit/lxcri-proxmox\.so", f) for f in listed), listed)
+        for module in ("lxcri-proxmox", "lxcri-systemd"):
+            self.assertTrue(any(re.fullmatch(r"/usr/lib/(.+/)?pvekit/%s\.so" % module, f) for f in listed), listed)
         conffiles = run("dpkg-deb", "--info", self.deb, "conffiles").stdout.split()
         self.assertEqual(sorted(conffiles), sorted(CONFFILES))
 

@@ -4,10 +4,13 @@
 
 #include "support/temp_dir.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace pvekit::oci::linux {
 namespace {
@@ -95,12 +98,13 @@ TEST(CgroupWrites, V1Translation) {
   EXPECT_TRUE(v1_writes("freezer", limits()).empty());
 }
 
-TEST(CgroupWrites, V2Translation) {
+TEST(CgroupWrites, V2TranslationInRuncsOrder) {
+  // runc 1.2 fs2 Set: pids, memory (swap.max before max), io, cpu, cpuset.
   auto w = v2_writes(limits());
-  EXPECT_EQ(w, (std::vector<std::pair<std::string, std::string>>{
-                   {"memory.max", "67108864"}, {"memory.low", "33554432"}, {"memory.swap.max", "67108864"},
-                   {"cpu.weight", "20"}, {"cpu.max", "50000 100000"}, {"cpuset.cpus", "0-1"},
-                   {"cpuset.mems", "0"}, {"pids.max", "20"}}));
+  ASSERT_TRUE(w.ok()) << w.error().to_string();
+  EXPECT_EQ(*w, (CgroupWrites{{"pids.max", "20"}, {"memory.swap.max", "67108864"}, {"memory.max", "67108864"},
+                              {"memory.low", "33554432"}, {"cpu.weight", "20"}, {"cpu.max", "50000 100000"},
+                              {"cpuset.cpus", "0-1"}, {"cpuset.mems", "0"}}));
   EXPECT_EQ(shares_to_weight(2), 1u);
   EXPECT_EQ(shares_to_weight(1024), 39u);
   EXPECT_EQ(shares_to_weight(262144), 10000u);
@@ -176,6 +180,7 @@ TEST_F(CgroupTree, V2ManagerDelegatesControllersAndWritesLimits) {
   file("cgroup.controllers", "cpuset cpu io memory pids");
   file("cgroup.subtree_control");
   file("lxcri/cgroup.subtree_control");
+  file("lxcri/cgroup.controllers", "memory pids\n");
   for (const char* f : {"memory.max", "memory.low", "memory.swap.max", "cpu.weight", "cpu.max", "cpuset.cpus",
                         "cpuset.mems", "pids.max", "cgroup.procs", "cgroup.freeze"})
     file(std::string("lxcri/c1/") + f);
@@ -183,7 +188,9 @@ TEST_F(CgroupTree, V2ManagerDelegatesControllersAndWritesLimits) {
   auto mgr = make_cgroup_manager(CgroupLayout::V2, root_, "/lxcri/c1");
   ASSERT_TRUE(mgr->create().ok());
   // Each delegation is a separate write; the last one stays in the plain file.
-  EXPECT_EQ(read("cgroup.subtree_control"), "+pids");
+  // runc's CreateCgroupPath: every controller a level has, in one write.
+  EXPECT_EQ(read("cgroup.subtree_control"), "+cpuset +cpu +io +memory +pids");
+  EXPECT_EQ(read("lxcri/cgroup.subtree_control"), "+memory +pids");
   ASSERT_TRUE(mgr->apply(limits()).ok());
   EXPECT_EQ(read("lxcri/c1/memory.max"), "67108864");
   EXPECT_EQ(read("lxcri/c1/cpu.max"), "50000 100000");
@@ -196,14 +203,23 @@ TEST_F(CgroupTree, V2ManagerDelegatesControllersAndWritesLimits) {
   EXPECT_EQ(mgr->dirs(), std::vector<std::string>{root_ + "/lxcri/c1"});
 }
 
-TEST_F(CgroupTree, V2FreezeTimesOutWhenTheKernelDoesNotConfirm) {
-  file("cgroup.controllers", "memory");
-  file("c1/cgroup.freeze");
+TEST_F(CgroupTree, CgroupEventWaitTimesOutWhenTheKernelDoesNotConfirm) {
   file("c1/cgroup.events", "populated 1\nfrozen 0\n");
-  auto mgr = make_cgroup_manager(CgroupLayout::V2, root_, "/c1");
-  auto s = mgr->freeze();
-  ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.error().to_string().find("frozen 1"), std::string::npos);
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(wait_for_cgroup_event(root_ + "/c1/cgroup.events", "frozen 1", 150));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(150));
+  EXPECT_TRUE(wait_for_cgroup_event(root_ + "/c1/cgroup.events", "frozen 0", 150));
+  EXPECT_FALSE(wait_for_cgroup_event(root_ + "/c1/missing", "frozen 0", 150));
+}
+
+TEST_F(CgroupTree, CgroupEventWaitSeesALateChange) {
+  file("c1/cgroup.events", "populated 1\nfrozen 0\n");
+  std::thread later([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    file("c1/cgroup.events", "populated 1\nfrozen 1\n");
+  });
+  EXPECT_TRUE(wait_for_cgroup_event(root_ + "/c1/cgroup.events", "frozen 1", 5000));
+  later.join();
 }
 
 
@@ -295,22 +311,33 @@ TEST(CgroupWrites, V1BlockIoHugetlbNetworkRdma) {
   EXPECT_EQ(v1_writes("hugetlb", io_and_more()), (Writes{{"hugetlb.2MB.limit_in_bytes", "209715200"}}));
   EXPECT_EQ(v1_writes("net_cls", io_and_more()), (Writes{{"net_cls.classid", "1048577"}}));
   EXPECT_EQ(v1_writes("net_prio", io_and_more()), (Writes{{"net_prio.ifpriomap", "eth0 5"}}));
-  EXPECT_EQ(v1_writes("rdma", io_and_more()), (Writes{{"rdma.max", "mlx5_1 hca_handle=3 hca_object=max"}}));
+  // runc's fscommon.RdmaSet: limits not given are left out (an update keeps them).
+  EXPECT_EQ(v1_writes("rdma", io_and_more()), (Writes{{"rdma.max", "mlx5_1 hca_handle=3"}}));
 }
 
 TEST(CgroupWrites, V2BlockIoHugetlbRdmaUnified) {
   Resources r = io_and_more();
   r.unified["memory.high"] = "1000000";
-  EXPECT_EQ(v2_writes(r), (Writes{{"io.weight", "default " + std::to_string(blkio_to_io_weight(500))},
-                                  {"io.weight", "8:0 " + std::to_string(blkio_to_io_weight(200))},
-                                  {"io.max", "8:0 rbps=1048576"},
-                                  {"io.max", "7:0 wiops=100"},
-                                  {"hugetlb.2MB.max", "209715200"},
-                                  {"rdma.max", "mlx5_1 hca_handle=3 hca_object=max"},
-                                  {"memory.high", "1000000"}}));
+  auto w = v2_writes(r);
+  ASSERT_TRUE(w.ok()) << w.error().to_string();
+  EXPECT_EQ(*w, (Writes{{"io.weight", "default " + std::to_string(blkio_to_io_weight(500))},
+                        {"io.weight", "8:0 " + std::to_string(blkio_to_io_weight(200))},
+                        {"io.max", "8:0 rbps=1048576"},
+                        {"io.max", "7:0 wiops=100"},
+                        {"hugetlb.2MB.max", "209715200"},
+                        {"hugetlb.2MB.rsvd.max", "209715200"},
+                        {"rdma.max", "mlx5_1 hca_handle=3"},
+                        {"memory.high", "1000000"}}));
+  // runc 1.2 setIo / crun: BFQ gets the OCI weight unconverted, as a plain
+  // number (what io.bfq.weight reads on every kernel), and device weights too.
   auto with_bfq = v2_writes(r, [](const std::string& f) { return f == "io.bfq.weight"; });
-  EXPECT_EQ(with_bfq.at(0), (std::pair<std::string, std::string>{"io.bfq.weight", "default 500"}))
-      << "BFQ takes the OCI weight unconverted";
+  ASSERT_TRUE(with_bfq.ok());
+  EXPECT_EQ(with_bfq->at(0), (std::pair<std::string, std::string>{"io.bfq.weight", "500"}));
+  EXPECT_EQ(with_bfq->at(1), (std::pair<std::string, std::string>{"io.bfq.weight", "8:0 200"}));
+  // runc 1.2 setHugeTlb skips .rsvd.max where the kernel has none (before 5.7).
+  auto old_kernel = v2_writes(r, [](const std::string& f) { return f.find("rsvd") == std::string::npos; });
+  ASSERT_TRUE(old_kernel.ok());
+  EXPECT_EQ(std::count_if(old_kernel->begin(), old_kernel->end(), [](const auto& p) { return p.first.find("hugetlb") == 0; }), 1);
   EXPECT_EQ(v2_unsupported(r), std::vector<std::string>{"network (net_cls/net_prio are cgroup v1 controllers)"});
 }
 

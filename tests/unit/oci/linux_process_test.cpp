@@ -1,5 +1,7 @@
-// Pure parts of the init's process set-up: HOME from /etc/passwd, and which
-// sysctls a container's namespaces allow.
+// Pure parts of the init's process set-up: HOME from /etc/passwd, which
+// sysctls a container's namespaces allow, and the namespaces of the clone.
+
+#include <sched.h>
 
 #include <gtest/gtest.h>
 
@@ -59,6 +61,14 @@ TEST(CheckSysctlNamespaces, RefusesWhatWouldChangeTheHost) {
   refused(with({"network"}, {{"fs/mqueue/msg_max", "10"}}), "fs/mqueue/msg_max");
   refused(with({"ipc"}, {{"kernel.domainname", "x"}}), "kernel.domainname");
   refused(with({"uts"}, {{"kernel.hostname", "x"}}), "kernel.hostname");
+}
+
+// A cgroup namespace made by the clone would be rooted at the runtime's
+// cgroup, not the container's: the init unshares it after joining.
+TEST(CloneFlags, LeaveTheCgroupNamespaceToTheInit) {
+  int flags = clone_flags(with({"pid", "mount", "cgroup", "user"}, {}));
+  EXPECT_EQ(flags, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUSER);
+  EXPECT_EQ(flags & CLONE_NEWCGROUP, 0);
 }
 
 }  // namespace

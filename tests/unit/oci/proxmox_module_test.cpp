@@ -26,7 +26,7 @@ TEST(ProxmoxModule, MissingModuleNamesPathAndReason) {
 TEST(ProxmoxModule, RefusesASharedObjectWithoutTheEntryPoint) {
   auto loaded = load_proxmox_module("libm.so.6");
   ASSERT_FALSE(loaded.ok());
-  EXPECT_NE(loaded.error().message().find("not an lxcri proxmox module"), std::string::npos)
+  EXPECT_NE(loaded.error().message().find("not an lxcri proxmox backend module"), std::string::npos)
       << loaded.error().message();
 }
 
