@@ -263,7 +263,7 @@ def scenario_symlink_race(env):
 
 def rt_in(env, cwd, *args, timeout=30):
     """env.rt, run from the directory `cwd`."""
-    cmd = env.wrap + [env.runtime, "--root", env.root] + list(args)
+    cmd = env.command(*args)
     with tempfile.TemporaryFile(mode="w+") as out, tempfile.TemporaryFile(mode="w+") as err:
         rc = subprocess.run(cmd, stdout=out, stderr=err, timeout=timeout, stdin=subprocess.DEVNULL, cwd=cwd).returncode
         out.seek(0)
@@ -498,7 +498,7 @@ def scenario_interrupted(env):
     hook = {"path": "/bin/busybox", "args": ["busybox", "sleep", "30"]}
     env.config("cut", ["true"], patch=lambda cfg: cfg.setdefault("hooks", {}).update(prestart=[hook]))
     env.ids.add("cut")
-    cmd = [env.runtime, "--root", env.root, "create", "--bundle", env.bundle, "cut"]
+    cmd = env.command("create", "--bundle", env.bundle, "cut")
     with open(os.devnull, "w") as null:
         proc = subprocess.Popen(cmd, stdout=null, stderr=null, stdin=subprocess.DEVNULL)
     try:

@@ -6,6 +6,10 @@ Runs real busybox-static containers with the runtime given by --runtime
 uses its own --root and cgroup parent in a temp dir and removes every
 container, cgroup and file it made, even on failure. Exits 77 (skip) with
 the reason when root, busybox-static or cgroups are missing.
+
+--cgroup-driver systemd runs the runtime with --systemd-cgroup and gives
+bundles runc's systemd cgroupsPath (system.slice:<prefix>:<id>, the unit
+<prefix>-<id>.scope); the booted-Debian VM tests (tests/vm) use it.
 """
 
 import argparse
@@ -49,8 +53,9 @@ def cgroup_layout():
 class Env:
     """One scenario's world: bundle, state root, cgroup parent, runtime."""
 
-    def __init__(self, runtime):
+    def __init__(self, runtime, cgroup_driver="cgroupfs"):
         self.runtime = runtime
+        self.systemd = cgroup_driver == "systemd"
         self.tmp = tempfile.mkdtemp(prefix="lxcri-it-")
         self.bundle = os.path.join(self.tmp, "bundle")
         self.rootfs = os.path.join(self.bundle, "rootfs")
@@ -83,7 +88,7 @@ class Env:
             cfg = json.load(f)
         cfg["process"]["terminal"] = False
         cfg["process"]["args"] = args
-        cfg["linux"]["cgroupsPath"] = "/%s/%s" % (self.cg_parent, cid)
+        cfg["linux"]["cgroupsPath"] = self.cgroups_path(cid)
         for key, value in changes.items():
             if key == "resources":
                 cfg["linux"]["resources"].update(value)
@@ -104,9 +109,23 @@ class Env:
         with open(cfg_path, "w") as f:
             json.dump(cfg, f, indent=1)
 
+    def cgroups_path(self, cid):
+        """runc's forms: /parent/id (cgroupfs), slice:prefix:name (systemd, the unit prefix-name.scope)."""
+        if self.systemd:
+            return "system.slice:%s:%s" % (self.cg_parent, cid)
+        return "/%s/%s" % (self.cg_parent, cid)
+
+    def scope(self, cid):
+        return "%s-%s.scope" % (self.cg_parent, cid)
+
     # -- running the runtime ----------------------------------------------
+    def command(self, *args):
+        """The runtime's command line for `args`, with this scenario's state root and cgroup driver."""
+        driver = ["--systemd-cgroup"] if self.systemd else []
+        return self.wrap + [self.runtime, "--root", self.root] + driver + list(args)
+
     def rt(self, *args, check_ok=False, timeout=30):
-        cmd = self.wrap + [self.runtime, "--root", self.root] + list(args)
+        cmd = self.command(*args)
         # Files, not pipes: a created container inherits the runtime's stdio
         # and would hold a pipe open long after the runtime exits.
         with tempfile.TemporaryFile(mode="w+") as out, tempfile.TemporaryFile(mode="w+") as err:
@@ -146,9 +165,10 @@ class Env:
 
     # -- host facts ---------------------------------------------------------
     def cgroup_dir(self, cid, controller):
+        leaf = os.path.join("system.slice", self.scope(cid)) if self.systemd else os.path.join(self.cg_parent, cid)
         if cgroup_layout() == "v2":
-            return os.path.join(CGROUP_ROOT, self.cg_parent, cid)
-        return os.path.join(CGROUP_ROOT, controller, self.cg_parent, cid)
+            return os.path.join(CGROUP_ROOT, leaf)
+        return os.path.join(CGROUP_ROOT, controller, leaf)
 
     def cgroup_dirs_left(self):
         left = []
@@ -156,7 +176,18 @@ class Env:
             d = os.path.join(base, self.cg_parent)
             if os.path.isdir(d):
                 left += [os.path.join(d, x) for x in os.listdir(d) if os.path.isdir(os.path.join(d, x))]
+            d = os.path.join(base, "system.slice")
+            if self.systemd and os.path.isdir(d):
+                left += [os.path.join(d, x) for x in os.listdir(d) if x.startswith(self.cg_parent + "-")]
         return left
+
+    def units_left(self):
+        """This scenario's systemd units still loaded (systemd driver; a failed scope stays until reset)."""
+        if not self.systemd:
+            return []
+        p = subprocess.run(["systemctl", "list-units", "--all", "--plain", "--no-legend", self.cg_parent + "-*"],
+                           capture_output=True, text=True)
+        return [line.split()[0] for line in p.stdout.splitlines() if line.strip()]
 
     def processes_in_rootfs(self):
         """Processes in this scenario's cgroups or rooted in its rootfs."""
@@ -181,6 +212,7 @@ class Env:
         check(cid not in self.list_ids(), "state of %s left behind" % cid)
         check(not os.path.exists(os.path.join(self.root, cid)), "state dir of %s left behind" % cid)
         check(not self.cgroup_dirs_left(), "cgroup left behind: %s" % self.cgroup_dirs_left())
+        check(not self.units_left(), "systemd unit left behind: %s" % self.units_left())
         check(not self.processes_in_rootfs(), "process left behind: %s" % self.processes_in_rootfs())
 
     # -- cleanup ------------------------------------------------------------
@@ -196,11 +228,16 @@ class Env:
                 os.kill(pid, 9)
             except OSError:
                 pass
+        for unit in self.units_left():
+            subprocess.run(["systemctl", "stop", unit], capture_output=True)
+            subprocess.run(["systemctl", "reset-failed", unit], capture_output=True)
 
     def remove_leftovers_of(self, cid):
-        """Removes the cgroups of container `cid` (what a runtime left behind)."""
+        """Removes the cgroups (systemd: the scope) of container `cid` (what a runtime left behind)."""
+        if self.systemd:
+            subprocess.run(["systemctl", "stop", self.scope(cid)], capture_output=True)
         for d in self.cgroup_dirs_left():
-            if os.path.basename(d) == cid:
+            if os.path.basename(d) in (cid, self.scope(cid)):
                 try:
                     os.rmdir(d)
                 except OSError:
@@ -208,6 +245,11 @@ class Env:
 
     def remove_leftovers(self):
         time.sleep(0.1)
+        for d in self.cgroup_dirs_left() if self.systemd else []:
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
         for base in [CGROUP_ROOT] + [os.path.join(CGROUP_ROOT, c) for c in os.listdir(CGROUP_ROOT)]:
             d = os.path.join(base, self.cg_parent)
             if os.path.isdir(d):
@@ -260,7 +302,7 @@ def scenario_run_echo(env):
     env.config("host", ["hostname"])
     env.ids.add("host")
     p = env.rt("run", "--bundle", env.bundle, "host")
-    check(p.returncode == 0 and p.stdout.strip() in ("lxcri", "runc"), "hostname not set: %r" % p.stdout)
+    check(p.returncode == 0 and p.stdout.strip() in ("lxcri", "runc", "crun"), "hostname not set: %r" % p.stdout)
     env.assert_nothing_left("host")
 
 
@@ -282,7 +324,7 @@ def scenario_security(env):
     env.config("exe", ["sleep", "3"])
     env.ids.add("exe")
     with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen([env.runtime, "--root", env.root, "run", "--bundle", env.bundle, "exe"],
+        proc = subprocess.Popen(env.command("run", "--bundle", env.bundle, "exe"),
                                 stdout=out, stderr=out, stdin=subprocess.DEVNULL)
         try:
             def protected():
@@ -626,7 +668,8 @@ def scenario_exec(env):
     # The container's namespaces: its pid 1 is the container's init, its hostname.
     p = env.rt("exec", "ex", "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; hostname", check_ok=True)
     check(p.stdout.split()[:2] == ["sleep", "1000"], "exec is not in the container's pid namespace: %r" % p.stdout)
-    check(p.stdout.split()[-1] in ("lxcri", "runc"), "exec is not in the container's uts namespace: %r" % p.stdout)
+    check(p.stdout.split()[-1] in ("lxcri", "runc", "crun"), "exec is not in the container's uts namespace: %r"
+          % p.stdout)
     # Flags: env, cwd, user, additional gids.
     p = env.rt("exec", "--env", "FOO=bar", "--cwd", "/tmp", "--user", "1000:1000", "--additional-gids", "10",
                "ex", "sh", "-c", "echo $FOO; pwd; id -u; id -g; id -G", check_ok=True)
@@ -674,8 +717,8 @@ def scenario_exec(env):
     p = env.rt("exec", "ex", "true")
     check(p.returncode != 0 and "paused" in p.stderr, "exec in a paused container: %d %r" % (p.returncode, p.stderr))
     with tempfile.TemporaryFile(mode="w+") as out:
-        proc = subprocess.Popen(env.wrap + [env.runtime, "--root", env.root, "exec", "--ignore-paused", "ex", "echo",
-                                            "after-resume"], stdout=out, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(env.command("exec", "--ignore-paused", "ex", "echo", "after-resume"),
+                                stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL)
         time.sleep(0.5)
         check(proc.poll() is None, "exec --ignore-paused ended while the container was paused")
@@ -765,7 +808,7 @@ def scenario_update(env):
     check(data["memory"]["usage"]["limit"] == 32 * 1024 * 1024, "stats memory limit: %s" % data["memory"]["usage"])
     check(data["cpu"]["usage"]["total"] > 0, "stats cpu usage: %s" % data["cpu"])
     # Streaming: two events a short interval apart.
-    proc = subprocess.Popen([env.runtime, "--root", env.root, "events", "--interval", "200ms", "up"],
+    proc = subprocess.Popen(env.command("events", "--interval", "200ms", "up"),
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         lines = [proc.stdout.readline(), proc.stdout.readline()]
@@ -890,7 +933,7 @@ def notify_with_agent(env, agent):
     out_path, err_path = os.path.join(env.tmp, "sn.out"), os.path.join(env.tmp, "sn.err")
     with open(out_path, "w") as out, open(err_path, "w") as err:
         # The container keeps these files as its stdio (a pipe would hold the call open).
-        rc = subprocess.run(env.wrap + [env.runtime, "--root", env.root, "create", "--bundle", env.bundle, "sn"],
+        rc = subprocess.run(env.command("create", "--bundle", env.bundle, "sn"),
                             stdout=out, stderr=err, stdin=subprocess.DEVNULL, timeout=30).returncode
     check(rc == 0, "create with a seccomp agent failed (%d): %s" % (rc, read_text(err_path)))
     init_pid = env.state("sn")["pid"]
@@ -1330,6 +1373,8 @@ def run_main(scenarios, label="", make_env=None, preflight=None):
     ap.add_argument("--runtime", required=True)
     ap.add_argument("--scenario", required=True, choices=sorted(scenarios))
     ap.add_argument("--seccomp-agent", help="the lxcri_seccomp_agent test helper (seccomp_notify)")
+    ap.add_argument("--cgroup-driver", choices=["cgroupfs", "systemd"], default="cgroupfs",
+                    help="systemd: --systemd-cgroup and runc's slice:prefix:name cgroupsPath")
     a = ap.parse_args()
     if os.geteuid() != 0:
         skip("needs root")
@@ -1339,11 +1384,15 @@ def run_main(scenarios, label="", make_env=None, preflight=None):
         skip("busybox-static is not installed")
     if cgroup_layout() is None:
         skip("no usable cgroup hierarchy at %s" % CGROUP_ROOT)
+    if a.cgroup_driver == "systemd" and not os.path.isdir("/run/systemd/system"):
+        skip("the systemd cgroup driver needs systemd as PID 1")
     if preflight:
         preflight()
-    env = (make_env or Env)(os.path.abspath(a.runtime))
+    env = (make_env or Env)(os.path.abspath(a.runtime), cgroup_driver=a.cgroup_driver)
     env.seccomp_agent = a.seccomp_agent
     name = "%s %s%s" % (os.path.basename(a.runtime), label, a.scenario)
+    if env.systemd:
+        name += " (systemd cgroups)"
     try:
         scenarios[a.scenario](env)
     except Failure as e:

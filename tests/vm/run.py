@@ -1,0 +1,308 @@
+#!/usr/bin/python3
+"""Boots the cached Debian test VM (tests/vm/build-image.sh) and runs one
+command in it, with lxcri and the repository's tests/ passed in.
+
+    tests/vm/run.py --lxcri build/default/apps/lxcri/lxcri \\
+        [--seccomp-agent build/default/tests/integration/lxcri/lxcri_seccomp_agent] \\
+        [--timeout 900] [--keep DIR] -- COMMAND...
+
+The inputs are copied into a staging dir first (the build tree may be rebuilt
+while the VM runs) and shared read-only over 9p (tag pvekit_in, /mnt/in in the
+guest):
+
+    opt/bin/lxcri, opt/bin/lxcri_seccomp_agent
+    opt/lib/pvekit/lxcri-systemd.so     (when the build tree has it: lxcri finds
+                                         its modules at <bindir>/../lib/pvekit)
+    tests/                              (this repository's tests/)
+    guest-command                       (what the guest's test unit runs)
+
+In the guest, opt/ is copied to /opt/pvekit (a local disk, as an installed
+lxcri) and COMMAND runs from /mnt/in/tests with PATH, PVEKIT_LXCRI and
+PVEKIT_SECCOMP_AGENT set. Its output is printed as it comes (second serial
+port); its exit status is this script's. The cached image is never written
+(qemu -snapshot). Exits 77 (skip) only when qemu cannot run at all; a guest
+that never ran the command, or a timeout, is a failure (the console's tail is
+printed).
+"""
+
+import argparse
+import ctypes
+import glob
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+GUEST_OPT = "/opt/pvekit"
+
+
+def log(msg):
+    print("vm: " + msg, flush=True)
+
+
+def skip(reason):
+    print("SKIP: " + reason, flush=True)
+    sys.exit(SKIP)
+
+
+def ensure_qemu():
+    """qemu-system-x86_64, installed from Debian when missing; skips when it cannot be."""
+    qemu = shutil.which("qemu-system-x86_64")
+    if qemu:
+        return qemu
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        log("installing qemu-system-x86")
+        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "qemu-system-x86"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    qemu = shutil.which("qemu-system-x86_64")
+    if not qemu:
+        skip("qemu-system-x86_64 is missing and could not be installed (Debian package qemu-system-x86)")
+    return qemu
+
+
+def image_dir():
+    """The cached image's dir (built now when missing); skips as build-image.sh does."""
+    p = subprocess.run(["bash", os.path.join(HERE, "build-image.sh"), "--print-dir"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    sys.stdout.write(p.stderr)
+    if p.returncode == SKIP:
+        sys.exit(SKIP)
+    if p.returncode != 0:
+        log("building the image failed (%d)" % p.returncode)
+        sys.exit(1)
+    return p.stdout.strip()
+
+
+def kvm_usable(qemu, image):
+    """Whether qemu boots with KVM here: /dev/kvm must exist and work. Some
+    machines have a /dev/kvm that opens but cannot run a guest (nested
+    virtualisation: qemu asserts on an MSR, or the kernel hangs), so a kernel
+    is booted once with KVM and must print within 10 s; the answer is kept
+    for this host boot. PVEKIT_VM_ACCEL=tcg|kvm decides without probing."""
+    forced = os.environ.get("PVEKIT_VM_ACCEL")
+    if forced in ("tcg", "kvm"):
+        return forced == "kvm"
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return False
+    with open("/proc/sys/kernel/random/boot_id") as f:
+        answer = os.path.join(os.path.dirname(image), "kvm-probe." + f.read().strip())
+    if not os.path.exists(answer):
+        with tempfile.TemporaryDirectory(prefix="pvekit-kvm-") as tmp:
+            log_path = os.path.join(tmp, "serial.log")
+            proc = subprocess.Popen([qemu, "-accel", "kvm", "-cpu", "host", "-m", "256", "-nographic",
+                                     "-monitor", "none", "-no-reboot", "-kernel", os.path.join(image, "vmlinuz"),
+                                     "-append", "console=ttyS0 panic=-1", "-serial", "file:" + log_path],
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                    preexec_fn=kill_with_parent)
+            deadline = time.time() + 10
+            works = False
+            while not works and proc.poll() is None and time.time() < deadline:
+                time.sleep(0.2)
+                with open(log_path, "rb") as f:
+                    works = b"Linux version" in f.read()
+            proc.kill()
+            proc.wait()
+        for stale in glob.glob(os.path.join(os.path.dirname(answer), "kvm-probe.*")):
+            os.unlink(stale)  # answers of earlier host boots
+        with open(answer, "w") as f:
+            f.write("yes\n" if works else "no\n")
+    with open(answer) as f:
+        return f.read().strip() == "yes"
+
+
+def module_path(lxcri, name):
+    """Where lxcri looks for its module `name`: <dir of the binary>/../lib/pvekit/ (src/oci/proxmox_module.h)."""
+    return os.path.normpath(os.path.join(os.path.dirname(os.path.realpath(lxcri)), "..", "lib", "pvekit", name))
+
+
+def copy_stripped(src, dst):
+    """A copy without debug sections, as a package installs it: the build
+    tree's RelWithDebInfo lxcri is 80 MB, which the guest would copy off 9p
+    under emulation on every boot. The code and the symbol table stay."""
+    if shutil.which("objcopy"):
+        subprocess.run(["objcopy", "--strip-debug", src, dst], check=True)
+        shutil.copymode(src, dst)
+    else:
+        shutil.copy2(src, dst)
+
+
+def stage(a, staging):
+    """Copies the inputs into `staging` (layout in the module comment) and writes the guest command."""
+    opt_bin = os.path.join(staging, "opt", "bin")
+    opt_lib = os.path.join(staging, "opt", "lib", "pvekit")
+    os.makedirs(opt_bin)
+    os.makedirs(opt_lib)
+    copy_stripped(a.lxcri, os.path.join(opt_bin, "lxcri"))
+    systemd_module = module_path(a.lxcri, "lxcri-systemd.so")
+    if os.path.exists(systemd_module):
+        copy_stripped(systemd_module, os.path.join(opt_lib, "lxcri-systemd.so"))
+    if a.seccomp_agent:
+        shutil.copy2(a.seccomp_agent, os.path.join(opt_bin, "lxcri_seccomp_agent"))
+    shutil.copytree(os.path.join(REPO, "tests"), os.path.join(staging, "tests"),
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    quoted = " ".join("'" + arg.replace("'", "'\\''") + "'" for arg in a.command)
+    with open(os.path.join(staging, "guest-command"), "w") as f:
+        f.write("set -e\n"
+                "mkdir -p %(opt)s && cp -a /mnt/in/opt/. %(opt)s/\n"
+                "export PATH=%(opt)s/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PVEKIT_VM=1\n"
+                "export PVEKIT_LXCRI=%(opt)s/bin/lxcri PVEKIT_SECCOMP_AGENT=%(agent)s\n"
+                "echo \"pvekit-vm: inputs copied $(cut -d' ' -f1 /proc/uptime) s after boot;"
+                " systemd module: $(ls %(opt)s/lib/pvekit/ 2>/dev/null | tr '\\n' ' ')\"\n"
+                "cd /mnt/in/tests\n"
+                "exec %(cmd)s\n"
+                % {"opt": GUEST_OPT, "cmd": quoted,
+                   "agent": GUEST_OPT + "/bin/lxcri_seccomp_agent" if a.seccomp_agent else ""})
+    return bool(os.path.exists(systemd_module))
+
+
+def qemu_command(qemu, image, staging, out, console, test_log):
+    accel = ["-accel", "kvm", "-cpu", "host"] if kvm_usable(qemu, image) else ["-accel", "tcg", "-cpu", "max"]
+    # tsc=reliable: the emulated TSC is monotonic, and clock_gettime through the
+    # vDSO beats an emulated HPET read per call (Go and Python read the clock a lot).
+    append = ("root=/dev/vda rw console=ttyS0 systemd.unified_cgroup_hierarchy=1 pvekit.test=1 panic=-1 "
+              "mitigations=off tsc=reliable")
+    return [qemu, "-machine", "q35", "-smp", "2", "-m", "2048", "-nographic", "-monitor", "none",
+            "-no-reboot", "-nic", "none"] + accel + [
+        "-kernel", os.path.join(image, "vmlinuz"), "-initrd", os.path.join(image, "initrd.img"),
+        "-append", append,
+        "-drive", "file=%s,if=virtio,format=raw,snapshot=on" % os.path.join(image, "root.img"),
+        "-virtfs", "local,path=%s,mount_tag=pvekit_in,security_model=none,readonly=on" % staging,
+        "-virtfs", "local,path=%s,mount_tag=pvekit_out,security_model=none" % out,
+        "-serial", "file:" + console, "-serial", "file:" + test_log]
+
+
+def kill_with_parent():
+    # qemu dies with this driver even when the driver itself is SIGKILLed (a CTest timeout).
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    os.setpgid(0, 0)
+
+
+class Follower:
+    """Prints what the guest writes to the test serial port, as it comes."""
+
+    def __init__(self, path):
+        self.path = path
+        self.pos = 0
+        self.seen = ""
+
+    def poll(self):
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.pos)
+                data = f.read()
+        except OSError:
+            return
+        self.pos += len(data)
+        text = data.decode(errors="replace").replace("\r", "")
+        self.seen += text
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+def tail(path, lines=60):
+    try:
+        with open(path, "rb") as f:
+            text = f.read().decode(errors="replace").replace("\r", "")
+    except OSError:
+        return "(no console log)"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def boot(cmd, work, timeout):
+    """Runs qemu until it exits or `timeout` seconds pass; returns (exited, seconds)."""
+    follower = Follower(os.path.join(work, "test.log"))
+    start = time.time()
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=open(os.path.join(work, "qemu.out"), "w"),
+                            stderr=subprocess.STDOUT, preexec_fn=kill_with_parent)
+
+    def stop(signum, _frame):
+        proc.kill()
+        proc.wait()
+        sys.exit(128 + signum)
+
+    old = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    try:
+        while proc.poll() is None and time.time() - start < timeout:
+            follower.poll()
+            time.sleep(0.5)
+        exited = proc.poll() is not None
+        if not exited:
+            proc.kill()
+        proc.wait()
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+    follower.poll()
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
+    return exited, time.time() - start, cpu, follower.seen
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--lxcri", required=True, help="the lxcri binary to test")
+    ap.add_argument("--seccomp-agent", help="the lxcri_seccomp_agent test helper")
+    ap.add_argument("--timeout", type=float, default=900, help="seconds before qemu is killed (default 900)")
+    ap.add_argument("--keep", help="keep console.log, test.log and the output share in this dir")
+    ap.add_argument("command", nargs="+", help="the command to run in the guest (after --)")
+    a = ap.parse_args()
+
+    for path in filter(None, (a.lxcri, a.seccomp_agent)):
+        if not os.access(path, os.X_OK):
+            log("FAILED: %s is not an executable (build the lxcri and lxcri_seccomp_agent targets)" % path)
+            return 1
+    qemu = ensure_qemu()
+    image = image_dir()
+    if a.keep:
+        os.makedirs(a.keep, exist_ok=True)
+        work = a.keep
+    else:
+        work = tempfile.mkdtemp(prefix="pvekit-vm-")
+    staging = tempfile.mkdtemp(prefix="pvekit-vm-in-")
+    out = os.path.join(work, "out")
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    for name in ("console.log", "test.log"):
+        open(os.path.join(work, name), "w").close()
+    try:
+        has_module = stage(a, staging)
+        cmd = qemu_command(qemu, image, staging, out, os.path.join(work, "console.log"),
+                           os.path.join(work, "test.log"))
+        log("booting %s (%s; lxcri-systemd.so %s)" % (image, "kvm" if "kvm" in cmd else "software emulation",
+                                                     "passed" if has_module else "not built"))
+        exited, seconds, cpu, seen = boot(cmd, work, a.timeout)
+        console = os.path.join(work, "console.log")
+        status_file = os.path.join(out, "status")
+        if not exited:
+            log("TIMEOUT after %.0f s: qemu killed; console tail:\n%s" % (seconds, tail(console)))
+            return 1
+        if not os.path.exists(status_file):
+            why = "the test unit never started" if "pvekit-vm: unit started" not in seen else \
+                "the guest stopped before the command finished"
+            with open(os.path.join(work, "qemu.out")) as f:
+                qemu_out = f.read().strip()
+            log("FAILED: %s (qemu ran %.0f s%s); console tail:\n%s"
+                % (why, seconds, ", said: " + qemu_out if qemu_out else "", tail(console)))
+            return 1
+        with open(status_file) as f:
+            status = int(f.read().strip() or 1)
+        log("guest command exited %d; qemu ran %.0f s (%.0f s of CPU; load average now %s)"
+            % (status, seconds, cpu, os.getloadavg()[0]))
+        return status
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not a.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
