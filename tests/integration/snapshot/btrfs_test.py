@@ -34,8 +34,9 @@ def have_btrfs():
 class BtrfsEnv(Env):
     """Env whose bundle lives on a loop-mounted btrfs with the rootfs as a subvolume."""
 
-    def __init__(self, runtime):
+    def __init__(self, runtime, cgroup_driver="cgroupfs"):
         self.runtime = runtime
+        self.systemd = cgroup_driver == "systemd"
         self.tmp = tempfile.mkdtemp(prefix="lxcri-btrfs-")
         self.mnt = os.path.join(self.tmp, "mnt")
         self.loop = None
@@ -231,9 +232,9 @@ def btrfs_preflight():
         skip("no loop devices (/dev/loop-control)")
 
 
-def make_btrfs_env(runtime):
+def make_btrfs_env(runtime, cgroup_driver="cgroupfs"):
     try:
-        return BtrfsEnv(runtime)
+        return BtrfsEnv(runtime, cgroup_driver)
     except Failure as e:
         skip("cannot set up a loop-mounted btrfs: %s" % e)
 
