@@ -71,10 +71,9 @@ core::Status check_migration(const World& w, const Guest& g, const MigrateReques
     if (running && has_local_disk(w.cluster, g) && !req.with_local_disks) {
       return api_error("can't live migrate attached local disks without with-local-disks option");
     }
-  } else {
-    if (running && req.online) return api_error("lxc live migration is currently not implemented");
-    if (running && !req.restart) return api_error("running container can only be migrated in restart mode");
   }
+  // A running CT: the API's early check is in start_migration, the refusal
+  // of online migration in lxc_prepare_failure.
   const Storage* s = w.cluster.find_storage(g.storage);
   if (s && !w.cluster.storage_on_node(*s, req.target)) {
     return api_error("storage '" + s->id + "' is not available on node '" + req.target + "'");
@@ -126,11 +125,24 @@ double migration_duration(const Guest& g, const Cluster& c, const MigrateRequest
   return d;
 }
 
+// What PVE::LXC::Migrate::prepare dies of in the vzmigrate task before
+// anything moves; empty when it goes on.
+std::string lxc_prepare_failure(const Guest& g, const MigrateRequest& req) {
+  if (g.type == GuestType::Lxc && g.status == "running" && req.online) {
+    return "lxc live migration is currently not implemented";
+  }
+  return "";
+}
+
 Result<std::string> start_migration(World& w, const MigrateRequest& req, const std::string& user, double now) {
   PVEKIT_ASSIGN(Guest* g, guest_on(w, req.node, req.vmid, req.type));
   if (req.target == req.node) return param_error("target", "target is local node.");
   const Node* target = w.cluster.find_node(req.target);
   if (!target) return api_error("no such cluster node '" + req.target + "'", ErrorCategory::NotFound);
+  // pve-container's migrate_vm "tries to detect errors early", before the HA hand-over.
+  if (g->type == GuestType::Lxc && g->status == "running" && !req.online && !req.restart) {
+    return api_error("can't migrate running container without --online or --restart");
+  }
   const std::string sid = ha_sid(*g);
   const HaResource* ha = w.cluster.find_ha(sid);
   if (ha && ha->state != "disabled" && !req.from_ha) {
@@ -141,6 +153,16 @@ Result<std::string> start_migration(World& w, const MigrateRequest& req, const s
                            auto st = ha_migrate(world, sid, target, t);
                            if (!st.ok()) out.push_back("ERROR: " + st.error().message());
                            return std::string("OK");
+                         });
+  }
+  PVEKIT_TRY(check_lock(*g));
+  if (std::string why = lxc_prepare_failure(*g, req); !why.empty()) {
+    // PVE::AbstractMigrate::migrate logs the failed prepare and dies with
+    // "migration aborted"; the CT stays where and as it was.
+    return w.tasks.start(req.node, "vzmigrate", std::to_string(req.vmid), user, now, 0, {},
+                         [why](World&, double t, std::vector<std::string>& out) {
+                           out.push_back(stamp(t) + " ERROR: migration aborted (duration 00:00:00): " + why);
+                           return std::string("migration aborted");
                          });
   }
   PVEKIT_TRY(check_migration(w, *g, req));
@@ -180,11 +202,8 @@ Result<std::string> start_status_action(World& w, const std::string& node, int v
   double duration = action == "shutdown" ? 4 : (action == "start" || action == "reboot" ? 2 : 1);
   const std::string fault = w.faults.take_task_failure(prefix(type) + action);
   return w.tasks.start(node, prefix(type) + action, std::to_string(vmid), user, now, duration, {},
-                       on_guest(vmid, [action, fault](World&, Guest& guest, double t, std::vector<std::string>& log) {
-                         if (!fault.empty()) {
-                           log.push_back("TASK ERROR: " + fault);
-                           return fault;
-                         }
+                       on_guest(vmid, [action, fault](World&, Guest& guest, double t, std::vector<std::string>&) {
+                         if (!fault.empty()) return fault;
                          if (action == "start" || action == "reboot") {
                            guest.status = "running";
                            guest.started_at = t;
@@ -201,16 +220,41 @@ Result<std::string> start_status_action(World& w, const std::string& node, int v
 
 namespace {
 
-// "local-lvm:8" or "volume=local-lvm:8,size=8G" -> (storage, GiB)
-std::pair<std::string, double> parse_rootfs(const std::string& text) {
-  std::string vol = text;
-  for (const auto& part : core::split(text, ',')) {
+// The rootfs of a create call, read as pve-container's create_vm does.
+struct Rootfs {
+  std::string storage;             // the storage of the volume ("" for a path)
+  std::string volume;              // the volume: "local-lvm:8", "local-lvm:vm-100-disk-0", "/srv/ct"
+  std::optional<double> size_gib;  // a new disk of this size (PVE::LXC::NEW_DISK_RE), or an existing volume
+};
+
+// "8", "local-lvm:8" or "volume=local-lvm:8,size=8G". As PVE: a plain number
+// is a size on the default storage, and only STORAGE:DIGITS[.DIGITS] makes a
+// new disk: anything else names an existing volume ("local-lvm:-8" too).
+Rootfs parse_rootfs(const std::string& text, const std::string& default_storage) {
+  static const std::regex kSize(R"(\d+(\.\d+)?)"), kNewDisk(R"(([^:\s]+):(\d+(\.\d+)?))");
+  std::string vol = std::regex_match(text, kSize) ? default_storage + ":" + text : text;
+  for (const auto& part : core::split(vol, ',')) {
     if (core::starts_with(part, "volume=")) vol = part.substr(7);
     else if (part.find('=') == std::string::npos) vol = part;
   }
+  std::smatch m;
+  if (std::regex_match(vol, m, kNewDisk)) return {m[1], vol, std::strtod(m[2].str().c_str(), nullptr)};
   const auto colon = vol.find(':');
-  if (colon == std::string::npos) return {vol, 4};
-  return {vol.substr(0, colon), core::parse_double(vol.substr(colon + 1)).value_or(4)};
+  return {colon == std::string::npos || vol.front() == '/' ? "" : vol.substr(0, colon), vol, std::nullopt};
+}
+
+// Why the create task fails for an existing volume as rootfs: pvesim has no
+// guest volumes to reuse. A name the storage cannot parse fails as in PVE's
+// LVM plugins (PVE::Storage::LVMPlugin / LvmThinPlugin::parse_volname).
+std::string existing_rootfs_failure(const Storage* storage, const std::string& volume) {
+  const std::string name = volume.substr(volume.find(':') + 1);
+  static const std::regex kLvmName(R"((vm|base)-\d+-\S+)", std::regex::icase),
+      kLvmChars(R"([a-z0-9][a-z0-9\-_.]*)", std::regex::icase);
+  if (storage && (storage->type == "lvm" || storage->type == "lvmthin") &&
+      (!std::regex_match(name, kLvmChars) || !std::regex_match(name, kLvmName))) {
+    return "unable to parse lvm volume name '" + name + "'";
+  }
+  return "volume '" + volume + "' does not exist";
 }
 
 bool has_content(const Storage& s, const std::string& content) {
@@ -257,7 +301,9 @@ Result<std::string> create_lxc(World& w, const std::string& node, const Params& 
       if (default_storage.empty() && has_content(s, "rootdir") && w.cluster.storage_on_node(s, node)) default_storage = s.id;
     }
   }
-  auto [storage_id, size_gib] = parse_rootfs(param_str(p, "rootfs", default_storage + ":8"));
+  const Rootfs rootfs = parse_rootfs(param_str(p, "rootfs", default_storage + ":8"), default_storage);
+  const std::string& storage_id = rootfs.storage;
+  const double size_gib = rootfs.size_gib.value_or(0);
   const Storage* storage = w.cluster.find_storage(storage_id);
   if (!storage || !w.cluster.storage_on_node(*storage, node)) {
     return api_error("storage '" + storage_id + "' does not exist on node '" + node + "'");
@@ -274,9 +320,11 @@ Result<std::string> create_lxc(World& w, const std::string& node, const Params& 
   g.name = param_str(p, "hostname", "CT" + std::to_string(vmid));
   g.status = "stopped";
   g.cpus = static_cast<int>(param_int(p, "cores", 1));
+  // memory and swap are at most kMaxMiB (the route's limit): the bytes fit.
   g.maxmem = static_cast<uint64_t>(param_int(p, "memory", 512)) << 20;
   g.swap = static_cast<uint64_t>(param_int(p, "swap", 512)) << 20;
-  g.maxdisk = static_cast<uint64_t>(size_gib * kGiB);
+  const bool disk_fits = size_gib * kGiB < 0x1p63;
+  g.maxdisk = disk_fits ? static_cast<uint64_t>(size_gib * kGiB) : 0;
   g.storage = storage_id;
   g.pool = pool;
   g.tags = pve::join_tags(pve::parse_tags(param_str(p, "tags")));
@@ -297,18 +345,20 @@ Result<std::string> create_lxc(World& w, const std::string& node, const Params& 
   std::vector<std::string> log;
   if (oci) log.push_back("Detected OCI archive");
   else log = {"extracting archive '" + ostemplate + "'",
-              "Total bytes read: " + std::to_string(static_cast<uint64_t>(size_gib * 1e8))};
+              "Total bytes read: " + std::to_string(disk_fits ? static_cast<uint64_t>(size_gib * 1e8) : 0)};
   std::string fault = w.faults.take_task_failure("vzcreate");
+  if (fault.empty() && !rootfs.size_gib) fault = existing_rootfs_failure(storage, rootfs.volume);
+  if (fault.empty() && !disk_fits) {
+    fault = "unable to allocate a " + core::format_bytes(size_gib * kGiB) + " disk on storage '" + storage_id + "'";
+  }
   if (fault.empty() && oci && !oci->image) fault = oci->error;
   return w.tasks.start(node, "vzcreate", std::to_string(vmid), user, now, 4, log,
                        on_guest(vmid, [start, fault, vmid, oci](World& world, Guest& guest, double t,
-                                                                std::vector<std::string>& out) {
+                                                                std::vector<std::string>&) {
                          if (!fault.empty()) {
                            // As PVE: a failed create removes the half-made container again.
                            world.cluster.guests.erase(vmid);
-                           const std::string message = "unable to create CT " + std::to_string(vmid) + " - " + fault;
-                           out.push_back("TASK ERROR: " + message);
-                           return message;
+                           return "unable to create CT " + std::to_string(vmid) + " - " + fault;
                          }
                          if (oci) apply_oci_image(*oci->image, guest);
                          guest.lock.clear();

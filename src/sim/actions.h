@@ -22,7 +22,7 @@ struct MigrateRequest {
   int vmid = 0;
   GuestType type = GuestType::Qemu;
   std::string target;
-  bool online = false;            // qemu live migration (lxc: rejected)
+  bool online = false;            // qemu live migration (a running CT: the task fails, as PVE's)
   bool restart = false;           // lxc restart mode
   bool with_local_disks = false;  // qemu
   double timeout = 180;           // lxc shutdown timeout

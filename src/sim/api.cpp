@@ -12,15 +12,6 @@ using core::Error;
 using core::ErrorCategory;
 using core::Json;
 
-// A reason phrase must be one line of visible text.
-std::string reason_of(std::string message) {
-  while (!message.empty() && (message.back() == '\n' || message.back() == '.')) message.pop_back();
-  for (char& c : message) {
-    if (c == '\r' || c == '\n') c = ' ';
-  }
-  return message;
-}
-
 Error http_error(int status, const std::string& message, ErrorCategory cat = ErrorCategory::Api) {
   return Error(cat, message).with_http_status(status);
 }
@@ -35,6 +26,21 @@ bool take_failure(std::atomic<int>& counter) {
 }
 
 }  // namespace
+
+std::string reason_phrase(std::string_view message) {
+  std::string out(message.substr(0, message.find('\n')));
+  // RFC 9112: reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ).
+  for (char& c : out) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && u != '\t') || u == 0x7f) c = ' ';
+  }
+  if (out.size() > kMaxReasonBytes) {
+    size_t cut = kMaxReasonBytes;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+    out.resize(cut);
+  }
+  return out;
+}
 
 ApiResponse json_response(const Json& data) {
   Json envelope = {{"data", data}};
@@ -51,7 +57,7 @@ ApiResponse error_response(const Error& error) {
     return {400, "Parameter verification failed.", body.dump()};
   }
   body["message"] = error.message() + "\n";
-  return {status, reason_of(error.message()), body.dump()};
+  return {status, reason_phrase(error.message()), body.dump()};
 }
 
 Api::Api(Simulator& sim) : sim_(sim) {
@@ -135,6 +141,12 @@ ApiResponse Api::dispatch(const Route& route, const ApiRequest& req, Params para
   const bool writes = req.method != "GET";
   auto run = [&](World& world) -> core::Result<Reply> {
     if (node_scoped) {
+      // PVE serves "localhost" itself, never proxying it (pve-manager's
+      // PVE::HTTPServer: $node ne 'localhost' && $node ne nodename()), and
+      // its handlers then act on the local node.
+      if (const Node* local = world.cluster.local_node(); local && params.at("node") == "localhost") {
+        params["node"] = local->name;
+      }
       const Node* n = world.cluster.find_node(params.at("node"));
       const std::string& name = params.at("node");
       if (!n) {
@@ -160,9 +172,15 @@ ApiResponse Api::dispatch(const Route& route, const ApiRequest& req, Params para
 Json Api::route_table() const {
   Json out = Json::array();
   for (const Route& r : routes_) {
-    Json names = Json::array();
-    for (const ParamSpec& p : r.params) names.push_back(p.name);
-    out.push_back({{"method", r.method}, {"path", r.path}, {"parameters", names}});
+    Json names = Json::array(), specs = Json::object();
+    for (const ParamSpec& p : r.params) {
+      names.push_back(p.name);
+      Json spec = {{"type", to_string(p.type)}};
+      if (p.minimum) spec["minimum"] = *p.minimum;
+      if (p.maximum) spec["maximum"] = *p.maximum;
+      specs[p.name] = spec;
+    }
+    out.push_back({{"method", r.method}, {"path", r.path}, {"parameters", names}, {"specs", specs}});
   }
   return out;
 }

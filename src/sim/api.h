@@ -95,7 +95,8 @@ class Api {
   // A request below /_sim (the fault / admin interface, unauthenticated).
   ApiResponse handle_admin(const ApiRequest& req);
 
-  // [{method, path, parameters: [names]}] for --list-routes.
+  // [{method, path, parameters: [names], specs: {name: {type, minimum?,
+  // maximum?}}}] for --list-routes.
   core::Json route_table() const;
 
  private:
@@ -114,6 +115,16 @@ class Api {
 
 // Response helpers shared by the dispatcher and the admin interface.
 ApiResponse json_response(const core::Json& data);
+// PVE's error shapes: 400 with `errors` for parameter errors, otherwise the
+// error's status (500 by default, 401 for Auth) and its message; the reason
+// phrase is reason_phrase(message).
 ApiResponse error_response(const core::Error& error);
+
+// The HTTP reason phrase PVE sends for `message` (pve-http-server's
+// PVE::APIServer::AnyEvent::response takes its first line), made safe for a
+// status line: control characters become spaces and it is cut, on a UTF-8
+// character boundary, to kMaxReasonBytes. Messages can echo client input.
+inline constexpr size_t kMaxReasonBytes = 512;
+std::string reason_phrase(std::string_view message);
 
 }  // namespace pvekit::sim

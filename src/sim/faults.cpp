@@ -1,6 +1,9 @@
 // The /_sim admin interface: fault injection and simulated-time control.
 // Unauthenticated on purpose: pvesim is a test tool bound to loopback by
 // default, and tests must be able to break it without credentials.
+#include <cmath>
+#include <limits>
+
 #include "core/strings.h"
 #include "sim/api.h"
 
@@ -11,9 +14,25 @@ using core::Error;
 using core::ErrorCategory;
 using core::Json;
 
-ApiResponse bad_request(const std::string& message) {
-  return error_response(Error(ErrorCategory::Usage, message).with_http_status(400));
+// The admin interface checks its parameters as the API does (params.h) and
+// refuses bad ones with PVE's parameter error: 400, `errors` naming each.
+// Counts and durations are held in int: their limit is INT_MAX.
+std::optional<ApiResponse> refused(const std::vector<ParamSpec>& specs, const Params& params) {
+  Error e(ErrorCategory::Usage, "Parameter verification failed.");
+  e.with_http_status(400);
+  for (const ParamSpec& spec : specs) {
+    auto it = params.find(spec.name);
+    if (it == params.end()) {
+      if (!spec.optional) e.with_detail(spec.name, "property is missing and it is not optional");
+    } else if (auto message = check_param(spec, it->second)) {
+      e.with_detail(spec.name, *message);
+    }
+  }
+  if (e.details().empty()) return std::nullopt;
+  return error_response(e);
 }
+
+constexpr int64_t kIntMax = std::numeric_limits<int>::max();
 
 ApiResponse set_node_online(Simulator& sim, const std::string& name, bool online) {
   const bool found = sim.write([&](World& w) {
@@ -26,18 +45,19 @@ ApiResponse set_node_online(Simulator& sim, const std::string& name, bool online
 }
 
 ApiResponse fail_requests(Simulator& sim, const Params& p) {
-  auto count = core::parse_int(param_str(p, "count", "1"));
-  const std::string mode = param_str(p, "mode", "500");
-  auto hang_ms = core::parse_int(param_str(p, "hang_ms", "30000"));
-  if (!count || *count < 0 || (mode != "500" && mode != "hang") || !hang_ms || *hang_ms < 0) {
-    return bad_request("fail-requests: count=N (>=0), mode=500|hang, hang_ms=N, path=TEXT");
+  if (auto bad = refused({p_int("count", false, 0, kIntMax), p_enum("mode", {"500", "hang"}),
+                          p_int("hang_ms", false, 0, kIntMax)},
+                         p)) {
+    return *bad;
   }
+  const int64_t count = param_int(p, "count", 1);
+  const std::string mode = param_str(p, "mode", "500");
   RequestFaults& f = sim.request_faults();
   f.set_path_filter(param_str(p, "path"));
   f.hang.store(mode == "hang");
-  f.hang_ms.store(static_cast<int>(*hang_ms));
-  f.fail_requests.store(static_cast<int>(*count));
-  return json_response({{"count", *count}, {"mode", mode}, {"path", param_str(p, "path")}});
+  f.hang_ms.store(static_cast<int>(param_int(p, "hang_ms", 30000)));
+  f.fail_requests.store(static_cast<int>(count));
+  return json_response({{"count", count}, {"mode", mode}, {"path", param_str(p, "path")}});
 }
 
 ApiResponse state(Simulator& sim) {
@@ -90,11 +110,11 @@ ApiResponse Api::handle_admin(const ApiRequest& req) {
   }
   if (parts.size() == 1 && parts[0] == "fail-requests") return fail_requests(sim_, req.params);
   if (parts.size() == 2 && parts[0] == "fail-migration") {
-    auto vmid = core::parse_int(parts[1]);
-    if (!vmid) return bad_request("fail-migration: vmid must be an integer");
+    if (auto bad = refused({p_vmid()}, {{"vmid", parts[1]}})) return *bad;
+    const int vmid = static_cast<int>(param_int({{"vmid", parts[1]}}, "vmid"));
     const std::string msg = param_str(req.params, "message", "simulated migration failure");
-    sim_.write([&](World& w) { return w.faults.fail_migration[static_cast<int>(*vmid)] = msg; });
-    return json_response({{"vmid", *vmid}, {"message", msg}});
+    sim_.write([&](World& w) { return w.faults.fail_migration[vmid] = msg; });
+    return json_response({{"vmid", vmid}, {"message", msg}});
   }
   if (parts.size() == 2 && parts[0] == "fail-task") {
     const std::string msg = param_str(req.params, "message", "simulated task failure");
@@ -102,15 +122,18 @@ ApiResponse Api::handle_admin(const ApiRequest& req) {
     return json_response({{"type", parts[1]}, {"message", msg}});
   }
   if (parts.size() == 1 && parts[0] == "delay") {
-    auto ms = core::parse_int(param_str(req.params, "ms", "0"));
-    if (!ms || *ms < 0) return bad_request("delay: ms=N (>=0)");
-    sim_.request_faults().delay_ms.store(static_cast<int>(*ms));
-    return json_response({{"delay_ms", *ms}});
+    if (auto bad = refused({p_int("ms", false, 0, kIntMax)}, req.params)) return *bad;
+    const int64_t ms = param_int(req.params, "ms", 0);
+    sim_.request_faults().delay_ms.store(static_cast<int>(ms));
+    return json_response({{"delay_ms", ms}});
   }
   if (parts.size() == 1 && parts[0] == "advance") {
-    auto seconds = core::parse_double(param_str(req.params, "seconds", ""));
-    if (!seconds || *seconds < 0) return bad_request("advance: seconds=N (>=0)");
-    sim_.advance(*seconds);
+    // Simulated time stays below 2^32: UPID start times have 8 hex digits.
+    const auto room = static_cast<int64_t>(std::floor(4294967295.0 - sim_.now()));
+    ParamSpec seconds = p_num("seconds", 0, std::max<int64_t>(0, room));
+    seconds.optional = false;
+    if (auto bad = refused({seconds}, req.params)) return *bad;
+    sim_.advance(param_num(req.params, "seconds"));
     sim_.tick();
     return json_response({{"now", sim_.now()}});
   }

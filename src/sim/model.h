@@ -167,6 +167,9 @@ struct Cluster {
 
   Node* find_node(const std::string& name);
   const Node* find_node(const std::string& name) const;
+  // The node pvesim answers as, the one /cluster/status marks `local`: the
+  // first. nullptr without nodes.
+  const Node* local_node() const { return nodes.empty() ? nullptr : &nodes.front(); }
   Guest* find_guest(int vmid);
   const Guest* find_guest(int vmid) const;
   const Storage* find_storage(const std::string& id) const;

@@ -1,6 +1,7 @@
 // /nodes/{node}/{qemu,lxc}/...: lists, config, status, rrd, migration,
 // power actions, create/destroy and snapshots.
 #include <algorithm>
+#include <limits>
 
 #include "sim/actions.h"
 #include "sim/api.h"
@@ -162,19 +163,23 @@ void add_common(std::vector<Route>& r, GuestType t) {
   r.push_back({"GET", b + "/{vmid}/migrate", nv({p_str("target")}), migrate_check(t)});
 }
 
+// pvesim keeps memory and swap in bytes as int64: a limit PVE's schema does
+// not have (memory: minimum 16, swap: minimum 0, no maximum).
+constexpr int64_t kMaxMiB = std::numeric_limits<int64_t>::max() >> 20;
+
 std::vector<ParamSpec> lxc_create_params() {
   std::vector<ParamSpec> p = {
       p_node(), p_vmid(), p_str("ostemplate", true), p_enum("arch", {"amd64", "i386", "arm64", "armhf", "riscv32", "riscv64"}),
-      p_num("bwlimit"), p_enum("cmode", {"shell", "console", "tty"}), p_bool("console"), p_int("cores", false, 1, 8192),
-      p_num("cpulimit"), p_int("cpuunits", false, 0, 500000), p_bool("debug"), p_str("description"),
+      p_num("bwlimit", 0), p_enum("cmode", {"shell", "console", "tty"}), p_bool("console"), p_int("cores", false, 1, 8192),
+      p_num("cpulimit", 0, 8192), p_int("cpuunits", false, 0, 500000), p_bool("debug"), p_str("description"),
       p_indexed("dev", 256), p_str("entrypoint"), p_str("env"), p_str("features"), p_bool("force"), p_bool("ha-managed"),
-      p_str("hookscript"), p_str("hostname"), p_bool("ignore-unpack-errors"), p_int("memory", false, 16),
+      p_str("hookscript"), p_str("hostname"), p_bool("ignore-unpack-errors"), p_int("memory", false, 16, kMaxMiB),
       p_indexed("mp", 256), p_str("nameserver"), p_indexed("net", 32), p_bool("onboot"),
       p_enum("ostype", {"debian", "devuan", "ubuntu", "centos", "fedora", "opensuse", "archlinux", "alpine", "gentoo",
                         "nixos", "unmanaged"}),
       p_str("password"), p_str("pool"), p_bool("protection"), p_bool("restore"), p_str("rootfs"),
       p_str("searchdomain"), p_str("ssh-public-keys"), p_bool("start"), p_str("startup"), p_str("storage"),
-      p_int("swap", false, 0), p_str("tags"), p_bool("template"), p_str("timezone"), p_int("tty", false, 0, 6),
+      p_int("swap", false, 0, kMaxMiB), p_str("tags"), p_bool("template"), p_str("timezone"), p_int("tty", false, 0, 6),
       p_bool("unique"), p_bool("unprivileged"), p_indexed("unused", 256)};
   return p;
 }
@@ -194,7 +199,7 @@ std::vector<Route> guest_routes() {
                    p_bool("with-conntrack-state"), p_bool("with-local-disks")}),
                migrate(Q)});
   r.push_back({"POST", base(L) + "/{vmid}/migrate",
-               nv({p_str("target", true), p_num("bwlimit"), p_bool("online"), p_bool("restart"),
+               nv({p_str("target", true), p_num("bwlimit", 0), p_bool("online"), p_bool("restart"),
                    p_str("target-storage"), p_int("timeout")}),
                migrate(L)});
   r.push_back({"POST", base(Q) + "/{vmid}/status/start", nv({p_bool("skiplock"), p_int("timeout", false, 0)}),

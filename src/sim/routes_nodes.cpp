@@ -25,28 +25,32 @@ Result<Reply> node_rrd_route(Ctx& c) {
                         c.str("timeframe"), c.str("cf") == "MAX"));
 }
 
-Result<const Task*> find_task(Ctx& c) {
-  const std::string upid = c.str("upid");
-  auto parsed = pve::parse_upid(upid);
-  if (!parsed.ok()) {
-    return Error(ErrorCategory::Api, "Parameter verification failed.")
-        .with_http_status(400)
-        .with_detail("upid", "unable to parse worker upid '" + upid + "'");
-  }
-  const Task* t = c.world.tasks.find(upid);
-  if (!t || t->upid.node != c.node()) {
-    return Error(ErrorCategory::NotFound, "no such task").with_http_status(500);
-  }
-  return t;
+Error upid_error(const std::string& message) {
+  return Error(ErrorCategory::Api, "Parameter verification failed.").with_http_status(400).with_detail("upid", message);
 }
 
+// The task of the request's UPID on its node: nullptr for a well-formed UPID
+// of no task there (PVE looks for the UPID's log file on the node the request
+// is for), PVE's parameter error for a malformed one.
+Result<const Task*> find_task(Ctx& c) {
+  const std::string upid = c.str("upid");
+  if (!pve::parse_upid(upid).ok()) return upid_error("unable to parse worker upid");
+  const Task* t = c.world.tasks.find(upid);
+  return t && t->upid.node == c.node() ? t : nullptr;
+}
+
+// PVE::API2::Tasks read_task_status: "no such task" when the log file is missing.
 Result<Reply> task_status(Ctx& c) {
   PVEKIT_ASSIGN(const Task* t, find_task(c));
+  if (!t) return upid_error("no such task");
   return Reply(TaskList::status_json(*t));
 }
 
 Result<Reply> task_log(Ctx& c) {
   PVEKIT_ASSIGN(const Task* t, find_task(c));
+  // read_task_log does not check the file; PVE::Tools::dump_logfile answers
+  // with one line when it cannot open it.
+  if (!t) return Reply(Json::array({{{"n", 1}, {"t", "unable to open file - No such file or directory"}}}));
   const int64_t start = param_int(c.params, "start", 0);
   const int64_t limit = param_int(c.params, "limit", 50);
   Json out = Json::array();
@@ -60,8 +64,13 @@ Result<Reply> task_log(Ctx& c) {
 bool task_matches(const Ctx& c, const Task& t) {
   if (t.upid.node != c.node()) return false;
   if (c.params.count("vmid") && t.upid.id != c.str("vmid")) return false;
-  if (c.params.count("typefilter") && t.upid.type.find(c.str("typefilter")) == std::string::npos) return false;
-  if (c.params.count("userfilter") && t.upid.user.find(c.str("userfilter")) == std::string::npos) return false;
+  // As PVE::API2::Tasks node_tasks: the type exactly, the user as a
+  // case-insensitive substring (m/\Q$userfilter\E/i).
+  if (c.params.count("typefilter") && t.upid.type != c.str("typefilter")) return false;
+  if (c.params.count("userfilter") &&
+      core::to_lower(t.upid.user).find(core::to_lower(c.str("userfilter"))) == std::string::npos) {
+    return false;
+  }
   if (param_bool(c.params, "errors") && (!t.finished || t.exitstatus == "OK")) return false;
   const std::string source = c.str("source", "archive");
   if (source == "active" && t.finished) return false;

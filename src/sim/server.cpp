@@ -1,14 +1,21 @@
 #include "sim/server.h"
 
+#include <fcntl.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstdio>
 
 #include "core/strings.h"
+#include "sim/http_io.h"
 
 namespace pvekit::sim {
 namespace {
@@ -98,7 +105,69 @@ ApiRequest to_api_request(const httplib::Request& req, std::string path) {
   return ar;
 }
 
+// The connection whose request this thread is handling; the handler hands it
+// the reason phrase of its response.
+thread_local Connection* t_connection = nullptr;
+
+// cpp-httplib 0.11 with the socket I/O of a Connection (see http_io.h):
+// httplib parses, routes and writes the response, a Connection carries it
+// over plain TCP or TLS and puts the handler's reason phrase in the status
+// line. The keep-alive loop is httplib's, except that it also ends within
+// 100 ms of stop() instead of after the keep-alive timeout.
+class HttpServer final : public httplib::Server {
+ public:
+  explicit HttpServer(SSL_CTX* tls) : tls_(tls) {}
+
+ private:
+  bool process_and_close_socket(::socket_t sock) override;
+
+  SSL_CTX* tls_;  // nullptr: plain HTTP
+};
+
+int to_ms(time_t sec, time_t usec) { return static_cast<int>(sec * 1000 + usec / 1000); }
+
+bool HttpServer::process_and_close_socket(::socket_t sock) {
+  const IoTimeouts timeouts{to_ms(read_timeout_sec_, read_timeout_usec_),
+                            to_ms(write_timeout_sec_, write_timeout_usec_)};
+  const int one = 1;
+  setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK);
+  bool ok = false;
+  SSL* ssl = tls_ ? tls_accept(tls_, sock, timeouts.read_ms) : nullptr;
+  if (!tls_ || ssl) {
+    Connection conn(sock, ssl, timeouts);
+    const auto running = [this] { return svr_sock_ != INVALID_SOCKET; };
+    for (size_t left = keep_alive_max_count_; left > 0; --left) {
+      if (!conn.wait_request(to_ms(keep_alive_timeout_sec_, 0), running)) break;
+      bool closed = false;
+      conn.set_reason("");
+      struct Current {
+        explicit Current(Connection* c) { t_connection = c; }
+        ~Current() { t_connection = nullptr; }
+      } current(&conn);
+      ok = process_request(conn, left == 1 || !running(), closed, nullptr);
+      if (!ok || closed) break;
+    }
+    if (ssl) tls_close(ssl, ok);
+  }
+  ::shutdown(sock, SHUT_RDWR);
+  ::close(sock);
+  return ok;
+}
+
 }  // namespace
+
+std::string replace_reason_phrase(std::string_view head, std::string_view reason) {
+  const size_t eol = head.find("\r\n");
+  const size_t code = head.find(' ');
+  if (!core::starts_with(head, "HTTP/1.") || eol == std::string_view::npos || code > eol) return std::string(head);
+  const size_t code_end = std::min(head.find(' ', code + 1), eol);
+  std::string out(head.substr(0, code_end));
+  out += ' ';
+  out += reason_phrase(reason);
+  out += head.substr(eol);
+  return out;
+}
 
 core::Result<TlsIdentity> TlsIdentity::self_signed(const std::string& host) {
   TlsIdentity id;
@@ -155,10 +224,11 @@ struct Server::Impl {
   Api& api;
   ServerOptions options;
   std::optional<TlsIdentity> tls;
-  std::unique_ptr<httplib::Server> http;
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> tls_ctx{nullptr, SSL_CTX_free};
+  std::unique_ptr<HttpServer> http;  // after tls_ctx: destroyed before it
 };
 
-Server::Server(Api& api, ServerOptions options) : impl_(std::make_unique<Impl>(Impl{api, std::move(options), {}, {}})) {}
+Server::Server(Api& api, ServerOptions options) : impl_(std::make_unique<Impl>(Impl{api, std::move(options), {}})) {}
 Server::~Server() = default;
 
 const std::string& Server::fingerprint() const {
@@ -168,17 +238,22 @@ const std::string& Server::fingerprint() const {
 
 core::Result<int> Server::bind() {
   Impl& s = *impl_;
-  if (s.options.plain_http) {
-    s.http = std::make_unique<httplib::Server>();
-  } else {
+  if (!s.options.plain_http) {
     auto tls = s.options.cert_file.empty() ? TlsIdentity::self_signed(s.options.host)
                                            : TlsIdentity::load(s.options.cert_file, s.options.key_file);
     if (!tls.ok()) return std::move(tls).error();
     s.tls = std::move(*tls);
-    auto ssl = std::make_unique<httplib::SSLServer>(static_cast<X509*>(s.tls->cert()), static_cast<EVP_PKEY*>(s.tls->key()));
-    if (!ssl->is_valid()) return tls_error("the server could not set up its TLS context");
-    s.http = std::move(ssl);
+    s.tls_ctx.reset(SSL_CTX_new(TLS_server_method()));
+    SSL_CTX* ctx = s.tls_ctx.get();
+    if (!ctx || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+        SSL_CTX_use_certificate(ctx, static_cast<X509*>(s.tls->cert())) != 1 ||
+        SSL_CTX_use_PrivateKey(ctx, static_cast<EVP_PKEY*>(s.tls->key())) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+      return tls_error("the server could not set up its TLS context");
+    }
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   }
+  s.http = std::make_unique<HttpServer>(s.tls_ctx.get());
   const int threads = std::max(1, s.options.threads);
   // httplib takes ownership of the queue it gets from this factory.
   s.http->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
@@ -199,6 +274,8 @@ core::Result<int> Server::bind() {
                                .with_http_status(501));
     }
     res.status = out.status;
+    // PVE's message as the reason phrase; successes keep httplib's "OK".
+    if (t_connection && out.status != 200 && !out.reason.empty()) t_connection->set_reason(out.reason);
     if (out.shared_body) {
       // Large cached bodies (cluster/resources) are streamed without a copy.
       auto body = out.shared_body;
@@ -212,9 +289,23 @@ core::Result<int> Server::bind() {
       res.set_header("Content-Type", "application/json;charset=UTF-8");
     }
   };
-  for (const char* pattern : {"/.*"}) {
+  // Every path, including ones with CR or LF decoded from %0D/%0A ("/.*"
+  // would leave those to httplib's 404): PVE answers them with its 501.
+  for (const char* pattern : {"/[\\s\\S]*"}) {
     s.http->Get(pattern, handler).Post(pattern, handler).Put(pattern, handler).Delete(pattern, handler);
   }
+  // A request without Content-Length and Transfer-Encoding has no body (RFC
+  // 9112 6.3), and PVE handles it with its query parameters (`curl -X POST
+  // URL?a=b`). httplib 0.11 would instead read until the client gives up or
+  // the read timeout and answer an empty 400: answer it before that.
+  s.http->set_pre_routing_handler([handler](const httplib::Request& req, httplib::Response& res) {
+    const bool takes_body = req.method == "POST" || req.method == "PUT" || req.method == "DELETE";
+    if (!takes_body || req.has_header("Content-Length") || req.has_header("Transfer-Encoding")) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    handler(req, res);
+    return httplib::Server::HandlerResponse::Handled;
+  });
   const int port = s.options.port == 0 ? s.http->bind_to_any_port(s.options.host)
                                        : (s.http->bind_to_port(s.options.host, s.options.port) ? s.options.port : -1);
   if (port <= 0) {

@@ -4,6 +4,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 
 #include "core/result.h"
 #include "sim/api.h"
@@ -39,7 +40,15 @@ class TlsIdentity {
   std::string fingerprint_;
 };
 
+// `head` (a status line and headers, "HTTP/1.1 500 Internal Server
+// Error\r\n...") with the status line's reason phrase replaced by
+// reason_phrase(reason); `head` itself when it does not start with a status
+// line. The server sends PVE's messages this way.
+std::string replace_reason_phrase(std::string_view head, std::string_view reason);
+
 // The HTTP(S) front of an Api: /api2/json/... and /_sim/... on one port.
+// Error responses carry the message as the reason phrase, as PVE's do; a
+// POST, PUT or DELETE without Content-Length has an empty body (RFC 9112).
 class Server {
  public:
   Server(Api& api, ServerOptions options);

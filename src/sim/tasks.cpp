@@ -50,6 +50,11 @@ int TaskList::run_due(World& world, double now) {
     // finish() may have started tasks; `due` is still valid (std::map nodes are stable).
     Task& task = tasks_.at(id);
     task.log.insert(task.log.end(), log.begin(), log.end());
+    // PVE::RESTEnvironment::fork_worker: the error, chomped and on one line,
+    // becomes the one "TASK ERROR: ..." line, the last of the log, which is
+    // where the exit status is read from.
+    while (!status.empty() && status.back() == '\n') status.pop_back();
+    std::replace(status.begin(), status.end(), '\n', ' ');
     task.log.push_back(status == "OK" ? "TASK OK" : "TASK ERROR: " + status);
     task.exitstatus = status;
     task.finished = true;

@@ -15,7 +15,8 @@ namespace pvekit::sim {
 struct World;
 
 // What a task does when its simulated duration is over: changes the world and
-// returns the exit status ("OK" or the error text). It may append log lines.
+// returns the exit status ("OK" or the error text). It may append log lines;
+// the final "TASK OK" / "TASK ERROR: <status>" line is added by the TaskList.
 using TaskFinish = std::function<std::string(World& world, double now, std::vector<std::string>& log)>;
 
 struct Task {

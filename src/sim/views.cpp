@@ -172,7 +172,7 @@ Json cluster_status(const World& w) {
                  {"version", static_cast<int>(w.cluster.nodes.size()) + 2}});
   for (const Node& n : w.cluster.nodes) {
     out.push_back({{"type", "node"}, {"id", "node/" + n.name}, {"name", n.name}, {"nodeid", n.nodeid},
-                   {"ip", n.ip}, {"online", b(n.online)}, {"local", b(&n == &w.cluster.nodes.front())},
+                   {"ip", n.ip}, {"online", b(n.online)}, {"local", b(&n == w.cluster.local_node())},
                    {"level", ""}});
   }
   return out;

@@ -167,7 +167,7 @@ class MigrationTest(SimTestCase):
     def test_failure_modes(self):
         cases = [
             ("running CT without restart", "/nodes/pve5/lxc/111/migrate", {"target": "pve1"}, 500,
-             "running container can only be migrated in restart mode"),
+             "can't migrate running container without --online or --restart"),
             ("running VM without online", "/nodes/pve2/qemu/101/migrate", {"target": "pve1"}, 500,
              "can't migrate running VM without --online"),
             ("target is source", "/nodes/pve2/qemu/101/migrate", {"target": "pve2", "online": 1}, 400,

@@ -80,7 +80,7 @@ TEST(MigrationTest, PreconditionFailuresAsPve) {
   } cases[] = {
       {"running qemu without online", qemu(100, "pve1", "pve2", false), "can't migrate running VM without --online", 500},
       {"running CT without restart", lxc(201, "pve1", "pve2", false),
-       "running container can only be migrated in restart mode", 500},
+       "can't migrate running container without --online or --restart", 500},
       {"target is source", qemu(100, "pve1", "pve1"), "Parameter verification failed.", 400},
       {"unknown target", qemu(100, "pve1", "pve9"), "no such cluster node 'pve9'", 500},
       {"wrong source node", qemu(100, "pve2", "pve3"),

@@ -47,6 +47,40 @@ TEST(ParamsTest, EachProblemNamesTheParameterWithPveMessage) {
   }
 }
 
+// PVE::JSONSchema: is_integer m/^[+-]?\d+$/, is_number, then maximum, then minimum.
+TEST(ParamsTest, IntegersAndNumbersAreCheckedAsPveDoes) {
+  const ParamSpec limited = p_int("n", false, 0, 10);
+  const ParamSpec unlimited = p_int("n");
+  EXPECT_EQ(check_param(limited, "+5"), std::nullopt);
+  EXPECT_EQ(check_param(limited, "007"), std::nullopt);
+  EXPECT_EQ(check_param(limited, "5.0"), "type check ('integer') failed - got '5.0'");
+  EXPECT_EQ(check_param(limited, " 5"), "type check ('integer') failed - got ' 5'");
+  EXPECT_EQ(check_param(limited, "-"), "type check ('integer') failed - got '-'");
+  // Beyond 64 bits: PVE compares as a float, so the limit's message.
+  EXPECT_EQ(check_param(limited, "99999999999999999999"), "value must have a maximum value of 10");
+  EXPECT_EQ(check_param(limited, "-99999999999999999999"), "value must have a minimum value of 0");
+  // Where the schema sets none, pvesim's 64 bits are the limit: never a wrapped value.
+  EXPECT_EQ(check_param(unlimited, "9223372036854775807"), std::nullopt);
+  EXPECT_EQ(check_param(unlimited, "9223372036854775808"), "value must have a maximum value of 9223372036854775807");
+  EXPECT_EQ(check_param(unlimited, "-9223372036854775809"), "value must have a minimum value of -9223372036854775808");
+  const ParamSpec number = p_num("x", 0, 8192);
+  EXPECT_EQ(check_param(number, "1.5e3"), std::nullopt);
+  EXPECT_EQ(check_param(number, ".5"), std::nullopt);
+  EXPECT_EQ(check_param(number, "5."), std::nullopt);
+  EXPECT_EQ(check_param(number, "8192.5"), "value must have a maximum value of 8192");
+  EXPECT_EQ(check_param(number, "-0.1"), "value must have a minimum value of 0");
+  EXPECT_EQ(check_param(number, "1e999"), "value must have a maximum value of 8192");
+  EXPECT_EQ(check_param(number, "inf"), "type check ('number') failed - got 'inf'");
+  EXPECT_EQ(check_param(number, "0x10"), "type check ('number') failed - got '0x10'");
+}
+
+TEST(ParamsTest, TypedAccessorsReadWhatValidationAccepts) {
+  EXPECT_EQ(param_int({{"a", "+5"}}, "a"), 5);
+  EXPECT_EQ(param_int({{"a", "99999999999999999999"}}, "a", 7), 7);
+  EXPECT_DOUBLE_EQ(param_num({{"a", "1.5e3"}}, "a"), 1500);
+  EXPECT_DOUBLE_EQ(param_num({{"a", "1e999"}}, "a", 3), 3);
+}
+
 TEST(ParamsTest, TypedAccessorsUseFallbacks) {
   Params p = {{"a", "5"}, {"b", "yes"}, {"c", "2.5"}};
   EXPECT_EQ(param_int(p, "a"), 5);
