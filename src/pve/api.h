@@ -82,7 +82,7 @@ core::Result<TaskStatus> wait_task(Client& client, const std::string& upid, cons
 // one guest type; setting one for the other type is a Config error.
 struct MigrateOptions {
   std::string target;                  // target node (required)
-  bool online = false;                 // qemu: live migration; lxc: with restart ignored
+  bool online = false;                 // qemu: live migration; lxc: leave off (PVE fails the task of a running CT: no live CT migration; use restart)
   bool with_local_disks = false;       // qemu only: "with-local-disks"
   bool with_conntrack_state = false;   // qemu only: "with-conntrack-state" (PVE 9)
   bool restart = false;                // lxc only: restart migration (stop, move, start)
