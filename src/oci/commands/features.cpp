@@ -8,16 +8,12 @@
 #include "oci/linux/cgroups.h"
 #include "oci/linux/lsm.h"
 #include "oci/linux/mounts.h"
+#include "oci/linux/systemd_cgroup.h"
 #include "pvekit/version.h"
 
 namespace pvekit::oci {
 
 namespace {
-
-bool systemd_is_init() {
-  struct stat st{};
-  return ::stat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
-}
 
 // The controllers the container cgroups of this host can use: the v2 root's
 // cgroup.controllers, or the v1 hierarchies mounted under `root`.
@@ -72,7 +68,7 @@ core::Status cmd_features(Context& ctx) {
   if (auto layout = linux::detect_cgroup_layout(root); layout.ok()) {
     f["annotations"]["org.pvekit.lxcri.host.cgroup"] = std::string(linux::to_string(*layout));
     f["annotations"]["org.pvekit.lxcri.host.cgroupControllers"] = host_cgroup_controllers(root, *layout);
-    bool systemd_driver = *layout == linux::CgroupLayout::V2 && systemd_is_init();
+    bool systemd_driver = *layout == linux::CgroupLayout::V2 && linux::systemd_booted();
     f["annotations"]["org.pvekit.lxcri.host.systemdCgroup"] = systemd_driver ? "true" : "false";
   } else {
     f["annotations"]["org.pvekit.lxcri.host.cgroup"] = "none";

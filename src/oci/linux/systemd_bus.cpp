@@ -1,7 +1,6 @@
 // The module lxcri-systemd.so: SystemdBus over sd-bus (systemd's own client
 // library), talking to org.freedesktop.systemd1 as systemd-run and runc do.
 
-#include <sys/stat.h>
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
@@ -217,14 +216,8 @@ class SdBus final : public SystemdBus {
   std::map<std::string, std::string> finished_;  // job path -> result, as JobRemoved reports them
 };
 
-bool is_dir(const char* path) {
-  struct stat st{};
-  return ::stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 core::Result<std::unique_ptr<SystemdBus>> connect() {
-  // sd_booted(3)'s test.
-  if (!is_dir("/run/systemd/system"))
+  if (!systemd_booted())
     return Error(ErrorCategory::Runtime,
                  "--systemd-cgroup: systemd is not this host's init (there is no /run/systemd/system); "
                  "use the cgroupfs driver");

@@ -1,5 +1,7 @@
 #include "oci/linux/systemd_cgroup.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <fstream>
 #include <optional>
@@ -9,6 +11,7 @@
 #include "core/process.h"
 #include "core/strings.h"
 #include "oci/linux/device_filter.h"
+#include "oci/linux/stats.h"
 
 namespace pvekit::oci::linux {
 
@@ -29,15 +32,6 @@ bool valid_unit_chars(const std::string& s) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ':' || c == '-' ||
            c == '_' || c == '.' || c == '\\';
   });
-}
-
-std::optional<uint64_t> parse_u64(const std::string& s) {
-  if (s.empty() || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
-  errno = 0;
-  char* end = nullptr;
-  unsigned long long v = std::strtoull(s.c_str(), &end, 10);
-  if (errno == ERANGE || *end != '\0') return std::nullopt;
-  return v;
 }
 
 Error bad_value(const std::string& file, const std::string& value) {
@@ -232,6 +226,11 @@ std::string proc_devices_group(char type, int64_t major) {
     }
   }
   return "";
+}
+
+bool systemd_booted() {
+  struct stat st{};
+  return ::stat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 std::vector<UnitProperty> scope_properties(const std::string& id, const SystemdUnitPath& path, pid_t pid) {

@@ -84,6 +84,9 @@ std::vector<UnitProperty> systemd_device_properties(const std::vector<DeviceRule
 // /proc/devices of this host.
 std::string proc_devices_group(char type, int64_t major);
 
+// Whether systemd is this host's init (sd_booted(3): /run/systemd/system).
+bool systemd_booted();
+
 // The properties of a new scope holding `pid`: Description, Slice, PIDs,
 // Delegate, the four *Accounting switches and DefaultDependencies=no, as runc.
 std::vector<UnitProperty> scope_properties(const std::string& id, const SystemdUnitPath& path, pid_t pid);

@@ -24,16 +24,8 @@ class CgroupTree : public ::testing::Test {
  protected:
   pvekit::testing::TempDir tmp_{"lxcri-cg"};
 
-  void file(const std::string& rel, const std::string& content = "") {
-    fs::create_directories(fs::path(root_ + "/" + rel).parent_path());
-    std::ofstream(root_ + "/" + rel) << content;
-  }
-  std::string read(const std::string& rel) {
-    std::ifstream in(root_ + "/" + rel);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
+  void file(const std::string& rel, const std::string& content = "") { tmp_.write(rel, content); }
+  std::string read(const std::string& rel) { return tmp_.read(rel); }
   void v1_controllers(const std::vector<std::string>& names) {
     for (const auto& n : names) fs::create_directories(root_ + "/" + n);
   }

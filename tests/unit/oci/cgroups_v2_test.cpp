@@ -212,16 +212,8 @@ class V2Tree : public ::testing::Test {
   pvekit::testing::TempDir tmp_{"lxcri-cg2"};
   const std::string& root_ = tmp_.path();
 
-  void file(const std::string& rel, const std::string& content = "") {
-    fs::create_directories(fs::path(root_ + "/" + rel).parent_path());
-    std::ofstream(root_ + "/" + rel) << content;
-  }
-  std::string read(const std::string& rel) {
-    std::ifstream in(root_ + "/" + rel);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
+  void file(const std::string& rel, const std::string& content = "") { tmp_.write(rel, content); }
+  std::string read(const std::string& rel) { return tmp_.read(rel); }
 };
 
 TEST_F(V2Tree, MissingControllerIsExplainedByTheNoInternalProcessesRule) {

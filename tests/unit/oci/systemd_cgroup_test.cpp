@@ -229,11 +229,7 @@ class SystemdManagerTest : public ::testing::Test {
       ::waitpid(child_, nullptr, 0);
     }
   }
-  std::string read(const std::string& file) {
-    std::stringstream ss;
-    ss << std::ifstream(dir_ + "/" + file).rdbuf();
-    return ss.str();
-  }
+  std::string read(const std::string& file) { return tmp_.read("system.slice/lxcri-c1.scope/" + file); }
   std::unique_ptr<CgroupManager> manager(bool exists) {
     auto m = make_systemd_cgroup_manager(root_, "c1", {"system.slice", "lxcri-c1.scope"}, [this] {
       ++log_.connects;

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -24,6 +26,18 @@ class TempDir {
   TempDir& operator=(const TempDir&) = delete;
 
   const std::string& path() const { return path_; }
+
+  // Writes `content` to the file `rel` below the directory, making its parents.
+  void write(const std::string& rel, const std::string& content = "") const {
+    std::filesystem::create_directories(std::filesystem::path(path_ + "/" + rel).parent_path());
+    std::ofstream(path_ + "/" + rel) << content;
+  }
+  // The content of the file `rel` below the directory; "" when there is none.
+  std::string read(const std::string& rel) const {
+    std::stringstream ss;
+    ss << std::ifstream(path_ + "/" + rel).rdbuf();
+    return ss.str();
+  }
 
  private:
   std::string path_;
