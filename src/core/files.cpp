@@ -41,12 +41,12 @@ Result<std::string> read_file(const std::string& path) {
   return buf.str();
 }
 
-Status write_file_atomic(const std::string& path, const std::string& content, int mode) {
+Status write_file_atomic(const std::string& path, const std::string& content, int mode, Durability durability) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return Error::system("create " + tmp, errno);
   Status written = write_all(fd, content, tmp);
-  if (written.ok() && ::fsync(fd) != 0) written = Error::system("fsync " + tmp, errno);
+  if (written.ok() && durability == Durability::Durable && ::fsync(fd) != 0) written = Error::system("fsync " + tmp, errno);
   ::close(fd);
   if (written.ok() && ::rename(tmp.c_str(), path.c_str()) != 0)
     written = Error::system("rename " + tmp + " to " + path, errno);
@@ -54,6 +54,7 @@ Status write_file_atomic(const std::string& path, const std::string& content, in
     ::unlink(tmp.c_str());
     return written;
   }
+  if (durability == Durability::RuntimeState) return ok();
   int dir = ::open(parent_dir(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir >= 0) {
     // A failed directory fsync leaves the rename done but possibly not yet

@@ -97,7 +97,8 @@ core::Result<ContainerState> StateStore::load(const std::string& id) const {
 }
 
 core::Status StateStore::save(const ContainerState& state) const {
-  return core::write_file_atomic(state_path(state.id), state_to_json(state).dump(), 0600);
+  return core::write_file_atomic(state_path(state.id), state_to_json(state).dump(), 0600,
+                                 core::Durability::RuntimeState);
 }
 
 core::Status StateStore::remove(const std::string& id) const {

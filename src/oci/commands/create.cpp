@@ -98,12 +98,14 @@ core::Status cmd_create(Context& ctx, const CreateOptions& o, int console_fd) {
   PVEKIT_TRY(request.record_progress(ContainerState{.id = o.id, .status = ContainerStatus::Creating,
                                                     .bundle = request.bundle, .rootfs = request.rootfs}));
   PVEKIT_TRY(core::write_file_atomic(request.state_dir + "/config.json",
-                                     core::read_file(request.bundle + "/config.json").value_or(""), 0600));
+                                     core::read_file(request.bundle + "/config.json").value_or(""), 0600,
+                                     core::Durability::RuntimeState));
   PVEKIT_ASSIGN(auto state, backend->create(request));
   state = stamp(std::move(state));
   core::Status saved = ctx.store.save(state);
   if (saved.ok() && !o.pid_file.empty())
-    saved = core::write_file_atomic(o.pid_file, std::to_string(state.pid)).wrap("--pid-file");
+    saved = core::write_file_atomic(o.pid_file, std::to_string(state.pid), 0644, core::Durability::RuntimeState)
+                .wrap("--pid-file");
   if (!saved.ok()) {
     (void)backend->destroy(state);  // undo the running init; report the save error
     return saved;

@@ -97,7 +97,9 @@ core::Result<Started> start_exec(Context& ctx, const ExecOptions& o, int proxy_f
   }
   request.preserve_fds = o.preserve_fds;
   PVEKIT_ASSIGN(pid_t pid, c.backend->exec(c.state, request));
-  if (!o.pid_file.empty()) PVEKIT_TRY(core::write_file_atomic(o.pid_file, std::to_string(pid)).wrap("--pid-file"));
+  if (!o.pid_file.empty()) PVEKIT_TRY(core::write_file_atomic(o.pid_file, std::to_string(pid), 0644,
+                                                                  core::Durability::RuntimeState)
+                                         .wrap("--pid-file"));
   return Started{pid, terminal && o.console_socket.empty()};
 }
 

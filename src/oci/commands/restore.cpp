@@ -74,7 +74,8 @@ core::Result<int> restore_criu(Context& ctx, const RestoreOptions& o, ContainerS
   if (options.image_path.empty()) options.image_path = "checkpoint";
   auto restored = [&]() -> core::Status {
     PVEKIT_TRY(core::write_file_atomic(dir + "/config.json",
-                                       core::read_file(state.bundle + "/config.json").value_or(""), 0600));
+                                       core::read_file(state.bundle + "/config.json").value_or(""), 0600,
+                                       core::Durability::RuntimeState));
     PVEKIT_TRY(criu.restore(state.rootfs, pid_file, options));
     PVEKIT_ASSIGN(auto text, core::read_file(pid_file));
     auto pid = core::parse_int(core::trim(text));
@@ -87,7 +88,9 @@ core::Result<int> restore_criu(Context& ctx, const RestoreOptions& o, ContainerS
     state.created = rfc3339_now();
     PVEKIT_TRY(ctx.store.save(state));
     if (!o.create.pid_file.empty())
-      PVEKIT_TRY(core::write_file_atomic(o.create.pid_file, std::to_string(state.pid)).wrap("--pid-file"));
+      PVEKIT_TRY(core::write_file_atomic(o.create.pid_file, std::to_string(state.pid), 0644,
+                                         core::Durability::RuntimeState)
+                     .wrap("--pid-file"));
     return core::ok();
   }();
   if (!restored.ok()) {

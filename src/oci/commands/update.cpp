@@ -83,7 +83,7 @@ core::Status cmd_update(Context& ctx, const UpdateOptions& o) {
   doc["linux"]["resources"] = merge_json(doc["linux"].value("resources", Json::object()), delta);
   if (auto whole = parse_spec(doc).wrap("update"); !whole.ok()) return std::move(whole).error();
   PVEKIT_TRY(c.backend->update(c.state, ResourceUpdate{*delta_spec.linux->resources}));
-  return core::write_file_atomic(stored_path, doc.dump(), 0600);
+  return core::write_file_atomic(stored_path, doc.dump(), 0600, core::Durability::RuntimeState);
 }
 
 }  // namespace pvekit::oci

@@ -11,6 +11,7 @@
 #include <string>
 #include <type_traits>
 
+#include "oci/module.h"
 #include "oci/linux/systemd_cgroup.h"
 #include "oci/systemd_module.h"
 #include "pvekit/version.h"
@@ -248,6 +249,6 @@ const SystemdModule kModule{.connect = connect};
 }  // namespace pvekit::oci::linux
 
 extern "C" __attribute__((visibility("default"))) const pvekit::oci::SystemdModule* pvekit_lxcri_systemd_module(
-    const char* version) {
-  return std::strcmp(version, pvekit::kVersion) == 0 ? &pvekit::oci::linux::kModule : nullptr;
+    const char* version, const std::shared_ptr<spdlog::logger>* logger) {
+  return pvekit::oci::enter_module(pvekit::oci::linux::kModule, pvekit::kVersion, version, logger);
 }

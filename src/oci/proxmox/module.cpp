@@ -1,8 +1,8 @@
 // Entry point of lxcri-proxmox.so, the module lxcri dlopens for the proxmox
 // backend and the pve snapshot driver (see oci/proxmox_module.h).
-#include <cstring>
 
 #include "core/files.h"
+#include "oci/module.h"
 #include "oci/proxmox/backend.h"
 #include "oci/proxmox_module.h"
 #include "pve/api_config.h"
@@ -69,6 +69,6 @@ const ProxmoxModule kModule{
 }  // namespace pvekit::oci::proxmox
 
 extern "C" __attribute__((visibility("default"))) const pvekit::oci::ProxmoxModule* pvekit_lxcri_proxmox_module(
-    const char* version) {
-  return std::strcmp(version, pvekit::kVersion) == 0 ? &pvekit::oci::proxmox::kModule : nullptr;
+    const char* version, const std::shared_ptr<spdlog::logger>* logger) {
+  return pvekit::oci::enter_module(pvekit::oci::proxmox::kModule, pvekit::kVersion, version, logger);
 }
