@@ -3,17 +3,41 @@
 # proxlb (status, plan, balance with live progress, status after), then runs a
 # busybox bundle with lxcri: as a Proxmox container on the simulated cluster,
 # and natively on this machine. Everything stays on this machine.
+#
+#   bash scripts/demo.sh [--keep]
+#
+# --keep leaves pvesim and its cluster running at the end, with the config
+# files the demo wrote, and prints how to use and stop them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/progress.sh
 
-bash scripts/setup.sh >/dev/null
-cmake --preset default >/dev/null
-cmake --build --preset default --target pvesim proxlb lxcri | grep -v '^\[' || true
+keep=0
+for arg in "$@"; do
+  case $arg in
+    --keep) keep=1 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "demo.sh: unknown argument '$arg' (only --keep is known)" >&2; exit 2 ;;
+  esac
+done
+
+phase "checking the Debian packages" "seconds; 3-10 minutes when it installs them"
+bash scripts/setup.sh
+if [ -f build/default/build.ninja ]; then
+  phase "configuring" "already configured: cmake reruns itself if needed"
+else
+  phase "configuring (cmake --preset default)" "about 10 s"
+  cmake --preset default >/dev/null
+fi
+phase "building pvesim, proxlb and lxcri (2 jobs)" "about 5 minutes from scratch on 2 cores, seconds when up to date"
+build_with_progress --preset default --target pvesim proxlb lxcri
 bin="$PWD/build/default/apps"
+phase "running the demo" "about 1 minute"
 
 work=$(mktemp -d)
 sim_pid=""
 cleanup() {
+  [ "$keep" = 1 ] && return
   [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
   rm -rf "$work"
 }
@@ -92,6 +116,39 @@ lx delete pve-demo
 section "lxcri: a busybox container on this machine (native backend)"
 if [ "$(id -u)" -ne 0 ]; then
   echo "skipped: lxcri needs root to create namespaces and cgroups here"
-  exit 0
+else
+  "$bin/lxcri/lxcri" --root "$work/state" run --bundle "$bundle" demo
 fi
-"$bin/lxcri/lxcri" --root "$work/state" run --bundle "$bundle" demo
+
+phase_summary "demo finished"
+cat <<SUMMARY
+
+What you saw: pvesim serving a simulated 5-node Proxmox VE cluster; proxlb's
+status, plan and a live balance run on it; lxcri running one busybox bundle
+as a Proxmox container through the API and natively on this machine.
+
+The programs:
+  $bin/pvesim/pvesim
+  $bin/proxlb/proxlb
+  $bin/lxcri/lxcri
+SUMMARY
+if [ "$keep" = 1 ]; then
+  cat <<KEEP
+
+pvesim is still running (pid $sim_pid) on 127.0.0.1:$port; the demo's files are in $work.
+Three things to try next:
+  $bin/proxlb/proxlb -c $work/proxlb.yaml plan --json
+  $bin/proxlb/proxlb -c $work/proxlb.yaml best-node --memory 4G
+  curl -sk -H 'Authorization: PVEAPIToken=root@pam!pvekit=0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d' https://127.0.0.1:$port/api2/json/cluster/resources
+Stop it with:
+  kill $sim_pid; rm -rf $work
+KEEP
+else
+  cat <<NEXT
+
+Three things to try next (run the demo with --keep to keep its cluster running for them):
+  $bin/pvesim/pvesim --help        # the simulator: scenarios, --generate, fault injection
+  $bin/proxlb/proxlb --help        # the balancer: status, plan, balance, best-node
+  man -l packaging/man/lxcri.1     # the runtime, runc's command line
+NEXT
+fi

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs every Debian package pvekit needs to build and test. Idempotent and
-# non-interactive; run as root (or through sudo) on Debian 12.
+# non-interactive; run as root (or through sudo) on Debian 12. With --check it
+# only says what is missing (exit 1 if anything is).
 set -euo pipefail
+check_only=0
+[ "${1:-}" = "--check" ] && check_only=1
 
 build_packages=(
   cmake g++ ninja-build pkg-config git ccache
@@ -29,10 +32,40 @@ if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 
+if [ "$check_only" = 1 ]; then
+  echo "setup: ${#missing[@]} packages missing: ${missing[*]}"
+  exit 1
+fi
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
-echo "setup: installing ${missing[*]}"
+echo "setup: ${#missing[@]} packages missing: ${missing[*]}"
+echo "setup: installing them with their dependencies (apt-get; 3-10 minutes on a fresh machine)"
+started=$(date +%s)
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "setup: done"
+# apt's own output reduced to a counter of the packages set up; the whole of
+# it is shown when apt-get fails.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+total=0 done=0 last=-10
+status=0
+while IFS= read -r line; do
+  printf '%s\n' "$line" >>"$log"
+  if [[ $line =~ ^[0-9]+\ upgraded,\ ([0-9]+)\ newly\ installed ]]; then
+    total=${BASH_REMATCH[1]}
+  elif [[ $line == "Setting up "* ]] && [ "$total" -gt 0 ]; then
+    done=$((done + 1))
+    pct=$((done * 100 / total))
+    if [ $((pct - last)) -ge 10 ] || [ "$done" = "$total" ]; then
+      echo "setup:   set up $done of $total packages ($pct%)"
+      last=$pct
+    fi
+  fi
+done < <($SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" 2>&1; echo "__apt_status=$?")
+status=$(sed -n 's/^__apt_status=//p' "$log")
+if [ "$status" != 0 ]; then
+  grep -v '^__apt_status=' "$log" >&2
+  echo "setup: apt-get install failed (exit $status)" >&2
+  exit 1
+fi
+echo "setup: done in $(($(date +%s) - started)) s"

@@ -1,10 +1,23 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds everything and runs the whole test suite
-# (unit and integration). This is the command CI runs.
+# (unit and integration). This is the command CI runs. Extra arguments go to
+# ctest (e.g. -L unit, -R proxlb, -LE vm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/progress.sh
 
+phase "checking the Debian packages" "seconds; 3-10 minutes when it installs them"
 bash scripts/setup.sh
-cmake --preset default >/dev/null
-cmake --build --preset default
-ctest --preset default "$@"
+if [ -f build/default/build.ninja ]; then
+  phase "configuring" "already configured: cmake reruns itself if needed"
+else
+  phase "configuring (cmake --preset default)" "about 10 s"
+  cmake --preset default >/dev/null
+fi
+phase "building everything (2 jobs)" "about 10 minutes from scratch on 2 cores, seconds when up to date"
+build_with_progress --preset default
+phase "running the tests (ctest)" "about 20 minutes on 2 cores, 12 of them the VM boots (label vm)"
+status=0
+ctest --preset default "$@" || status=$?
+phase_summary "tests $([ "$status" = 0 ] && echo passed || echo FAILED)"
+exit "$status"
