@@ -25,6 +25,7 @@ struct Flags {
   std::string memory = "1G", disk = "0";
   std::string snapshot_output;
   balance::PlacementRequest placement;
+  bool best_node = false;  // ProxLB's -b
 };
 
 core::Status parse_overrides(Flags& f) {
@@ -46,15 +47,22 @@ core::Status parse_placement(Flags& f) {
   return core::ok();
 }
 
+// `command` is the subcommand, or empty for ProxLB's command line: a bare
+// `proxlb -c FILE [-d] [-j]` runs one balancing round, `-b` prints the best
+// node for a new guest.
 core::Status run(const std::string& command, Flags& f) {
   PVEKIT_TRY(parse_overrides(f));
-  if (command == "best-node") PVEKIT_TRY(parse_placement(f));
+  if (f.best_node && !command.empty())
+    return core::Error(core::ErrorCategory::Usage,
+                       "-b/--best-node is ProxLB's form of the best-node subcommand; use one or the other");
+  if (command == "best-node" || f.best_node) PVEKIT_TRY(parse_placement(f));
   PVEKIT_ASSIGN(f.log.format, core::parse_log_format(f.log_format));
   PVEKIT_TRY(core::init_logging(f.log));
   f.sources.environment = core::LayeredConfig::process_environment();
   if (f.sources.path.empty() && f.sources.environment.count("PROXLB_CONFIG"))
     f.sources.path = f.sources.environment["PROXLB_CONFIG"];
   PVEKIT_ASSIGN(auto config, balance::load_proxlb_config(f.sources));
+  for (const auto& w : config.warnings) spdlog::warn("config: {}", w);
   PVEKIT_ASSIGN(auto options, pve::to_client_options(config.proxmox_api, core::read_file));
   PVEKIT_ASSIGN(auto transport, pve::make_transport(options));
   core::SystemClock clock;
@@ -63,7 +71,9 @@ core::Status run(const std::string& command, Flags& f) {
   if (command == "plan") return balance::run_plan(*client, config, f.command, std::cout);
   if (command == "balance") return balance::run_balance(*client, config, f.command, std::cout);
   if (command == "snapshot") return balance::run_snapshot(*client, f.snapshot_output, f.command, std::cout);
-  return balance::run_best_node(*client, config, f.placement, f.command, std::cout);
+  if (command == "best-node" || f.best_node)
+    return balance::run_best_node(*client, config, f.placement, f.command, std::cout);
+  return balance::run_compat_round(*client, config, f.command, std::cout);
 }
 
 }  // namespace
@@ -72,17 +82,25 @@ int main(int argc, char** argv) {
   Flags f;
   CLI::App app{"proxlb: balance guests across the nodes of a Proxmox VE cluster.\n"
                "Configuration: defaults < YAML file (-c, $PROXLB_CONFIG or " +
-               std::string(balance::kDefaultConfigPath) + ") < PROXLB_* environment < --set."};
-  app.set_version_flag("--version", std::string("proxlb ") + pvekit::kVersion);
-  app.require_subcommand(1);
+               std::string(balance::kDefaultConfigPath) + ") < PROXLB_* environment < --set.\n"
+               "Without a subcommand proxlb works as ProxLB: `proxlb -c FILE` runs one balancing round\n"
+               "(plan, then migrate unless -d or balancing.enable: false); -j prints ProxLB's JSON\n"
+               "document of the round, -b the best node for a new guest, -v the version."};
+  app.set_version_flag("-v,--version", std::string("proxlb version: ") + pvekit::kVersion +
+                                           " (pvekit; ProxLB-compatible command line)");
+  app.require_subcommand(0, 1);
   app.add_option("-c,--config", f.sources.path, "YAML config file (ProxLB's layout)");
   app.add_option("--set", f.sets, "Override a config key, e.g. --set balancing.balanciness=3")->take_all();
-  app.add_flag("--json", f.command.json, "Print JSON instead of tables");
+  app.add_flag("-j,--json", f.command.json,
+               "Print JSON: with a subcommand proxlb's own document, without one ProxLB's document of the round");
+  app.add_flag("-d,--dry-run", f.command.dry_run, "Plan the round and print it, start no migration (as ProxLB)");
+  app.add_flag("-b,--best-node", f.best_node,
+               "Print the best node for a new guest (size: --memory 1G default, as best-node) and exit (as ProxLB)");
   app.add_option("--log-level", f.log.level, "trace, debug, info, warn, error, critical, off")->capture_default_str();
   app.add_option("--log-format", f.log_format, "text or json")->capture_default_str();
   app.add_option("--log-file", f.log.file, "Append logs to this file instead of stderr");
 
-  app.add_subcommand("status", "Nodes with load bars, guests per node and the imbalance");
+  app.add_subcommand("status", "Nodes with load bars, running/all guests, spread, imbalance and rule state");
   app.add_subcommand("plan", "The migrations that would even out the cluster, with before/after per node");
   auto* balance = app.add_subcommand("balance", "Plan and run the migrations, with live progress");
   balance->add_flag("--dry-run", f.command.dry_run, "Print the plan and start nothing");
@@ -96,7 +114,8 @@ int main(int argc, char** argv) {
   best->add_option("--pool", f.placement.pool, "Resource pool of the new guest");
 
   CLI11_PARSE(app, argc, argv);
-  auto status = run(app.get_subcommands().front()->get_name(), f);
+  auto subcommands = app.get_subcommands();
+  auto status = run(subcommands.empty() ? std::string() : subcommands.front()->get_name(), f);
   if (!status.ok()) {
     std::cerr << "error: " << status.error().to_string() << "\n";
     return 1;

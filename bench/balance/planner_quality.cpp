@@ -122,10 +122,12 @@ void print_large_header() {
   std::printf("%s\n", std::string(131, '-').c_str());
 }
 
-// Ours asked for the greedy's final imbalance (balanciness = that value):
-// the GiB each needs for the same result.
+// Ours asked for the greedy's final imbalance (imbalance_threshold = that
+// value, the spread left free): the GiB each needs for the same result.
 void same_quality(const pb::ClusterState& state, double target, double greedy_gib, LargeTotals& totals) {
-  Ours same = run_planner(state, memory_config(target), 1);
+  pb::BalanceConfig config = memory_config(100.0);
+  config.balancing.imbalance_threshold = target;
+  Ours same = run_planner(state, config, 1);
   double same_gib = gib(same.plan.bytes_moved);
   std::printf("%6.2f %7.1f %6.2f\n", same.after, same_gib, greedy_gib > 0 ? same_gib / greedy_gib : 1.0);
   totals.same_gib += same_gib;
@@ -172,9 +174,9 @@ LargeTotals part_large(const Options& options) {
   std::printf("== Part 1: planner vs ProxLB-style greedy (memory only, mode used, balanciness %.0f) ==\n",
               kBalanciness);
   std::printf("imbalance = LoadModel::imbalance() in percent (normalised CV) for both; the greedy stops when\n"
-              "max - min node memory %% <= balanciness (ProxLB's criterion), ours when the imbalance <= it.\n"
+              "max - min node memory %% <= balanciness (ProxLB's criterion), ours too (balanciness is that spread).\n"
               "GiB = used RAM of running guests + local disks copied. Time: median of repetitions.\n"
-              "ours=g: ours again with balanciness = the greedy's final imbalance (same target quality);\n"
+              "ours=g: ours again with imbalance_threshold = the greedy's final imbalance (same target quality);\n"
               "o=g/g: its GiB / the greedy's GiB.\n\n");
   print_large_header();
   LargeTotals totals;

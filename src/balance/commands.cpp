@@ -3,8 +3,10 @@
 #include <sys/stat.h>
 
 #include <set>
+#include <sstream>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "balance/executor.h"
 #include "balance/report.h"
@@ -81,10 +83,21 @@ std::string rounds_json(const core::Json& rounds, const CommandOptions& options)
   return core::Json{{"dry_run", options.dry_run}, {"rounds", rounds}}.dump(2);
 }
 
+// What a ProxLB-style round records for its JSON document: the cluster as
+// first read and every move planned (ProxLB reports node_current/node_target).
+struct CompatRecord {
+  bool have_snapshot = false;
+  ClusterState initial;
+  std::vector<Move> moves;
+};
+
 core::Status failed_status(size_t failures) {
   if (failures == 0) return core::ok();
   return core::Error(core::ErrorCategory::Api, std::to_string(failures) + " migration(s) failed");
 }
+
+core::Status run_rounds(pve::Client& client, const BalanceConfig& config, const CommandOptions& options,
+                        const ExecutorOptions& exec, ProgressSink& progress, std::ostream& out, CompatRecord* record);
 
 }  // namespace
 
@@ -126,7 +139,22 @@ core::Status run_balance(pve::Client& client, const BalanceConfig& config, const
   SilentProgress silent;
   ProgressSink& progress = options.json ? static_cast<ProgressSink&>(silent) : text;
   ExecutorOptions exec = executor_options(config);
-  exec.dry_run = options.dry_run;
+  CommandOptions effective = options;
+  // As ProxLB: with balancing.enable false the round only plans.
+  if (!config.balancing.enable) {
+    effective.dry_run = true;
+    if (!options.dry_run) spdlog::warn("balancing.enable is false: planning only, no migration is started");
+  }
+  exec.dry_run = effective.dry_run;
+  return run_rounds(client, config, effective, exec, progress, out, nullptr);
+}
+
+namespace {
+
+// The plan-execute-replan loop of `balance` (and of a ProxLB-style round,
+// which passes `record`).
+core::Status run_rounds(pve::Client& client, const BalanceConfig& config, const CommandOptions& options,
+                        const ExecutorOptions& exec, ProgressSink& progress, std::ostream& out, CompatRecord* record) {
   core::Json rounds = core::Json::array();
   std::set<uint32_t> failed;
   size_t failures = 0;
@@ -135,6 +163,10 @@ core::Status run_balance(pve::Client& client, const BalanceConfig& config, const
     PVEKIT_TRY(require_quorum(snap));
     freeze_failed(failed, snap.state);
     Plan p = plan(snap.state, config);
+    if (record) {
+      if (!record->have_snapshot) record->initial = snap.state, record->have_snapshot = true;
+      record->moves.insert(record->moves.end(), p.moves.begin(), p.moves.end());
+    }
     if (!options.json) render_plan(p, out);
     if (options.dry_run || p.moves.empty()) {
       rounds.push_back({{"plan", plan_json(p)}});
@@ -165,6 +197,25 @@ core::Status run_balance(pve::Client& client, const BalanceConfig& config, const
   std::string gave_up = "gave up after " + std::to_string(options.max_replans + 1) + " plans";
   if (failures > 0) return failed_status(failures).error().wrap(gave_up);
   return core::Error(core::ErrorCategory::Api, "the cluster kept changing under the plan; " + gave_up);
+}
+
+}  // namespace
+
+core::Status run_compat_round(pve::Client& client, const BalanceConfig& config, const CommandOptions& options,
+                              std::ostream& out) {
+  if (!options.json) return run_balance(client, config, options, out);
+  // -j: the round runs silently (ProxLB prints only the document); its own
+  // result decides the exit status after the document is printed.
+  SilentProgress silent;
+  ExecutorOptions exec = executor_options(config);
+  CommandOptions quiet = options;
+  quiet.dry_run = options.dry_run || !config.balancing.enable;
+  exec.dry_run = quiet.dry_run;
+  std::ostringstream discard;
+  CompatRecord record;
+  core::Status status = run_rounds(client, config, quiet, exec, silent, discard, &record);
+  if (record.have_snapshot) out << proxlb_compat_json(record.initial, record.moves, config).dump(4) << "\n";
+  return status;
 }
 
 core::Status run_snapshot(pve::Client& client, const std::string& output, const CommandOptions& options,

@@ -49,6 +49,12 @@ core::Status run_balance(pve::Client& client, const BalanceConfig& config, const
 // --json the scenario is printed as JSON instead of YAML).
 core::Status run_snapshot(pve::Client& client, const std::string& output, const CommandOptions& options,
                           std::ostream& out);
+// ProxLB's command line without a subcommand (`proxlb -c FILE [-d] [-j]`):
+// one balancing round as ProxLB runs it: plan, then migrate unless
+// options.dry_run or balancing.enable is false. With options.json the output
+// is ProxLB's JSON document (proxlb_compat_json) instead of the progress text.
+core::Status run_compat_round(pve::Client& client, const BalanceConfig& config, const CommandOptions& options,
+                              std::ostream& out);
 core::Status run_best_node(pve::Client& client, const BalanceConfig& config, const PlacementRequest& request,
                            const CommandOptions& options, std::ostream& out);
 

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/json.h"
+#include "core/strings.h"
 
 namespace pvekit::balance {
 namespace {
@@ -47,7 +48,7 @@ Status parse_reserves(const Json& doc, BalancingConfig& out) {
 }
 
 Result<PoolRule> parse_pool(const std::string& key, const Json& entry) {
-  if (!entry.is_object()) return config_key_error(key, "expected a mapping with 'type' and 'pin'");
+  if (!entry.is_object()) return config_key_error(key, "expected a mapping with 'type', 'pin' and 'strict'");
   PoolRule rule;
   for (const auto& [name, value] : entry.items()) {
     if (name == "type") {
@@ -61,8 +62,11 @@ Result<PoolRule> parse_pool(const std::string& key, const Json& entry) {
                                                [](const Json& v) { return v.is_string(); }))
         rule.pin = value.get<std::vector<std::string>>();
       else return config_key_error(key + ".pin", "expected a node name or a list of node names");
+    } else if (name == "strict") {
+      if (!value.is_boolean()) return config_key_error(key + ".strict", "expected true or false");
+      rule.strict = value.get<bool>();
     } else {
-      return config_key_error(key + "." + name, "unknown key (type, pin)");
+      return config_key_error(key + "." + name, "unknown key (type, pin, strict)");
     }
   }
   return rule;
@@ -74,6 +78,71 @@ Status parse_pools(const Json& doc, BalancingConfig& out) {
     PVEKIT_ASSIGN(out.pools[pool], parse_pool("balancing.pools." + pool, entry));
   }
   return core::ok();
+}
+
+// ProxLB's balancing.psi: {nodes|guests: {memory|cpu|disk: {pressure_full,
+// pressure_some, pressure_spikes: number}}}. Only its shape is checked: proxlb
+// does not use these thresholds (a warning says so).
+Status check_psi(const Json& doc) {
+  if (doc.is_null()) return core::ok();
+  static const std::vector<std::string> scopes = {"nodes", "guests"}, resources = {"memory", "cpu", "disk"},
+                                        fields = {"pressure_full", "pressure_some", "pressure_spikes"};
+  for (const auto& [scope, by_resource] : doc.items()) {
+    std::string k = "balancing.psi." + scope;
+    if (!contains(scopes, scope)) return config_key_error(k, "unknown key (nodes, guests)");
+    if (!by_resource.is_object()) return config_key_error(k, "expected a mapping of memory/cpu/disk");
+    for (const auto& [resource, pressure] : by_resource.items()) {
+      std::string kr = k + "." + resource;
+      if (!contains(resources, resource)) return config_key_error(kr, "unknown resource (memory, cpu, disk)");
+      if (!pressure.is_object())
+        return config_key_error(kr, "expected a mapping of pressure_full/pressure_some/pressure_spikes");
+      for (const auto& [field, value] : pressure.items()) {
+        if (!contains(fields, field))
+          return config_key_error(kr + "." + field, "unknown key (pressure_full, pressure_some, pressure_spikes)");
+        if (!value.is_number() || value.get<double>() < 0)
+          return config_key_error(kr + "." + field, "expected a non-negative number");
+      }
+    }
+  }
+  return core::ok();
+}
+
+// Keys ProxLB knows that proxlb accepts but does not act on, by section, with
+// the reason. Only keys set in a layer (file, environment, --set) warn.
+struct IgnoredSection {
+  const char* prefix;
+  const char* reason;
+};
+constexpr IgnoredSection kIgnored[] = {
+    {"service.daemon", "proxlb runs one balancing round per invocation; schedule it with the packaged proxlb.timer"},
+    {"service.schedule.", "proxlb runs one balancing round per invocation; schedule it with the packaged proxlb.timer"},
+    {"service.delay.", "proxlb runs one balancing round per invocation; schedule it with the packaged proxlb.timer"},
+    {"dpm.", "proxlb has no dynamic power management (it never shuts nodes down)"},
+    {"solver.", "proxlb always plans with its own search"},
+    {"balancing.psi", "ProxLB's PSI thresholds are not used; proxlb's psi mode weighs usage by node pressure"},
+};
+
+std::vector<std::string> ignored_key_warnings(const LayeredConfig& c, const BalancingConfig& b) {
+  std::vector<std::string> warnings;
+  std::map<std::string, std::vector<std::string>> by_reason;
+  std::vector<std::string> order;
+  for (const auto& spec : proxlb_schema().keys()) {
+    if (!c.has(spec.path) || c.source_of(spec.path) == "default") continue;
+    for (const auto& section : kIgnored) {
+      if (spec.path.rfind(section.prefix, 0) != 0) continue;
+      if (!by_reason.count(section.reason)) order.push_back(section.reason);
+      by_reason[section.reason].push_back(spec.path);
+      break;
+    }
+  }
+  for (const auto& reason : order)
+    warnings.push_back("not acted on: " + core::join(by_reason[reason], ", ") + " (" + reason + ")");
+  for (const auto& [pool, rule] : b.pools) {
+    if (!rule.strict)
+      warnings.push_back("not acted on: balancing.pools." + pool +
+                         ".strict: false (proxlb keeps the pool's guests on its pinned nodes, as with strict: true)");
+  }
+  return warnings;
 }
 
 std::optional<double> optional_number(const LayeredConfig& c, const std::string& key) {
@@ -123,6 +192,8 @@ Result<BalancingConfig> read_balancing(const LayeredConfig& c) {
   BalancingConfig b;
   read_flags(c, b);
   b.balanciness = c.get_number("balancing.balanciness");
+  b.imbalance_threshold = optional_number(c, "balancing.imbalance_threshold");
+  PVEKIT_TRY(check_psi(c.get("balancing.psi")));
   b.memory_threshold = optional_number(c, "balancing.memory_threshold");
   b.cpu_threshold = optional_number(c, "balancing.cpu_threshold");
   b.disk_threshold = optional_number(c, "balancing.disk_threshold");
@@ -199,6 +270,7 @@ Result<BalanceConfig> to_balance_config(const LayeredConfig& layers) {
   PVEKIT_ASSIGN(cfg.balancing, read_balancing(layers));
   PVEKIT_ASSIGN(cfg.service, read_service(layers));
   PVEKIT_TRY(check_nodes(cfg.proxmox_cluster, cfg.balancing));
+  cfg.warnings = ignored_key_warnings(layers, cfg.balancing);
   return cfg;
 }
 

@@ -31,6 +31,9 @@ struct ClusterConfig {
 struct PoolRule {
   GroupType type = GroupType::Affinity;
   std::vector<std::string> pin;  // allowed nodes; empty: any
+  // ProxLB's `strict`. proxlb always keeps pool guests on `pin` (strict);
+  // `strict: false` loads with a warning (BalanceConfig::warnings).
+  bool strict = true;
 };
 
 // Weights of the resources in the imbalance (normalised by their sum).
@@ -65,7 +68,13 @@ struct BalancingConfig {
   bool balance_vms = true;  // balance_types contains "vm"
   bool balance_cts = true;  // balance_types contains "ct"
   int max_job_validation = 1800;  // seconds
-  double balanciness = 5.0;       // imbalance percent considered balanced
+  // As ProxLB: balanced when the most and the least used node differ by at
+  // most this many percentage points (LoadModel::spread(), in the method and
+  // mode of balancing).
+  double balanciness = 5.0;
+  // Optional second test on the coefficient-of-variation imbalance
+  // (LoadModel::imbalance(), percent): unset, only balanciness decides.
+  std::optional<double> imbalance_threshold;
   std::optional<double> memory_threshold;  // percent of a node; above it: rebalance
   std::optional<double> cpu_threshold;
   std::optional<double> disk_threshold;
@@ -102,6 +111,9 @@ struct BalanceConfig {
   ClusterConfig proxmox_cluster;
   BalancingConfig balancing;
   ServiceConfig service;
+  // Keys set in a layer that proxlb accepts (ProxLB knows them) but does not
+  // act on, one sentence each naming the key; the commands log them.
+  std::vector<std::string> warnings;
 
   // The reserve of a node: its own entry, else the defaults.
   Reserve reserve_for(const std::string& node) const;

@@ -50,6 +50,7 @@ void add_balancing(core::ConfigSchema& s) {
          .default_value = Json::array({"vm", "ct"}), .choices = {"vm", "ct"}});
   add_integer(s, "balancing.max_job_validation", 1800, 1, 86400);
   add_number(s, "balancing.balanciness", 5.0, 0, 100);
+  add_number(s, "balancing.imbalance_threshold", nullptr, 0, 100);
   add_number(s, "balancing.memory_threshold", nullptr, 0, 100);
   add_number(s, "balancing.cpu_threshold", nullptr, 0, 100);
   add_number(s, "balancing.disk_threshold", nullptr, 0, 100);
@@ -60,7 +61,10 @@ void add_balancing(core::ConfigSchema& s) {
          .help = "{defaults|<node>: {memory: GiB, cpu: cores, disk: GiB}}"});
   add_number(s, "balancing.cpu_overcommit", 0.0, 0, 64);
   s.add({.path = "balancing.pools", .type = ValueType::Object,
-         .help = "{<pool>: {type: affinity|anti-affinity, pin: [nodes]}}"});
+         .help = "{<pool>: {type: affinity|anti-affinity, pin: [nodes], strict: bool}}"});
+  // ProxLB's PSI thresholds (mode psi); checked for shape, not acted on.
+  s.add({.path = "balancing.psi", .type = ValueType::Object,
+         .help = "{nodes|guests: {memory|cpu|disk: {pressure_full, pressure_some, pressure_spikes}}}"});
   add_number(s, "balancing.weights.memory", nullptr, 0, 1000);
   add_number(s, "balancing.weights.cpu", nullptr, 0, 1000);
   add_number(s, "balancing.weights.disk", nullptr, 0, 1000);
@@ -92,6 +96,19 @@ void add_dpm(core::ConfigSchema& s) {
   add_integer(s, "dpm.cluster_min_nodes", 1, 1, 1000);
 }
 
+// ProxLB 2.x's solver section (its CP-SAT planner in shadow or active mode):
+// accepted so existing files load, not acted on (proxlb has its own planner).
+void add_solver(core::ConfigSchema& s) {
+  add_flag(s, "solver.enable", false);
+  s.add({.path = "solver.mode", .default_value = "shadow", .choices = {"shadow", "active"}});
+  s.add({.path = "solver.log_dir", .default_value = "/var/log/proxlb/solver"});
+  add_flag(s, "solver.use_reservations", true);
+  add_number(s, "solver.balanciness", nullptr, 0, 100);
+  s.add({.path = "solver.method", .default_value = nullptr,
+         .choices = {"memory", "cpu", "disk", "memory_smart", "cpu_smart", "io_smart", "global_smart"}});
+  add_integer(s, "solver.timeout_seconds", 30, 1, 86400);
+}
+
 core::ConfigSchema build_schema() {
   core::ConfigSchema s;
   pve::add_api_keys(s);
@@ -99,6 +116,7 @@ core::ConfigSchema build_schema() {
   add_balancing(s);
   add_service(s);
   add_dpm(s);
+  add_solver(s);
   return s;
 }
 

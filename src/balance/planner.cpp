@@ -51,6 +51,8 @@ std::string_view to_string(MoveReason reason) {
     case MoveReason::Pin: return "pin";
     case MoveReason::AntiAffinity: return "anti-affinity";
     case MoveReason::Balance: return "balance";
+    case MoveReason::Parking: return "parking";
+    case MoveReason::MakeRoom: return "make-room";
   }
   return "unknown";
 }
@@ -84,17 +86,37 @@ Plan plan(const ClusterState& input, const BalanceConfig& config) {
   detail::Search search(constraints, config);
   search.repair();
   search.balance();
-  auto waves = detail::build_waves(constraints, search.steps(), config);
+  search.retry();
+  const detail::Schedule schedule = detail::schedule(constraints, search.steps(), config);
+  // Moves no safe order was found for are left out (rare): the plan then
+  // predicts the state its moves reach.
+  std::optional<LoadModel> replayed;
+  if (!schedule.dropped.empty()) {
+    replayed.emplace(before);
+    for (const auto& s : schedule.steps)
+      replayed->apply(s.from, s.to, replayed->contribution(state.guests[s.guest]));
+  }
+  const LoadModel& after = replayed ? *replayed : search.load();
 
   Plan plan;
-  fill_moves(plan, state, search.steps(), waves, config);
+  fill_moves(plan, state, schedule.steps, schedule.waves, config);
   plan.imbalance_before = before.imbalance();
-  plan.imbalance_after = search.load().imbalance();
+  plan.imbalance_after = after.imbalance();
+  plan.spread_before = before.spread();
+  plan.spread_after = after.spread();
+  plan.balanciness = config.balancing.balanciness;
   plan.balancing_needed = search.triggered();
   for (size_t n = 0; n < state.nodes.size(); ++n)
-    plan.nodes.push_back({state.nodes[n].name, before.usage(n), search.load().usage(n)});
+    plan.nodes.push_back({state.nodes[n].name, before.usage(n), after.usage(n)});
   plan.conflicts = constraints.conflicts();
   plan.unresolved = std::move(search.unresolved());
+  for (const auto& s : schedule.dropped) {
+    if (s.reason == MoveReason::Balance) continue;
+    const Guest& g = state.guests[s.guest];
+    plan.unresolved.push_back({"guest " + std::to_string(g.vmid), {g.vmid},
+                               "guest " + std::to_string(g.vmid) + ": no order of the plan's moves lets it reach " +
+                                   state.nodes[s.to].name + " with room at every step"});
+  }
   return plan;
 }
 

@@ -18,6 +18,8 @@ enum class MoveReason {
   Pin,           // returns to its pinned / HA-preferred nodes
   AntiAffinity,  // leaves a node shared with its anti-affinity group
   Balance,       // lowers the imbalance
+  Parking,       // steps aside so another move fits; moves on to its final node in a later wave
+  MakeRoom,      // leaves a node so that a required move (evacuation, pin) fits there
 };
 std::string_view to_string(MoveReason reason);
 
@@ -50,7 +52,10 @@ struct Plan {
   std::vector<NodeUsage> nodes;            // ascending name
   double imbalance_before = 0.0;           // percent, see score.h
   double imbalance_after = 0.0;
-  bool balancing_needed = false;  // imbalance above balanciness or a node above a threshold
+  double spread_before = 0.0;  // points, see LoadModel::spread()
+  double spread_after = 0.0;
+  double balanciness = 0.0;    // the config's, for the verdict shown with the plan
+  bool balancing_needed = false;  // spread above balanciness, imbalance above its threshold or a node above a threshold
   uint64_t bytes_moved = 0;       // memory + local disk of all moves
   std::vector<Conflict> conflicts;   // rules that cannot all be met
   std::vector<Conflict> unresolved;  // required moves that found no room

@@ -37,6 +37,12 @@ double imbalance_of(const std::vector<double>& usage) {
   return coefficient(s1, s2, static_cast<int>(usage.size()));
 }
 
+double spread_of(const std::vector<double>& usage_percent) {
+  if (usage_percent.empty()) return 0.0;
+  auto [lo, hi] = std::minmax_element(usage_percent.begin(), usage_percent.end());
+  return *hi - *lo;
+}
+
 LoadModel::LoadModel(const ClusterState& state, const BalanceConfig& config)
     : mode_(config.balancing.mode), use_history_(config.balancing.history.enable) {
   const Weights& w = config.balancing.weights;
@@ -163,6 +169,32 @@ double LoadModel::compute_weighted(size_t node) const {
   double total = 0.0;
   for (size_t r : active_) total += weights_[r] * u[r];
   return total;
+}
+
+Vec3 LoadModel::spread_by_resource() const {
+  // Called by the planner's stop test after every step: min/max in place, no
+  // allocation (same result as spread_of on the counted nodes' percentages).
+  Vec3 out{};
+  for (size_t r = 0; r < kResources; ++r) {
+    bool any = false;
+    double lo = 0.0, hi = 0.0;
+    for (size_t i = 0; i < load_.size(); ++i) {
+      if (!counted_[i] || capacity_[i][r] <= 0) continue;
+      double p = 100.0 * term(i, r, load_[i][r]);
+      lo = any ? std::min(lo, p) : p;
+      hi = any ? std::max(hi, p) : p;
+      any = true;
+    }
+    out[r] = hi - lo;
+  }
+  return out;
+}
+
+double LoadModel::spread() const {
+  Vec3 by = spread_by_resource();
+  double total = 0.0;
+  for (size_t r : active_) total += weights_[r] * by[r];
+  return truncate_score(total);
 }
 
 Vec3 LoadModel::max_usage_percent() const {

@@ -28,6 +28,10 @@ double truncate_score(double value);
 // zero total usage (as proxmox-resource-scheduling).
 double imbalance_of(const std::vector<double>& usage);
 
+// ProxLB's balanciness figure: the highest minus the lowest of a set of node
+// usage percentages, in percentage points. 0 for an empty set.
+double spread_of(const std::vector<double>& usage_percent);
+
 // The per-node load the balancer evens out, in the units of `mode`:
 //   used:     memory bytes in use (node figure), CPU cores busy, local disk bytes used
 //   assigned: memory bytes assigned, vCPUs assigned, local disk bytes of guests
@@ -40,8 +44,17 @@ class LoadModel {
 
   // What `guest` adds to its node, before the node's psi factor.
   Vec3 contribution(const Guest& guest) const;
-  // Weighted imbalance in percent (0..100), truncated.
+  // Weighted imbalance in percent (0..100), truncated: the coefficient of
+  // variation, see imbalance_of(). balancing.imbalance_threshold compares to it.
   double imbalance() const;
+  // ProxLB's balanciness figure, which balancing.balanciness compares to: for
+  // each weighted resource, the most minus the least used counted node in
+  // percentage points (usage of capacity after reserves, in the balancing
+  // mode); the weighted mean of those, truncated. With one method (the
+  // default weights) it is exactly that resource's max-min spread.
+  double spread() const;
+  // The spread of each resource alone (0 where no counted node has capacity).
+  Vec3 spread_by_resource() const;
   // Imbalance if `contrib` moved from node `from` to node `to`; either may be
   // -1 (a new guest has no source). O(1).
   double imbalance_after(int from, int to, const Vec3& contrib) const;

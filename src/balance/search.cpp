@@ -3,6 +3,7 @@
 #include "balance/search.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "core/strings.h"
@@ -14,6 +15,7 @@ Search::Search(const Constraints& constraints, const BalanceConfig& config)
   const auto& guests = c_.state().guests;
   guest_node_.resize(guests.size());
   for (size_t g = 0; g < guests.size(); ++g) guest_node_[g] = c_.node_of(g);
+  base_ = guest_node_;
   fit_.resize(c_.node_count());
   for (size_t n = 0; n < c_.node_count(); ++n) fit_[n] = c_.initial_load(n);
   info_.resize(c_.units().size());
@@ -38,7 +40,9 @@ Search::Search(const Constraints& constraints, const BalanceConfig& config)
 
 bool Search::balancing_needed() const {
   const auto& b = config_.balancing;
-  if (load_.imbalance() > b.balanciness) return true;
+  // ProxLB's balanciness: the max-min spread of node usage in points.
+  if (load_.spread() > b.balanciness) return true;
+  if (b.imbalance_threshold && load_.imbalance() > *b.imbalance_threshold) return true;
   Vec3 top = load_.max_usage_percent();
   return (b.memory_threshold && top[kMemory] > *b.memory_threshold) ||
          (b.cpu_threshold && top[kCpu] > *b.cpu_threshold) ||
@@ -99,6 +103,9 @@ double Search::move_cost(double gib, int moves) const {
 
 void Search::move_guest(size_t guest, size_t node, MoveReason reason, double gain, double cost) {
   int from = guest_node_[guest];
+  if (from != base_[guest]) --displaced_;
+  if (reason != MoveReason::Balance) base_[guest] = static_cast<int>(node);
+  if (static_cast<int>(node) != base_[guest]) ++displaced_;
   steps_.push_back({guest, c_.unit_of(guest), from, static_cast<int>(node), reason, gain, cost});
   load_.apply(from, static_cast<int>(node), load_.contribution(c_.state().guests[guest]));
   if (from >= 0) fit_[from] = fit_[from] - c_.need(guest);
@@ -119,6 +126,20 @@ void Search::move_unit(size_t unit, size_t node, MoveReason reason, double gain,
   count_anti(unit, +1);
   auto& list = units_on_[node];
   list.insert(std::lower_bound(list.begin(), list.end(), unit), unit);
+}
+
+int Search::displacement(size_t unit, int node) const {
+  int delta = 0;
+  for (size_t m : c_.units()[unit].members)
+    delta += (node != base_[m]) - (guest_node_[m] != base_[m]);
+  return delta;
+}
+
+bool Search::admits(const Candidate& c) const {
+  long delta = displacement(c.unit, c.to);
+  if (c.swap) delta += displacement(c.partner, c.from);
+  if (c.chain) delta += displacement(c.partner, c.via);
+  return static_cast<long>(displaced_) + delta <= static_cast<long>(config_.balancing.max_moves);
 }
 
 // The allowed node where the unit leaves the cluster most even.
@@ -157,6 +178,106 @@ void Search::repair() {
   if (b.enforce_pinning || triggered_) repair_pins();
   if (affinity)
     for (size_t g = 0; g < c_.anti_groups().size(); ++g) repair_anti(g);
+}
+
+// Tries the least loaded allowed nodes: moves units off one (the single
+// smallest whose leaving suffices, else the largest first, each where it
+// evens the cluster most) until `unit` fits. Returns the node, or -1 and no
+// change. The moves are required ones (MakeRoom): they count against no limit.
+int Search::make_room(size_t unit) {
+  if (room_budget_ <= 0) return -1;
+  --room_budget_;
+  const Unit& u = c_.units()[unit];
+  std::vector<size_t> targets;
+  for (size_t t = 0; t < c_.node_count(); ++t)
+    if (u.allowed.test(t) && c_.eligible(t) && unit_node(unit) != static_cast<int>(t) && anti_ok(unit, t))
+      targets.push_back(t);
+  std::sort(targets.begin(), targets.end(), [&](size_t a, size_t b) {
+    double ua = truncate_score(load_.weighted_usage(a)), ub = truncate_score(load_.weighted_usage(b));
+    return ua != ub ? ua < ub : a < b;
+  });
+  if (targets.size() > 3) targets.resize(3);
+  const Amount& need = info_[unit].need;
+  for (size_t t : targets) {
+    std::vector<size_t> out;
+    for (size_t v : units_on_[t])
+      if (v != unit && c_.units()[v].movable) out.push_back(v);
+    std::sort(out.begin(), out.end(), [&](size_t a, size_t b) {
+      if (info_[a].need.memory != info_[b].need.memory) return info_[a].need.memory < info_[b].need.memory;
+      return c_.units()[a].vmid < c_.units()[b].vmid;
+    });
+    Search trial(*this);
+    bool single = false;
+    for (size_t v : out) {  // smallest first: the first that frees enough
+      if (!Constraints::fits(fit_[t] - info_[v].need, need, c_.limit(t))) continue;
+      int to = trial.best_target(v);
+      if (to < 0) continue;
+      trial.move_unit(v, static_cast<size_t>(to), MoveReason::MakeRoom, 0.0, 0.0);
+      single = true;
+      break;
+    }
+    for (auto it = out.rbegin(); !single && it != out.rend(); ++it) {
+      if (Constraints::fits(trial.fit_[t], need, c_.limit(t))) break;
+      int to = trial.best_target(*it);
+      if (to >= 0) trial.move_unit(*it, static_cast<size_t>(to), MoveReason::MakeRoom, 0.0, 0.0);
+    }
+    if (trial.can_place(unit, t)) {
+      adopt(trial);
+      return static_cast<int>(t);
+    }
+  }
+  return -1;
+}
+
+std::string Search::check_invariants() const {
+  std::vector<int> node(c_.guest_count());
+  std::vector<int> base(c_.guest_count());
+  for (size_t g = 0; g < c_.guest_count(); ++g) node[g] = base[g] = c_.node_of(g);
+  std::vector<Amount> fit(c_.node_count());
+  for (size_t n = 0; n < c_.node_count(); ++n) fit[n] = c_.initial_load(n);
+  for (const Step& s : steps_) {
+    if (node[s.guest] != s.from) return "step of guest " + std::to_string(s.guest) + " starts elsewhere";
+    if (s.from >= 0) fit[s.from] = fit[s.from] - c_.need(s.guest);
+    fit[s.to] = fit[s.to] + c_.need(s.guest);
+    node[s.guest] = s.to;
+    if (s.reason != MoveReason::Balance) base[s.guest] = s.to;
+  }
+  if (node != guest_node_) return "guest_node_ is not the snapshot with steps_ applied";
+  if (base != base_) return "base_";
+  size_t displaced = 0;
+  for (size_t g = 0; g < c_.guest_count(); ++g) displaced += node[g] != base[g];
+  if (displaced != displaced_) return "displaced_";
+  if (displaced_ > static_cast<size_t>(config_.balancing.max_moves)) return "displaced_ above max_moves";
+  auto near = [](double a, double b) { return std::abs(a - b) <= 1e-6 * std::max(1.0, std::abs(b)); };
+  for (size_t n = 0; n < c_.node_count(); ++n)
+    if (!near(fit[n].memory, fit_[n].memory) || !near(fit[n].cpus, fit_[n].cpus) || !near(fit[n].disk, fit_[n].disk))
+      return "fit_ of node " + std::to_string(n);
+  std::vector<std::vector<size_t>> on(c_.node_count());
+  for (size_t u = 0; u < c_.units().size(); ++u) {
+    if (unit_at_[u] != locate(u)) return "unit_at_ of unit " + std::to_string(u);
+    if (unit_at_[u] >= 0) on[unit_at_[u]].push_back(u);
+  }
+  if (on != units_on_) return "units_on_";
+  for (size_t g = 0; g < c_.anti_groups().size(); ++g)
+    for (size_t n = 0; n < c_.node_count(); ++n) {
+      int count = 0;
+      for (size_t u : c_.anti_groups()[g].units) {
+        auto nodes = unit_nodes(u);
+        count += std::find(nodes.begin(), nodes.end(), static_cast<int>(n)) != nodes.end();
+      }
+      if (count != anti_count_[g][n]) return "anti_count_ of group " + std::to_string(g);
+    }
+  return {};
+}
+
+void Search::retry() {
+  if (unresolved_.empty()) return;
+  size_t before = steps_.size();
+  unresolved_.clear();  // repair() reports again what still finds no room
+  room_budget_ = 16;
+  repair();
+  room_budget_ = 0;
+  if (steps_.size() > before && config_.balancing.enable && balancing_needed()) balance_pass();
 }
 
 int Search::gather_target(size_t unit) const {
@@ -217,6 +338,7 @@ void Search::evacuate() {
   for (size_t u : leaving) {
     int from = unit_node(u);
     int target = best_target(u);
+    if (target < 0) target = make_room(u);
     if (target < 0) {
       report(u, "cannot leave maintenance node " + c_.state().nodes[from].name +
                     ": no allowed node has room");
@@ -233,6 +355,7 @@ void Search::repair_pins() {
     if (node < 0 || !unit.movable || unit.allowed.test(node) || unit.allowed.empty()) continue;
     if (!c_.eligible(node) && !c_.evacuate(node)) continue;
     int target = best_target(u);
+    if (target < 0) target = make_room(u);
     if (target < 0) {
       report(u, "runs on " + c_.state().nodes[node].name +
                     " outside its allowed nodes, and no allowed node has room");
@@ -246,14 +369,14 @@ void Search::repair_anti(size_t group) {
   const AntiGroup& g = c_.anti_groups()[group];
   for (size_t n = 0; n < c_.node_count(); ++n) {
     while (anti_count_[group][n] > g.max_per_node) {
-      // Keep the lowest vmid in place; move the one whose move evens the
-      // cluster most (ties: lower vmid).
+      // Any member may move (pinned, ignored or locked ones cannot): the one
+      // whose move evens the cluster most (ties: lower vmid).
       std::vector<size_t> here;
       for (size_t u : g.units)
         if (unit_node(u) == static_cast<int>(n)) here.push_back(u);
       int chosen = -1, chosen_target = -1;
       double chosen_score = 0.0;
-      for (size_t i = 1; i < here.size(); ++i) {
+      for (size_t i = 0; i < here.size(); ++i) {
         if (!c_.units()[here[i]].movable) continue;
         int t = best_target(here[i]);
         if (t < 0) continue;

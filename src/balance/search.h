@@ -25,6 +25,19 @@ struct Step {
   double cost = 0.0;
 };
 
+// The working state of one planning run, a value: polish() copies it to try
+// kicks, adopt() takes another run's over. Every change goes through
+// move_guest(), which keeps these invariants:
+//  - guest_node_ is the snapshot's placement with steps_ applied in order;
+//    load_ and fit_ (capacity, in the fit check's units) are the loads of
+//    that placement; unit_at_[u] == locate(u); units_on_[n] lists the whole
+//    units on n, ascending; anti_count_[g][n] counts the units of anti group
+//    g with a member on n.
+//  - base_[guest] is the guest's node in the snapshot or after its last
+//    required move; displaced_ counts guests away from it, the net balancing
+//    moves, and admits() keeps it <= max_moves for every candidate taken.
+// steps_ may move a guest more than once (a swap partner moved on later, a
+// repair then a balancing move); schedule() turns them into net moves.
 class Search {
  public:
   Search(const Constraints& constraints, const BalanceConfig& config);
@@ -33,12 +46,18 @@ class Search {
   // and anti-affinity. Phase 2: local search on the imbalance.
   void repair();
   void balance();
+  // Phase 3: required moves that found no room are tried again on the state
+  // balancing left (it may have freed room), then balancing resumes.
+  void retry();
 
   bool balancing_needed() const;  // imbalance or a threshold above its limit
   bool triggered() const { return triggered_; }  // balancing_needed() before any move
   const std::vector<Step>& steps() const { return steps_; }
   const LoadModel& load() const { return load_; }
   std::vector<Conflict>& unresolved() { return unresolved_; }
+  // Checks the invariants below from scratch (tests): empty when they hold,
+  // else the first that does not.
+  std::string check_invariants() const;
 
  private:
   struct UnitInfo {
@@ -65,6 +84,11 @@ class Search {
   bool can_place(size_t unit, size_t node) const;
   bool anti_ok(size_t unit, size_t node, int ignore_unit = -1) const;
   void move_guest(size_t guest, size_t node, MoveReason reason, double gain, double cost);
+  // max_moves, the one check every balancing candidate passes: the net
+  // balancing moves (guests away from where the last required move, or the
+  // snapshot, put them) after `c` stay within the limit.
+  bool admits(const Candidate& c) const;
+  int displacement(size_t unit, int node) const;  // change of displaced_ if the unit went there
   void move_unit(size_t unit, size_t node, MoveReason reason, double gain, double cost);
   void count_anti(size_t unit, int delta);
   double move_cost(double gib, int moves) const;
@@ -77,6 +101,8 @@ class Search {
   void repair_pins();
   void repair_anti(size_t group);
   void report(size_t unit, const std::string& what);
+  // When retrying: moves units off an allowed node until `unit` fits there.
+  int make_room(size_t unit);
 
   // Phase 2 parts.
   void balance_pass();
@@ -93,8 +119,7 @@ class Search {
   bool better(const Candidate& a, const Candidate& b) const;
   std::vector<Candidate> collect(const std::vector<size_t>& sources,
                                  const std::vector<size_t>& targets) const;
-  size_t apply_round(const std::vector<Candidate>& candidates, const std::vector<size_t>& targets,
-                     size_t limit);
+  size_t apply_round(const std::vector<Candidate>& candidates, const std::vector<size_t>& targets);
   void consider(size_t unit, size_t from, size_t to, Candidate& best) const;
   bool find_swap(const std::vector<size_t>& ranked, Candidate& best) const;
   void consider_swap(size_t a, size_t b, size_t s, size_t t, Candidate& best) const;
@@ -119,14 +144,34 @@ class Search {
   std::vector<std::vector<size_t>> units_on_;  // [node]: whole units, ascending
   std::vector<Step> steps_;
   std::vector<Conflict> unresolved_;
+  // Net balancing moves: base_[guest] is where the snapshot or the last
+  // required move put the guest; displaced_ counts guests elsewhere.
+  std::vector<int> base_;
+  size_t displaced_ = 0;
+  int room_budget_ = 0;  // make_room() attempts left (set by retry())
 };
 
-// Groups sequential steps into waves (see Plan). Each wave only starts from
-// the state all earlier waves produce; within a wave, capacity counts every
-// incoming guest but no departure, and anti-affinity counts every member that
-// was on a node at the wave's start, so any subset of a wave is safe.
-std::vector<std::vector<size_t>> build_waves(const Constraints& constraints,
-                                             const std::vector<Step>& steps,
-                                             const BalanceConfig& config);
+// The search's sequential steps collapsed to one move per guest, from its
+// node in the snapshot to its final node, in the order of each guest's first
+// step; guests that end where they started have none. A move is required
+// (its reason) when any of its steps was.
+std::vector<Step> net_moves(const Constraints& constraints, const std::vector<Step>& steps);
+
+// The plan's contract, enforced in one place (waves.cpp): net moves in waves.
+// Each wave only starts from the state all earlier waves produce; within a
+// wave, capacity counts every incoming guest but no departure, anti-affinity
+// counts every member that was on a node at the wave's start, and no node
+// takes part in more than parallel_jobs migrations (one wave per move without
+// `parallel`), so any subset of a wave is safe. When no order exists, a guest
+// parks on a node with room first (MoveReason::Parking, costed) and moves on
+// later; each guest parks at most once. Moves that still cannot be ordered
+// are left out, in `dropped`.
+struct Schedule {
+  std::vector<Step> steps;                  // execution order, parking moves included
+  std::vector<std::vector<size_t>> waves;  // indices into steps
+  std::vector<Step> dropped;                // net moves no safe order was found for
+};
+Schedule schedule(const Constraints& constraints, const std::vector<Step>& steps,
+                  const BalanceConfig& config);
 
 }  // namespace pvekit::balance::detail

@@ -55,7 +55,7 @@ void Search::consider(size_t unit, size_t from, size_t to, Candidate& best) cons
   if (gain <= 0.0 || gain < cost) return;  // does not pay for itself
   Candidate cand{unit, unit, false, false, false, static_cast<int>(from), static_cast<int>(to), -1,
                  gain, cost, rank(gain, cost)};
-  if (better(cand, best)) best = cand;
+  if (better(cand, best) && admits(cand)) best = cand;
 }
 
 // Every paying move from the above-mean nodes, the best target per unit,
@@ -106,7 +106,7 @@ void Search::consider_swap(size_t a, size_t b, size_t s, size_t t, Candidate& be
   if (gain <= 0.0 || gain < cost) return;
   Candidate cand{a, b, true, !a_first, false, static_cast<int>(s), static_cast<int>(t), -1,
                  gain, cost, rank(gain, cost)};
-  if (better(cand, best)) best = cand;
+  if (better(cand, best) && admits(cand)) best = cand;
 }
 
 bool Search::find_swap(const std::vector<size_t>& ranked, Candidate& best) const {
@@ -158,11 +158,11 @@ void Search::apply(const Candidate& c) {
 // not yet touched this round (units tend to share the same best target); the
 // first always applies, so every round makes progress. See docs/balancing.md.
 size_t Search::apply_round(const std::vector<Candidate>& candidates,
-                           const std::vector<size_t>& targets, size_t limit) {
+                           const std::vector<size_t>& targets) {
   std::vector<bool> touched(c_.node_count(), false);
   size_t applied = 0;
   for (const Candidate& cand : candidates) {
-    if (steps_.size() >= limit || !balancing_needed()) break;
+    if (!balancing_needed()) break;
     if (touched[cand.from] || unit_node(cand.unit) != cand.from) continue;
     Candidate now;
     double source_usage = load_.weighted_usage(cand.from);
@@ -193,6 +193,8 @@ void Search::adopt(Search& other) {
   anti_count_ = std::move(other.anti_count_);
   units_on_ = std::move(other.units_on_);
   steps_ = std::move(other.steps_);
+  base_ = std::move(other.base_);
+  displaced_ = other.displaced_;
 }
 
 // Ranking by gain per cost prefers cheap moves, which on small clusters can
@@ -213,9 +215,10 @@ void Search::balance() {
 }
 
 void Search::balance_pass() {
-  // Repairs are required and not counted; max_moves bounds balancing moves.
-  size_t limit = steps_.size() + static_cast<size_t>(config_.balancing.max_moves);
-  while (steps_.size() < limit && balancing_needed()) {
+  // Every candidate passes admits(): max_moves bounds the net balancing
+  // moves; required moves come on top. Each applied move lowers the
+  // imbalance, so the loop ends.
+  while (balancing_needed()) {
     auto ranked = ranked_nodes();
     if (ranked.size() < 2) return;
     double mean = 0.0;
@@ -229,8 +232,8 @@ void Search::balance_pass() {
     if (!candidates.empty()) {
       // A second round on the same (re-checked) list before collecting
       // again halves the evaluations at little cost in quality.
-      if (apply_round(candidates, targets, limit) == 0) return;
-      apply_round(candidates, targets, limit);
+      if (apply_round(candidates, targets) == 0) return;
+      apply_round(candidates, targets);
       continue;
     }
     Candidate swap;

@@ -74,7 +74,7 @@ void Search::chain_from(size_t a, size_t s, size_t x, const std::vector<size_t>&
       Candidate cand{a, b, false, b_first, true, static_cast<int>(s), static_cast<int>(x),
                      static_cast<int>(y), gain, cost,
                      rank(gain, cost)};
-      if (better(cand, best)) best = cand;
+      if (better(cand, best) && admits(cand)) best = cand;
     }
   }
 }

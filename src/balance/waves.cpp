@@ -1,4 +1,12 @@
+// The plan's contract, in one place: the search's sequential steps become net
+// moves (each guest once, from its node in the snapshot straight to its final
+// node; round trips vanish), ordered into waves so that capacity, hard rules
+// and per-node job limits hold after any subset of every wave. Where no order
+// exists (a cycle: A must leave X before B arrives, and A's target is only
+// free after B left it), one guest steps aside to a node with room: a parking
+// move, listed and costed as such. See Plan in planner.h.
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "balance/search.h"
@@ -6,50 +14,62 @@
 namespace pvekit::balance::detail {
 namespace {
 
-class WaveBuilder {
+struct Pending {
+  Step step;            // from: where the guest is now; to: its final node
+  bool parked = false;  // stepped aside once already
+};
+
+class Scheduler {
  public:
-  WaveBuilder(const Constraints& c, const BalanceConfig& config)
+  Scheduler(const Constraints& c, const BalanceConfig& config)
       : c_(c),
-        per_node_(config.balancing.parallel ? config.balancing.parallel_jobs : 1),
+        config_(config),
+        per_node_(config.balancing.parallel ? std::max(1, config.balancing.parallel_jobs) : 1),
         parallel_(config.balancing.parallel),
         fit_(c.node_count()),
         node_(c.guest_count()) {
     for (size_t n = 0; n < c.node_count(); ++n) fit_[n] = c.initial_load(n);
     for (size_t g = 0; g < c.guest_count(); ++g) node_[g] = c.node_of(g);
-    open_wave();
   }
 
-  void add(size_t index, const Step& step) {
-    if (!waves_.back().empty() && !fits_wave(step)) {
-      close_wave();
+  Schedule run(std::vector<Pending> pending) {
+    while (!pending.empty()) {
       open_wave();
+      std::vector<size_t> taken;
+      for (size_t i = 0; i < pending.size(); ++i) {
+        if (!parallel_ && !wave_.empty()) break;
+        if (!fits_wave(pending[i].step)) continue;
+        add(pending[i].step);
+        taken.push_back(i);
+      }
+      if (taken.empty()) {
+        if (!park(pending)) break;
+        continue;
+      }
+      for (auto it = taken.rbegin(); it != taken.rend(); ++it) pending.erase(pending.begin() + *it);
+      close_wave();
     }
-    waves_.back().push_back(index);
-    steps_.push_back(step);
-    incoming_[step.to] = incoming_[step.to] + c_.need(step.guest);
-    ++jobs_[step.to];
-    if (step.from >= 0) ++jobs_[step.from];
-    moving_.insert(step.guest);
-    arrivals_.push_back(step);
-  }
-
-  std::vector<std::vector<size_t>> finish() {
-    if (waves_.back().empty()) waves_.pop_back();
-    return std::move(waves_);
+    for (const Pending& p : pending) {
+      // A parked guest whose final move found no order ends where it waited:
+      // that step is its one move, no longer a parking one.
+      if (p.parked)
+        for (Step& s : out_.steps)
+          if (s.guest == p.step.guest && s.reason == MoveReason::Parking) s.reason = p.step.reason;
+      out_.dropped.push_back(p.step);
+    }
+    return std::move(out_);
   }
 
  private:
   bool fits_wave(const Step& s) const {
-    if (!parallel_) return false;
-    if (moving_.count(s.guest)) return false;
-    if (jobs_[s.to] >= per_node_ || (s.from >= 0 && jobs_[s.from] >= per_node_)) return false;
+    if (jobs_[s.to] >= per_node_ || jobs_[s.from] >= per_node_) return false;
     if (!Constraints::fits(fit_[s.to] + incoming_[s.to], c_.need(s.guest), c_.limit(s.to)))
       return false;
     return anti_ok(s);
   }
 
-  // Units of `group` present on `node` at the wave start or arriving in this
-  // wave, other than `unit` itself.
+  // Units of `group` on `node` at the wave start (they may leave last) or
+  // arriving in this wave, other than `unit`.
   int present(size_t group, size_t node, size_t unit) const {
     std::set<size_t> units;
     for (size_t u : c_.anti_groups()[group].units) {
@@ -57,7 +77,7 @@ class WaveBuilder {
       for (size_t m : c_.units()[u].members)
         if (node_[m] == static_cast<int>(node)) units.insert(u);
     }
-    for (const Step& a : arrivals_)
+    for (const Step& a : wave_)
       if (a.unit != unit && a.to == static_cast<int>(node)) {
         const auto& groups = c_.units()[a.unit].anti_groups;
         if (std::find(groups.begin(), groups.end(), group) != groups.end()) units.insert(a.unit);
@@ -72,47 +92,156 @@ class WaveBuilder {
   }
 
   void open_wave() {
-    waves_.emplace_back();
+    wave_.clear();
     incoming_.assign(c_.node_count(), Amount{});
     jobs_.assign(c_.node_count(), 0);
-    moving_.clear();
-    arrivals_.clear();
+  }
+
+  void add(const Step& s) {
+    wave_.push_back(s);
+    incoming_[s.to] = incoming_[s.to] + c_.need(s.guest);
+    ++jobs_[s.to];
+    ++jobs_[s.from];
   }
 
   void close_wave() {
-    for (size_t i : waves_.back()) {
-      const Step& s = steps_[i];
-      if (s.from >= 0) {
-        fit_[s.from].memory -= c_.need(s.guest).memory;
-        fit_[s.from].cpus -= c_.need(s.guest).cpus;
-        fit_[s.from].disk -= c_.need(s.guest).disk;
-      }
+    Schedule& out = out_;
+    std::vector<size_t> indices;
+    for (const Step& s : wave_) {
+      fit_[s.from] = fit_[s.from] - c_.need(s.guest);
       fit_[s.to] = fit_[s.to] + c_.need(s.guest);
       node_[s.guest] = s.to;
+      indices.push_back(out.steps.size());
+      out.steps.push_back(s);
     }
+    out.waves.push_back(std::move(indices));
+    wave_.clear();
+  }
+
+  // Whether `s` could run alone now if guest `away` were not on its node.
+  bool fits_without(const Step& s, size_t away) {
+    int home = node_[away];
+    fit_[home] = fit_[home] - c_.need(away);
+    node_[away] = -1;
+    open_wave();
+    bool ok = fits_wave(s);
+    node_[away] = home;
+    fit_[home] = fit_[home] + c_.need(away);
+    return ok;
+  }
+
+  // A node where guest `x` may wait: allowed, with room, no anti-affinity
+  // break; the least used by memory (ties: the first).
+  int parking_node(const Pending& x) {
+    open_wave();
+    int best = -1;
+    double best_share = 0.0;
+    for (size_t p = 0; p < c_.node_count(); ++p) {
+      int n = static_cast<int>(p);
+      if (n == x.step.from || n == x.step.to || !c_.eligible(p) || !c_.allowed(x.step.guest, p))
+        continue;
+      Step trial = x.step;
+      trial.to = n;
+      if (!fits_wave(trial)) continue;
+      double share = c_.limit(p).memory > 0 ? fit_[p].memory / c_.limit(p).memory : 1.0;
+      if (best < 0 || share < best_share) best = n, best_share = share;
+    }
+    return best;
+  }
+
+  // No pending move fits even alone. Park a pending guest that blocks one:
+  // first one whose leaving lets a blocked move run, else any on a blocked
+  // move's target. Each guest parks at most once, so this ends.
+  bool park(std::vector<Pending>& pending) {
+    for (int pass = 0; pass < 2; ++pass)
+      for (const Pending& blocked : pending)
+        for (Pending& x : pending) {
+          if (&x == &blocked || x.parked || node_[x.step.guest] != blocked.step.to) continue;
+          if (pass == 0 && !fits_without(blocked.step, x.step.guest)) continue;
+          int p = parking_node(x);
+          if (p < 0) continue;
+          Step aside = x.step;
+          aside.to = p;
+          aside.reason = MoveReason::Parking;
+          aside.gain = 0.0;
+          aside.cost = cost(x.step.guest);
+          open_wave();
+          add(aside);
+          close_wave();
+          x.step.from = p;
+          x.parked = true;
+          return true;
+        }
+    return false;
+  }
+
+  double cost(size_t guest) const {
+    const Guest& g = c_.state().guests[guest];
+    double ram = g.status == GuestStatus::Running ? static_cast<double>(g.memory_used) : 0.0;
+    double gib = (ram + static_cast<double>(g.local_disk_bytes)) / static_cast<double>(kGiB);
+    const auto& m = config_.balancing.migration_cost;
+    return truncate_score(m.min_gain + m.per_gib * gib);
   }
 
   const Constraints& c_;
+  const BalanceConfig& config_;
   int per_node_;
   bool parallel_;
   std::vector<Amount> fit_;
   std::vector<int> node_;
-  std::vector<Step> steps_;
-  std::vector<std::vector<size_t>> waves_;
+  std::vector<Step> wave_;
   std::vector<Amount> incoming_;
   std::vector<int> jobs_;
-  std::set<size_t> moving_;
-  std::vector<Step> arrivals_;
+  Schedule out_;
 };
 
 }  // namespace
 
-std::vector<std::vector<size_t>> build_waves(const Constraints& constraints,
-                                             const std::vector<Step>& steps,
-                                             const BalanceConfig& config) {
-  WaveBuilder builder(constraints, config);
-  for (size_t i = 0; i < steps.size(); ++i) builder.add(i, steps[i]);
-  return builder.finish();
+std::vector<Step> net_moves(const Constraints& constraints, const std::vector<Step>& steps) {
+  struct Net {
+    size_t first = 0;  // index of the guest's first step: its rank in the schedule
+    Step step;
+    bool required = false;
+  };
+  std::map<size_t, Net> by_guest;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const Step& s = steps[i];
+    auto [it, fresh] = by_guest.try_emplace(s.guest);
+    Net& n = it->second;
+    if (fresh) {
+      n.first = i;
+      n.step = s;
+      n.step.from = constraints.node_of(s.guest);
+      n.step.gain = 0.0;
+      n.step.cost = 0.0;
+    }
+    n.step.to = s.to;
+    // The move is required when any of its steps was; a balancing move
+    // carries what its steps gained and the dearest of their costs.
+    if (s.reason != MoveReason::Balance) {
+      n.step.reason = s.reason;
+      n.required = true;
+    } else if (!n.required) {
+      n.step.reason = MoveReason::Balance;
+    }
+    n.step.gain += s.gain;
+    n.step.cost = std::max(n.step.cost, s.cost);
+  }
+  std::vector<std::pair<size_t, Step>> ranked;
+  for (const auto& [guest, n] : by_guest)
+    if (n.step.to != n.step.from && n.step.from >= 0) ranked.emplace_back(n.first, n.step);
+  std::sort(ranked.begin(), ranked.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<Step> out;
+  for (auto& [rank, step] : ranked) out.push_back(step);
+  return out;
+}
+
+Schedule schedule(const Constraints& constraints, const std::vector<Step>& steps,
+                  const BalanceConfig& config) {
+  std::vector<Pending> pending;
+  for (const Step& s : net_moves(constraints, steps)) pending.push_back({s, false});
+  return Scheduler(constraints, config).run(std::move(pending));
 }
 
 }  // namespace pvekit::balance::detail

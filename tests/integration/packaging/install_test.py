@@ -119,7 +119,7 @@ class Package(unittest.TestCase):
     def test_version(self):
         for program in PROGRAMS:
             out = run(self.path("/usr/bin/" + program), "--version").stdout
-            self.assertRegex(out, r"^%s (version )?%s\b" % (program, re.escape(self.version)))
+            self.assertRegex(out, r"^%s (version:? )?%s\b" % (program, re.escape(self.version)))
 
     def test_man_pages_render(self):
         if not shutil.which("man"):

@@ -198,7 +198,7 @@ TEST(ProxlbConfig, RejectsBadConfigurationsNamingTheKey) {
       {"reserve unknown resource", m + "balancing:\n  node_resource_reserve: {defaults: {ram: 4}}\n", {}, "unknown resource"},
       {"reserve negative", m + "balancing:\n  node_resource_reserve: {n1: {memory: -2}}\n", {}, "non-negative"},
       {"pool bad type", m + "balancing:\n  pools: {db: {type: together}}\n", {}, "balancing.pools.db.type"},
-      {"pool unknown key", m + "balancing:\n  pools: {db: {strict: true}}\n", {}, "balancing.pools.db.strict"},
+      {"pool unknown key", m + "balancing:\n  pools: {db: {sticky: true}}\n", {}, "balancing.pools.db.sticky"},
       {"all weights zero", m + "balancing:\n  weights: {memory: 0}\n", {}, "at least one weight"},
       {"no hosts", "proxmox_api:\n  pass: x\n", {}, "at least one host"},
       {"bad port", "proxmox_api:\n  hosts: ['pve1:99999']\n  pass: x\n", {}, "proxmox_api.hosts': host 'pve1:99999': port"},

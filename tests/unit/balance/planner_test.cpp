@@ -274,7 +274,9 @@ TEST(Planner, EscapesTheLocalMinimumOfASmallCluster) {
   auto s = small_generated(4, 10, 2);
   auto p5 = plan(s, memory_only(5.0));
   EXPECT_GT(p5.imbalance_before, 30.0);
-  EXPECT_LE(p5.imbalance_after, 5.0);
+  // balanciness is ProxLB's max-min spread in points (the CV imbalance is
+  // relative to the mean usage and may stay higher).
+  EXPECT_LE(p5.spread_after, 5.0) << "imbalance " << p5.imbalance_after;
   auto p0 = plan(s, memory_only(0.0));
   EXPECT_LE(p0.imbalance_after, 0.19 * 1.1);
   expect_fits_step_by_step(s, p5);
