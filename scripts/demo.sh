@@ -43,7 +43,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-section() { printf '\n\033[1m== %s ==\033[0m\n' "$*"; }
+section() { printf '\n%s== %s ==%s\n' "$progress_bold" "$*" "$progress_reset"; }
 
 section "pvesim: a simulated 5-node Proxmox VE 9.1 cluster (1 real second = 60 cluster seconds)"
 "$bin/pvesim/pvesim" --port 0 --time-scale 60 >"$work/pvesim.out" 2>"$work/pvesim.log" &
@@ -137,7 +137,7 @@ if [ "$keep" = 1 ]; then
 
 pvesim is still running (pid $sim_pid) on 127.0.0.1:$port; the demo's files are in $work.
 Three things to try next:
-  $bin/proxlb/proxlb -c $work/proxlb.yaml plan --json
+  $bin/proxlb/proxlb -c $work/proxlb.yaml --json plan
   $bin/proxlb/proxlb -c $work/proxlb.yaml best-node --memory 4G
   curl -sk -H 'Authorization: PVEAPIToken=root@pam!pvekit=0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d' https://127.0.0.1:$port/api2/json/cluster/resources
 Stop it with:

@@ -27,7 +27,7 @@ progress_elapsed() {  # seconds -> "1 min 05 s" or "7 s"
 progress_close_phase() {
   [ -n "$progress_phase_name" ] || return 0
   local took=$(($(date +%s) - progress_phase_start))
-  progress_phases+=("$(printf '  %-34s %s' "$progress_phase_name" "$(progress_elapsed "$took")")")
+  progress_phases+=("$(printf '  %-48s %s' "$progress_phase_name" "$(progress_elapsed "$took")")")
   progress_phase_name=""
 }
 
@@ -44,7 +44,7 @@ phase_summary() {
   progress_close_phase
   printf '%s==> %s%s\n' "$progress_bold" "${1:-done}" "$progress_reset"
   printf '%s\n' "${progress_phases[@]}"
-  printf '  %-34s %s\n' "total" "$(progress_elapsed $(($(date +%s) - progress_started)))"
+  printf '  %-48s %s\n' "total" "$(progress_elapsed $(($(date +%s) - progress_started)))"
 }
 
 # build_with_progress ARGS...: `cmake --build ARGS` with ninja's "[n/m] ..."
@@ -60,7 +60,10 @@ build_with_progress() {
       done=${BASH_REMATCH[1]}
       total=${BASH_REMATCH[2]}
       pct=$((done * 100 / total))
-      if [ "$progress_live" = 1 ]; then
+      # ninja's "[0/N] Re-checking globbed directories..." is not a build step.
+      if [ "$done" = 0 ]; then
+        continue
+      elif [ "$progress_live" = 1 ]; then
         printf '\r    building: %d/%d (%d%%)' "$done" "$total" "$pct"
         drawn=1
       elif [ $((pct - last_pct)) -ge 10 ] || [ "$done" = "$total" ]; then
