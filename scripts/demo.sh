@@ -29,10 +29,10 @@ else
   phase "configuring (cmake --preset default)" "about 10 s"
   cmake --preset default >/dev/null
 fi
-phase "building pvesim, proxlb and lxcri (2 jobs)" "about 5 minutes from scratch on 2 cores, seconds when up to date"
+phase "building pvesim, proxlb and lxcri (2 jobs)" "about 6 minutes from scratch on 2 cores, seconds when up to date"
 build_with_progress --preset default --target pvesim proxlb lxcri
 bin="$PWD/build/default/apps"
-phase "running the demo" "about 1 minute"
+phase "running the demo" "under a minute"
 
 work=$(mktemp -d)
 sim_pid=""
