@@ -21,14 +21,7 @@ for arg in "$@"; do
   esac
 done
 
-phase "checking the Debian packages" "seconds; 3-10 minutes when it installs them"
-bash scripts/setup.sh
-if [ -f build/default/build.ninja ]; then
-  phase "configuring" "already configured: cmake reruns itself if needed"
-else
-  phase "configuring (cmake --preset default)" "about 10 s"
-  cmake --preset default >/dev/null
-fi
+install_and_configure
 phase "building pvesim, proxlb and lxcri (2 jobs)" "about 6 minutes from scratch on 2 cores, seconds when up to date"
 build_with_progress --preset default --target pvesim proxlb lxcri
 bin="$PWD/build/default/apps"

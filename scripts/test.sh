@@ -6,14 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/progress.sh
 
-phase "checking the Debian packages" "seconds; 3-10 minutes when it installs them"
-bash scripts/setup.sh
-if [ -f build/default/build.ninja ]; then
-  phase "configuring" "already configured: cmake reruns itself if needed"
-else
-  phase "configuring (cmake --preset default)" "about 10 s"
-  cmake --preset default >/dev/null
-fi
+install_and_configure
 phase "building everything (2 jobs)" "about 12 minutes from scratch on 2 cores, seconds when up to date"
 build_with_progress --preset default
 phase "running the tests (ctest)" "about 11 minutes on 2 cores, 7 of them the VM boots (label vm)"

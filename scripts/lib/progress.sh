@@ -47,6 +47,20 @@ phase_summary() {
   printf '  %-48s %s\n' "total" "$(progress_elapsed $(($(date +%s) - progress_started)))"
 }
 
+# install_and_configure: the two phases before every build, each skipped in
+# seconds when done (setup.sh finds every package; the build tree exists and
+# cmake reruns itself when needed).
+install_and_configure() {
+  phase "checking the Debian packages" "seconds; 3-10 minutes when it installs them"
+  bash scripts/setup.sh
+  if [ -f build/default/build.ninja ]; then
+    phase "configuring" "already configured: cmake reruns itself if needed"
+  else
+    phase "configuring (cmake --preset default)" "about 10 s"
+    cmake --preset default >/dev/null
+  fi
+}
+
 # build_with_progress ARGS...: `cmake --build ARGS` with ninja's "[n/m] ..."
 # lines turned into a counter ("building: 120/242 (49%)"): redrawn in place on
 # a terminal, a line per 10% otherwise. Everything else ninja or the compiler
