@@ -55,6 +55,50 @@ int hex_digit(char c) {
   return -1;
 }
 
+namespace {
+constexpr std::string_view kBase64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+}  // namespace
+
+std::string base64_encode(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    uint32_t chunk = static_cast<uint8_t>(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) chunk |= static_cast<uint8_t>(bytes[i + 1]) << 8;
+    if (i + 2 < bytes.size()) chunk |= static_cast<uint8_t>(bytes[i + 2]);
+    out += kBase64Alphabet[(chunk >> 18) & 63];
+    out += kBase64Alphabet[(chunk >> 12) & 63];
+    out += i + 1 < bytes.size() ? kBase64Alphabet[(chunk >> 6) & 63] : '=';
+    out += i + 2 < bytes.size() ? kBase64Alphabet[chunk & 63] : '=';
+  }
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  std::string out;
+  out.reserve(text.size() / 4 * 3);
+  for (size_t i = 0; i < text.size(); i += 4) {
+    uint32_t chunk = 0;
+    int padding = 0;
+    for (size_t j = 0; j < 4; ++j) {
+      char c = text[i + j];
+      if (c == '=' && i + 4 == text.size() && j >= 2 && (j == 3 || text[i + 3] == '=')) {
+        ++padding;
+        chunk <<= 6;
+        continue;
+      }
+      auto pos = kBase64Alphabet.find(c);
+      if (pos == std::string_view::npos || padding > 0) return std::nullopt;
+      chunk = (chunk << 6) | static_cast<uint32_t>(pos);
+    }
+    out += static_cast<char>((chunk >> 16) & 0xff);
+    if (padding < 2) out += static_cast<char>((chunk >> 8) & 0xff);
+    if (padding < 1) out += static_cast<char>(chunk & 0xff);
+  }
+  return out;
+}
+
 std::optional<int64_t> parse_int(std::string_view text) {
   int64_t value = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);

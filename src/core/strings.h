@@ -18,6 +18,12 @@ bool starts_with(std::string_view text, std::string_view prefix);
 // The value of one hex digit (either case), -1 when `c` is not one.
 int hex_digit(char c);
 
+// Standard base64 (RFC 4648, with padding), as etcd's JSON gateway carries
+// keys and values. decode: nullopt on a character outside the alphabet or a
+// length that is not a multiple of four.
+std::string base64_encode(std::string_view bytes);
+std::optional<std::string> base64_decode(std::string_view text);
+
 // Whole-string number parsing: no trailing garbage, no overflow.
 std::optional<int64_t> parse_int(std::string_view text);
 std::optional<double> parse_double(std::string_view text);

@@ -2,11 +2,6 @@
 // pinning, ticket and token login, resources, a migration waited to OK,
 // fail-over, and the libcurl transport used from several threads.
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -22,62 +17,29 @@
 #include "pve/client.h"
 #include "pve/fingerprint.h"
 #include "sim/scenario.h"  // default credentials (header-only constants)
+#include "support/child_process.h"
 
 namespace pvekit::pve {
 namespace {
 
 using namespace std::chrono_literals;
 
-// pvesim as a child process. Started with --port 0; the constructor reads
-// the "listening on" line; the destructor stops it (SIGTERM, then SIGKILL).
-// PR_SET_PDEATHSIG takes it down even if this test process dies.
+// pvesim as a child process, started with --port 0; the constructor reads
+// the "listening on" line.
 class Pvesim {
  public:
-  explicit Pvesim(std::vector<std::string> extra_args = {}) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-      error_ = "pipe failed";
-      return;
+  explicit Pvesim(std::vector<std::string> extra_args = {}) : process_(arguments(std::move(extra_args))) {
+    static const std::regex banner(R"(pvesim: listening on https://[^:]+:(\d+) fingerprint ([0-9A-F:]+))");
+    std::smatch m;
+    if (!process_.started()) {
+      error_ = process_.error();
+    } else if (!process_.wait_for_output(banner, 30s, m)) {
+      error_ = "pvesim did not print its banner: " + process_.error();
+    } else {
+      port_ = std::stoi(m[1]);
+      fingerprint_ = m[2];
     }
-    // Everything the child needs is prepared before fork(): only
-    // async-signal-safe calls between fork and exec.
-    std::vector<std::string> args = {PVESIM_PATH, "--port", "0", "--time-scale", "120", "--log-level", "warn"};
-    args.insert(args.end(), extra_args.begin(), extra_args.end());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t parent = getpid();
-    pid_ = fork();
-    if (pid_ == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(127);
-      dup2(fds[1], STDOUT_FILENO);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(fds[1]);
-    out_fd_ = fds[0];
-    if (pid_ < 0) {
-      error_ = "fork failed";
-      return;
-    }
-    read_banner();
   }
-
-  ~Pvesim() {
-    if (out_fd_ >= 0) close(out_fd_);
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    for (int i = 0; i < 50; ++i) {
-      if (waitpid(pid_, nullptr, WNOHANG) == pid_) return;
-      std::this_thread::sleep_for(100ms);
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
-
-  Pvesim(const Pvesim&) = delete;
-  Pvesim& operator=(const Pvesim&) = delete;
 
   bool ok() const { return error_.empty(); }
   const std::string& error() const { return error_; }
@@ -86,29 +48,13 @@ class Pvesim {
   std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
 
  private:
-  void read_banner() {
-    std::string seen;
-    auto deadline = std::chrono::steady_clock::now() + 30s;
-    static const std::regex banner(R"(pvesim: listening on https://[^:]+:(\d+) fingerprint ([0-9A-F:]+))");
-    while (std::chrono::steady_clock::now() < deadline) {
-      pollfd p{out_fd_, POLLIN, 0};
-      if (poll(&p, 1, 200) <= 0) continue;
-      char buf[512];
-      ssize_t n = read(out_fd_, buf, sizeof buf);
-      if (n <= 0) break;
-      seen.append(buf, static_cast<size_t>(n));
-      std::smatch m;
-      if (std::regex_search(seen, m, banner)) {
-        port_ = std::stoi(m[1]);
-        fingerprint_ = m[2];
-        return;
-      }
-    }
-    error_ = "pvesim did not print its banner; output so far: " + seen;
+  static std::vector<std::string> arguments(std::vector<std::string> extra_args) {
+    std::vector<std::string> args = {PVESIM_PATH, "--port", "0", "--time-scale", "120", "--log-level", "warn"};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    return args;
   }
 
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
+  testing::ChildProcess process_;
   int port_ = 0;
   std::string fingerprint_;
   std::string error_;

@@ -81,5 +81,26 @@ TEST(ParseJson, HostileNumbersAndSyntaxAreErrorsNotExceptions) {
   EXPECT_TRUE(parse_json("{\"a\": 1e300}", "input.json").ok());
 }
 
+// RFC 4648 section 10's test vectors.
+TEST(Base64, Rfc4648Vectors) {
+  const std::pair<const char*, const char*> vectors[] = {{"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},
+                                                         {"foo", "Zm9v"}, {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+                                                         {"foobar", "Zm9vYmFy"}};
+  for (const auto& [plain, encoded] : vectors) {
+    EXPECT_EQ(base64_encode(plain), encoded);
+    EXPECT_EQ(base64_decode(encoded), std::optional<std::string>(plain));
+  }
+}
+
+TEST(Base64, RoundTripsEveryByteAndRefusesGarbage) {
+  std::string all;
+  for (int c = 0; c < 256; ++c) all += static_cast<char>(c);
+  for (size_t len = 0; len < 8; ++len) EXPECT_EQ(base64_decode(base64_encode(all.substr(len))), all.substr(len));
+  for (const char* bad : {"Zg=", "Z===", "Zm9v!A==", "=Zm9", "Zg==Zg==", "Zm=v"}) {
+    EXPECT_EQ(base64_decode(bad), std::nullopt) << bad;
+  }
+}
+
+
 }  // namespace
 }  // namespace pvekit::core
