@@ -230,6 +230,24 @@ Result<ServiceConfig> read_service(const LayeredConfig& c) {
     return config_key_error("service.log_level", "'" + c.get_string("service.log_level") +
                                                  "' is not one of: DEBUG, INFO, WARNING, ERROR, CRITICAL");
   s.log_level = level;
+  s.schedule_cron = c.get_string("service.schedule.cron");
+  s.hold = static_cast<int>(c.get_int("service.hold"));
+  s.margin = c.get_number("service.margin");
+  auto& le = s.leader_election;
+  le.mode = c.get_string("service.leader_election.mode");
+  le.etcd_endpoints = c.get_list("service.leader_election.etcd.endpoints");
+  le.etcd_election = c.get_string("service.leader_election.etcd.election");
+  le.etcd_lease_ttl = static_cast<int>(c.get_int("service.leader_election.etcd.lease_ttl"));
+  le.node = c.get_string("service.leader_election.node");
+  if (le.mode == "etcd" && le.etcd_endpoints.empty()) {
+    return config_key_error("service.leader_election.etcd.endpoints",
+                            "leader_election mode etcd needs at least one endpoint (http://host:2379)");
+  }
+  for (const auto& e : le.etcd_endpoints) {
+    if (!core::starts_with(e, "http://") && !core::starts_with(e, "https://"))
+      return config_key_error("service.leader_election.etcd.endpoints",
+                              "'" + e + "' must start with http:// or https://");
+  }
   return s;
 }
 

@@ -91,14 +91,30 @@ struct BalancingConfig {
   int max_moves = 500;  // bound on planned moves per run
 };
 
+// Who acts when several daemons watch one cluster (service.leader_election).
+struct LeaderElectionConfig {
+  std::string mode = "none";  // none (a single daemon) | etcd | ha-master
+  std::vector<std::string> etcd_endpoints;
+  std::string etcd_election;  // empty: "proxlb/" + the first proxmox_api host
+  int etcd_lease_ttl = 10;    // seconds
+  std::string node;           // ha-master: this daemon's node; empty: the host name
+};
+
 struct ServiceConfig {
   bool daemon = true;
   int schedule_interval = 12;
   std::string schedule_format = "hours";  // hours | minutes
+  std::string schedule_cron;              // a cron expression; when set, it replaces the interval
   bool delay_enable = false;
   int delay_time = 1;
   std::string delay_format = "hours";
   std::string log_level = "INFO";  // DEBUG INFO WARNING ERROR CRITICAL
+  // Hysteresis of the daemon: balance only after `hold` consecutive rounds
+  // that need it, and only for a plan that narrows the spread by `margin`
+  // points.
+  int hold = 3;
+  double margin = 2.0;
+  LeaderElectionConfig leader_election;
 
   int64_t schedule_seconds() const;
   int64_t delay_seconds() const;

@@ -84,6 +84,16 @@ void add_service(core::ConfigSchema& s) {
   add_integer(s, "service.delay.time", 1, 0, 100000);
   s.add({.path = "service.delay.format", .default_value = "hours", .choices = {"hours", "minutes"}});
   s.add({.path = "service.log_level", .default_value = "INFO"});
+  s.add({.path = "service.schedule.cron", .default_value = "",
+         .help = "cron expression (minute hour day-of-month month day-of-week); replaces interval"});
+  add_integer(s, "service.hold", 3, 1, 1000);
+  add_number(s, "service.margin", 2.0, 0, 100);
+  s.add({.path = "service.leader_election.mode", .default_value = "none", .choices = {"none", "etcd", "ha-master"}});
+  s.add({.path = "service.leader_election.etcd.endpoints", .type = ValueType::StringList,
+         .default_value = Json::array()});
+  s.add({.path = "service.leader_election.etcd.election", .default_value = ""});
+  add_integer(s, "service.leader_election.etcd.lease_ttl", 10, 2, 300);
+  s.add({.path = "service.leader_election.node", .default_value = ""});
 }
 
 // ProxLB's dynamic power management section: accepted so existing files load,

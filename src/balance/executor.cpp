@@ -34,13 +34,17 @@ class WaveRunner {
              const std::map<uint32_t, bool>& ha, ProgressSink& progress, ExecutionReport& report)
       : client_(client), plan_(plan), options_(options), ha_(ha), progress_(progress), report_(report) {}
 
-  void run(const std::vector<size_t>& wave) {
+  // Runs the wave; the reason when before_start halted it (its moves not
+  // yet started stay Skipped), empty otherwise.
+  std::string run(const std::vector<size_t>& wave) {
     std::vector<size_t> pending = wave;
-    while (!pending.empty() || !active_.empty()) {
+    while ((!pending.empty() && halted_.empty()) || !active_.empty()) {
       start_what_fits(pending);
       client_.clock().sleep_for(options_.poll_interval);
       poll_active();
     }
+    for (size_t i : pending) report_.results[i].message = "not started: " + halted_;
+    return halted_;
   }
 
  private:
@@ -53,11 +57,17 @@ class WaveRunner {
   }
 
   void start_what_fits(std::vector<size_t>& pending) {
-    for (auto it = pending.begin(); it != pending.end();) {
+    for (auto it = pending.begin(); it != pending.end() && halted_.empty();) {
       const Move& m = plan_.moves[*it];
       if (!fits(m)) {
         ++it;
         continue;
+      }
+      if (options_.before_start) {
+        if (auto allowed = options_.before_start(); !allowed) {
+          halted_ = allowed.error().to_string();
+          break;
+        }
       }
       start(*it);
       it = pending.erase(it);
@@ -177,6 +187,7 @@ class WaveRunner {
   const std::map<uint32_t, bool>& ha_;
   ProgressSink& progress_;
   ExecutionReport& report_;
+  std::string halted_;  // why before_start stopped new migrations
   std::vector<Active> active_;
   std::map<std::string, int> jobs_;
 };
@@ -242,6 +253,14 @@ core::Result<ExecutionReport> execute(pve::Client& client, const Plan& plan, con
     return report;
   }
   for (size_t w = 0; w < plan.waves.size(); ++w) {
+    if (options.before_start) {
+      if (auto allowed = options.before_start(); !allowed) {
+        report.stopped_early = true;
+        report.stop_reason = "before wave " + std::to_string(w + 1) + ": " + allowed.error().to_string();
+        for (size_t i : plan.waves[w]) report.results[i].message = "not started: " + allowed.error().to_string();
+        return report;
+      }
+    }
     std::map<uint32_t, bool> ha;
     auto blocked = precheck(client, plan, plan.waves[w], ha, report);
     if (!blocked) return std::move(blocked).error().wrap("check before wave " + std::to_string(w + 1));
@@ -251,7 +270,12 @@ core::Result<ExecutionReport> execute(pve::Client& client, const Plan& plan, con
       return report;
     }
     progress.wave_started(w, plan.waves.size(), plan.waves[w].size());
-    WaveRunner(client, plan, options, ha, progress, report).run(plan.waves[w]);
+    std::string halted = WaveRunner(client, plan, options, ha, progress, report).run(plan.waves[w]);
+    if (!halted.empty()) {
+      report.stopped_early = true;
+      report.stop_reason = "during wave " + std::to_string(w + 1) + ": " + halted;
+      return report;
+    }
     size_t failed = 0;
     for (size_t i : plan.waves[w]) failed += report.results[i].outcome == MoveOutcome::Failed;
     if (failed > 0 && w + 1 < plan.waves.size()) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,10 @@ struct ExecutorOptions {
   bool with_local_disks = true;
   bool with_conntrack_state = true;
   int lxc_shutdown_timeout = 60;  // seconds, restart migrations of containers
+  // Asked before every wave and every migration (the daemon: still leader,
+  // not shutting down). An error stops execution: no further migration
+  // starts, running ones are awaited, and the error becomes the stop reason.
+  std::function<core::Status()> before_start;
 };
 ExecutorOptions executor_options(const BalanceConfig& config);
 

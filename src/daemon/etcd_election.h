@@ -19,6 +19,7 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/result.h"
+#include "daemon/leadership.h"
 #include "pve/transport.h"
 
 namespace pvekit::daemon {
@@ -31,7 +32,7 @@ struct EtcdElectionOptions {
   std::chrono::milliseconds request_timeout{3000};  // grant, keepalive, leader, resign
 };
 
-class EtcdElection {
+class EtcdElection final : public Leadership {
  public:
   // Config error when the options cannot work (no endpoint, empty names, a
   // TTL under 2 s).
@@ -50,12 +51,12 @@ class EtcdElection {
   bool leading() const;
   // Renews the lease now and asks etcd who leads: true only when it is this
   // daemon's key. Called before every wave and every migration.
-  core::Result<bool> confirm();
+  core::Result<bool> confirm() override;
   // Gives up leadership and revokes the lease (shutdown).
   core::Status resign();
 
   // "leader", "candidate", "no lease" with the election's name, for logs.
-  std::string describe() const;
+  std::string describe() const override;
   const EtcdElectionOptions& options() const { return options_; }
 
  private:

@@ -1,31 +1,24 @@
 #include "daemon/round_gate.h"
 
-#include <fmt/format.h>
-
 namespace pvekit::daemon {
 
-GateVerdict RoundGate::observe(double spread) {
-  if (spread <= settings_.balanciness) {
-    imbalanced_rounds_ = 0;
+GateVerdict RoundGate::observe(bool balancing_needed) {
+  if (!balancing_needed) {
+    needed_rounds_ = 0;
     return GateVerdict::Balanced;
   }
-  ++imbalanced_rounds_;
-  return imbalanced_rounds_ >= settings_.hold ? GateVerdict::Plan : GateVerdict::Holding;
+  ++needed_rounds_;
+  return needed_rounds_ >= settings_.hold ? GateVerdict::Plan : GateVerdict::Holding;
 }
 
 PlanVerdict RoundGate::accept(double spread_before, double spread_after, bool has_repairs) const {
-  bool worth_balancing =
-      imbalanced_rounds_ >= settings_.hold && spread_before - spread_after >= settings_.margin;
-  if (worth_balancing) return PlanVerdict::Execute;
+  bool due = needed_rounds_ >= settings_.hold;
+  if (due && spread_before - spread_after >= settings_.margin) return PlanVerdict::Execute;
   return has_repairs ? PlanVerdict::RepairsOnly : PlanVerdict::Skip;
 }
 
-std::string RoundGate::explain(double spread) const {
-  if (spread <= settings_.balanciness) {
-    return fmt::format("spread {:.1f} within balanciness {:g}", spread, settings_.balanciness);
-  }
-  return fmt::format("spread {:.1f} above balanciness {:g} for {} of {} rounds", spread, settings_.balanciness,
-                     imbalanced_rounds_, settings_.hold);
+std::string RoundGate::progress() const {
+  return std::to_string(needed_rounds_) + " of " + std::to_string(settings_.hold) + " rounds";
 }
 
 }  // namespace pvekit::daemon

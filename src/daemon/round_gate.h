@@ -10,45 +10,46 @@
 namespace pvekit::daemon {
 
 struct GateSettings {
-  double balanciness = 10.0;  // spread (percentage points) above which a round counts as imbalanced
-  int hold = 3;               // consecutive imbalanced rounds before balancing
-  double margin = 2.0;        // minimum improvement of the spread (points) a plan must bring
+  int hold = 3;         // consecutive rounds that need balancing before it is done
+  double margin = 2.0;  // minimum narrowing of the spread (points) a balancing plan must bring
 };
 
 enum class GateVerdict {
-  Balanced,   // spread within balanciness: nothing to do
-  Holding,    // imbalanced, but not for `hold` rounds yet
-  Plan,       // imbalanced long enough: make a plan and offer it to accept()
+  Balanced,  // no balancing needed this round
+  Holding,   // needed, but not for `hold` rounds yet
+  Plan,      // needed long enough: offer the plan to accept()
 };
 
-// What a round does with a plan it made.
+// What a round does with the plan it made.
 enum class PlanVerdict {
-  Execute,         // improves the spread by at least `margin`, or repairs rules
-  RepairsOnly,     // not worth balancing, but it repairs rules: run only those moves
-  Skip,            // not worth its migrations
+  Execute,      // balancing is due and narrows the spread by at least `margin`
+  RepairsOnly,  // balancing is not due or not worth it, but rules need repairs: run only those
+  Skip,         // nothing worth a migration
 };
 
 class RoundGate {
  public:
   explicit RoundGate(GateSettings settings) : settings_(settings) {}
 
-  // The spread measured at the start of a round.
-  GateVerdict observe(double spread);
-  // The plan made after GateVerdict::Plan (or for repairs only): its spread
-  // before and after, and whether it has rule repairs.
+  // Whether this round's cluster needs balancing (the planner's verdict:
+  // spread above balanciness or a threshold crossed).
+  GateVerdict observe(bool balancing_needed);
+  // The plan's spread before and after, and whether it repairs rules.
   PlanVerdict accept(double spread_before, double spread_after, bool has_repairs) const;
-  // A balancing plan ran: the next one must wait `hold` rounds again, so the
-  // load can settle after the migrations.
-  void executed() { imbalanced_rounds_ = 0; }
+  // A balancing plan ran: the next must wait `hold` rounds again, so the load
+  // settles after the migrations before it is judged.
+  void executed() { needed_rounds_ = 0; }
+  // A new config (SIGHUP); the count of rounds is kept.
+  void reconfigure(GateSettings settings) { settings_ = settings; }
 
-  int imbalanced_rounds() const { return imbalanced_rounds_; }
+  int needed_rounds() const { return needed_rounds_; }
   const GateSettings& settings() const { return settings_; }
-  // "spread 23.4 above balanciness 10 for 2 of 3 rounds", for logs and status.
-  std::string explain(double spread) const;
+  // "2 of 3 rounds", for logs and status.
+  std::string progress() const;
 
  private:
   GateSettings settings_;
-  int imbalanced_rounds_ = 0;
+  int needed_rounds_ = 0;
 };
 
 }  // namespace pvekit::daemon

@@ -162,6 +162,53 @@ TEST(Executor, HonoursTheJobLimitPerNode) {
   }
 }
 
+// The daemon's check (still leader, not shutting down) runs before every
+// wave and every migration; once it says no, nothing more starts and the
+// migrations already running are awaited.
+TEST(Executor, BeforeStartRefusalStopsNewMigrationsAndAwaitsRunningOnes) {
+  FakeCluster c;
+  three_nodes(c);
+  c.task_polls = 3;
+  RecordingProgress progress;
+  auto o = fast_options();
+  o.jobs_per_node = 1;
+  int asked = 0;
+  o.before_start = [&]() -> core::Status {
+    // Wave 1 may start (1st ask), its first move may start (2nd); then leadership is lost.
+    if (++asked <= 2) return core::ok();
+    return core::Error(core::ErrorCategory::Conflict, "no longer leader");
+  };
+  // 101 and 102 share pve1, so with one job per node 102 waits for 101.
+  auto report = execute(c.client(),
+                        plan_of({move(101, "pve1", "pve3"), move(102, "pve1", "pve2", GuestType::Lxc),
+                                 move(103, "pve2", "pve3", GuestType::Qemu, 1)}),
+                        o, progress);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->results[0].outcome, MoveOutcome::Done);  // running: awaited to its end
+  EXPECT_EQ(report->results[1].outcome, MoveOutcome::Skipped);
+  EXPECT_EQ(report->results[1].message, "not started: no longer leader");
+  EXPECT_EQ(report->results[2].outcome, MoveOutcome::Skipped);
+  EXPECT_TRUE(report->stopped_early);
+  EXPECT_EQ(report->stop_reason, "during wave 1: no longer leader");
+  EXPECT_EQ(c.started.size(), 1u);
+  EXPECT_EQ(c.guests[101].node, "pve3");
+  EXPECT_EQ(c.guests[102].node, "pve1");
+}
+
+TEST(Executor, BeforeStartRefusalBeforeAWaveStartsNothing) {
+  FakeCluster c;
+  three_nodes(c);
+  RecordingProgress progress;
+  auto o = fast_options();
+  o.before_start = [] { return core::Status(core::Error(core::ErrorCategory::Conflict, "shutting down (SIGTERM)")); };
+  auto report = execute(c.client(), plan_of({move(101, "pve1", "pve3")}), o, progress);
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->stopped_early);
+  EXPECT_EQ(report->stop_reason, "before wave 1: shutting down (SIGTERM)");
+  EXPECT_TRUE(c.started.empty());
+  EXPECT_TRUE(progress.events.empty());
+}
+
 TEST(Executor, MigrationThatNeverEndsFailsAtTheDeadline) {
   FakeCluster c;
   three_nodes(c);

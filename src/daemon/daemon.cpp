@@ -1,0 +1,357 @@
+#include "daemon/daemon.h"
+
+#include <time.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "balance/executor.h"
+#include "balance/planner.h"
+#include "balance/snapshot_reader.h"
+
+namespace pvekit::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+using balance::MoveOutcome;
+using balance::MoveReason;
+
+constexpr const char* kResourceNames[] = {"memory", "cpu", "disk"};
+
+bool is_repair(MoveReason reason) {
+  return reason == MoveReason::Evacuate || reason == MoveReason::Affinity || reason == MoveReason::Pin ||
+         reason == MoveReason::AntiAffinity;
+}
+
+// Logs each migration and counts the ones started.
+class RoundProgress final : public balance::ProgressSink {
+ public:
+  RoundProgress(MetricsRegistry& metrics, const std::string& cluster) : metrics_(metrics), cluster_(cluster) {}
+  void wave_started(size_t wave, size_t waves, size_t moves) override {
+    spdlog::info("wave {}/{}: {} migration(s)", wave + 1, waves, moves);
+  }
+  void move_started(const balance::Move& m, const std::string& upid) override {
+    (void)metrics_.add("proxlb_migrations_started_total", {cluster_}, 1);
+    spdlog::info("migrating {} ({}) {} -> {} ({}){}", m.vmid, m.name, m.from, m.to, to_string(m.reason),
+                 upid.empty() ? " via the HA manager" : "");
+  }
+  void move_finished(const balance::MoveResult& r) override {
+    spdlog::log(r.outcome == MoveOutcome::Failed ? spdlog::level::warn : spdlog::level::info,
+                "migration of {} {} -> {}: {} in {:.1f} s{}{}", r.move.vmid, r.move.from, r.move.to,
+                to_string(r.outcome), r.seconds, r.message.empty() ? "" : ": ", r.message);
+  }
+
+ private:
+  MetricsRegistry& metrics_;
+  const std::string& cluster_;
+};
+
+GateSettings gate_settings(const balance::BalanceConfig& config) {
+  return {.hold = config.service.hold, .margin = config.service.margin};
+}
+
+double seconds_since(const core::Clock& clock, core::Clock::Duration start) {
+  return std::chrono::duration<double>(clock.monotonic() - start).count();
+}
+
+// Local civil time of a Unix time, to the minute (what cron matches).
+CivilMinute civil_minute(double unix_time) {
+  time_t t = static_cast<time_t>(std::floor(unix_time));
+  struct tm local{};
+  localtime_r(&t, &local);
+  using namespace std::chrono;
+  auto date = sys_days(year_month_day(year(local.tm_year + 1900), month(static_cast<unsigned>(local.tm_mon + 1)),
+                                      day(static_cast<unsigned>(local.tm_mday))));
+  return CivilMinute(date) + hours(local.tm_hour) + minutes(local.tm_min);
+}
+
+// The Unix time of a local civil minute (mktime settles DST gaps and folds).
+double unix_of(CivilMinute minute) {
+  using namespace std::chrono;
+  auto day = floor<days>(minute);
+  year_month_day ymd(day);
+  hh_mm_ss time(minute - day);
+  struct tm local{};
+  local.tm_year = static_cast<int>(ymd.year()) - 1900;
+  local.tm_mon = static_cast<int>(static_cast<unsigned>(ymd.month())) - 1;
+  local.tm_mday = static_cast<int>(static_cast<unsigned>(ymd.day()));
+  local.tm_hour = static_cast<int>(time.hours().count());
+  local.tm_min = static_cast<int>(time.minutes().count());
+  local.tm_isdst = -1;
+  return static_cast<double>(mktime(&local));
+}
+
+}  // namespace
+
+std::string_view to_string(RoundVerdict verdict) {
+  switch (verdict) {
+    case RoundVerdict::NotLeader: return "not_leader";
+    case RoundVerdict::Balanced: return "balanced";
+    case RoundVerdict::Holding: return "holding";
+    case RoundVerdict::NotWorthIt: return "not_worth_it";
+    case RoundVerdict::DryRun: return "dry_run";
+    case RoundVerdict::Executed: return "executed";
+  }
+  return "unknown";
+}
+
+core::Status declare_daemon_metrics(MetricsRegistry& m) {
+  using T = MetricType;
+  const std::vector<std::string> c = {"cluster"};
+  PVEKIT_TRY(m.declare("proxlb_leader", T::Gauge, "1 when this daemon is the one that acts, else 0.", c));
+  PVEKIT_TRY(m.declare("proxlb_spread_points", T::Gauge,
+                       "Max-min spread of node usage in percentage points per resource (ProxLB's balanciness "
+                       "measure), at the start of the last round.",
+                       {"cluster", "resource"}));
+  PVEKIT_TRY(m.declare("proxlb_imbalance_percent", T::Gauge,
+                       "Weighted coefficient of variation of node usage (balancing.imbalance_threshold's "
+                       "measure), at the start of the last round.",
+                       c));
+  PVEKIT_TRY(m.declare("proxlb_node_usage_ratio", T::Gauge,
+                       "Used share of a node's resource in the balancing mode, at the start of the last round.",
+                       {"cluster", "node", "resource"}));
+  PVEKIT_TRY(m.declare("proxlb_node_guests", T::Gauge, "Guests on a node.", {"cluster", "node"}));
+  PVEKIT_TRY(m.declare("proxlb_hold_rounds", T::Gauge,
+                       "Consecutive rounds that needed balancing (balancing waits for service.hold of them).", c));
+  PVEKIT_TRY(m.declare("proxlb_migrations_planned_total", T::Counter, "Migrations in plans that were executed.", c));
+  PVEKIT_TRY(m.declare("proxlb_migrations_started_total", T::Counter, "Migrations started.", c));
+  PVEKIT_TRY(m.declare("proxlb_migrations_succeeded_total", T::Counter, "Migrations that ended well.", c));
+  PVEKIT_TRY(m.declare("proxlb_migrations_failed_total", T::Counter, "Migrations that failed.", c));
+  PVEKIT_TRY(m.declare("proxlb_migrated_bytes_total", T::Counter,
+                       "Memory and local disk copied by migrations that ended well.", c));
+  PVEKIT_TRY(m.declare("proxlb_plan_duration_seconds", T::Gauge, "Time the last plan took.", c));
+  PVEKIT_TRY(m.declare("proxlb_round_duration_seconds", T::Gauge, "Time the last round took.", c));
+  PVEKIT_TRY(m.declare("proxlb_rounds_total", T::Counter, "Rounds by verdict.", {"cluster", "verdict"}));
+  PVEKIT_TRY(m.declare("proxlb_api_errors_total", T::Counter,
+                       "Rounds that failed on the PVE API, by kind (transport, api, auth, ...).",
+                       {"cluster", "kind"}));
+  PVEKIT_TRY(m.declare("proxlb_last_successful_round_timestamp_seconds", T::Gauge,
+                       "Unix time at which the last round that read the cluster ended.", c));
+  return core::ok();
+}
+
+core::Result<Schedule> schedule_of(const balance::ServiceConfig& service) {
+  if (!service.schedule_cron.empty()) {
+    auto cron = CronExpression::parse(service.schedule_cron);
+    if (!cron) return core::Error(cron.error()).wrap("service.schedule.cron");
+    return Schedule(*cron);
+  }
+  return Schedule(Interval{std::chrono::seconds(service.schedule_seconds())});
+}
+
+Daemon::Daemon(pve::Client& client, Leadership& leadership, MetricsRegistry& metrics, balance::BalanceConfig config)
+    : client_(client),
+      leadership_(leadership),
+      metrics_(metrics),
+      config_(std::move(config)),
+      gate_(gate_settings(config_)),
+      cluster_(config_.proxmox_api.hosts.empty() ? "pve" : config_.proxmox_api.hosts.front()) {}
+
+void Daemon::reconfigure(balance::BalanceConfig config) {
+  config_ = std::move(config);
+  gate_.reconfigure(gate_settings(config_));
+}
+
+void Daemon::count_error(const core::Error& error) {
+  std::string kind(core::to_string(error.category()));
+  std::transform(kind.begin(), kind.end(), kind.begin(), [](unsigned char c) { return std::tolower(c); });
+  (void)metrics_.add("proxlb_api_errors_total", {cluster_, kind}, 1);
+}
+
+core::Result<RoundReport> Daemon::round(const std::function<core::Status()>& may_continue) {
+  auto started = client_.clock().monotonic();
+  auto leader = leadership_.confirm();
+  (void)metrics_.set("proxlb_leader", {cluster_}, leader.ok() && *leader ? 1 : 0);
+  if (!leader.ok() || !*leader) {
+    RoundReport report{.verdict = RoundVerdict::NotLeader};
+    report.summary = "not acting: " + leadership_.describe() +
+                     (leader.ok() ? std::string() : " (" + leader.error().to_string() + ")");
+    (void)metrics_.add("proxlb_rounds_total", {cluster_, std::string(to_string(report.verdict))}, 1);
+    return report;
+  }
+  auto report = act(may_continue);
+  (void)metrics_.set("proxlb_round_duration_seconds", {cluster_}, seconds_since(client_.clock(), started));
+  if (!report) {
+    count_error(report.error());
+    return report;
+  }
+  (void)metrics_.add("proxlb_rounds_total", {cluster_, std::string(to_string(report->verdict))}, 1);
+  (void)metrics_.set("proxlb_last_successful_round_timestamp_seconds", {cluster_}, client_.clock().now_unix());
+  return report;
+}
+
+core::Result<RoundReport> Daemon::act(const std::function<core::Status()>& may_continue) {
+  PVEKIT_ASSIGN(auto snap, balance::read_snapshot(client_, config_).wrap("read cluster"));
+  if (!snap.cluster_name.empty()) cluster_ = snap.cluster_name;
+  if (!snap.quorate) {
+    return core::Error(core::ErrorCategory::Rules,
+                       "cluster " + cluster_ + " has no quorum; refusing to migrate anything");
+  }
+  auto planning = client_.clock().monotonic();
+  balance::Plan plan = balance::plan(snap.state, config_);
+  (void)metrics_.set("proxlb_plan_duration_seconds", {cluster_}, seconds_since(client_.clock(), planning));
+
+  metrics_.clear("proxlb_node_usage_ratio");
+  metrics_.clear("proxlb_node_guests");
+  std::array<double, 3> low{1e9, 1e9, 1e9}, high{-1e9, -1e9, -1e9};
+  for (const auto& n : plan.nodes) {
+    for (size_t r = 0; r < 3; ++r) {
+      (void)metrics_.set("proxlb_node_usage_ratio", {cluster_, n.name, kResourceNames[r]}, n.before[r]);
+      low[r] = std::min(low[r], n.before[r]);
+      high[r] = std::max(high[r], n.before[r]);
+    }
+  }
+  for (size_t r = 0; r < 3 && !plan.nodes.empty(); ++r) {
+    (void)metrics_.set("proxlb_spread_points", {cluster_, kResourceNames[r]}, (high[r] - low[r]) * 100);
+  }
+  std::map<std::string, int> guests;
+  for (const auto& n : snap.state.nodes) guests[n.name] = 0;
+  for (const auto& g : snap.state.guests) ++guests[g.node];
+  for (const auto& [node, count] : guests) (void)metrics_.set("proxlb_node_guests", {cluster_, node}, count);
+  (void)metrics_.set("proxlb_imbalance_percent", {cluster_}, plan.imbalance_before);
+
+  RoundReport report{.spread_before = plan.spread_before, .spread_after = plan.spread_after};
+  bool repairs = std::any_of(plan.moves.begin(), plan.moves.end(), [](const auto& m) { return is_repair(m.reason); });
+  GateVerdict seen = gate_.observe(plan.balancing_needed);
+  (void)metrics_.set("proxlb_hold_rounds", {cluster_}, gate_.needed_rounds());
+  PlanVerdict verdict = gate_.accept(plan.spread_before, plan.spread_after, repairs);
+  if (verdict == PlanVerdict::Skip || plan.moves.empty()) {
+    report.verdict = seen == GateVerdict::Balanced  ? RoundVerdict::Balanced
+                     : seen == GateVerdict::Holding ? RoundVerdict::Holding
+                                                    : RoundVerdict::NotWorthIt;
+    report.summary =
+        seen == GateVerdict::Balanced  ? fmt::format("balanced: spread {:.1f} points", plan.spread_before)
+        : seen == GateVerdict::Holding ? fmt::format("needs balancing (spread {:.1f} points) for {}; waiting",
+                                                     plan.spread_before, gate_.progress())
+                                       : fmt::format("a plan of {} migration(s) would narrow the spread only "
+                                                     "from {:.1f} to {:.1f} points (service.margin {:g}); skipped",
+                                                     plan.moves.size(), plan.spread_before, plan.spread_after,
+                                                     config_.service.margin);
+    return report;
+  }
+  if (verdict == PlanVerdict::RepairsOnly) {
+    // The same cluster planned without the balancing pass: the repairs and
+    // the room they need, nothing more.
+    balance::BalanceConfig repairs_only = config_;
+    repairs_only.balancing.enable = false;
+    plan = balance::plan(snap.state, repairs_only);
+    report.spread_after = plan.spread_after;
+  }
+  report.planned = plan.moves.size();
+  if (!config_.balancing.enable) {
+    report.verdict = RoundVerdict::DryRun;
+    report.summary = fmt::format("balancing.enable is false: {} migration(s) planned, none started", plan.moves.size());
+    return report;
+  }
+  (void)metrics_.add("proxlb_migrations_planned_total", {cluster_}, static_cast<double>(plan.moves.size()));
+  balance::ExecutorOptions exec = balance::executor_options(config_);
+  exec.before_start = [&]() -> core::Status {
+    PVEKIT_TRY(may_continue());
+    auto leader = leadership_.confirm();
+    if (!leader) return core::Error(leader.error()).wrap("leadership unknown");
+    if (!*leader) return core::Error(core::ErrorCategory::Conflict, "no longer the leader: " + leadership_.describe());
+    return core::ok();
+  };
+  RoundProgress progress(metrics_, cluster_);
+  PVEKIT_ASSIGN(auto executed, balance::execute(client_, plan, exec, progress));
+  double bytes = 0;
+  for (const auto& r : executed.results) {
+    if (r.outcome == MoveOutcome::Done) bytes += static_cast<double>(r.move.memory_bytes + r.move.local_disk_bytes);
+  }
+  report.done = executed.done();
+  report.failed = executed.failed();
+  report.stopped_early = executed.stopped_early;
+  report.stop_reason = executed.stop_reason;
+  (void)metrics_.add("proxlb_migrations_succeeded_total", {cluster_}, static_cast<double>(report.done));
+  (void)metrics_.add("proxlb_migrations_failed_total", {cluster_}, static_cast<double>(report.failed));
+  (void)metrics_.add("proxlb_migrated_bytes_total", {cluster_}, bytes);
+  if (verdict == PlanVerdict::Execute && report.done > 0) gate_.executed();
+  report.verdict = RoundVerdict::Executed;
+  report.summary = fmt::format("{}: {} of {} migration(s) done, {} failed; spread {:.1f} -> {:.1f} points{}{}",
+                               verdict == PlanVerdict::Execute ? "balanced" : "repaired rules", report.done,
+                               report.planned, report.failed, plan.spread_before, plan.spread_after,
+                               report.stopped_early ? "; stopped: " : "", report.stop_reason);
+  return report;
+}
+
+core::Status run_loop(Daemon& daemon, core::Clock& clock, LoopControl& control) {
+  auto notify = [&](const std::string& message) {
+    if (control.notify) control.notify(message);
+  };
+  PVEKIT_ASSIGN(Schedule schedule, schedule_of(daemon.config().service));
+  if (control.interval) schedule = Interval{std::chrono::duration_cast<std::chrono::seconds>(*control.interval)};
+  auto reload = [&]() {
+    control.reload = false;
+    if (!control.load_config) return;
+    notify("RELOADING=1");
+    auto loaded = control.load_config();
+    core::Result<Schedule> next = loaded ? schedule_of(loaded->service) : core::Result<Schedule>(loaded.error());
+    if (!next) {
+      spdlog::error("config reload failed, keeping the previous config: {}", next.error().to_string());
+    } else {
+      for (const auto& w : loaded->warnings) spdlog::warn("config: {}", w);
+      daemon.reconfigure(std::move(*loaded));
+      if (!control.interval) schedule = *next;
+      spdlog::info("config reloaded; rounds {}", describe(schedule));
+    }
+    notify("READY=1");
+  };
+
+  // Sleeps until `wait` passed or a stop; a SIGHUP meanwhile reloads at once.
+  auto wait_until_stop_or = [&](core::Clock::Duration wait) {
+    for (auto slept = core::Clock::Duration{0}; slept < wait && !control.stop; slept += 100ms) {
+      if (control.reload) reload();
+      clock.sleep_for(std::min<core::Clock::Duration>(100ms, wait - slept));
+    }
+  };
+
+  std::string interval_text = control.interval ? fmt::format("every {} ms", control.interval->count()) : describe(schedule);
+  spdlog::info("proxlb daemon: rounds {}", interval_text);
+  notify("READY=1");
+  notify("STATUS=waiting for the first round");
+  auto delay = std::chrono::seconds(daemon.config().service.delay_seconds());
+  if (delay.count() > 0) {
+    spdlog::info("first round after service.delay of {} s", delay.count());
+    wait_until_stop_or(delay);
+  }
+  int rounds = 0;
+  while (!control.stop) {
+    if (control.reload) reload();
+    auto started = clock.monotonic();
+    auto report = daemon.round([&]() -> core::Status {
+      if (control.stop) return core::Error(core::ErrorCategory::Conflict, "shutting down");
+      return core::ok();
+    });
+    if (report) {
+      spdlog::info("round: {}", report->summary);
+      notify("STATUS=" + report->summary);
+    } else {
+      spdlog::error("round failed: {}", report.error().to_string());
+      notify("STATUS=round failed: " + report.error().to_string());
+    }
+    if (control.max_rounds > 0 && ++rounds >= control.max_rounds) break;
+    core::Clock::Duration wait{0};
+    if (const auto* interval = std::get_if<Interval>(&schedule)) {
+      auto length = control.interval ? std::chrono::duration_cast<core::Clock::Duration>(*control.interval)
+                                     : std::chrono::duration_cast<core::Clock::Duration>(interval->length);
+      wait = std::max<core::Clock::Duration>(core::Clock::Duration{0}, started + length - clock.monotonic());
+    } else {
+      double now = clock.now_unix();
+      auto next = std::get<CronExpression>(schedule).next_after(civil_minute(now));
+      if (!next) {
+        return core::Error(core::ErrorCategory::Config,
+                           "service.schedule.cron \"" + std::get<CronExpression>(schedule).text() + "\" never matches");
+      }
+      wait = std::chrono::duration_cast<core::Clock::Duration>(std::chrono::duration<double>(unix_of(*next) - now));
+    }
+    wait_until_stop_or(wait);
+  }
+  notify("STOPPING=1");
+  spdlog::info("proxlb daemon: stopped");
+  return core::ok();
+}
+
+}  // namespace pvekit::daemon

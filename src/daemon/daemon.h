@@ -1,0 +1,96 @@
+// proxlb as a service: rounds on a schedule, each reading the cluster,
+// planning, and acting only when the hysteresis gate and the leadership
+// allow; metrics for Prometheus after every round.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "balance/config.h"
+#include "core/clock.h"
+#include "core/result.h"
+#include "daemon/leadership.h"
+#include "daemon/metrics.h"
+#include "daemon/round_gate.h"
+#include "daemon/schedule.h"
+#include "pve/client.h"
+
+namespace pvekit::daemon {
+
+enum class RoundVerdict {
+  NotLeader,   // another daemon acts (or leadership is unknown): nothing read
+  Balanced,    // no balancing needed and no rule to repair
+  Holding,     // needs balancing, but not for `hold` rounds yet
+  NotWorthIt,  // the plan narrows the spread by less than `margin`
+  DryRun,      // a plan was made; balancing.enable is false
+  Executed,    // migrations ran (balancing, rule repairs or both)
+};
+std::string_view to_string(RoundVerdict verdict);
+
+struct RoundReport {
+  RoundVerdict verdict = RoundVerdict::Balanced;
+  std::string summary;  // one line for the log and the status
+  size_t planned = 0, done = 0, failed = 0;
+  double spread_before = 0, spread_after = 0;
+  bool stopped_early = false;
+  std::string stop_reason;
+};
+
+class Daemon {
+ public:
+  // `cluster` labels the metrics (the PVE cluster's name once read).
+  Daemon(pve::Client& client, Leadership& leadership, MetricsRegistry& metrics, balance::BalanceConfig config);
+
+  // One round. `may_continue` is asked before every wave and migration,
+  // after the leadership (the loop's shutdown check). Errors: the cluster
+  // could not be read or has no quorum; the loop logs them and goes on.
+  core::Result<RoundReport> round(const std::function<core::Status()>& may_continue);
+
+  // A reloaded config (SIGHUP): the gate keeps its count of imbalanced
+  // rounds, so a reload does not restart the hold.
+  void reconfigure(balance::BalanceConfig config);
+  const balance::BalanceConfig& config() const { return config_; }
+  const RoundGate& gate() const { return gate_; }
+
+ private:
+  core::Result<RoundReport> act(const std::function<core::Status()>& may_continue);
+  void count_error(const core::Error& error);
+
+  pve::Client& client_;
+  Leadership& leadership_;
+  MetricsRegistry& metrics_;
+  balance::BalanceConfig config_;
+  RoundGate gate_;
+  std::string cluster_;  // metrics label
+};
+
+// Declares every proxlb_* metric the daemon exports.
+core::Status declare_daemon_metrics(MetricsRegistry& metrics);
+
+// The schedule a config asks for: service.schedule.cron when set, else the
+// interval; a bad cron expression is a Config error naming the key.
+core::Result<Schedule> schedule_of(const balance::ServiceConfig& service);
+
+// What the loop reads and tells while it runs.
+struct LoopControl {
+  std::atomic<bool> stop{false};    // SIGTERM/SIGINT: finish the running migrations, then return
+  std::atomic<bool> reload{false};  // SIGHUP: load the config again before the next round
+  // Loads the config again (SIGHUP). An error keeps the old one.
+  std::function<core::Result<balance::BalanceConfig>()> load_config;
+  // The service manager's notifications ("READY=1", "STATUS=...",
+  // "RELOADING=1", "STOPPING=1"); empty: none.
+  std::function<void(const std::string&)> notify;
+  // Overrides the schedule with a fixed interval (--interval).
+  std::optional<std::chrono::milliseconds> interval;
+  int max_rounds = 0;  // 0: until stopped (--rounds)
+};
+
+// Rounds until control.stop: service.delay before the first, then on the
+// schedule. Returns when stopped (or after max_rounds); errors only for a
+// config that cannot run at all.
+core::Status run_loop(Daemon& daemon, core::Clock& clock, LoopControl& control);
+
+}  // namespace pvekit::daemon

@@ -1,0 +1,126 @@
+#include "daemon/service.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <memory>
+
+#include <spdlog/spdlog.h>
+
+#include "core/files.h"
+#include "daemon/daemon.h"
+#include "daemon/etcd_election.h"
+#include "daemon/leadership.h"
+#include "daemon/service_manager.h"
+#include "pve/api_config.h"
+#include "pve/client.h"
+#include "pve/curl_transport.h"
+
+namespace pvekit::daemon {
+namespace {
+
+// The loop's flags, set from signal handlers (lock-free atomics only).
+LoopControl* g_control = nullptr;
+
+void on_signal(int sig) {
+  if (!g_control) return;
+  if (sig == SIGHUP) g_control->reload = true;
+  else g_control->stop = true;
+}
+
+class SignalHandlers {
+ public:
+  explicit SignalHandlers(LoopControl& control) {
+    g_control = &control;
+    struct sigaction action {};
+    action.sa_handler = on_signal;
+    sigemptyset(&action.sa_mask);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaction(sig, &action, nullptr);
+  }
+  ~SignalHandlers() {
+    struct sigaction action {};
+    action.sa_handler = SIG_DFL;
+    for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaction(sig, &action, nullptr);
+    g_control = nullptr;
+  }
+};
+
+std::string host_name() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0) return "localhost";
+  std::string host = name;
+  return host.substr(0, host.find('.'));  // PVE node names are short host names
+}
+
+// The etcd side of leader election: its own transport (etcd is not PVE) and
+// the thread that keeps the lease and campaigns.
+struct EtcdLeadership {
+  std::unique_ptr<pve::Transport> transport;
+  std::unique_ptr<EtcdElection> election;
+  std::unique_ptr<ElectionThread> thread;
+};
+
+core::Result<EtcdLeadership> start_etcd(const balance::BalanceConfig& config, core::Clock& clock) {
+  const auto& le = config.service.leader_election;
+  EtcdElectionOptions o{.endpoints = le.etcd_endpoints,
+                        .election = le.etcd_election,
+                        .candidate = host_name() + ":" + std::to_string(getpid()),
+                        .lease_ttl = std::chrono::seconds(le.etcd_lease_ttl)};
+  if (o.election.empty()) {
+    o.election = "proxlb/" + (config.proxmox_api.hosts.empty() ? std::string("pve") : config.proxmox_api.hosts.front());
+  }
+  PVEKIT_ASSIGN(o, EtcdElection::validated(std::move(o)).wrap("service.leader_election.etcd"));
+  EtcdLeadership etcd;
+  PVEKIT_ASSIGN(auto transport, pve::CurlTransport::create({}));
+  etcd.transport = std::move(transport);
+  etcd.election = std::make_unique<EtcdElection>(*etcd.transport, clock, std::move(o));
+  etcd.thread = std::make_unique<ElectionThread>(*etcd.election, clock);
+  return etcd;
+}
+
+}  // namespace
+
+core::Status run_service(balance::BalanceConfig config, const ServiceOptions& options) {
+  PVEKIT_ASSIGN(auto client_options, pve::to_client_options(config.proxmox_api, core::read_file));
+  PVEKIT_ASSIGN(auto transport, pve::make_transport(client_options));
+  core::SystemClock system_clock;
+  HeartbeatClock clock(system_clock);
+  PVEKIT_ASSIGN(auto client, pve::Client::create(client_options, *transport, clock));
+
+  MetricsRegistry metrics;
+  PVEKIT_TRY(declare_daemon_metrics(metrics));
+
+  const auto& mode = config.service.leader_election.mode;
+  SoleDaemon sole;
+  std::optional<HaMasterLeadership> ha_master;
+  EtcdLeadership etcd;
+  Leadership* leadership = &sole;
+  if (mode == "etcd") {
+    PVEKIT_ASSIGN(etcd, start_etcd(config, clock));
+    leadership = etcd.election.get();
+  } else if (mode == "ha-master") {
+    std::string node = config.service.leader_election.node.empty() ? host_name() : config.service.leader_election.node;
+    ha_master.emplace(*client, node);
+    leadership = &*ha_master;
+  }
+  spdlog::info("proxlb daemon: leader election {}", mode == "none" ? "off (a single daemon)" : mode);
+
+  Daemon daemon(*client, *leadership, metrics, std::move(config));
+  LoopControl control;
+  control.interval = options.interval;
+  control.max_rounds = options.rounds;
+  control.notify = notify_service_manager;
+  control.load_config = [&options]() { return balance::load_proxlb_config(options.sources); };
+  SignalHandlers signals(control);
+  Watchdog watchdog(clock);
+  core::Status status = run_loop(daemon, clock, control);
+  if (etcd.election) {
+    etcd.thread.reset();
+    if (auto resigned = etcd.election->resign(); !resigned) {
+      spdlog::warn("etcd: could not resign (the lease runs out by itself): {}", resigned.error().to_string());
+    }
+  }
+  return status;
+}
+
+}  // namespace pvekit::daemon

@@ -1,0 +1,25 @@
+// `proxlb daemon`: the service as a whole. Builds the client, the leadership
+// (none, etcd or the HA master), the metrics and the loop; handles SIGTERM,
+// SIGINT (finish running migrations, start no new one, exit 0) and SIGHUP
+// (reload the config; a bad one is refused and the old one kept); talks to
+// systemd (Type=notify, watchdog).
+#pragma once
+
+#include <chrono>
+#include <optional>
+
+#include "balance/commands.h"
+#include "balance/config.h"
+#include "core/result.h"
+
+namespace pvekit::daemon {
+
+struct ServiceOptions {
+  balance::ConfigSources sources;                     // read again on SIGHUP
+  std::optional<std::chrono::milliseconds> interval;  // --interval: overrides the schedule
+  int rounds = 0;                                     // --rounds: stop after N rounds (0: run until stopped)
+};
+
+core::Status run_service(balance::BalanceConfig config, const ServiceOptions& options);
+
+}  // namespace pvekit::daemon
