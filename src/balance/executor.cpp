@@ -31,10 +31,10 @@ struct Job {
   std::optional<size_t> index;  // the plan's move; nullopt: running before this plan
   uint32_t vmid = 0;
   std::string from, to;  // `to` empty: target unknown, only the source's slot is known to be taken
-  std::string upid;      // empty: watched through the guest's resource (HA moves, locks without a task)
+  std::string upid;  // empty: watched through the guest's resource (HA moves, locks without a task)
   core::Clock::Duration started{0};
-  int poll_failures = 0;     // consecutive failed polls
-  std::string poll_error;    // the last one's
+  int poll_failures = 0;         // consecutive failed polls
+  std::string poll_error;        // the last one's
   bool result_recorded = false;  // timed out or lost track of: now only watched for its end
   bool reported() const { return !index || result_recorded; }
 };
@@ -157,7 +157,9 @@ class Runner {
       for (const auto& r : *resources) {
         if (r.vmid != job.vmid) continue;
         if (!r.lock.empty() || r.hastate == "migrate" || r.hastate == "relocate") return std::nullopt;
-        if (job.index && r.node != job.to) return "the HA manager left it on " + r.node;
+        // The HA manager takes a request up a little later: the plan's move
+        // has ended only once the guest is on its target.
+        if (job.index && r.node != job.to) return std::nullopt;
         return std::string("OK");
       }
       return std::string("the guest no longer exists");
@@ -332,9 +334,11 @@ core::Result<ExecutionReport> execute(pve::Client& client, const Plan& plan, con
       if (report.results[i].outcome != MoveOutcome::Done) ++missed[report.results[i].outcome];
     if (!missed.empty() && w + 1 < plan.waves.size()) {
       std::vector<std::string> parts;
-      for (const auto& [outcome, n] : missed) parts.push_back(std::to_string(n) + " " + std::string(to_string(outcome)));
+      for (const auto& [outcome, n] : missed)
+        parts.push_back(std::to_string(n) + " " + std::string(to_string(outcome)));
       report.stopped_early = true;
-      report.stop_reason = "migrations of wave " + std::to_string(w + 1) + " not done (" + core::join(parts, ", ") + ")";
+      report.stop_reason =
+          "migrations of wave " + std::to_string(w + 1) + " not done (" + core::join(parts, ", ") + ")";
       return report;
     }
   }

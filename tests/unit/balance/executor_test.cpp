@@ -192,7 +192,8 @@ TEST(Executor, TimedOutMigrationKeepsItsJobSlotsUntilItsTaskEnds) {
   EXPECT_NE(report->results[0].message.find("stay taken"), std::string::npos) << report->results[0].message;
   EXPECT_EQ(report->results[1].outcome, MoveOutcome::Done) << report->results[1].message;
   EXPECT_EQ(c.peak_jobs_per_node, 1);
-  EXPECT_EQ(progress.events, (std::vector<std::string>{"wave 1", "start 101", "timed out 101", "start 102", "done 102"}));
+  EXPECT_EQ(progress.events,
+            (std::vector<std::string>{"wave 1", "start 101", "timed out 101", "start 102", "done 102"}));
   EXPECT_EQ(c.guests[101].node, "pve3") << "PVE finished it after the timeout";
 }
 

@@ -148,8 +148,9 @@ std::string FakeCluster::add_running_migration(uint32_t vmid, const std::string&
 core::Json FakeCluster::task_list() const {
   core::Json out = core::Json::array();
   for (const auto& [upid, t] : tasks_) {
-    core::Json entry = {{"upid", upid}, {"node", t.source}, {"type", guests.at(t.vmid).type == "qemu" ? "qmigrate" : "vzmigrate"},
-                        {"id", std::to_string(t.vmid)}, {"user", "root@pam!test"}, {"pid", 1}, {"starttime", 1}};
+    const char* type = guests.at(t.vmid).type == "qemu" ? "qmigrate" : "vzmigrate";
+    core::Json entry = {{"upid", upid}, {"node", t.source},        {"type", type},     {"id", std::to_string(t.vmid)},
+                        {"user", "root@pam!test"}, {"pid", 1}, {"starttime", 1}};
     if (t.polls_left < 0) {
       entry["endtime"] = 2;
       entry["status"] = fail_migration.count(t.vmid) ? fail_migration.at(t.vmid) : "OK";
