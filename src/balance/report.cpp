@@ -330,7 +330,7 @@ void render_plan(const Plan& plan, std::ostream& out) {
     out << "No migration pays for itself under the current rules and capacity.\n";
   }
   if (!plan.running.empty()) {
-    out << fmt::format("\nAlready migrating ({}): planned at their target, not moved again; room held on both ends\n",
+    out << fmt::format("\nAlready migrating ({}), planned at their target, room held on both ends:\n",
                        plan.running.size());
     for (const auto& r : plan.running) {
       const auto& m = r.migration;
