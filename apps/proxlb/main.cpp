@@ -102,7 +102,9 @@ int main(int argc, char** argv) {
 
   app.add_subcommand("status", "Nodes with load bars, running/all guests, spread, imbalance and rule state");
   app.add_subcommand("plan", "The migrations that would even out the cluster, with before/after per node");
-  auto* balance = app.add_subcommand("balance", "Plan and run the migrations, with live progress");
+  auto* balance = app.add_subcommand("balance",
+                                     "Plan and run the migrations, with live progress; migrations already "
+                                     "running count as on their way to their target");
   balance->add_flag("--dry-run", f.command.dry_run, "Print the plan and start nothing");
   auto* snapshot = app.add_subcommand("snapshot", "Write the cluster as a pvesim scenario, to rehearse on a twin");
   snapshot->add_option("-o,--output", f.snapshot_output, "Scenario file to write ('-' for stdout)")->required();

@@ -93,7 +93,7 @@ struct CompatRecord {
 
 core::Status failed_status(size_t failures) {
   if (failures == 0) return core::ok();
-  return core::Error(core::ErrorCategory::Api, std::to_string(failures) + " migration(s) failed");
+  return core::Error(core::ErrorCategory::Api, std::to_string(failures) + " migration(s) failed or timed out");
 }
 
 core::Status run_rounds(pve::Client& client, const BalanceConfig& config, const CommandOptions& options,
@@ -179,10 +179,13 @@ core::Status run_rounds(pve::Client& client, const BalanceConfig& config, const 
     for (const auto& r : report.results) {
       if (r.outcome == MoveOutcome::Failed) failed.insert(r.move.vmid);
     }
-    failures += report.failed();
+    failures += report.failed() + report.timed_out();
     rounds.push_back({{"plan", plan_json(p)}, {"execution", report_json(report)}});
-    if (!options.json)
-      out << fmt::format("\n{} of {} migrations done, {} failed\n", report.done(), p.moves.size(), report.failed());
+    if (!options.json) {
+      out << fmt::format("\n{} of {} migrations done, {} failed", report.done(), p.moves.size(), report.failed());
+      if (report.timed_out() > 0) out << fmt::format(", {} timed out (PVE may still be migrating)", report.timed_out());
+      out << "\n";
+    }
     if (report.quorum_lost) {
       if (options.json) out << rounds_json(rounds, options) << "\n";
       return core::Error(core::ErrorCategory::Rules, "stopped: " + report.stop_reason);

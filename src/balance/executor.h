@@ -11,7 +11,9 @@
 
 namespace pvekit::balance {
 
-enum class MoveOutcome { Done, Failed, Skipped };
+// TimedOut: PVE's task still ran after max_job_validation; it may yet end
+// either way, and until it does its nodes' job slots stay taken.
+enum class MoveOutcome { Done, Failed, TimedOut, Skipped };
 std::string_view to_string(MoveOutcome outcome);
 
 struct MoveResult {
@@ -31,6 +33,7 @@ struct ExecutionReport {
   bool quorum_lost = false;
   size_t done() const;
   size_t failed() const;
+  size_t timed_out() const;
 };
 
 // Receives progress as moves start and end (for live output).
@@ -64,10 +67,16 @@ ExecutorOptions executor_options(const BalanceConfig& config);
 // Runs `plan` wave by wave. Before each wave it checks that the cluster is
 // quorate and that every guest of the wave is still on its source node and
 // unlocked; otherwise it stops (the plan no longer describes the cluster). A
-// wave's moves run in parallel up to jobs_per_node per node. Running qemu
+// wave's moves run in parallel up to jobs_per_node per node. A migration
+// takes a job slot on its source and its target until it is seen ended:
+// also the plan's running migrations (Plan::running, started before the
+// plan) and a move that outlived job_timeout, which is reported TimedOut
+// while PVE's task goes on. Moves that wait longer than job_timeout for slots
+// only such migrations hold are skipped. Running qemu
 // guests migrate online (with local disks / conntrack state as configured),
 // running containers by restart migration, HA-managed guests through the HA
-// manager. A wave with a failed move is finished, then execution stops.
+// manager. A wave with a failed or timed-out move is finished, then
+// execution stops.
 // Dry-run records every move as Skipped ("dry run") and calls no API.
 // Errors are returned only when nothing could be checked at all; failures of
 // single moves are in the report.

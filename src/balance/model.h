@@ -56,6 +56,18 @@ struct GuestHistory {
   uint64_t memory_used = 0;  // bytes
 };
 
+// A migration PVE was running for a guest when the snapshot was read (a
+// qmigrate/vzmigrate task, or a `migrate` lock whose task was not found).
+// The planner treats the guest as on its way: it counts where it will be,
+// never moves it again and holds room for it (see docs/balancing.md,
+// "Migrations already running").
+struct InFlightMigration {
+  std::string source;  // node the task runs on (the guest's node before the migration)
+  std::string target;  // node it is migrating to; empty when it could not be learned
+  std::string upid;    // the migration task; empty for a lock without a task found
+  bool target_known() const { return !target.empty(); }
+};
+
 struct Guest {
   uint32_t vmid = 0;
   std::string name;
@@ -74,6 +86,13 @@ struct Guest {
   uint64_t disk_bytes = 0;   // total size of all disks (shared and local)
   uint64_t local_disk_bytes = 0;  // size of disks on node-local storage: copied on migration
   std::optional<GuestHistory> history;
+  std::optional<InFlightMigration> migration;  // set while PVE migrates the guest
+
+  // The node the planner places the guest on: a running migration's target
+  // when known, else the node PVE lists it on.
+  const std::string& planned_node() const {
+    return migration && migration->target_known() ? migration->target : node;
+  }
 };
 
 // PVE 9 HA node-affinity rule: the resources run on the listed nodes; among

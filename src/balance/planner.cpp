@@ -100,6 +100,8 @@ Plan plan(const ClusterState& input, const BalanceConfig& config) {
 
   Plan plan;
   fill_moves(plan, state, schedule.steps, schedule.waves, config);
+  for (const Guest& g : state.guests)
+    if (g.migration) plan.running.push_back({g.vmid, *g.migration});
   plan.imbalance_before = before.imbalance();
   plan.imbalance_after = after.imbalance();
   plan.spread_before = before.spread();

@@ -37,6 +37,15 @@ struct Move {
   size_t wave = 0;                 // index into Plan::waves
 };
 
+// A migration PVE was already running when the snapshot was read (see
+// Guest::migration). It is not one of the plan's moves: the plan starts from
+// the state it reaches, and the executor keeps its job slots taken until it
+// ends.
+struct RunningMigration {
+  uint32_t vmid = 0;
+  InFlightMigration migration;
+};
+
 struct NodeUsage {
   std::string name;
   Vec3 before{}, after{};  // usage fractions (memory, cpu, disk) in the balancing mode
@@ -49,6 +58,7 @@ struct NodeUsage {
 struct Plan {
   std::vector<Move> moves;
   std::vector<std::vector<size_t>> waves;  // indices into moves
+  std::vector<RunningMigration> running;   // ascending vmid; none of them is in `moves`
   std::vector<NodeUsage> nodes;            // ascending name
   double imbalance_before = 0.0;           // percent, see score.h
   double imbalance_after = 0.0;

@@ -329,6 +329,15 @@ void render_plan(const Plan& plan, std::ostream& out) {
   } else {
     out << "No migration pays for itself under the current rules and capacity.\n";
   }
+  if (!plan.running.empty()) {
+    out << fmt::format("\nAlready migrating ({}), planned at their target, room held on both ends:\n",
+                       plan.running.size());
+    for (const auto& r : plan.running) {
+      const auto& m = r.migration;
+      out << fmt::format("  {:>6}  {} -> {}\n", r.vmid, m.source,
+                         m.target_known() ? m.target : "unknown node (room held on every node)");
+    }
+  }
   out << fmt::format("\n{:<10}  {:>15}  {:>15}  {:>15}\n", "NODE", "MEMORY", "CPU", "DISK");
   for (const auto& n : plan.nodes) {
     auto cell = [&](size_t r) {
@@ -356,7 +365,13 @@ core::Json plan_json(const Plan& plan) {
                      {"before", {{"memory", n.before[kMemory]}, {"cpu", n.before[kCpu]}, {"disk", n.before[kDisk]}}},
                      {"after", {{"memory", n.after[kMemory]}, {"cpu", n.after[kCpu]}, {"disk", n.after[kDisk]}}}});
   }
-  return {{"moves", moves}, {"waves", plan.waves.size()}, {"bytes_moved", plan.bytes_moved},
+  core::Json running = core::Json::array();
+  for (const auto& r : plan.running) {
+    running.push_back({{"vmid", r.vmid}, {"from", r.migration.source},
+                       {"to", r.migration.target_known() ? core::Json(r.migration.target) : core::Json(nullptr)},
+                       {"upid", r.migration.upid}});
+  }
+  return {{"moves", moves}, {"waves", plan.waves.size()}, {"bytes_moved", plan.bytes_moved}, {"running", running},
           {"imbalance_before", plan.imbalance_before}, {"imbalance_after", plan.imbalance_after},
           {"spread_before", plan.spread_before}, {"spread_after", plan.spread_after},
           {"balanciness", plan.balanciness},

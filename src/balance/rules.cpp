@@ -131,10 +131,12 @@ void Constraints::classify_guests(const BalanceConfig& config) {
   for (size_t i = 0; i < guests.size(); ++i) {
     const Guest& g = guests[i];
     guest_by_vmid_[g.vmid] = i;
-    guest_node_[i] = node_index(g.node);
+    guest_node_[i] = node_index(g.planned_node());
     const Node* node = guest_node_[i] < 0 ? nullptr : &state_->nodes[guest_node_[i]];
     std::string& why = frozen_[i];
-    if (!node) why = "its node '" + g.node + "' is unknown";
+    if (g.migration && g.migration->target_known()) why = "it is migrating to " + g.migration->target;
+    else if (g.migration) why = "it is being migrated (target unknown)";
+    else if (!node) why = "its node '" + g.planned_node() + "' is unknown";
     else if (!node->online) why = "its node " + g.node + " is offline";
     else if (node->ignored) why = "its node " + g.node + " is ignored";
     else if (g.is_template) why = "it is a template";

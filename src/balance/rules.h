@@ -130,6 +130,7 @@ class Constraints {
   void finish_unit(Unit& unit);
   void build_anti_groups(const BalanceConfig& config);
   void compute_capacity(const BalanceConfig& config);
+  void hold_room_for_migrations(bool overprovision);
   void check_unit_capacity();
   NodeSet pin_set(const std::vector<std::string>& pins, const std::string& rule,
                   const std::vector<uint32_t>& vmids, bool report);

@@ -178,6 +178,41 @@ void Constraints::compute_capacity(const BalanceConfig& config) {
     if (!overprovision && running) loads_[node].memory += static_cast<double>(guest.memory_max);
     if (running) loads_[node].cpus += guest.cpus;
   }
+  hold_room_for_migrations(overprovision);
+}
+
+// PVE keeps a migrating guest on its source until the switch-over and fills
+// the target while copying, so until the task ends both ends carry the
+// guest's whole need; with the target unknown, every node that could be it
+// does. The loads above already count the guest where it is planned (memory
+// and CPU) and the node figures where PVE lists it (used memory, disk).
+void Constraints::hold_room_for_migrations(bool overprovision) {
+  for (size_t g = 0; g < guest_count(); ++g) {
+    const Guest& guest = state_->guests[g];
+    if (!guest.migration) continue;
+    const bool running = guest.status == GuestStatus::Running;
+    const int listed = node_index(guest.node);
+    NodeSet holders(node_count());
+    if (int source = node_index(guest.migration->source); source >= 0) holders.set(static_cast<size_t>(source));
+    if (listed >= 0) holders.set(static_cast<size_t>(listed));
+    if (guest_node_[g] >= 0) holders.set(static_cast<size_t>(guest_node_[g]));
+    if (!guest.migration->target_known()) holders |= eligible_;
+    for (size_t n = 0; n < node_count(); ++n) {
+      if (!holders.test(n)) continue;
+      Amount counted;
+      if (static_cast<int>(n) == guest_node_[g] && running) {
+        if (!overprovision) counted.memory += static_cast<double>(guest.memory_max);
+        counted.cpus += guest.cpus;
+      }
+      if (static_cast<int>(n) == listed) {
+        if (overprovision) counted.memory += needs_[g].memory;
+        counted.disk += needs_[g].disk;
+      }
+      loads_[n].memory += std::max(0.0, needs_[g].memory - counted.memory);
+      loads_[n].cpus += std::max(0.0, needs_[g].cpus - counted.cpus);
+      loads_[n].disk += std::max(0.0, needs_[g].disk - counted.disk);
+    }
+  }
 }
 
 void Constraints::check_unit_capacity() {

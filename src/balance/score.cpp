@@ -68,14 +68,27 @@ LoadModel::LoadModel(const ClusterState& state, const BalanceConfig& config)
                   node.cpu_usage * node.cpus * factor_[i][kCpu],
                   static_cast<double>(node.disk_used) * factor_[i][kDisk]};
   }
-  if (mode_ == Mode::Assigned) {
-    std::map<std::string_view, size_t> index;
-    for (size_t i = 0; i < n; ++i) index[state.nodes[i].name] = i;
-    for (const auto& g : state.guests) {
-      auto it = index.find(g.node);
-      if (it == index.end()) continue;
+  std::map<std::string_view, size_t> index;
+  for (size_t i = 0; i < n; ++i) index[state.nodes[i].name] = i;
+  auto node_index = [&](const std::string& name) {
+    auto it = index.find(name);
+    return it == index.end() ? -1 : static_cast<int>(it->second);
+  };
+  for (const auto& g : state.guests) {
+    if (mode_ == Mode::Assigned) {
+      int at = node_index(g.planned_node());
+      if (at < 0) continue;
       Vec3 c = contribution(g);
-      for (size_t r = 0; r < kResources; ++r) load_[it->second][r] += c[r];
+      for (size_t r = 0; r < kResources; ++r) load_[at][r] += c[r];
+    } else if (g.planned_node() != g.node) {
+      // The node figures still show a migrating guest where PVE lists it;
+      // the balance is judged as it will be once the migration ends.
+      int from = node_index(g.node), to = node_index(g.planned_node());
+      Vec3 c = contribution(g);
+      for (size_t r = 0; r < kResources; ++r) {
+        if (from >= 0) load_[from][r] = std::max(0.0, load_[from][r] - c[r] * factor_[from][r]);
+        if (to >= 0) load_[to][r] += c[r] * factor_[to][r];
+      }
     }
   }
   recompute();

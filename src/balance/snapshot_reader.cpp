@@ -5,6 +5,7 @@
 #include <cmath>
 #include <mutex>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -200,7 +201,49 @@ void read_node_status(pve::Client& client, int parallel, ClusterSnapshot& snap) 
     if (!f.empty()) snap.warnings.push_back(f);
 }
 
+// Guests PVE is migrating. A running qmigrate/vzmigrate task names the guest
+// (the UPID's id) and its source (the UPID's node); the target is only in the
+// task log's first lines. A `migrate` lock, or an HA migration, without such
+// a task is a migration whose target is unknown.
+// `ha_moving`: guests whose HA state is migrate or relocate.
+void read_migrations(pve::Client& client, const std::set<uint32_t>& ha_moving, ClusterSnapshot& snap) {
+  std::map<uint32_t, InFlightMigration> found;
+  auto tasks = pve::get_cluster_tasks(client);
+  if (!tasks) {
+    snap.warnings.push_back("running migrations not read, locked guests count as migrating to an unknown node: " +
+                            tasks.error().to_string());
+  } else {
+    for (const auto& t : *tasks) {
+      if (!t.running() || (t.type != "qmigrate" && t.type != "vzmigrate")) continue;
+      auto vmid = core::parse_int(t.id);
+      if (!vmid || *vmid <= 0) continue;
+      InFlightMigration m{.source = t.node, .target = "", .upid = t.upid};
+      auto log = pve::get_task_log(client, t.upid, 0, 20);
+      if (log) m.target = migration_target(*log);
+      if (m.target.empty())
+        snap.warnings.push_back("migration " + t.upid + ": target not found in its log" +
+                                (log ? std::string() : ": " + log.error().to_string()));
+      found[static_cast<uint32_t>(*vmid)] = std::move(m);
+    }
+  }
+  for (auto& g : snap.state.guests) {
+    if (auto it = found.find(g.vmid); it != found.end()) g.migration = it->second;
+    else if (g.lock == "migrate" || ha_moving.count(g.vmid)) g.migration = InFlightMigration{.source = g.node};
+  }
+}
+
 }  // namespace
+
+std::string migration_target(const std::vector<pve::TaskLogLine>& log) {
+  // QemuMigrate / PVE::LXC::Migrate phase 1:
+  //   "<time> starting migration of VM 104 to node 'pve3' (10.0.0.3)"
+  static const std::regex starting(R"(starting migration of (?:VM|CT) \d+ to node '([^']+)')");
+  for (const auto& line : log) {
+    std::smatch m;
+    if (std::regex_search(line.t, m, starting)) return m[1].str();
+  }
+  return "";
+}
 
 double percentile(std::vector<double> values, int pct) {
   if (values.empty()) return 0.0;
@@ -240,9 +283,11 @@ core::Result<ClusterSnapshot> read_snapshot(pve::Client& client, const BalanceCo
   PVEKIT_ASSIGN(auto resources, pve::get_cluster_resources(client));
 
   std::vector<std::string> shared;
+  std::set<uint32_t> ha_moving;
   for (const auto& r : resources) {
     if (r.type == "node") snap.state.nodes.push_back(node_from(r));
     else if ((r.type == "qemu" || r.type == "lxc") && r.vmid > 0) snap.state.guests.push_back(guest_from(r));
+    if (r.hastate == "migrate" || r.hastate == "relocate") ha_moving.insert(static_cast<uint32_t>(r.vmid));
   }
   for (const auto& r : resources) {
     if (r.type != "storage") continue;
@@ -263,6 +308,7 @@ core::Result<ClusterSnapshot> read_snapshot(pve::Client& client, const BalanceCo
   PVEKIT_ASSIGN(auto pools, pve::get_pools(client));
   for (const auto& p : pools) snap.state.pools.push_back(p.poolid);
 
+  read_migrations(client, ha_moving, snap);
   read_node_status(client, parallel_requests, snap);
   read_guest_details(client, config, shared, parallel_requests, snap);
   if (config.balancing.mode == Mode::Psi) {

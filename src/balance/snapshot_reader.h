@@ -7,6 +7,7 @@
 #include "balance/model.h"
 #include "core/result.h"
 #include "pve/client.h"
+#include "pve/types.h"
 
 namespace pvekit::balance {
 
@@ -23,7 +24,8 @@ struct ClusterSnapshot {
 
 // Reads a ClusterSnapshot through the PVE API:
 //   /version, /cluster/status (quorum), /cluster/resources (nodes, guests,
-//   storages), guest configs (local disk sizes), /cluster/ha/resources and
+//   storages), /cluster/tasks and the logs of running migration tasks
+//   (Guest::migration), guest configs (local disk sizes), /cluster/ha/resources and
 //   /cluster/ha/rules, /pools, and rrddata when the config asks for history
 //   (balancing.history) or pressure (mode psi).
 // Applies the config's maintenance/ignored nodes and reserves
@@ -42,6 +44,11 @@ core::Result<ClusterSnapshot> read_snapshot(pve::Client& client, const BalanceCo
 // pass-through devices (/dev/...) do not count. Bytes.
 uint64_t local_disk_bytes(const std::map<std::string, std::string>& config,
                           const std::vector<std::string>& shared_storages);
+
+// The target node a migration task's log names ("starting migration of VM
+// 104 to node 'pve3' (10.0.0.3)", as qemu-server and pve-container log it);
+// empty when no line does.
+std::string migration_target(const std::vector<pve::TaskLogLine>& log);
 
 // The `percentile` (1..100, nearest-rank) of `values`; 0 when empty.
 double percentile(std::vector<double> values, int percentile);

@@ -60,6 +60,9 @@ core::Result<std::vector<RrdRow>> get_guest_rrddata(Client& client, const std::s
 
 // ---- tasks (api_tasks.cpp) -----------------------------------------------------------
 
+// GET /cluster/tasks: the cluster's recent tasks of every node, running ones
+// included, newest first.
+core::Result<std::vector<TaskStatus>> get_cluster_tasks(Client& client);
 // The node is taken from the UPID; Parse error when it is malformed.
 core::Result<TaskStatus> get_task_status(Client& client, const std::string& upid);
 // Log lines from `start` (0-based), at most `limit`.

@@ -18,6 +18,10 @@ core::Result<std::string> task_path(const std::string& upid) {
 
 }  // namespace
 
+core::Result<std::vector<TaskStatus>> get_cluster_tasks(Client& client) {
+  return detail::parse_answer(client.get("/cluster/tasks"), "GET /cluster/tasks", parse_task_list);
+}
+
 core::Result<TaskStatus> get_task_status(Client& client, const std::string& upid) {
   PVEKIT_ASSIGN(std::string path, task_path(upid));
   path += "/status";

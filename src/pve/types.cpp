@@ -330,6 +330,21 @@ core::Result<TaskStatus> parse_task_status(const Json& data) {
                     .starttime = f::int_or(data, "starttime")};
 }
 
+core::Result<std::vector<TaskStatus>> parse_task_list(const Json& data) {
+  return parse_list<TaskStatus>(data, "task list", [](const Json& item) {
+    const bool running = !item.contains("endtime");
+    return TaskStatus{.upid = f::string_or(item, "upid"),
+                      .node = f::string_or(item, "node"),
+                      .status = running ? "running" : "stopped",
+                      .exitstatus = running ? "" : f::string_or(item, "status"),
+                      .type = f::string_or(item, "type"),
+                      .id = f::string_or(item, "id"),
+                      .user = f::string_or(item, "user"),
+                      .pid = f::int_or(item, "pid"),
+                      .starttime = f::int_or(item, "starttime")};
+  });
+}
+
 core::Result<std::vector<TaskLogLine>> parse_task_log(const Json& data) {
   return parse_list<TaskLogLine>(data, "task log", [](const Json& item) {
     return TaskLogLine{.n = f::int_or(item, "n"), .t = f::string_or(item, "t")};

@@ -197,6 +197,9 @@ struct TaskStatus {
   bool succeeded() const;
 };
 core::Result<TaskStatus> parse_task_status(const core::Json& data);
+// GET /cluster/tasks and /nodes/{node}/tasks list entries: a task without an
+// "endtime" is running; a finished one's "status" is its exit status.
+core::Result<std::vector<TaskStatus>> parse_task_list(const core::Json& data);
 
 struct TaskLogLine {
   int64_t n = 0;  // line number, from 1

@@ -218,8 +218,63 @@ TEST(Executor, MigrationThatNeverEndsFailsAtTheDeadline) {
   o.job_timeout = std::chrono::seconds(10);
   auto report = execute(c.client(), plan_of({move(101, "pve1", "pve3")}), o, progress);
   ASSERT_TRUE(report.ok());
-  EXPECT_EQ(report->results[0].outcome, MoveOutcome::Failed);
+  EXPECT_EQ(report->results[0].outcome, MoveOutcome::TimedOut);
+  EXPECT_EQ(report->timed_out(), 1u);
   EXPECT_NE(report->results[0].message.find("max_job_validation (10 s)"), std::string::npos);
+}
+
+TEST(Executor, TimedOutMigrationKeepsItsJobSlotsUntilItsTaskEnds) {
+  // One job per node; 101 and 102 both leave pve1. 101's task outlives the
+  // 5 s timeout and ends at its 9th poll: 102 may start only then.
+  FakeCluster c;
+  three_nodes(c);
+  c.task_polls_of[101] = 8;
+  RecordingProgress progress;
+  auto o = fast_options();
+  o.job_timeout = std::chrono::seconds(5);
+  auto report = execute(c.client(), plan_of({move(101, "pve1", "pve3"), move(102, "pve1", "pve2", GuestType::Lxc)}),
+                        o, progress);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->results[0].outcome, MoveOutcome::TimedOut);
+  EXPECT_NE(report->results[0].message.find("stay taken"), std::string::npos) << report->results[0].message;
+  EXPECT_EQ(report->results[1].outcome, MoveOutcome::Done) << report->results[1].message;
+  EXPECT_EQ(c.peak_jobs_per_node, 1);
+  EXPECT_EQ(progress.events,
+            (std::vector<std::string>{"wave 1", "start 101", "timed out 101", "start 102", "done 102"}));
+  EXPECT_EQ(c.guests[101].node, "pve3") << "PVE finished it after the timeout";
+}
+
+TEST(Executor, MovesBlockedByATimedOutMigrationAreSkippedAfterAnotherTimeout) {
+  FakeCluster c;
+  three_nodes(c);
+  c.task_polls_of[101] = 1'000'000;
+  RecordingProgress progress;
+  auto o = fast_options();
+  o.job_timeout = std::chrono::seconds(5);
+  auto report = execute(c.client(), plan_of({move(101, "pve1", "pve3"), move(102, "pve1", "pve2", GuestType::Lxc)}),
+                        o, progress);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->results[0].outcome, MoveOutcome::TimedOut);
+  EXPECT_EQ(report->results[1].outcome, MoveOutcome::Skipped);
+  EXPECT_NE(report->results[1].message.find("pve1 is still busy"), std::string::npos) << report->results[1].message;
+  EXPECT_EQ(c.started.size(), 1u);
+  EXPECT_EQ(c.peak_jobs_per_node, 1);
+}
+
+TEST(Executor, MigrationsRunningBeforeThePlanHoldTheirSlots) {
+  // A proxlb killed mid-wave left 103 migrating pve2 -> pve3; the new plan
+  // moves 101 to pve3, which must wait for that task to end.
+  FakeCluster c;
+  three_nodes(c);
+  std::string upid = c.add_running_migration(103, "pve3", 4);
+  Plan p = plan_of({move(101, "pve1", "pve3")});
+  p.running.push_back({103, InFlightMigration{.source = "pve2", .target = "pve3", .upid = upid}});
+  RecordingProgress progress;
+  auto report = execute(c.client(), p, fast_options(), progress);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->done(), 1u);
+  EXPECT_EQ(c.peak_jobs_per_node, 1);
+  EXPECT_EQ(c.guests[103].node, "pve3");
 }
 
 }  // namespace

@@ -17,6 +17,9 @@ FakeCluster::FakeCluster() {
   transport_.route(pve::HttpMethod::Get, "/cluster/resources", [this](const pve::HttpRequest& r) {
     return core::Result<pve::HttpResponse>(pve_data(resources(form_value(split_url(r.url).query, "type"))));
   });
+  transport_.route(pve::HttpMethod::Get, "/cluster/tasks", [this](const pve::HttpRequest&) {
+    return core::Result<pve::HttpResponse>(pve_data(task_list()));
+  });
   transport_.route_data(pve::HttpMethod::Get, "/version", {{"version", "9.1.1"}, {"release", "9.1"}, {"repoid", "x"}});
   transport_.route_data(pve::HttpMethod::Get, "/cluster/ha/resources", core::Json::array());
   transport_.route_data(pve::HttpMethod::Get, "/cluster/ha/rules", core::Json::array());
@@ -123,7 +126,7 @@ void FakeCluster::track_jobs() {
   std::map<std::string, int> per_node;
   for (const auto& [upid, t] : tasks_) {
     if (t.polls_left < 0) continue;
-    ++per_node[guests[t.vmid].node];
+    ++per_node[t.source];
     ++per_node[t.target];
   }
   for (const auto& [node, n] : per_node) peak_jobs_per_node = std::max(peak_jobs_per_node, n);
@@ -133,31 +136,62 @@ core::Result<pve::HttpResponse> FakeCluster::migrate(uint32_t vmid, const pve::H
   GuestEntry& g = guests[vmid];
   std::string target = form_value(request.body, "target");
   if (!g.lock.empty()) return pve_error(500, "VM is locked (" + g.lock + ")");
+  started.push_back(std::to_string(vmid) + ":" + g.node + "->" + target + " " + request.body);
+  auto polls = task_polls_of.find(vmid);
+  return pve_data(start_task(vmid, target, polls == task_polls_of.end() ? task_polls : polls->second));
+}
+
+std::string FakeCluster::add_running_migration(uint32_t vmid, const std::string& target, int polls) {
+  return start_task(vmid, target, polls);
+}
+
+core::Json FakeCluster::task_list() const {
+  core::Json out = core::Json::array();
+  for (const auto& [upid, t] : tasks_) {
+    const char* type = guests.at(t.vmid).type == "qemu" ? "qmigrate" : "vzmigrate";
+    core::Json entry = {{"upid", upid}, {"node", t.source},        {"type", type},     {"id", std::to_string(t.vmid)},
+                        {"user", "root@pam!test"}, {"pid", 1}, {"starttime", 1}};
+    if (t.polls_left < 0) {
+      entry["endtime"] = 2;
+      entry["status"] = fail_migration.count(t.vmid) ? fail_migration.at(t.vmid) : "OK";
+    }
+    out.push_back(entry);
+  }
+  return out;
+}
+
+std::string FakeCluster::start_task(uint32_t vmid, const std::string& target, int polls) {
+  GuestEntry& g = guests[vmid];
   g.lock = "migrate";
   pve::Upid upid{.node = g.node, .pid = static_cast<uint32_t>(next_pid_++), .pstart = 1, .starttime = 1,
                  .type = g.type == "qemu" ? "qmigrate" : "vzmigrate", .id = std::to_string(vmid),
                  .user = "root@pam!test"};
   std::string text = upid.to_string();
-  tasks_[text] = {vmid, target, task_polls, false};
-  started.push_back(std::to_string(vmid) + ":" + g.node + "->" + target + " " + request.body);
+  tasks_[text] = {vmid, g.node, target, polls, false};
   track_jobs();
-  transport_.route(pve::HttpMethod::Get, "/nodes/" + g.node + "/tasks/" + pve::encode_path_segment(text) + "/status",
-                   [this, text](const pve::HttpRequest&) {
-                     Task& t = tasks_[text];
-                     bool running = t.polls_left-- > 0;
-                     core::Json status = {{"upid", text}, {"status", running ? "running" : "stopped"},
-                                          {"type", "qmigrate"}, {"node", "x"}, {"pid", 1}, {"starttime", 1}};
-                     if (!running) {
-                       auto fail = fail_migration.find(t.vmid);
-                       if (t.polls_left == -1) {  // the first poll that sees the task end
-                         guests[t.vmid].lock.clear();
-                         if (fail == fail_migration.end()) guests[t.vmid].node = t.target;
-                       }
-                       status["exitstatus"] = fail == fail_migration.end() ? "OK" : fail->second;
-                     }
-                     return core::Result<pve::HttpResponse>(pve_data(status));
-                   });
-  return pve_data(text);
+  const std::string path = "/nodes/" + g.node + "/tasks/" + pve::encode_path_segment(text);
+  transport_.route_data(pve::HttpMethod::Get, path + "/log",
+                        core::Json::array({{{"n", 1},
+                                            {"t", "2026-12-07 03:00:00 starting migration of " +
+                                                      std::string(g.type == "qemu" ? "VM " : "CT ") +
+                                                      std::to_string(vmid) + " to node '" + target +
+                                                      "' (10.0.0.9)"}}}));
+  transport_.route(pve::HttpMethod::Get, path + "/status", [this, text](const pve::HttpRequest&) {
+    Task& t = tasks_[text];
+    bool running = t.polls_left-- > 0;
+    core::Json status = {{"upid", text}, {"status", running ? "running" : "stopped"},
+                         {"type", "qmigrate"}, {"node", "x"}, {"pid", 1}, {"starttime", 1}};
+    if (!running) {
+      auto fail = fail_migration.find(t.vmid);
+      if (t.polls_left == -1) {  // the first poll that sees the task end
+        guests[t.vmid].lock.clear();
+        if (fail == fail_migration.end()) guests[t.vmid].node = t.target;
+      }
+      status["exitstatus"] = fail == fail_migration.end() ? "OK" : fail->second;
+    }
+    return core::Result<pve::HttpResponse>(pve_data(status));
+  });
+  return text;
 }
 
 }  // namespace pvekit::balance::testing

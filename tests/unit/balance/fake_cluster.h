@@ -33,8 +33,14 @@ class FakeCluster {
 
   bool quorate = true;
   int task_polls = 2;                           // status polls a migration stays running
+  std::map<uint32_t, int> task_polls_of;        // per vmid, instead of task_polls
   std::map<uint32_t, std::string> fail_migration;  // vmid -> exitstatus text
   std::map<uint32_t, GuestEntry> guests;
+
+  // A migration PVE runs already (started by someone else, e.g. a proxlb
+  // that was killed): the guest is locked and /cluster/tasks lists the task,
+  // whose log names the target. Returns the UPID.
+  std::string add_running_migration(uint32_t vmid, const std::string& target, int polls);
 
   pve::Client& client() { return *client_; }
   pvekit::testing::FakeTransport& transport() { return transport_; }
@@ -50,10 +56,13 @@ class FakeCluster {
   uint64_t node_memory_used(const std::string& node) const;
   void route_guest(uint32_t vmid);
   core::Result<pve::HttpResponse> migrate(uint32_t vmid, const pve::HttpRequest& request);
+  std::string start_task(uint32_t vmid, const std::string& target, int polls);
+  core::Json task_list() const;
   void track_jobs();
 
   struct Task {
     uint32_t vmid;
+    std::string source;
     std::string target;
     int polls_left;
     bool ha;

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "balance/rules.h"
+#include "balance/score.h"
 #include "fixtures.h"
 
 namespace pvekit::balance {
@@ -395,6 +397,102 @@ TEST(Planner, FiftyNodesTenThousandGuestsGetAPlan) {
   auto p = plan(s, cfg);
   EXPECT_FALSE(p.moves.empty());
   EXPECT_LT(p.imbalance_after, p.imbalance_before);
+}
+
+// A proxlb killed mid-wave leaves migrations running; PVE still lists the
+// guests on their source, locked (migrate).
+Guest migrating(Guest g, const std::string& target) {
+  g.lock = "migrate";
+  g.migration = InFlightMigration{.source = g.node, .target = target, .upid = ""};
+  return g;
+}
+
+std::vector<std::pair<uint32_t, std::string>> moves_of(const Plan& p) {
+  std::vector<std::pair<uint32_t, std::string>> out;
+  for (const auto& m : p.moves) out.emplace_back(m.vmid, m.from + "->" + m.to);
+  return out;
+}
+
+TEST(Planner, RunningMigrationsArePlannedAtTheirTargetAndNotMovedAgain) {
+  // node1 had six guests; 100 and 101 are on their way to node2 and node3.
+  ClusterState running;
+  for (const char* n : {"node1", "node2", "node3"}) running.nodes.push_back(fixtures::node(n));
+  ClusterState arrived = running;
+  for (uint32_t v = 100; v < 106; ++v) {
+    std::string target = v == 100 ? "node2" : v == 101 ? "node3" : "";
+    add(running, target.empty() ? guest(v, "node1") : migrating(guest(v, "node1"), target));
+    add(arrived, guest(v, target.empty() ? "node1" : target));
+  }
+  for (auto* s : {&running, &arrived}) {
+    add(*s, guest(200, "node2"));
+    add(*s, guest(300, "node3"));
+  }
+  auto cfg = test_config();
+  cfg.balancing.max_moves = 1;
+  Plan p = plan(running, cfg);
+  // The same plan as once the migrations ended: nothing moves back, 100 and
+  // 101 do not move again, and they do not count against max_moves.
+  EXPECT_EQ(moves_of(p), moves_of(plan(arrived, cfg)));
+  ASSERT_EQ(p.moves.size(), 1u);
+  for (const auto& m : p.moves) EXPECT_TRUE(m.vmid != 100 && m.vmid != 101) << m.vmid;
+  ASSERT_EQ(p.running.size(), 2u);
+  EXPECT_EQ(p.running[0].vmid, 100u);
+  EXPECT_EQ(p.running[0].migration.target, "node2");
+  // Node usage before the plan counts them at their targets: node1 has 4 of its 6 guests.
+  EXPECT_NEAR(p.nodes[0].before[kMemory], 16.0 / 64, 1e-9);
+  EXPECT_NEAR(p.nodes[1].before[kMemory], 8.0 / 64, 1e-9);
+}
+
+TEST(Planner, RunningMigrationHoldsRoomOnItsSourceAndTarget) {
+  // 16 GiB nodes, assigned memory must fit. 100 (8 GiB) migrates node1 ->
+  // node2; node3 is evacuated. 300 (6 GiB) would fit on node1 once 100 left,
+  // and on node2 before 100 arrived; while the migration runs it fits on
+  // neither.
+  auto cluster = [](bool running) {
+    ClusterState s;
+    for (const char* n : {"node1", "node2", "node3"}) s.nodes.push_back(fixtures::node(n, 16));
+    s.nodes[2].maintenance = true;
+    add(s, running ? migrating(guest(100, "node1", 8), "node2") : guest(100, "node2", 8));
+    add(s, guest(101, "node1", 5));
+    add(s, guest(200, "node2", 4));
+    add(s, guest(300, "node3", 6));
+    return s;
+  };
+  auto cfg = test_config();
+  cfg.proxmox_cluster.overprovisioning = false;
+  Plan p = plan(cluster(true), cfg);
+  for (const auto& m : p.moves) EXPECT_NE(m.vmid, 300u) << m.from << "->" << m.to;
+  EXPECT_FALSE(p.unresolved.empty());
+  // Once it ended, 300 leaves the maintenance node.
+  Plan ended = plan(cluster(false), cfg);
+  EXPECT_TRUE(ended.unresolved.empty());
+  EXPECT_NE(node_after(cluster(false), ended, 300), "node3");
+}
+
+TEST(Planner, MigrationWithAnUnknownTargetStaysAndHoldsRoomOnEveryNode) {
+  // 100 is locked (migrate) but its task, and so its target, is unknown: it
+  // may land on node1's neighbours, so each of them keeps 8 GiB for it.
+  ClusterState s;
+  for (const char* n : {"node1", "node2", "node3"}) s.nodes.push_back(fixtures::node(n, 16));
+  s.nodes[2].maintenance = true;
+  add(s, migrating(guest(100, "node1", 8), ""));
+  add(s, guest(101, "node1", 5));
+  add(s, guest(200, "node2", 4));
+  add(s, guest(300, "node3", 6));
+  auto cfg = test_config();
+  cfg.proxmox_cluster.overprovisioning = false;
+  Plan p = plan(s, cfg);
+  EXPECT_TRUE(p.moves.empty()) << p.moves.size() << " moves, first " << p.moves.front().vmid;
+  ASSERT_EQ(p.running.size(), 1u);
+  EXPECT_FALSE(p.running[0].migration.target_known());
+  ASSERT_FALSE(p.unresolved.empty());
+  const Constraints c = Constraints::compile(normalized(s), cfg);
+  EXPECT_EQ(c.frozen_reason(0), "it is being migrated (target unknown)");
+  EXPECT_EQ(c.node_of(0), 0);
+  // Without the hold 300 would go to node2 (4 + 6 of 16 GiB).
+  s.guests[0].migration.reset();
+  s.guests[0].lock = "backup";
+  EXPECT_EQ(node_after(s, plan(s, cfg), 300), "node2");
 }
 
 }  // namespace

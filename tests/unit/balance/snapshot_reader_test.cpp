@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "balance/fake_cluster.h"
+#include "pve/api.h"
 
 namespace pvekit::balance {
 namespace {
@@ -132,6 +133,42 @@ TEST(SnapshotReader, FailsWhenTheClusterCannotBeListed) {
   auto snap = read_snapshot(c.client(), BalanceConfig{});
   ASSERT_FALSE(snap.ok());
   EXPECT_EQ(snap.error().category(), core::ErrorCategory::Auth);
+}
+
+TEST(MigrationTarget, ComesFromTheTaskLogsStartLine) {
+  EXPECT_EQ(migration_target({{1, "2026-12-07 03:00:00 use dedicated network address (10.1.0.3)"},
+                              {2, "2026-12-07 03:00:00 starting migration of VM 104 to node 'pve3' (10.1.0.3)"}}),
+            "pve3");
+  EXPECT_EQ(migration_target({{1, "2026-12-07 03:00:00 starting migration of CT 201 to node 'pve-b' (10.0.0.2)"}}),
+            "pve-b");
+  EXPECT_EQ(migration_target({{1, "no content"}}), "");
+}
+
+TEST(SnapshotReader, RunningMigrationsAndMigrateLocksAreInFlight) {
+  testing::FakeCluster c;
+  c.add_node("pve1");
+  c.add_node("pve2");
+  c.add_node("pve3");
+  c.add_guest(101, {.node = "pve1"});
+  c.add_guest(102, {.node = "pve1", .type = "lxc"});
+  c.add_guest(103, {.node = "pve2", .lock = "migrate"});  // its task is not listed
+  c.add_guest(104, {.node = "pve2", .lock = "backup"});
+  std::string upid = c.add_running_migration(101, "pve3", 100);
+  std::string ended = c.add_running_migration(102, "pve2", 0);
+  ASSERT_TRUE(pve::get_task_status(c.client(), ended).ok());  // the first poll sees it end
+  auto snap = read_snapshot(c.client(), BalanceConfig{});
+  ASSERT_TRUE(snap.ok()) << snap.error().to_string();
+  const auto& s = snap->state;
+  ASSERT_TRUE(s.find_guest(101)->migration);
+  EXPECT_EQ(s.find_guest(101)->migration->source, "pve1");
+  EXPECT_EQ(s.find_guest(101)->migration->target, "pve3");
+  EXPECT_EQ(s.find_guest(101)->migration->upid, upid);
+  EXPECT_EQ(s.find_guest(101)->planned_node(), "pve3");
+  EXPECT_FALSE(s.find_guest(102)->migration) << "its task ended";
+  ASSERT_TRUE(s.find_guest(103)->migration);
+  EXPECT_FALSE(s.find_guest(103)->migration->target_known());
+  EXPECT_EQ(s.find_guest(103)->planned_node(), "pve2");
+  EXPECT_FALSE(s.find_guest(104)->migration);
 }
 
 }  // namespace
