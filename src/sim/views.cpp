@@ -1,6 +1,7 @@
 #include "sim/views.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <iterator>
@@ -86,9 +87,11 @@ uint64_t swap_used(const Guest& g, const GuestSample& s) {
 // PVE::QemuServer): per-drive query-blockstats figures, per-tap counters from
 // /proc/net/dev (netin is what the host transmits), query-proxmox-support,
 // and the balloon statistics of query-balloon.
-void add_qmp_figures(Json& j, const Guest& g, const GuestSample& s, int64_t uptime) {
+void add_qmp_figures(Json& j, const Guest& g, const GuestSample& s, int64_t uptime, double now) {
   const Counters c = counters(s, uptime);
   const std::string disk = "scsi0";  // the root disk in guest_config()
+  // The model has byte rates only: requests count as 16 KiB each with fixed
+  // latencies, so the figures agree with diskread/diskwrite.
   const int64_t rd_ops = c.diskread / 16384, wr_ops = c.diskwrite / 16384;
   j["blockstat"] = {{disk,
                      {{"rd_bytes", c.diskread}, {"wr_bytes", c.diskwrite}, {"rd_operations", rd_ops},
@@ -104,6 +107,7 @@ void add_qmp_figures(Json& j, const Guest& g, const GuestSample& s, int64_t upti
                       {"invalid_wr_operations", 0}, {"invalid_flush_operations", 0},
                       {"invalid_unmap_operations", 0}, {"invalid_zone_append_operations", 0},
                       {"account_invalid", true}, {"account_failed", true}, {"timed_stats", Json::array()}}}};
+  // One tap device per netN; the model's traffic goes through the first.
   Json nics = Json::object();
   int index = 0;
   for (const auto& [key, value] : g.config) {
@@ -117,13 +121,14 @@ void add_qmp_figures(Json& j, const Guest& g, const GuestSample& s, int64_t upti
                           {"pbs-dirty-bitmap-migration", true}, {"pbs-dirty-bitmap-savevm", true},
                           {"pbs-library-version", "1.5.2 (UNKNOWN)"}, {"pbs-masterkey", true},
                           {"query-bitmap-info", true}};
-  // The ballon driver reports the guest's view: total and free memory.
+  // The balloon driver reports the guest's view: total and free memory.
   const uint64_t free_mem = g.maxmem > s.mem ? g.maxmem - s.mem : 0;
   j["balloon"] = g.maxmem;
   j["freemem"] = free_mem;
   j["ballooninfo"] = {{"actual", g.maxmem}, {"max_mem", g.maxmem}, {"total_mem", g.maxmem}, {"free_mem", free_mem},
                       {"mem_swapped_in", 0}, {"mem_swapped_out", 0}, {"major_page_faults", c.diskread / 65536},
-                      {"minor_page_faults", c.diskread / 512}, {"last_update", 0}};
+                      {"minor_page_faults", c.diskread / 512},
+                      {"last_update", static_cast<int64_t>(now)}};
 }
 
 Json guest_resource(const World& w, const Guest& g, const LiveView& live, double now) {
@@ -343,8 +348,7 @@ Json guest_status(const World& w, const Guest& g, const LiveView& live, double n
     if (g.status == "running" && node_online(w, g.node)) {
       j["running-machine"] = "pc-i440fx-10.0+pve0";
       j["running-qemu"] = "10.0.2";
-      add_qmp_figures(j, g, sample_of(live, g), uptime_of(g, now));
-      j["ballooninfo"]["last_update"] = static_cast<int64_t>(now);
+      add_qmp_figures(j, g, sample_of(live, g), uptime_of(g, now), now);
     }
   }
   return j;
