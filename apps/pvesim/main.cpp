@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
       "pvesim - a simulated Proxmox VE 9.1 cluster serving https://HOST:PORT/api2/json/...\n"
       "Default credentials: root@pam / " + std::string(sim::kDefaultPassword) +
       ", API token root@pam!pvekit = " + sim::kDefaultTokenSecret +
-      "\nFault injection and time control: /_sim/... (see docs/pvesim.md)."};
+      "\nFault injection and time control: /_sim/... (see docs/pvesim.md), unauthenticated unless\n"
+      "--admin-token-file is given; a non-loopback --host also needs --allow-remote-admin."};
   sim::AppOptions o;
   core::LogOptions log{.program = "pvesim"};
   std::string log_format = "text";
@@ -36,6 +37,11 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed_text, "Seed of the load profiles (default: the scenario's)");
   app.add_option("--log-format", log_format, "Log format: text or json")->capture_default_str();
   app.add_option("--log-level", log.level, "trace, debug, info, warn, error, critical, off")->capture_default_str();
+  app.add_flag("--allow-remote-admin", o.allow_remote_admin,
+               "Listen on a non-loopback --host although /_sim/ (faults, time) needs no credentials");
+  app.add_option("--admin-token-file", o.admin_token_file,
+                 "Require 'Authorization: Bearer TOKEN' on /_sim/, TOKEN being this file's first line")
+      ->check(CLI::ExistingFile);
   app.add_flag("--list-routes", o.list_routes, "Print the served routes (method, path, parameters) as JSON and exit");
   CLI11_PARSE(app, argc, argv);
   if (o.server.cert_file.empty() != o.server.key_file.empty()) {

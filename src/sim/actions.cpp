@@ -189,8 +189,11 @@ Result<std::string> start_migration(World& w, const MigrateRequest& req, const s
                        }));
 }
 
-Result<std::string> start_status_action(World& w, const std::string& node, int vmid, GuestType type,
-                                        const std::string& action, const std::string& user, double now) {
+namespace {
+
+// The power action itself: PVE's checks, then a qmstart/vzstop/... task.
+Result<std::string> run_status_action(World& w, const std::string& node, int vmid, GuestType type,
+                                      const std::string& action, const std::string& user, double now) {
   PVEKIT_ASSIGN(Guest* g, guest_on(w, node, vmid, type));
   PVEKIT_TRY(check_lock(*g));
   const std::string who = label(type) + " " + std::to_string(vmid);
@@ -216,6 +219,38 @@ Result<std::string> start_status_action(World& w, const std::string& node, int v
                          }
                          return std::string("OK");
                        }));
+}
+
+}  // namespace
+
+// qemu-server's vm_start/vm_stop/vm_shutdown and pve-container's
+// vm_start/vm_stop/vm_shutdown: for an HA-managed guest
+// (PVE::HA::Config::vm_is_ha_managed) the API only asks the HA manager
+// ("Requesting HA start for VM 100", ha-manager set vm:100 --state started
+// / stopped) in an hastart or hastop task; the CRM then has the guest
+// started or stopped by root@pam on its node.
+Result<std::string> start_status_action(World& w, const std::string& node, int vmid, GuestType type,
+                                        const std::string& action, const std::string& user, double now) {
+  PVEKIT_ASSIGN(Guest* g, guest_on(w, node, vmid, type));
+  const std::string sid = ha_sid(*g);
+  const bool ha_action = action == "start" || action == "stop" || action == "shutdown";
+  if (!ha_action || !w.cluster.find_ha(sid)) return run_status_action(w, node, vmid, type, action, user, now);
+  const bool start = action == "start";
+  const std::vector<std::string> log = {"Requesting HA " + std::string(start ? "start" : "stop") + " for " +
+                                        label(type) + " " + std::to_string(vmid)};
+  return w.tasks.start(node, start ? "hastart" : "hastop", std::to_string(vmid), user, now, 1, log,
+                       [sid, vmid, type, action, start](World& world, double t, std::vector<std::string>& out) {
+                         for (HaResource& r : world.cluster.ha_resources) {
+                           if (r.sid == sid) r.state = start ? "started" : "stopped";
+                         }
+                         const Guest* guest = world.cluster.find_guest(vmid);
+                         const bool running = guest && guest->status == "running";
+                         if (guest && guest->lock.empty() && running != start) {
+                           auto crm = run_status_action(world, guest->node, vmid, type, action, "root@pam", t);
+                           if (!crm.ok()) out.push_back("HA " + action + " failed: " + crm.error().message());
+                         }
+                         return std::string("OK");
+                       });
 }
 
 namespace {

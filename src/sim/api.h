@@ -92,8 +92,11 @@ class Api {
 
   // A request below /api2/json.
   ApiResponse handle(const ApiRequest& req);
-  // A request below /_sim (the fault / admin interface, unauthenticated).
+  // A request below /_sim (the fault / admin interface): unauthenticated,
+  // or with `Authorization: Bearer <token>` once set_admin_token was given one.
   ApiResponse handle_admin(const ApiRequest& req);
+  // Requires this bearer token on /_sim; empty: none required.
+  void set_admin_token(std::string token) { admin_token_ = std::move(token); }
 
   // [{method, path, parameters: [names], specs: {name: {type, minimum?,
   // maximum?}}}] for --list-routes.
@@ -109,6 +112,7 @@ class Api {
   ApiResponse dispatch(const Route& route, const ApiRequest& req, Params params, const Identity& who);
 
   Simulator& sim_;
+  std::string admin_token_;  // never logged
   std::vector<Route> routes_;
   std::vector<std::vector<std::string>> segments_;  // split path templates, parallel to routes_
 };

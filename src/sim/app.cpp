@@ -5,7 +5,9 @@
 #include <thread>
 
 #include "core/clock.h"
+#include "core/files.h"
 #include "core/log.h"
+#include "core/strings.h"
 #include "sim/scenario.h"
 #include "sim/server.h"
 
@@ -55,15 +57,40 @@ class SignalStopper {
   std::thread thread_;
 };
 
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || core::starts_with(host, "127.");
+}
+
+// The bearer token for /_sim: the first line of the file, never logged.
+core::Result<std::string> read_admin_token(const std::string& path) {
+  PVEKIT_ASSIGN(std::string text, core::read_file(path));
+  const std::string token(core::trim(text.substr(0, text.find('\n'))));
+  if (token.empty()) {
+    return core::Error(core::ErrorCategory::Usage, "--admin-token-file " + path + ": the first line is empty");
+  }
+  return token;
+}
+
 }  // namespace
 
 core::Status run_app(const AppOptions& o, std::ostream& out) {
   if (o.time_scale <= 0) return core::Error(core::ErrorCategory::Usage, "--time-scale must be positive");
+  if (!is_loopback(o.server.host) && !o.allow_remote_admin) {
+    return core::Error(core::ErrorCategory::Usage,
+                       "refusing to listen on " + o.server.host +
+                           ": the /_sim/ admin interface (faults, time) would be reachable from other hosts; "
+                           "pass --allow-remote-admin (with --admin-token-file to require a token)");
+  }
+  std::string admin_token;
+  if (!o.admin_token_file.empty()) {
+    PVEKIT_ASSIGN(admin_token, read_admin_token(o.admin_token_file));
+  }
   core::ScaledClock clock(o.time_scale);
   PVEKIT_ASSIGN(Cluster cluster, build_cluster(o, clock.now_unix()));
   const size_t nodes = cluster.nodes.size(), guests = cluster.guests.size();
   Simulator sim(std::move(cluster), clock);
   Api api(sim);
+  api.set_admin_token(std::move(admin_token));
   if (o.list_routes) {
     out << api.route_table().dump(1) << std::endl;
     return core::ok();

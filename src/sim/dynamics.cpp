@@ -85,13 +85,15 @@ NodeSample sample_node(const Node& node, const std::vector<const Guest*>& guests
   return s;
 }
 
+// PVE 9's resolutions and row counts: the `$setup` of create_rrd_data in
+// pve-cluster's src/PVE/RRD.pm (the pve-*-9.0 RRD files): [resolution, count].
 RrdFrame rrd_frame(const std::string& timeframe) {
-  if (timeframe == "day") return {1800, 70};
-  if (timeframe == "week") return {10800, 70};
-  if (timeframe == "month") return {43200, 70};
-  if (timeframe == "year") return {604800, 70};
-  if (timeframe == "decade") return {6048000, 70};
-  return {60, 70};
+  if (timeframe == "day") return {60, 1440};
+  if (timeframe == "week") return {60 * 30, 336};
+  if (timeframe == "month") return {60 * 30, 1440};
+  if (timeframe == "year") return {3600 * 6, 1440};
+  if (timeframe == "decade") return {86400 * 7, 570};
+  return {60, 60};
 }
 
 namespace {

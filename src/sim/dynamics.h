@@ -44,10 +44,11 @@ double status_time(double t);
 
 // rrddata rows. `timeframe`: hour|day|week|month|year|decade; `cf`:
 // AVERAGE|MAX. A running guest / online node gets full rows; a stopped guest
-// gets rows with time and limits only.
+// gets rows with time and limits only. Rows are computed from the load
+// profiles on each request: no history is stored.
 struct RrdFrame {
-  double step = 60;
-  int rows = 70;
+  double step = 60;  // seconds per row
+  int rows = 60;
 };
 RrdFrame rrd_frame(const std::string& timeframe);
 core::Json guest_rrd(const Guest& guest, uint64_t seed, double now, const std::string& timeframe, bool max_cf);

@@ -1,6 +1,10 @@
 // The /_sim admin interface: fault injection and simulated-time control.
 // Unauthenticated on purpose: pvesim is a test tool bound to loopback by
-// default, and tests must be able to break it without credentials.
+// default (run_app refuses other addresses unless --allow-remote-admin), and
+// tests must be able to break it without credentials; --admin-token-file
+// makes it require a bearer token.
+#include <openssl/crypto.h>
+
 #include <cmath>
 #include <limits>
 
@@ -96,7 +100,24 @@ ApiResponse reset(Simulator& sim) {
 
 }  // namespace
 
+namespace {
+
+// Constant time: the comparison must not tell how much of a guess was right.
+bool token_matches(const std::map<std::string, std::string>& headers, const std::string& token) {
+  auto it = headers.find("authorization");
+  const std::string expected = "Bearer " + token;
+  return it != headers.end() && it->second.size() == expected.size() &&
+         CRYPTO_memcmp(it->second.data(), expected.data(), expected.size()) == 0;
+}
+
+}  // namespace
+
 ApiResponse Api::handle_admin(const ApiRequest& req) {
+  if (!admin_token_.empty() && !token_matches(req.headers, admin_token_)) {
+    return error_response(
+        Error(ErrorCategory::Auth, "permission denied - /_sim/ requires 'Authorization: Bearer <admin token>'")
+            .with_http_status(401));
+  }
   const auto parts = core::split(req.path, '/', true);  // "/_sim/..." without the prefix
   const std::string& m = req.method;
   if (m == "GET" && parts.size() == 1 && parts[0] == "state") return state(sim_);

@@ -118,6 +118,17 @@ struct HaResource {
   int max_restart = 1;
   int max_relocate = 1;
   std::string comment;
+  std::string group;  // PVE 8 HA group ("" without)
+};
+
+// A PVE 8 HA group (/cluster/ha/groups); PVE 9 replaced them with rules but
+// PVE 8 clients still read them.
+struct HaGroup {
+  std::string id;
+  std::vector<std::string> nodes;  // "node[:priority]"
+  bool restricted = false;
+  bool nofailback = false;
+  std::string comment;
 };
 
 // PVE 9 HA rules (/cluster/ha/rules).
@@ -162,7 +173,11 @@ struct Cluster {
   std::map<std::string, std::vector<Volume>> volumes;
   std::vector<HaResource> ha_resources;
   std::vector<HaRule> ha_rules;
+  std::vector<HaGroup> ha_groups;
   std::vector<Pool> pools;
+  // datacenter.cfg: option -> value as written in the file (property strings
+  // such as crs "ha=static,ha-rebalance-on-start=1" as text).
+  std::map<std::string, std::string> datacenter;
   std::vector<User> users;
 
   Node* find_node(const std::string& name);

@@ -60,6 +60,8 @@ std::vector<Route> access_routes() {
         p_str("privs"), p_bool("new-format"), p_str("tfa-challenge")},
        create_ticket, true},
       {"GET", "/access/ticket", {}, [](Ctx&) -> core::Result<Reply> { return Reply(Json(nullptr)); }},
+      // Public in PVE too (permissions: user => 'world'): the login box lists the realms.
+      {"GET", "/access/domains", {}, [](Ctx&) -> core::Result<Reply> { return Reply(access_domains()); }, true},
       {"GET", "/access/permissions", {p_str("path"), p_str("userid")}, permissions},
   };
 }

@@ -2,7 +2,9 @@
 #include <algorithm>
 
 #include "pve/upid.h"
+#include "core/strings.h"
 #include "sim/api.h"
+#include "sim/datacenter.h"
 #include "sim/views.h"
 
 namespace pvekit::sim {
@@ -60,6 +62,24 @@ Result<Reply> pools(Ctx& c) {
   return Reply(pools_list(c.world));
 }
 
+// PUT /cluster/options (PVE::API2::Cluster set_options): the given options
+// replace those in datacenter.cfg, `delete` removes some; property strings
+// are checked key by key as PVE::JSONSchema does.
+Result<Reply> set_options(Ctx& c) {
+  Error invalid(ErrorCategory::Api, "Parameter verification failed.");
+  invalid.with_http_status(400);
+  for (const auto& [option, value] : c.params) {
+    if (auto problem = check_datacenter_option(option, value)) invalid.with_detail(option, *problem);
+  }
+  if (!invalid.details().empty()) return invalid;
+  auto& cfg = c.world.cluster.datacenter;
+  for (const auto& [option, value] : c.params) {
+    if (option != "delete") cfg[option] = value;
+  }
+  for (const std::string& option : core::split(c.str("delete"), ',', true)) cfg.erase(std::string(core::trim(option)));
+  return Reply(Json(nullptr));
+}
+
 }  // namespace
 
 std::vector<Route> cluster_routes() {
@@ -68,6 +88,9 @@ std::vector<Route> cluster_routes() {
       {"GET", "/cluster/status", {}, [](Ctx& c) -> Result<Reply> { return Reply(cluster_status(c.world)); }},
       {"GET", "/cluster/resources", {p_enum("type", {"vm", "storage", "node", "sdn"})},
        [](Ctx& c) -> Result<Reply> { return Reply(c.sim.resources_json(c.world, c.str("type"))); }},
+      {"GET", "/cluster/options", {},
+       [](Ctx& c) -> Result<Reply> { return Reply(datacenter_options_json(c.world.cluster.datacenter)); }},
+      {"PUT", "/cluster/options", datacenter_option_params(), set_options},
       {"GET", "/cluster/nextid", {p_int("vmid", false, 100, 999999999)}, next_id},
       {"GET", "/cluster/tasks", {}, cluster_tasks},
       {"GET", "/storage",

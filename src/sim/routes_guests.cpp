@@ -50,11 +50,18 @@ Handler config(GuestType type) {
   };
 }
 
-Handler rrd(GuestType type) {
-  return [type](Ctx& c) -> Result<Reply> {
-    PVEKIT_ASSIGN(Guest* g, guest_on(c.world, c.node(), c.vmid(), type));
-    return Reply(guest_rrd(*g, c.world.cluster.seed, c.now, c.str("timeframe"), c.str("cf") == "MAX"));
-  };
+// qemu-server's and pve-container's rrddata both read the RRD file of the
+// vmid, "pve-vm-9.0/$vmid" (PVE::RRD::create_rrd_data), without loading a
+// config: every node holds every guest's RRD files, and the qemu path answers
+// for a container (ProxLB asks that way) as the lxc path does for a VM.
+Result<Reply> rrd(Ctx& c) {
+  const Guest* g = c.world.cluster.find_guest(c.vmid());
+  if (!g) {
+    return Error(ErrorCategory::NotFound, "RRD error: opening '/var/lib/rrdcached/db/pve-vm-9.0/" +
+                                              std::to_string(c.vmid()) + "': No such file or directory")
+        .with_http_status(500);
+  }
+  return Reply(guest_rrd(*g, c.world.cluster.seed, c.now, c.str("timeframe"), c.str("cf") == "MAX"));
 }
 
 Handler migrate(GuestType type) {
@@ -158,7 +165,7 @@ void add_common(std::vector<Route>& r, GuestType t) {
   r.push_back({"GET", b + "/{vmid}/config", nv({p_bool("current"), p_str("snapshot")}), config(t)});
   r.push_back({"GET", b + "/{vmid}/status/current", nv(), guest_view(t, guest_status)});
   r.push_back({"GET", b + "/{vmid}/rrddata", nv({p_enum("timeframe", frames, true), p_enum("cf", {"AVERAGE", "MAX"})}),
-               rrd(t)});
+               rrd});
   r.push_back({"GET", b + "/{vmid}/snapshot", nv(), snapshots(t)});
   r.push_back({"GET", b + "/{vmid}/migrate", nv({p_str("target")}), migrate_check(t)});
 }

@@ -22,6 +22,7 @@ std::vector<Route> ha_routes() {
   return {
       {"GET", "/cluster/ha/resources", {p_enum("type", {"ct", "vm"})},
        [](Ctx& c) -> Result<Reply> { return Reply(ha_resources(c.world, c.str("type"))); }},
+      {"GET", "/cluster/ha/groups", {}, [](Ctx& c) -> Result<Reply> { return Reply(ha_groups(c.world)); }},
       {"GET", "/cluster/ha/rules", {p_str("resource"), p_enum("type", {"node-affinity", "resource-affinity"})},
        [](Ctx& c) -> Result<Reply> { return Reply(ha_rules(c.world, c.str("type"), c.str("resource"))); }},
       {"GET", "/cluster/ha/status/current", {},

@@ -64,11 +64,12 @@ Result<Reply> task_log(Ctx& c) {
 bool task_matches(const Ctx& c, const Task& t) {
   if (t.upid.node != c.node()) return false;
   if (c.params.count("vmid") && t.upid.id != c.str("vmid")) return false;
-  // As PVE::API2::Tasks node_tasks: the type exactly, the user as a
-  // case-insensitive substring (m/\Q$userfilter\E/i).
+  // As PVE::API2::Tasks node_tasks: the type exactly, the user (without
+  // its token name) as a case-insensitive substring (m/\Q$userfilter\E/i).
   if (c.params.count("typefilter") && t.upid.type != c.str("typefilter")) return false;
   if (c.params.count("userfilter") &&
-      core::to_lower(t.upid.user).find(core::to_lower(c.str("userfilter"))) == std::string::npos) {
+      core::to_lower(TaskList::user_and_token(t).first).find(core::to_lower(c.str("userfilter"))) ==
+          std::string::npos) {
     return false;
   }
   if (param_bool(c.params, "errors") && (!t.finished || t.exitstatus == "OK")) return false;
@@ -108,6 +109,12 @@ std::vector<Route> node_routes() {
          return Reply(nodes_list(c.world, *c.sim.live(c.world), c.sim.fingerprint(), c.now));
        }},
       {"GET", "/nodes/{node}/status", {p_node()}, node_status_route},
+      {"GET", "/nodes/{node}/network",
+       {p_node(), p_enum("type", {"bridge", "bond", "eth", "alias", "vlan", "fabric", "OVSBridge", "OVSBond",
+                                  "OVSPort", "OVSIntPort", "vnet", "any_bridge", "any_local_bridge", "include_sdn"})},
+       [](Ctx& c) -> Result<Reply> {
+         return Reply(node_network(*c.world.cluster.find_node(c.node()), c.str("type")));
+       }},
       {"GET", "/nodes/{node}/version", {p_node()}, [](Ctx&) -> Result<Reply> { return Reply(version_info()); }},
       {"GET", "/nodes/{node}/rrddata",
        {p_node(), p_enum("timeframe", {"hour", "day", "week", "month", "year", "decade"}, true),

@@ -6,6 +6,7 @@
 #include "core/files.h"
 #include "core/strings.h"
 #include "pve/tags.h"
+#include "sim/datacenter.h"
 
 namespace pvekit::sim {
 namespace {
@@ -294,9 +295,20 @@ Status check_references(const Cluster& c) {
 Status parse_ha(const Json& doc, Cluster& c) {
   if (!doc.contains("ha")) return core::ok();
   const Json& ha = doc["ha"];
-  PVEKIT_TRY(check_keys(ha, "ha", {"resources", "rules"}));
-  PVEKIT_TRY(parse_list(ha, "resources", c.ha_resources, [](const Json& j, const std::string& p) -> Result<HaResource> {
-    PVEKIT_TRY(check_keys(j, "ha." + p, {"sid", "state", "max_restart", "max_relocate", "comment"}));
+  PVEKIT_TRY(check_keys(ha, "ha", {"resources", "rules", "groups"}));
+  PVEKIT_TRY(parse_list(ha, "groups", c.ha_groups, [](const Json& j, const std::string& p) -> Result<HaGroup> {
+    PVEKIT_TRY(check_keys(j, "ha." + p, {"group", "nodes", "restricted", "nofailback", "comment"}));
+    HaGroup g;
+    PVEKIT_ASSIGN(g.id, require_str(j, "ha." + p, "group"));
+    PVEKIT_ASSIGN(g.nodes, get_list(j, "ha." + p, "nodes"));
+    if (g.nodes.empty()) return config_error("ha." + p + ".nodes", "at least one node is required");
+    PVEKIT_ASSIGN(g.restricted, get_bool(j, "ha." + p, "restricted", false));
+    PVEKIT_ASSIGN(g.nofailback, get_bool(j, "ha." + p, "nofailback", false));
+    PVEKIT_ASSIGN(g.comment, get_str(j, "ha." + p, "comment", ""));
+    return g;
+  }));
+  PVEKIT_TRY(parse_list(ha, "resources", c.ha_resources, [&c](const Json& j, const std::string& p) -> Result<HaResource> {
+    PVEKIT_TRY(check_keys(j, "ha." + p, {"sid", "state", "max_restart", "max_relocate", "comment", "group"}));
     HaResource r;
     PVEKIT_ASSIGN(r.sid, require_str(j, "ha." + p, "sid"));
     if (r.sid.find(':') == std::string::npos) r.sid = "vm:" + r.sid;
@@ -306,15 +318,44 @@ Status parse_ha(const Json& doc, Cluster& c) {
     r.max_restart = static_cast<int>(restart);
     r.max_relocate = static_cast<int>(relocate);
     PVEKIT_ASSIGN(r.comment, get_str(j, "ha." + p, "comment", ""));
+    PVEKIT_ASSIGN(r.group, get_str(j, "ha." + p, "group", ""));
+    const auto& groups = c.ha_groups;
+    if (!r.group.empty() &&
+        std::none_of(groups.begin(), groups.end(), [&](const HaGroup& g) { return g.id == r.group; })) {
+      return config_error("ha." + p + ".group", "unknown HA group '" + r.group + "'");
+    }
     return r;
   }));
   return parse_list(ha, "rules", c.ha_rules, [](const Json& j, const std::string& p) { return parse_rule(j, "ha." + p); });
 }
 
+// datacenter.cfg options, checked as PUT /cluster/options checks them.
+Status parse_datacenter(const Json& doc, Cluster& c) {
+  if (!doc.contains("datacenter")) return core::ok();
+  const Json& dc = doc["datacenter"];
+  if (!dc.is_object()) return config_error("datacenter", "expected a mapping, got " + core::json_type_name(dc));
+  const std::vector<ParamSpec> specs = datacenter_option_params();
+  for (const auto& [option, value] : dc.items()) {
+    const std::string path = "datacenter." + option;
+    auto spec = std::find_if(specs.begin(), specs.end(), [&](const ParamSpec& s) { return s.name == option; });
+    if (spec == specs.end() || option == "delete") return config_error(path, "unknown key");
+    std::string text;
+    if (value.is_string()) text = value.get<std::string>();
+    else if (value.is_boolean()) text = value.get<bool>() ? "1" : "0";
+    else if (value.is_number()) text = value.dump();
+    else return config_error(path, "expected a string, number or boolean, got " + core::json_type_name(value));
+    if (auto problem = check_param(*spec, text)) return config_error(path, *problem);
+    if (auto problem = check_datacenter_option(option, text)) return config_error(path, *problem);
+    c.datacenter[option] = text;
+  }
+  return core::ok();
+}
+
 }  // namespace
 
 Result<Cluster> cluster_from_json(const Json& doc, double now) {
-  PVEKIT_TRY(check_keys(doc, "", {"cluster", "nodes", "storages", "guests", "volumes", "ha", "pools", "users"}));
+  PVEKIT_TRY(check_keys(doc, "",
+                        {"cluster", "nodes", "storages", "guests", "volumes", "ha", "pools", "users", "datacenter"}));
   Cluster c;
   if (doc.contains("cluster")) {
     PVEKIT_TRY(check_keys(doc["cluster"], "cluster", {"name", "seed"}));
@@ -341,6 +382,7 @@ Result<Cluster> cluster_from_json(const Json& doc, double now) {
     c.guests.emplace(g.vmid, std::move(g));
   }
   PVEKIT_TRY(parse_ha(doc, c));
+  PVEKIT_TRY(parse_datacenter(doc, c));
   PVEKIT_TRY(parse_list(doc, "users", c.users, parse_user));
   if (c.users.empty()) c.users.push_back({"root@pam", kDefaultPassword, {{"pvekit", kDefaultTokenSecret, ""}}});
   if (doc.contains("volumes")) PVEKIT_TRY(parse_volumes(doc["volumes"], c));

@@ -96,10 +96,11 @@ Cluster default_cluster(double now) {
   for (int vmid : {100, 101, 103, 104, 106}) c.guests[vmid].storage = "ceph";  // HA and tagged guests: shared
   c.guests[100].name = "web1";
   c.guests[101].name = "web2";
-  c.ha_resources.push_back({"vm:100", "started", 1, 1, "web frontend"});
+  c.ha_resources.push_back({"vm:100", "started", 1, 1, "web frontend", ""});
   c.ha_rules.push_back({"ha-web-prefer-big", "node-affinity", {"vm:100"}, {"pve1:2", "pve2:1"}, "", false, false,
                         "prefer the big nodes"});
   c.users.push_back({"root@pam", kDefaultPassword, {{"pvekit", kDefaultTokenSecret, "pvekit default token"}}});
+  c.datacenter = {{"crs", "ha=static,ha-rebalance-on-start=1"}, {"keyboard", "en-us"}};
   return c;
 }
 

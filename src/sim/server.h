@@ -80,6 +80,10 @@ struct AppOptions {
   double time_scale = 1.0;       // simulated seconds per real second
   std::optional<uint64_t> seed;  // overrides the scenario's seed
   bool list_routes = false;      // print the route table as JSON and exit
+  // The /_sim admin interface needs no credentials: pvesim refuses a
+  // non-loopback --host unless this is set.
+  bool allow_remote_admin = false;
+  std::string admin_token_file;  // its first line: the bearer token /_sim requires
 };
 core::Status run_app(const AppOptions& options, std::ostream& out);
 

@@ -83,20 +83,37 @@ std::vector<const Task*> TaskList::list() const {
   return out;
 }
 
+std::pair<std::string, std::string> TaskList::user_and_token(const Task& t) {
+  const auto bang = t.upid.user.rfind('!');
+  if (bang == std::string::npos) return {t.upid.user, ""};
+  return {t.upid.user.substr(0, bang), t.upid.user.substr(bang + 1)};
+}
+
+namespace {
+
+// pve-manager's PVE::API2::Tasks $convert_token_task: a task started with an
+// API token shows its user and its token name apart.
+void add_user(core::Json& j, const Task& t) {
+  auto [user, token] = TaskList::user_and_token(t);
+  j["user"] = user;
+  if (!token.empty()) j["tokenid"] = token;
+}
+
+}  // namespace
+
 core::Json TaskList::status_json(const Task& t) {
   core::Json j = {{"upid", t.id},         {"node", t.upid.node},      {"pid", t.upid.pid},
                   {"pstart", t.upid.pstart}, {"starttime", t.upid.starttime}, {"type", t.upid.type},
-                  {"id", t.upid.id},      {"user", t.upid.user},      {"status", t.finished ? "stopped" : "running"}};
+                  {"id", t.upid.id},      {"status", t.finished ? "stopped" : "running"}};
+  add_user(j, t);
   if (t.finished) j["exitstatus"] = t.exitstatus;
-  const auto bang = t.upid.user.find('!');
-  if (bang != std::string::npos) j["tokenid"] = t.upid.user.substr(bang + 1);
   return j;
 }
 
 core::Json TaskList::list_entry(const Task& t) {
   core::Json j = {{"upid", t.id},   {"node", t.upid.node}, {"pid", t.upid.pid}, {"pstart", t.upid.pstart},
-                  {"starttime", t.upid.starttime}, {"type", t.upid.type}, {"id", t.upid.id},
-                  {"user", t.upid.user}};
+                  {"starttime", t.upid.starttime}, {"type", t.upid.type}, {"id", t.upid.id}};
+  add_user(j, t);
   if (t.finished) {
     j["endtime"] = static_cast<int64_t>(t.end);
     j["status"] = t.exitstatus;

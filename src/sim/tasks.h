@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/json.h"
@@ -50,7 +51,11 @@ class TaskList {
   // Newest first.
   std::vector<const Task*> list() const;
 
-  // PVE's JSON forms.
+  // The UPID's user split as PVE's task API shows it: ("user@realm", "")
+  // or, for an API token, ("user@realm", "tokenname").
+  static std::pair<std::string, std::string> user_and_token(const Task& task);
+
+  // PVE's JSON forms (user and tokenid apart).
   static core::Json status_json(const Task& task);
   static core::Json list_entry(const Task& task);
 

@@ -1,6 +1,7 @@
 #include "sim/views.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <iterator>
@@ -8,8 +9,10 @@
 #include <unordered_set>
 
 #include <fmt/format.h>
+#include <openssl/evp.h>
 
 #include "core/strings.h"
+#include "sim/actions.h"
 
 namespace pvekit::sim {
 namespace {
@@ -17,6 +20,15 @@ namespace {
 using core::Json;
 
 int b(bool v) { return v ? 1 : 0; }
+
+std::string sha1_hex(std::string_view text) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(text.data(), text.size(), md, &len, EVP_sha1(), nullptr);
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) out += fmt::format("{:02x}", md[i]);
+  return out;
+}
 
 double r4(double v) { return std::round(v * 1e4) / 1e4; }
 
@@ -61,6 +73,62 @@ void add_counters(Json& j, const GuestSample& s, int64_t uptime) {
 
 uint64_t guest_disk_used(const Guest& g) {
   return g.type == GuestType::Lxc && g.status == "running" ? g.maxdisk * 35 / 100 : 0;
+}
+
+// A container's swap in use: none until its memory passes 80 % of its
+// limit, then up to half its swap limit.
+uint64_t swap_used(const Guest& g, const GuestSample& s) {
+  if (g.maxmem == 0) return 0;
+  const double over = static_cast<double>(s.mem) / static_cast<double>(g.maxmem) - 0.8;
+  return static_cast<uint64_t>(static_cast<double>(g.swap) * std::clamp(over / 0.4, 0.0, 0.5));
+}
+
+// What `vmstatus($vmid, 1)` adds for a running VM from QMP (qemu-server's
+// PVE::QemuServer): per-drive query-blockstats figures, per-tap counters from
+// /proc/net/dev (netin is what the host transmits), query-proxmox-support,
+// and the balloon statistics of query-balloon.
+void add_qmp_figures(Json& j, const Guest& g, const GuestSample& s, int64_t uptime, double now) {
+  const Counters c = counters(s, uptime);
+  const std::string disk = "scsi0";  // the root disk in guest_config()
+  // The model has byte rates only: requests count as 16 KiB each with fixed
+  // latencies, so the figures agree with diskread/diskwrite.
+  const int64_t rd_ops = c.diskread / 16384, wr_ops = c.diskwrite / 16384;
+  j["blockstat"] = {{disk,
+                     {{"rd_bytes", c.diskread}, {"wr_bytes", c.diskwrite}, {"rd_operations", rd_ops},
+                      {"wr_operations", wr_ops}, {"flush_operations", wr_ops / 8}, {"unmap_bytes", 0},
+                      {"unmap_operations", 0}, {"zone_append_bytes", 0}, {"zone_append_operations", 0},
+                      {"rd_total_time_ns", rd_ops * 180000}, {"wr_total_time_ns", wr_ops * 420000},
+                      {"flush_total_time_ns", wr_ops / 8 * 900000}, {"unmap_total_time_ns", 0},
+                      {"zone_append_total_time_ns", 0}, {"rd_merged", 0}, {"wr_merged", 0}, {"unmap_merged", 0},
+                      {"zone_append_merged", 0}, {"wr_highest_offset", std::min<uint64_t>(g.maxdisk, 8ull << 30)},
+                      {"idle_time_ns", 1200000000}, {"failed_rd_operations", 0}, {"failed_wr_operations", 0},
+                      {"failed_flush_operations", 0}, {"failed_unmap_operations", 0},
+                      {"failed_zone_append_operations", 0}, {"invalid_rd_operations", 0},
+                      {"invalid_wr_operations", 0}, {"invalid_flush_operations", 0},
+                      {"invalid_unmap_operations", 0}, {"invalid_zone_append_operations", 0},
+                      {"account_invalid", true}, {"account_failed", true}, {"timed_stats", Json::array()}}}};
+  // One tap device per netN; the model's traffic goes through the first.
+  Json nics = Json::object();
+  int index = 0;
+  for (const auto& [key, value] : g.config) {
+    if (key.size() > 3 && core::starts_with(key, "net") && std::isdigit(static_cast<unsigned char>(key[3]))) {
+      const std::string tap = "tap" + std::to_string(g.vmid) + "i" + key.substr(3);
+      nics[tap] = index++ == 0 ? Json{{"netin", c.netin}, {"netout", c.netout}} : Json{{"netin", 0}, {"netout", 0}};
+    }
+  }
+  j["nics"] = nics;
+  j["proxmox-support"] = {{"backup-fleecing", true}, {"backup-max-workers", true}, {"pbs-dirty-bitmap", true},
+                          {"pbs-dirty-bitmap-migration", true}, {"pbs-dirty-bitmap-savevm", true},
+                          {"pbs-library-version", "1.5.2 (UNKNOWN)"}, {"pbs-masterkey", true},
+                          {"query-bitmap-info", true}};
+  // The balloon driver reports the guest's view: total and free memory.
+  const uint64_t free_mem = g.maxmem > s.mem ? g.maxmem - s.mem : 0;
+  j["balloon"] = g.maxmem;
+  j["freemem"] = free_mem;
+  j["ballooninfo"] = {{"actual", g.maxmem}, {"max_mem", g.maxmem}, {"total_mem", g.maxmem}, {"free_mem", free_mem},
+                      {"mem_swapped_in", 0}, {"mem_swapped_out", 0}, {"major_page_faults", c.diskread / 65536},
+                      {"minor_page_faults", c.diskread / 512},
+                      {"last_update", static_cast<int64_t>(now)}};
 }
 
 Json guest_resource(const World& w, const Guest& g, const LiveView& live, double now) {
@@ -127,15 +195,20 @@ uint64_t storage_used(const World& w, const Storage& s, const std::string& node)
   return std::min(used, s.total);
 }
 
-Json cluster_resources(const World& w, const LiveView& live, const std::string& type, double now) {
+namespace {
+
+// The entries of one kind of /cluster/resources: pool, node, vm, storage,
+// sdn or network.
+Json resources_of_kind(const World& w, const LiveView& live, std::string_view kind, double now) {
   Json out = Json::array();
-  if (type.empty() || type == "node") {
+  if (kind == "pool") {
+    // pve-manager's PVE::API2::Cluster resources: id "/pool/<name>".
+    for (const Pool& p : w.cluster.pools) out.push_back({{"id", "/pool/" + p.id}, {"type", "pool"}, {"pool", p.id}});
+  } else if (kind == "node") {
     for (const Node& n : w.cluster.nodes) out.push_back(node_resource(n, live, now));
-  }
-  if (type.empty() || type == "vm") {
+  } else if (kind == "vm") {
     for (const auto& [vmid, g] : w.cluster.guests) out.push_back(guest_resource(w, g, live, now));
-  }
-  if (type.empty() || type == "storage") {
+  } else if (kind == "storage") {
     // Storage usage is summed per storage and node in one pass over guests.
     std::map<std::string, uint64_t> used;
     for (const auto& [vmid, g] : w.cluster.guests) {
@@ -153,12 +226,37 @@ Json cluster_resources(const World& w, const LiveView& live, const std::string& 
         out.push_back(storage_resource(s, n, u));
       }
     }
-  }
-  if (type.empty() || type == "sdn") {
+  } else if (kind == "sdn") {
     for (const Node& n : w.cluster.nodes) {
       out.push_back({{"id", "sdn/" + n.name + "/localnetwork"}, {"type", "sdn"}, {"sdn", "localnetwork"},
                      {"node", n.name}, {"status", n.online ? "ok" : "unknown"}});
     }
+  } else if (kind == "network") {
+    // PVE 9.1's network entries (schema: network, network-type zone|fabric):
+    // every node's local zone.
+    for (const Node& n : w.cluster.nodes) {
+      out.push_back({{"id", "network/" + n.name + "/zone/localnetwork"}, {"type", "network"},
+                     {"network", "localnetwork"}, {"network-type", "zone"}, {"node", n.name},
+                     {"status", n.online ? "ok" : "unknown"}});
+    }
+  }
+  return out;
+}
+
+// The kinds in PVE's order (pools first). The `type` filter takes vm, node,
+// storage or sdn and keeps exactly those entries; pool and network entries
+// come only without a filter.
+constexpr std::string_view kResourceKinds[] = {"pool", "vm", "node", "storage", "sdn", "network"};
+
+bool kind_wanted(std::string_view kind, const std::string& type) { return type.empty() || type == kind; }
+
+}  // namespace
+
+Json cluster_resources(const World& w, const LiveView& live, const std::string& type, double now) {
+  Json out = Json::array();
+  for (std::string_view kind : kResourceKinds) {
+    if (!kind_wanted(kind, type)) continue;
+    for (Json& j : resources_of_kind(w, live, kind, now)) out.push_back(std::move(j));
   }
   return out;
 }
@@ -232,10 +330,12 @@ Json guest_list_entry(const World& w, const Guest& g, const LiveView& live, doub
   if (g.status == "running") j["pid"] = 10000 + g.vmid % 50000;
   if (full && g.type == GuestType::Qemu) j["qmpstatus"] = g.suspended ? "paused" : g.status;
   const GuestSample& s = sample_of(live, g);
-  j.update({{"pressurecpusome", r4(s.pressure_cpu)}, {"pressureiosome", r4(s.pressure_io)},
-            {"pressureiofull", r4(s.pressure_io / 2)}, {"pressurememorysome", r4(s.pressure_mem)},
-            {"pressurememoryfull", r4(s.pressure_mem / 2)}});
-  if (g.type == GuestType::Qemu) j["pressurecpufull"] = r4(s.pressure_cpu / 2);
+  // PVE 9 reports all six pressure figures (avg10 of the guest's cgroup
+  // pressure files) for VMs and containers alike.
+  j.update({{"pressurecpusome", r4(s.pressure_cpu)}, {"pressurecpufull", r4(s.pressure_cpu / 2)},
+            {"pressureiosome", r4(s.pressure_io)}, {"pressureiofull", r4(s.pressure_io / 2)},
+            {"pressurememorysome", r4(s.pressure_mem)}, {"pressurememoryfull", r4(s.pressure_mem / 2)}});
+  if (g.type == GuestType::Lxc) j["swap"] = g.status == "running" ? swap_used(g, s) : 0;
   return j;
 }
 
@@ -245,15 +345,19 @@ Json guest_status(const World& w, const Guest& g, const LiveView& live, double n
   j["ha"] = ha ? Json{{"managed", 1}, {"state", ha->state}} : Json{{"managed", 0}};
   if (g.type == GuestType::Qemu) {
     j["agent"] = 0;
-    if (g.status == "running") {
+    if (g.status == "running" && node_online(w, g.node)) {
       j["running-machine"] = "pc-i440fx-10.0+pve0";
       j["running-qemu"] = "10.0.2";
+      add_qmp_figures(j, g, sample_of(live, g), uptime_of(g, now), now);
     }
   }
   return j;
 }
 
-Json guest_config(const Guest& g) {
+namespace {
+
+// The guest's config without digest: what its config file holds.
+Json config_keys(const Guest& g) {
   Json j;
   const uint64_t mem_mib = g.maxmem >> 20;
   const std::string disk = g.storage.empty() ? "local-lvm" : g.storage;
@@ -276,7 +380,50 @@ Json guest_config(const Guest& g) {
   if (!g.tags.empty()) j["tags"] = g.tags;
   if (!g.lock.empty()) j["lock"] = g.lock;
   if (g.is_template) j["template"] = 1;
-  j["digest"] = std::to_string(std::hash<std::string>{}(j.dump()));
+  return j;
+}
+
+std::string plain(const Json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+// One section of a config file as PVE writes it (PVE::QemuServer /
+// PVE::LXC::Config write_config): the description as '#' lines, the keys
+// sorted as "key: value", raw lxc.* keys last in their order.
+std::string config_section(const Json& keys) {
+  std::string out;
+  if (keys.contains("description")) {
+    for (const std::string& line : core::split(plain(keys["description"]), '\n')) out += "#" + line + "\n";
+  }
+  for (const auto& [key, value] : keys.items()) {  // nlohmann's object keys are sorted
+    if (key == "description" || key == "lxc") continue;
+    out += key + ": " + plain(value) + "\n";
+  }
+  if (keys.contains("lxc")) {
+    for (const Json& pair : keys["lxc"]) out += plain(pair[0]) + ": " + plain(pair[1]) + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string config_file_text(const Guest& g) {
+  std::string out = config_section(config_keys(g));
+  for (const Snapshot& snap : g.snapshots) {
+    Guest then = g;
+    restore_config(then, snap.saved);
+    Json keys = config_keys(then);
+    keys.erase("lock");
+    if (!snap.parent.empty()) keys["parent"] = snap.parent;
+    keys["snaptime"] = snap.snaptime;
+    if (!snap.description.empty()) keys["description"] = snap.description;
+    out += "\n[" + snap.name + "]\n" + config_section(keys);
+  }
+  return out;
+}
+
+// PVE's digest: Digest::SHA::sha1_hex of the config file's text.
+Json guest_config(const Guest& g) {
+  Json j = config_keys(g);
+  j["digest"] = sha1_hex(config_file_text(g));
   return j;
 }
 
@@ -355,10 +502,10 @@ std::string cluster_resources_body(const World& w, const LiveView& live, const s
     if (!first) out += ',';
     first = false;
   };
-  for (const char* part : {"node", "vm", "storage", "sdn"}) {
-    if (!type.empty() && type != part) continue;
-    if (std::string_view(part) != "vm") {
-      for (const Json& j : cluster_resources(w, live, part, now)) {
+  for (std::string_view kind : kResourceKinds) {
+    if (!kind_wanted(kind, type)) continue;
+    if (kind != "vm") {
+      for (const Json& j : resources_of_kind(w, live, kind, now)) {
         separator();
         out += j.dump();
       }

@@ -1,6 +1,7 @@
 // Storage, pool and HA renderings.
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
 
 #include "core/strings.h"
 #include "sim/views.h"
@@ -22,9 +23,15 @@ std::string digest_of(const Json& j) {
   return buf;
 }
 
-std::string hex8(double now) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%08X", static_cast<unsigned>(now));
+// Perl's scalar localtime ("Mon Dec  7 03:29:41 2026"), which
+// PVE::API2::HA::Status puts in the master and lrm status texts; pvesim's
+// nodes run in UTC.
+std::string perl_localtime(double now) {
+  const std::time_t t = static_cast<std::time_t>(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%a %b %e %H:%M:%S %Y", &tm);
   return buf;
 }
 
@@ -132,6 +139,21 @@ Json ha_resources(const World& w, const std::string& type) {
     Json j = {{"sid", r.sid}, {"type", t}, {"state", r.state}, {"max_restart", r.max_restart},
               {"max_relocate", r.max_relocate}, {"failback", 1}};
     if (!r.comment.empty()) j["comment"] = r.comment;
+    if (!r.group.empty()) j["group"] = r.group;
+    j["digest"] = digest_of(j);
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+// PVE 8's GET /cluster/ha/groups (pve-ha-manager PVE::API2::HA::Groups index:
+// the groups.cfg sections with their type and digest).
+Json ha_groups(const World& w) {
+  Json out = Json::array();
+  for (const HaGroup& g : w.cluster.ha_groups) {
+    Json j = {{"group", g.id}, {"type", "group"}, {"nodes", core::join(g.nodes, ",")},
+              {"restricted", b(g.restricted)}, {"nofailback", b(g.nofailback)}};
+    if (!g.comment.empty()) j["comment"] = g.comment;
     j["digest"] = digest_of(j);
     out.push_back(std::move(j));
   }
@@ -190,14 +212,22 @@ Json ha_status_current(const World& w, double now) {
   const std::string mname = master ? master->name : "";
   out.push_back({{"id", "quorum"}, {"type", "quorum"}, {"node", mname}, {"quorate", b(w.cluster.quorate)},
                  {"status", w.cluster.quorate ? "OK" : "No quorum on node '" + mname + "'!"}});
+  // PVE::API2::HA::Status: "$node ($status, " . localtime($timestamp) . ")";
+  // an online LRM without active services is "idle".
   if (master) {
     out.push_back({{"id", "master"}, {"type", "master"}, {"node", mname}, {"timestamp", static_cast<int64_t>(now)},
-                   {"status", mname + " (active, " + hex8(now) + ")"}});
+                   {"status", mname + " (active, " + perl_localtime(now) + ")"}});
   }
   for (const Node& n : w.cluster.nodes) {
+    bool has_services = false;
+    for (const HaResource& r : w.cluster.ha_resources) {
+      const Guest* g = ha_guest(w, r);
+      has_services = has_services || (g && g->node == n.name && r.state != "stopped" && r.state != "disabled");
+    }
+    const std::string state = !n.online ? "old timestamp - dead?" : has_services ? "active" : "idle";
     out.push_back({{"id", "lrm:" + n.name}, {"type", "lrm"}, {"node", n.name},
                    {"timestamp", static_cast<int64_t>(now)},
-                   {"status", n.name + (n.online ? " (active, " : " (old timestamp - dead?, ") + hex8(now) + ")"}});
+                   {"status", n.name + " (" + state + ", " + perl_localtime(now) + ")"}});
   }
   for (const HaResource& r : w.cluster.ha_resources) {
     const Guest* g = ha_guest(w, r);
@@ -225,6 +255,40 @@ Json ha_manager_status(const World& w, double now) {
                   {"service_status", services}, {"timestamp", static_cast<int64_t>(now)}};
   return {{"manager_status", manager},
           {"quorum", {{"node", master ? master->name : ""}, {"quorate", w.cluster.quorate ? "1" : "0"}}}};
+}
+
+}  // namespace pvekit::sim
+
+namespace pvekit::sim {
+
+// A node's /etc/network/interfaces as PVE's installer writes it: one NIC
+// (eno1) enslaved to the bridge vmbr0, which holds the node's address in a
+// /24 with the gateway at .1. PVE's index leaves out the loopback.
+Json node_network(const Node& node, const std::string& type) {
+  const std::string prefix = node.ip.substr(0, node.ip.rfind('.'));
+  Json nic = {{"iface", "eno1"}, {"type", "eth"}, {"method", "manual"}, {"method6", "manual"},
+              {"families", {"inet"}}, {"active", 1}, {"exists", 1}, {"priority", 3}};
+  Json bridge = {{"iface", "vmbr0"}, {"type", "bridge"}, {"method", "static"}, {"method6", "manual"},
+                 {"families", {"inet"}}, {"active", 1}, {"autostart", 1}, {"priority", 4},
+                 {"address", node.ip}, {"netmask", "24"}, {"cidr", node.ip + "/24"},
+                 {"gateway", prefix + ".1"}, {"bridge_ports", "eno1"}, {"bridge_stp", "off"}, {"bridge_fd", "0"}};
+  Json out = Json::array();
+  for (Json* iface : {&nic, &bridge}) {
+    const std::string t = (*iface)["type"];
+    // PVE::API2::Network index: any_bridge and any_local_bridge take Linux and
+    // OVS bridges, include_sdn everything, another value that exact type.
+    const bool bridge_filter = type == "any_bridge" || type == "any_local_bridge";
+    if (type.empty() || type == "include_sdn" || type == t || (bridge_filter && (t == "bridge" || t == "OVSBridge"))) {
+      out.push_back(*iface);
+    }
+  }
+  return out;
+}
+
+// The realms every PVE cluster has (PVE::AccessControl's default domains.cfg).
+Json access_domains() {
+  return Json::array({{{"realm", "pam"}, {"type", "pam"}, {"comment", "Linux PAM standard authentication"}},
+                      {{"realm", "pve"}, {"type", "pve"}, {"comment", "Proxmox VE authentication server"}}});
 }
 
 }  // namespace pvekit::sim

@@ -105,7 +105,8 @@ class ReadTest(SimTestCase):
     def test_envelope_types_and_errors(self):
         data = self.get("/cluster/resources").json()["data"]
         types = {r["type"] for r in data}
-        self.assertEqual(types, {"node", "qemu", "lxc", "storage", "sdn"})
+        # PVE 9.1: pools and the network (SDN zone) entries come with the rest.
+        self.assertEqual(types, {"pool", "node", "qemu", "lxc", "storage", "sdn", "network"})
         self.assertEqual(len([r for r in data if r["type"] in ("qemu", "lxc")]), 60)
         status = self.get("/nodes/pve1/status").json()["data"]
         self.assertIsInstance(status["loadavg"][0], str)
@@ -121,12 +122,23 @@ class ReadTest(SimTestCase):
         self.assertEqual(self.get("/nodes/pve1/qemu/999/config").status_code, 500)
 
     def test_rrddata_and_lists(self):
-        for tf in ("hour", "day", "week"):
+        # PVE 9's rows and resolutions: pve-cluster src/PVE/RRD.pm create_rrd_data $setup.
+        for tf, count, step in (("hour", 60, 60), ("day", 1440, 60), ("week", 336, 1800), ("month", 1440, 1800),
+                                ("year", 1440, 21600), ("decade", 570, 604800)):
             rows = self.get("/nodes/pve1/rrddata", timeframe=tf, cf="AVERAGE").json()["data"]
-            self.assertEqual(len(rows), 70)
+            self.assertEqual(len(rows), count, tf)
+            self.assertEqual(rows[1]["time"] - rows[0]["time"], step, tf)
             self.assertIn("pressurecpusome", rows[-1])
         rows = self.get("/nodes/pve1/qemu/100/rrddata", timeframe="hour").json()["data"]
         self.assertTrue(rows and "cpu" in rows[-1])
+        # ProxLB asks every guest's rrddata on the qemu path; PVE reads the vmid's
+        # RRD file there whatever the guest type (qemu-server/pve-container rrddata).
+        ct = next(r for r in self.get("/cluster/resources", type="vm").json()["data"]
+                  if r["type"] == "lxc" and r["status"] == "running")
+        r = self.get("/nodes/%s/qemu/%d/rrddata" % (ct["node"], ct["vmid"]), timeframe="day", cf="AVERAGE")
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(len(r.json()["data"]), 1440)
+        self.assertIn("cpu", r.json()["data"][-1])
         self.assertTrue(self.get("/nodes/pve2/lxc").json()["data"])
         self.assertTrue(self.get("/cluster/ha/rules").json()["data"])
         self.assertTrue(self.get("/cluster/ha/resources").json()["data"])

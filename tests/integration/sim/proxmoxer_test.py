@@ -57,6 +57,15 @@ def main():
             check(st["status"] == "stopped" and st["exitstatus"] == "OK", name + ": migration task finished OK")
             now = [r for r in api.cluster.resources.get(type="vm") if r["vmid"] == vm["vmid"]][0]
             check(now["node"] == target, name + ": guest on the target node")
+            # PVE's task API shows a token's tasks with user and tokenid apart.
+            check(st["user"] == "root@pam" and st.get("tokenid") == ("pvekit" if name == "token" else None),
+                  name + ": task user %s, tokenid %s" % (st["user"], st.get("tokenid")))
+        # The CRS settings through an unmodified client.
+        tok.cluster.options.put(crs="ha=dynamic,ha-auto-rebalance=1")
+        check(pw.cluster.options.get()["crs"] == {"ha": "dynamic", "ha-auto-rebalance": 1}, "PUT/GET /cluster/options")
+        ct = [r for r in pw.cluster.resources.get(type="vm") if r["type"] == "lxc" and r["status"] == "running"][0]
+        rows = tok.nodes(ct["node"]).qemu(ct["vmid"]).rrddata.get(timeframe="day", cf="AVERAGE")
+        check(len(rows) == 1440, "a CT's rrddata on the qemu path, as ProxLB asks (%d rows)" % len(rows))
     return 0
 
 

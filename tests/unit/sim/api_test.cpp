@@ -143,10 +143,34 @@ TEST_F(ApiTest, ResourcesListsEveryGuestWithBooleansAsIntegers) {
 
 TEST_F(ApiTest, RrddataIsNotEmptyForOnlineNodeAndRunningGuest) {
   Json node = data(token_call("GET", "/nodes/pve1/rrddata", {{"timeframe", "hour"}}));
-  EXPECT_EQ(node.size(), 70u);
+  EXPECT_EQ(node.size(), 60u);
   Json guest = data(token_call("GET", "/nodes/pve1/qemu/100/rrddata", {{"timeframe", "day"}, {"cf", "MAX"}}));
-  ASSERT_EQ(guest.size(), 70u);
+  ASSERT_EQ(guest.size(), 1440u);  // PVE 9: one row a minute for a day (pve-cluster src/PVE/RRD.pm)
   EXPECT_TRUE(guest[0].contains("pressurememorysome"));
+  for (const char* frame : {"month", "year"}) {
+    EXPECT_EQ(data(token_call("GET", "/nodes/pve1/qemu/100/rrddata", {{"timeframe", frame}})).size(), 1440u) << frame;
+  }
+}
+
+// qemu-server's and pve-container's rrddata read the RRD file of the vmid
+// ("pve-vm-9.0/$vmid", PVE::RRD::create_rrd_data) without loading a config:
+// the qemu path answers for a container and any node answers for any guest.
+TEST_F(ApiTest, RrddataOnTheQemuPathAnswersForAContainerOnAnyNode) {
+  Json ct;
+  for (const Json& r : data(token_call("GET", "/cluster/resources", {{"type", "vm"}}))) {
+    if (r["type"] == "lxc" && r["status"] == "running") ct = r;
+  }
+  ASSERT_FALSE(ct.is_null());
+  const std::string vmid = std::to_string(ct["vmid"].get<int>());
+  const std::string other = ct["node"] == "pve1" ? "pve2" : "pve1";
+  Json via_qemu = data(token_call("GET", "/nodes/" + other + "/qemu/" + vmid + "/rrddata", {{"timeframe", "hour"}}));
+  Json via_lxc = data(token_call("GET", "/nodes/" + ct["node"].get<std::string>() + "/lxc/" + vmid + "/rrddata",
+                                 {{"timeframe", "hour"}}));
+  ASSERT_EQ(via_qemu.size(), 60u);
+  EXPECT_EQ(via_qemu, via_lxc);
+  ApiResponse none = token_call("GET", "/nodes/pve1/qemu/999999/rrddata", {{"timeframe", "hour"}});
+  EXPECT_EQ(none.status, 500);
+  EXPECT_EQ(none.reason, "RRD error: opening '/var/lib/rrdcached/db/pve-vm-9.0/999999': No such file or directory");
 }
 
 }  // namespace

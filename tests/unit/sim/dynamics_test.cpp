@@ -72,12 +72,30 @@ TEST(DynamicsTest, NodeIsBasePlusRunningGuests) {
   EXPECT_EQ(busy.mem, (2ull << 30) + sample_guest(a, 1, kT0).mem + sample_guest(b, 1, kT0).mem);
 }
 
+// PVE 9's rows per timeframe: create_rrd_data's $setup in pve-cluster
+// src/PVE/RRD.pm ([resolution, count]: hour [60, 60], day [60, 1440], week
+// [1800, 336], month [1800, 1440], year [21600, 1440], decade [604800, 570]).
+TEST(DynamicsTest, RrdRowsAndResolutionsAreThoseOfPve9) {
+  const Guest g = running_guest(100);
+  const struct { const char* frame; size_t rows; int64_t step; } kPve9[] = {
+      {"hour", 60, 60}, {"day", 1440, 60}, {"week", 336, 1800}, {"month", 1440, 1800}, {"year", 1440, 21600},
+      {"decade", 570, 604800}};
+  for (const auto& f : kPve9) {
+    core::Json rows = guest_rrd(g, 1, kT0, f.frame, false);
+    ASSERT_EQ(rows.size(), f.rows) << f.frame;
+    EXPECT_EQ(rows[1]["time"].get<int64_t>() - rows[0]["time"].get<int64_t>(), f.step) << f.frame;
+    // As PVE: the last row is the last complete step before now ($ctime - 1).
+    const int64_t ctime = static_cast<int64_t>(kT0) / f.step * f.step;
+    EXPECT_EQ(rows.back()["time"].get<int64_t>(), ctime - f.step) << f.frame;
+  }
+}
+
 TEST(DynamicsTest, RrdIsNeverEmptyForRunningGuestAndOnlineNode) {
   const Guest g = running_guest(100);
   for (const char* frame : {"hour", "day", "week", "month", "year"}) {
     for (bool max : {false, true}) {
       core::Json rows = guest_rrd(g, 1, kT0, frame, max);
-      ASSERT_EQ(rows.size(), 70u) << frame;
+      ASSERT_EQ(rows.size(), static_cast<size_t>(rrd_frame(frame).rows)) << frame;
       for (const auto& row : rows) {
         ASSERT_TRUE(row.contains("cpu")) << frame;
         ASSERT_TRUE(row.contains("pressurecpusome")) << frame;
@@ -91,7 +109,7 @@ TEST(DynamicsTest, RrdIsNeverEmptyForRunningGuestAndOnlineNode) {
   n.cpus = 8;
   n.memory = 32ull << 30;
   core::Json rows = node_rrd(n, {&g}, 1, kT0, "hour", false);
-  ASSERT_EQ(rows.size(), 70u);
+  ASSERT_EQ(rows.size(), 60u);
   for (const char* key : {"cpu", "maxcpu", "memused", "memtotal", "loadavg", "netin", "pressurecpusome",
                           "pressureiofull", "pressurememoryfull", "memavailable"}) {
     EXPECT_TRUE(rows[0].contains(key)) << key;
