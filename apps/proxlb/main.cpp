@@ -8,6 +8,7 @@
 #include "core/files.h"
 #include "core/log.h"
 #include "core/strings.h"
+#include "daemon/service.h"
 #include "pve/api_config.h"
 #include "pve/client.h"
 #include "pvekit/version.h"
@@ -26,6 +27,8 @@ struct Flags {
   std::string snapshot_output;
   balance::PlacementRequest placement;
   bool best_node = false;  // ProxLB's -b
+  double interval_seconds = 0;  // daemon --interval
+  int rounds = 0;               // daemon --rounds
 };
 
 core::Status parse_overrides(Flags& f) {
@@ -63,6 +66,12 @@ core::Status run(const std::string& command, Flags& f) {
     f.sources.path = f.sources.environment["PROXLB_CONFIG"];
   PVEKIT_ASSIGN(auto config, balance::load_proxlb_config(f.sources));
   for (const auto& w : config.warnings) spdlog::warn("config: {}", w);
+  if (command == "daemon" || command == "start") {
+    daemon::ServiceOptions service{.sources = f.sources, .rounds = f.rounds};
+    if (f.interval_seconds > 0)
+      service.interval = std::chrono::milliseconds(static_cast<int64_t>(f.interval_seconds * 1000));
+    return daemon::run_service(std::move(config), service);
+  }
   PVEKIT_ASSIGN(auto options, pve::to_client_options(config.proxmox_api, core::read_file));
   PVEKIT_ASSIGN(auto transport, pve::make_transport(options));
   core::SystemClock clock;
@@ -108,6 +117,17 @@ int main(int argc, char** argv) {
   balance->add_flag("--dry-run", f.command.dry_run, "Print the plan and start nothing");
   auto* snapshot = app.add_subcommand("snapshot", "Write the cluster as a pvesim scenario, to rehearse on a twin");
   snapshot->add_option("-o,--output", f.snapshot_output, "Scenario file to write ('-' for stdout)")->required();
+  for (const char* name : {"daemon", "start"}) {
+    auto* d = app.add_subcommand(name, std::string(name) == "daemon"
+                                           ? "Run as a service: rounds on service.schedule, balancing only after "
+                                             "service.hold rounds of imbalance, leader election, metrics"
+                                           : "The daemon under GoProxLB's name for it");
+    d->add_option("--interval", f.interval_seconds,
+                  "Seconds between rounds, overriding service.schedule (for trials and tests)")
+        ->check(CLI::PositiveNumber);
+    d->add_option("--rounds", f.rounds, "Stop after this many rounds (0: run until SIGTERM)")
+        ->check(CLI::NonNegativeNumber);
+  }
   auto* best = app.add_subcommand("best-node", "The node where a new guest of this size should go");
   best->add_option("--memory", f.memory, "Memory of the new guest, e.g. 4G")->capture_default_str();
   best->add_option("--cpus", f.placement.cpus, "vCPUs of the new guest");

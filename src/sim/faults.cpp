@@ -102,6 +102,33 @@ ApiResponse reset(Simulator& sim) {
 
 namespace {
 
+// A guest's load profile changed at run time (a spike or a lasting shift in
+// a test); only the fields given change.
+ApiResponse set_guest_load(Simulator& sim, const std::string& vmid_text, const Params& params) {
+  if (auto bad = refused({p_vmid()}, {{"vmid", vmid_text}})) return *bad;
+  const std::vector<ParamSpec> fractions = {p_num("cpu", 0, 1), p_num("cpu_amp", 0, 1), p_num("mem", 0, 1),
+                                            p_num("mem_amp", 0, 1), p_num("noise", 0, 1)};
+  if (auto bad = refused(fractions, params)) return *bad;
+  const int vmid = static_cast<int>(param_int({{"vmid", vmid_text}}, "vmid"));
+  auto load = sim.write([&](World& w) -> std::optional<LoadProfile> {
+    Guest* g = w.cluster.find_guest(vmid);
+    if (!g) return std::nullopt;
+    for (auto [name, field] : {std::pair{"cpu", &LoadProfile::cpu}, {"cpu_amp", &LoadProfile::cpu_amp},
+                               {"mem", &LoadProfile::mem}, {"mem_amp", &LoadProfile::mem_amp},
+                               {"noise", &LoadProfile::noise}}) {
+      if (params.count(name)) g->load.*field = param_num(params, name);
+    }
+    return g->load;
+  });
+  if (!load) {
+    return error_response(
+        Error(ErrorCategory::NotFound, "Configuration file 'nodes/*/" + vmid_text + ".conf' does not exist")
+            .with_http_status(500));
+  }
+  return json_response({{"vmid", vmid}, {"cpu", load->cpu}, {"cpu_amp", load->cpu_amp}, {"mem", load->mem},
+                        {"mem_amp", load->mem_amp}, {"noise", load->noise}});
+}
+
 // Constant time: the comparison must not tell how much of a guess was right.
 bool token_matches(const std::map<std::string, std::string>& headers, const std::string& token) {
   auto it = headers.find("authorization");
@@ -137,6 +164,7 @@ ApiResponse Api::handle_admin(const ApiRequest& req) {
     sim_.write([&](World& w) { return w.faults.fail_migration[vmid] = msg; });
     return json_response({{"vmid", vmid}, {"message", msg}});
   }
+  if (parts.size() == 3 && parts[0] == "guest" && parts[2] == "load") return set_guest_load(sim_, parts[1], req.params);
   if (parts.size() == 2 && parts[0] == "fail-task") {
     const std::string msg = param_str(req.params, "message", "simulated task failure");
     sim_.write([&](World& w) { return w.faults.fail_task[parts[1]] = msg; });
