@@ -108,7 +108,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   // Between keep-alive requests: the keep-alive timeout until the first byte,
   // then the header timeout for the rest.
   void wait_for_request() {
-    if (buffer_.size() > 0) return read_header();  // pipelined
+    if (buffer_.size() > 0) {  // pipelined: the next request has begun
+      tcp_layer().expires_after(ctx_.limits.header_timeout);
+      return read_header();
+    }
     tcp_layer().expires_after(ctx_.limits.keep_alive_timeout);
     stream_.async_read_some(buffer_.prepare(4096), [self = this->shared_from_this()](beast::error_code ec, size_t n) {
       if (ec) return self->drop("keep-alive wait", ec);

@@ -5,12 +5,16 @@
 #include "http/server.h"
 
 #include <arpa/inet.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
 #include <thread>
 
@@ -42,6 +46,7 @@ class RawClient {
   RawClient& operator=(const RawClient&) = delete;
 
   bool connected() const { return connected_; }
+  int fd() const { return fd_; }
   bool send(std::string_view data) {
     return ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
   }
@@ -268,6 +273,14 @@ TEST_F(ServerTest, AConnectionSendingNothingIsClosedAfterTheHeaderTimeout) {
   EXPECT_TRUE(c.closed_by_server());
 }
 
+TEST_F(ServerTest, AnIncompletePipelinedHeaderIsClosedAfterTheHeaderTimeout) {
+  start({.header_timeout = milliseconds(100), .write_timeout = std::chrono::hours(1)});
+  RawClient c(port_);
+  ASSERT_TRUE(c.send(get("/1") + "GET /2 HTTP/1.1\r\n"));
+  EXPECT_EQ(c.read_response().body, "GET /1 ? []");
+  EXPECT_TRUE(c.closed_by_server());
+}
+
 TEST_F(ServerTest, AnIncompleteBodyIsClosedAfterTheBodyTimeout) {
   start({.body_timeout = milliseconds(100)});
   RawClient c(port_);
@@ -336,6 +349,45 @@ TEST_F(ServerTest, ConnectionsOverTheLimitAreClosed) {
   EXPECT_EQ(first.read_response().body, "GET / ? []");
   RawClient second(port_);
   EXPECT_TRUE(second.closed_by_server());
+}
+
+TEST(ServerTlsTest, ServesHttpsWithTheIdentitysCertificate) {
+  auto identity = TlsIdentity::self_signed("127.0.0.1");
+  ASSERT_TRUE(identity.ok()) << identity.error().to_string();
+  Server server(ServerOptions{.port = 0, .tls = *identity},
+                [](const Request& req) { return Response{.status = 500, .reason = "over TLS", .body = req.path}; });
+  auto port = server.bind();
+  ASSERT_TRUE(port.ok()) << port.error().to_string();
+  std::thread serving([&] { EXPECT_TRUE(server.serve().ok()); });
+
+  RawClient tcp(*port);
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+  std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), SSL_free);
+  SSL_set_fd(ssl.get(), tcp.fd());
+  ASSERT_EQ(SSL_connect(ssl.get()), 1);
+  X509* peer = SSL_get_peer_certificate(ssl.get());
+  ASSERT_NE(peer, nullptr);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  X509_digest(peer, EVP_sha256(), md, &n);
+  X509_free(peer);
+  std::string fingerprint;
+  for (unsigned i = 0; i < n; ++i) {
+    char hex[4];
+    std::snprintf(hex, sizeof hex, i ? ":%02X" : "%02X", md[i]);
+    fingerprint += hex;
+  }
+  EXPECT_EQ(fingerprint, identity->fingerprint());
+  const std::string request = get("/secure", "Connection: close\r\n");
+  ASSERT_EQ(SSL_write(ssl.get(), request.data(), static_cast<int>(request.size())), static_cast<int>(request.size()));
+  std::string reply;
+  char buf[4096];
+  for (int got; (got = SSL_read(ssl.get(), buf, sizeof buf)) > 0;) reply.append(buf, static_cast<size_t>(got));
+  EXPECT_EQ(reply.substr(0, reply.find("\r\n")), "HTTP/1.1 500 over TLS");
+  EXPECT_EQ(reply.substr(reply.find("\r\n\r\n") + 4), "/secure");
+
+  server.stop();
+  serving.join();
 }
 
 TEST(ServerBindTest, AnAddressInUseIsAnErrorNamingIt) {
