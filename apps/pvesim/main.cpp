@@ -1,6 +1,7 @@
 // pvesim: a simulated Proxmox VE 9.1 cluster speaking the PVE HTTP API.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 
@@ -12,8 +13,9 @@
 namespace {
 
 double seconds(std::chrono::milliseconds ms) { return static_cast<double>(ms.count()) / 1000; }
+// At least 1 ms: a positive timeout that rounds to 0 would close every connection at once.
 std::chrono::milliseconds millis(double seconds) {
-  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000 + 0.5));
+  return std::chrono::milliseconds(std::max<int64_t>(1, static_cast<int64_t>(seconds * 1000 + 0.5)));
 }
 
 }  // namespace
