@@ -8,7 +8,7 @@ check_only=0
 
 build_packages=(
   cmake g++ ninja-build pkg-config git ccache
-  nlohmann-json3-dev libcurl4-openssl-dev libcpp-httplib-dev libssl-dev
+  nlohmann-json3-dev libcurl4-openssl-dev libboost-dev libssl-dev
   libcli11-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
   libseccomp-dev libcap-dev libsystemd-dev
   dpkg-dev

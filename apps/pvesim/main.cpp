@@ -1,12 +1,24 @@
 // pvesim: a simulated Proxmox VE 9.1 cluster speaking the PVE HTTP API.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <iostream>
 
 #include "core/log.h"
 #include "pvekit/version.h"
 #include "sim/scenario.h"
 #include "sim/server.h"
+
+namespace {
+
+double seconds(std::chrono::milliseconds ms) { return static_cast<double>(ms.count()) / 1000; }
+// At least 1 ms: a positive timeout that rounds to 0 would close every connection at once.
+std::chrono::milliseconds millis(double seconds) {
+  return std::chrono::milliseconds(std::max<int64_t>(1, static_cast<int64_t>(seconds * 1000 + 0.5)));
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace pvekit;
@@ -27,8 +39,26 @@ int main(int argc, char** argv) {
   app.add_flag("--http", o.server.plain_http, "Serve plain HTTP instead of HTTPS (tests)");
   app.add_option("--cert", o.server.cert_file, "PEM certificate file (default: generate a self-signed one)");
   app.add_option("--key", o.server.key_file, "PEM private key file for --cert");
-  app.add_option("--threads", o.server.threads, "Worker threads; each keep-alive connection holds one")
+  app.add_option("--threads", o.server.threads,
+                 "Worker threads running requests (waiting connections hold none)")
       ->capture_default_str();
+  http::Limits& limits = o.server.limits;
+  double header_timeout = seconds(limits.header_timeout), body_timeout = seconds(limits.body_timeout),
+         keep_alive_timeout = seconds(limits.keep_alive_timeout);
+  app.add_option("--header-timeout", header_timeout,
+                 "Seconds a client has for a request's header (from connect or its first byte); then it is closed")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--body-timeout", body_timeout, "Seconds a client has for a request's body after its header")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--keep-alive-timeout", keep_alive_timeout,
+                 "Seconds an idle keep-alive connection stays open between requests")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-connections", limits.max_connections, "Open connections at most; more are closed at once")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--scenario", o.scenario, "Cluster scenario YAML file (default: built-in 5-node cluster)")
       ->check(CLI::ExistingFile);
   app.add_option("--generate", o.generate, "Synthetic cluster instead of a scenario, e.g. nodes=50,guests=10000");
@@ -44,6 +74,9 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   app.add_flag("--list-routes", o.list_routes, "Print the served routes (method, path, parameters) as JSON and exit");
   CLI11_PARSE(app, argc, argv);
+  limits.header_timeout = millis(header_timeout);
+  limits.body_timeout = millis(body_timeout);
+  limits.keep_alive_timeout = millis(keep_alive_timeout);
   if (o.server.cert_file.empty() != o.server.key_file.empty()) {
     std::cerr << "error: --cert and --key go together\n";
     return 2;

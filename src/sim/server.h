@@ -4,9 +4,9 @@
 #include <optional>
 #include <ostream>
 #include <string>
-#include <string_view>
 
 #include "core/result.h"
+#include "http/server.h"
 #include "sim/api.h"
 
 namespace pvekit::sim {
@@ -17,38 +17,18 @@ struct ServerOptions {
   bool plain_http = false;  // tests only
   std::string cert_file;    // PEM; empty: a self-signed certificate is generated
   std::string key_file;
-  int threads = 32;         // worker threads; each keep-alive connection holds one
+  // Threads running requests. Connections wait for a request without one
+  // (src/http is event-driven), so these bound only concurrent handlers.
+  int threads = 32;
+  // Timeouts and sizes against slow, idle and greedy clients. Uploads
+  // (templates, OCI archives) are held in memory: up to 4 GiB by default.
+  http::Limits limits{.max_body_bytes = 4ULL << 30};
 };
 
-// A certificate and key pair with its PVE-style SHA-256 fingerprint
-// ("AA:BB:..."). Owns the OpenSSL objects.
-class TlsIdentity {
- public:
-  // Generates an EC P-256 key and a self-signed certificate for `host`
-  // (10 years, SAN with localhost, 127.0.0.1 and `host`).
-  static core::Result<TlsIdentity> self_signed(const std::string& host);
-  // Loads PEM files.
-  static core::Result<TlsIdentity> load(const std::string& cert_file, const std::string& key_file);
-
-  const std::string& fingerprint() const { return fingerprint_; }
-  void* cert() const { return cert_.get(); }  // X509*
-  void* key() const { return key_.get(); }    // EVP_PKEY*
-
- private:
-  std::shared_ptr<void> cert_;
-  std::shared_ptr<void> key_;
-  std::string fingerprint_;
-};
-
-// `head` (a status line and headers, "HTTP/1.1 500 Internal Server
-// Error\r\n...") with the status line's reason phrase replaced by
-// reason_phrase(reason); `head` itself when it does not start with a status
-// line. The server sends PVE's messages this way.
-std::string replace_reason_phrase(std::string_view head, std::string_view reason);
-
-// The HTTP(S) front of an Api: /api2/json/... and /_sim/... on one port.
-// Error responses carry the message as the reason phrase, as PVE's do; a
-// POST, PUT or DELETE without Content-Length has an empty body (RFC 9112).
+// The HTTP(S) front of an Api: /api2/json/... and /_sim/... on one port, on
+// pvekit's HTTP server (src/http). Error responses carry the message as the
+// reason phrase, as PVE's do; a POST, PUT or DELETE without Content-Length
+// has an empty body (RFC 9112).
 class Server {
  public:
   Server(Api& api, ServerOptions options);

@@ -84,17 +84,6 @@ TEST(ReasonPhraseTest, IsCutToTheLimitOnACharacterBoundary) {
   EXPECT_EQ(cut, std::string(kMaxReasonBytes - 1, 'x'));
 }
 
-TEST(ReasonPhraseTest, ReplacesTheStatusLinePhraseOnly) {
-  const std::string head = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 2\r\n\r\n";
-  EXPECT_EQ(replace_reason_phrase(head, "Configuration file 'x' does not exist"),
-            "HTTP/1.1 500 Configuration file 'x' does not exist\r\nContent-Length: 2\r\n\r\n");
-  // A message cannot add a header line.
-  EXPECT_EQ(replace_reason_phrase(head, "bad\r\nSet-Cookie: x=1"),
-            "HTTP/1.1 500 bad \r\nContent-Length: 2\r\n\r\n");
-  EXPECT_EQ(replace_reason_phrase("HTTP/1.1 595\r\n\r\n", "No route to host"), "HTTP/1.1 595 No route to host\r\n\r\n");
-  EXPECT_EQ(replace_reason_phrase("{\"data\":1}", "x"), "{\"data\":1}");
-}
-
 TEST_F(PveErrorsTest, ErrorsCarryTheMessageAsReasonAndBody) {
   ApiResponse r = call("GET", "/nodes/pve1/qemu/999/config");
   EXPECT_EQ(r.status, 500);

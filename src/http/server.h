@@ -1,0 +1,106 @@
+// pvekit's one HTTP(S) server: event-driven (Boost.Beast on Asio, kept out of
+// this header), for pvesim and proxlb's daemon. A few I/O threads carry every
+// connection, so thousands of idle or slow clients cost memory, not threads;
+// handlers run on a bounded worker pool, so a slow handler does not stall
+// reading and accepting.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/result.h"
+#include "http/tls.h"
+
+namespace pvekit::http {
+
+struct Request {
+  std::string method;  // "GET", as sent
+  std::string target;  // "/api2/json/version?a=b", as sent
+  std::string path;    // the target before '?', not decoded
+  std::string query;   // the target after '?', not decoded; empty when none
+  // Names lower-case. Repeated headers are joined with ", " ("; " for cookie).
+  std::map<std::string, std::string> headers;
+  std::string body;  // empty without Content-Length or chunked body (RFC 9112 6.3)
+
+  // The value of header `lower_case_name`, empty when absent.
+  const std::string& header(const std::string& lower_case_name) const;
+};
+
+struct Response {
+  int status = 200;
+  // Sent as the status line's reason phrase after safe_reason(); empty: the
+  // standard phrase of `status` ("Unknown" for codes without one).
+  std::string reason;
+  std::vector<std::pair<std::string, std::string>> headers;  // Content-Length is set by the server
+  std::string body;
+  // When set, sent instead of `body` without a copy (cached large bodies).
+  std::shared_ptr<const std::string> shared_body;
+};
+
+using Handler = std::function<Response(const Request&)>;
+
+// `reason` made safe for a status line (RFC 9112: HTAB, SP, VCHAR, obs-text):
+// other control characters (CR and LF too) become spaces, so a message that
+// echoes client input cannot add a header; cut to kMaxReasonBytes on a UTF-8
+// character boundary.
+inline constexpr std::size_t kMaxReasonBytes = 512;
+std::string safe_reason(std::string_view reason);
+
+// Limits against slow, idle and greedy clients. A connection is closed
+// without an answer when a timeout passes; a request over a size limit is
+// answered (431, 413) and its connection closed.
+struct Limits {
+  // From accept (TLS handshake included), or from the first byte of a
+  // keep-alive request, until the end of the request header.
+  std::chrono::milliseconds header_timeout{10'000};
+  // From the end of the header until the end of the body.
+  std::chrono::milliseconds body_timeout{120'000};
+  // Between a response and the first byte of the next request.
+  std::chrono::milliseconds keep_alive_timeout{30'000};
+  // For writing one response.
+  std::chrono::milliseconds write_timeout{60'000};
+  std::size_t max_header_bytes = 64 * 1024;  // request line and headers; over: 431
+  std::uint64_t max_body_bytes = 64 * 1024 * 1024;  // over: 413
+  // Open connections; more are closed at accept. The server raises the
+  // process's soft RLIMIT_NOFILE to its hard limit at bind() for them.
+  std::size_t max_connections = 10'000;
+};
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;  // 0: any free port (bind() returns it)
+  // Empty: plain HTTP.
+  std::optional<TlsIdentity> tls;
+  int io_threads = 2;      // threads running all socket I/O
+  int worker_threads = 8;  // threads running handlers; requests queue for them
+  Limits limits;
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, Handler handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Listens on host:port; returns the bound port.
+  core::Result<int> bind();
+  // Serves until stop(); blocks. Requires a successful bind().
+  core::Status serve();
+  // Thread-safe; serve() returns once the running handlers have finished.
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pvekit::http
