@@ -51,7 +51,7 @@ DESTDIR=$root cmake --install "$build" --prefix /usr --strip >"$work/install.log
   die "cmake --install failed: $(grep -m1 -i 'error' "$work/install.log" || tail -n 3 "$work/install.log")"
 for f in usr/bin/{lxcri,proxlb,pvesim} usr/share/man/man1/{lxcri,proxlb,pvesim}.1 \
   usr/share/bash-completion/completions/{lxcri,proxlb,pvesim} \
-  lib/systemd/system/{pvesim.service,proxlb.service,proxlb.timer} \
+  lib/systemd/system/{pvesim.service,proxlb.service} \
   etc/default/pvesim etc/proxlb/proxlb.yaml etc/pvekit/lxcri.json; do
   [ -f "$root/$f" ] || die "/$f was not installed (is $build configured from this tree? run cmake --build $build)"
 done
@@ -86,7 +86,7 @@ Description: Proxmox VE toolkit: OCI runtime, load balancer, API simulator
  containerd can use it in runc's place).
  .
  proxlb balances guests across the nodes of a Proxmox VE cluster, with
- ProxLB's configuration layout; proxlb.timer runs it on a schedule.
+ ProxLB's configuration layout; proxlb.service runs it as a daemon.
  .
  pvesim simulates a Proxmox VE 9.1 cluster behind the PVE HTTP API, for
  tests, demos and rehearsing proxlb runs.
@@ -94,7 +94,7 @@ EOF
 
 (cd "$root" && find etc -type f | sed 's|^|/|' | sort) >"$root/DEBIAN/conffiles"
 
-units="pvesim.service proxlb.service proxlb.timer"
+units="pvesim.service proxlb.service"
 # Maintainer scripts never start or enable a service: the admin does, after
 # writing the config. Under `dpkg --root` (DPKG_ROOT set) they leave the
 # running system alone.
@@ -103,9 +103,9 @@ cat >"$root/DEBIAN/postinst" <<'EOF'
 set -e
 if [ "$1" = configure ] && [ -z "${DPKG_ROOT:-}" ] && [ -d /run/systemd/system ]; then
   systemctl --system daemon-reload >/dev/null || true
-  # On upgrade, a pvesim the admin started runs the new binary; a stopped one stays stopped.
+  # On upgrade, a pvesim or proxlb the admin started runs the new binary; a stopped one stays stopped.
   if [ -n "$2" ]; then
-    systemctl try-restart pvesim.service >/dev/null || true
+    systemctl try-restart pvesim.service proxlb.service >/dev/null || true
   fi
 fi
 EOF
@@ -122,6 +122,7 @@ set -e
 if [ "$1" = purge ]; then
   # Links left by `systemctl enable`, which the admin may have run.
   rm -f "${DPKG_ROOT:-}/etc/systemd/system/multi-user.target.wants/pvesim.service" \
+        "${DPKG_ROOT:-}/etc/systemd/system/multi-user.target.wants/proxlb.service" \
         "${DPKG_ROOT:-}/etc/systemd/system/timers.target.wants/proxlb.timer"
 fi
 if { [ "$1" = remove ] || [ "$1" = purge ]; } && [ -z "${DPKG_ROOT:-}" ] && [ -d /run/systemd/system ]; then

@@ -114,9 +114,8 @@ struct IgnoredSection {
   const char* reason;
 };
 constexpr IgnoredSection kIgnored[] = {
-    {"service.daemon", "proxlb runs one balancing round per invocation; schedule it with the packaged proxlb.timer"},
-    {"service.schedule.", "proxlb runs one balancing round per invocation; schedule it with the packaged proxlb.timer"},
-    {"service.delay.", "proxlb runs one balancing round per invocation; schedule it with the packaged proxlb.timer"},
+    {"service.daemon", "a bare `proxlb -c FILE` runs one round; the service is `proxlb daemon` (proxlb.service), "
+                       "which reads service.schedule and service.delay"},
     {"dpm.", "proxlb has no dynamic power management (it never shuts nodes down)"},
     {"solver.", "proxlb always plans with its own search"},
     {"balancing.psi", "ProxLB's PSI thresholds are not used; proxlb's psi mode weighs usage by node pressure"},

@@ -64,11 +64,14 @@ TEST(ProxLBExamples, KeysNotActedOnAreNamedInWarnings) {
   auto v1 = load_config(read_data("proxlb_1.1.13_example.yaml"), "v1.yaml", {});
   auto v2 = load_config(read_data("proxlb_2.x_example.yaml"), "v2.yaml", {});
   ASSERT_TRUE(v1.ok() && v2.ok());
-  for (const char* key :
-       {"service.daemon", "service.schedule.interval", "service.schedule.format",
-        "service.delay.enable", "balancing.psi", "balancing.pools.db-cluster.strict"}) {
+  for (const char* key : {"service.daemon", "balancing.psi", "balancing.pools.db-cluster.strict"}) {
     EXPECT_TRUE(has_warning_naming(*v1, key)) << key << "\n" << core::join(v1->warnings, "\n");
     EXPECT_TRUE(has_warning_naming(*v2, key)) << key;
+  }
+  // proxlb daemon acts on the schedule and the delay.
+  for (const char* key : {"service.schedule.interval", "service.schedule.format", "service.delay.enable"}) {
+    EXPECT_FALSE(has_warning_naming(*v1, key)) << key;
+    EXPECT_FALSE(has_warning_naming(*v2, key)) << key;
   }
   for (const char* key :
        {"solver.enable", "solver.log_dir", "solver.timeout_seconds", "solver.balanciness"})

@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""proxlb daemon against pvesim with load that changes while it runs (issue
+14): a short spike moves nothing, a lasting shift is balanced after
+service.hold rounds; SIGTERM mid-wave lets the running migration finish,
+starts no new one and exits 0; SIGHUP with a bad config keeps the old one."""
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import warnings
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
+from pvesim_harness import DEFAULT_SECRET, Pvesim  # noqa: E402
+
+
+def arg(name):
+    return sys.argv[sys.argv.index(name) + 1]
+
+
+PROXLB = arg("--proxlb")
+SCENARIO = arg("--scenario")
+PVE1_GUESTS = (101, 102, 103, 104)
+MIGRATIONS = ("qmigrate", "vzmigrate")
+
+
+class Daemon:
+    """`proxlb daemon` as a child process whose log lines are read as they come."""
+
+    def __init__(self, config, *args):
+        self.proc = subprocess.Popen([PROXLB, "-c", config, "--log-level", "info", "daemon", *args],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.lines = queue.Queue()
+        self.log = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stderr:
+            self.lines.put(line.rstrip("\n"))
+
+    def expect(self, text, timeout=30):
+        """The next log line containing `text`; fails the test on timeout."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                line = self.lines.get(timeout=max(0.05, deadline - time.time()))
+            except queue.Empty:
+                break
+            self.log.append(line)
+            if text in line:
+                return line
+        raise AssertionError("no log line with %r within %d s; log:\n%s" % (text, timeout, "\n".join(self.log)))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class DaemonCase(unittest.TestCase):
+    time_scale = "60"
+
+    def setUp(self):
+        warnings.simplefilter("ignore", ResourceWarning)
+        self.sim = Pvesim("--time-scale", self.time_scale, "--scenario", SCENARIO).__enter__()
+        self.addCleanup(self.sim.__exit__, None, None, None)
+        self.api = self.sim.token_session()
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        self.config = os.path.join(self.tmp.name, "proxlb.yaml")
+        self.write_config()
+
+    def write_config(self, service="  hold: 3\n  margin: 2\n", extra=""):
+        with open(self.config, "w") as f:
+            f.write("proxmox_api:\n  hosts: ['127.0.0.1:%d']\n  user: root@pam\n  token_id: pvekit\n"
+                    "  token_secret: %s\n  ssl_fingerprint: ['%s']\n"
+                    "balancing:\n  method: memory\n  mode: used\n  balanciness: 5\n"
+                    "service:\n%s%s" % (self.sim.port, DEFAULT_SECRET, self.sim.fingerprint, service, extra))
+
+    def daemon(self, *args):
+        d = Daemon(self.config, *args)
+        self.addCleanup(d.stop)
+        return d
+
+    def load_pve1(self, mem):
+        for vmid in PVE1_GUESTS:
+            self.sim.admin("guest/%d/load" % vmid, mem=mem)
+
+    def migrations(self):
+        r = self.api.get(self.sim.base + "/cluster/tasks", timeout=10)
+        r.raise_for_status()
+        return [t for t in r.json()["data"] if t["type"] in MIGRATIONS]
+
+
+class Hysteresis(DaemonCase):
+    def test_a_short_spike_moves_nothing(self):
+        d = self.daemon("--interval", "1")
+        d.expect("round: balanced")
+        self.load_pve1(1.0)
+        d.expect("needs balancing")
+        held = d.expect("round:")  # the second round still sees the spike
+        self.assertIn("2 of 3 rounds", held)
+        self.load_pve1(0.5)
+        d.expect("round: balanced")
+        d.expect("round: balanced")
+        self.assertEqual(self.migrations(), [], "a spike of two rounds moved guests")
+        self.assertFalse([line for line in d.log if "migrating" in line], "\n".join(d.log))
+
+    def test_a_lasting_shift_is_balanced_after_hold_rounds(self):
+        d = self.daemon("--interval", "1")
+        d.expect("round: balanced")
+        self.load_pve1(1.0)
+        self.assertIn("1 of 3 rounds", d.expect("round:"))
+        self.assertIn("2 of 3 rounds", d.expect("round:"))
+        self.assertEqual(self.migrations(), [], "balanced before service.hold rounds")
+        done = d.expect("round: balanced:", timeout=60)
+        self.assertIn("0 failed", done)
+        self.assertTrue(self.migrations(), "no migration task in pvesim")
+        for t in self.migrations():
+            self.assertEqual(t.get("status"), "OK", t)
+
+
+class Signals(DaemonCase):
+    # Slow migrations (a 1 GiB guest takes a few real seconds) so a signal
+    # lands in the middle of a wave.
+    time_scale = "2"
+
+    def test_sigterm_mid_wave_finishes_the_running_migration_and_starts_no_other(self):
+        self.write_config(service="  hold: 1\n  margin: 0\n")
+        self.load_pve1(1.0)
+        d = self.daemon("--interval", "1")
+        d.expect("migrating")
+        d.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(d.proc.wait(timeout=120), 0, "\n".join(d.log))
+        while True:  # the rest of the log
+            try:
+                d.log.append(d.lines.get(timeout=1))
+            except queue.Empty:
+                break
+        log = "\n".join(d.log)
+        waves, moves = map(int, re.search(r"wave 1/(\d+): (\d+) migration", log).groups())
+        self.assertGreaterEqual(max(waves, moves), 2, "the plan has more than the one migration started:\n" + log)
+        tasks = self.migrations()
+        self.assertEqual(len(tasks), 1, "exactly the migration running at SIGTERM ran: %s\n%s" % (tasks, log))
+        self.assertEqual(tasks[0].get("status"), "OK", "it was awaited to its end: %s" % tasks[0])
+        self.assertIn("shutting down", log)
+        self.assertIn("proxlb daemon: stopped", log)
+
+    def test_sighup_with_a_bad_config_keeps_the_old_one(self):
+        d = self.daemon("--interval", "1")
+        d.expect("round: balanced")
+        with open(self.config, "a") as f:
+            f.write("  no_such_key: 1\n")
+        d.proc.send_signal(signal.SIGHUP)
+        failed = d.expect("config reload failed")
+        self.assertIn("service.no_such_key", failed)
+        d.expect("round: balanced")  # still running, on the old config
+        self.write_config(service="  hold: 1\n  margin: 0\n")
+        d.proc.send_signal(signal.SIGHUP)
+        d.expect("config reloaded")
+        self.load_pve1(1.0)
+        d.expect("round: balanced:", timeout=60)  # hold 1: acts on the first imbalanced round
+        d.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(d.proc.wait(timeout=120), 0)
+
+
+if __name__ == "__main__":
+    flags = ("--proxlb", "--scenario", "--pvesim")
+    values = [sys.argv[sys.argv.index(f) + 1] for f in flags if f in sys.argv]
+    argv = [sys.argv[0]] + [a for a in sys.argv[1:] if a not in flags and a not in values]
+    unittest.main(argv=argv, verbosity=2)

@@ -1,0 +1,67 @@
+// The daemon's keys in proxlb.yaml: schedule, hysteresis, leader election.
+#include <gtest/gtest.h>
+
+#include "balance/config.h"
+#include "daemon/daemon.h"
+
+namespace pvekit::daemon {
+namespace {
+
+const char* kApi = "proxmox_api:\n  hosts: [pve1]\n  user: root@pam\n  token_id: t\n  token_secret: s\n";
+
+core::Result<balance::BalanceConfig> load(const std::string& service) {
+  return balance::load_config(std::string(kApi) + "service:\n" + service, "proxlb.yaml", {});
+}
+
+TEST(ServiceConfig, DefaultsAreProxLBsIntervalWithHysteresis) {
+  auto cfg = load("  log_level: INFO\n");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().to_string();
+  EXPECT_EQ(cfg->service.hold, 3);
+  EXPECT_EQ(cfg->service.margin, 2.0);
+  EXPECT_EQ(cfg->service.leader_election.mode, "none");
+  auto schedule = schedule_of(cfg->service);
+  ASSERT_TRUE(schedule.ok());
+  EXPECT_EQ(describe(*schedule), "every 12 hours");
+}
+
+TEST(ServiceConfig, CronReplacesTheInterval) {
+  auto cfg = load("  schedule:\n    interval: 30\n    format: minutes\n    cron: \"0 3 * * *\"\n");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().to_string();
+  EXPECT_EQ(describe(*schedule_of(cfg->service)), "cron \"0 3 * * *\"");
+  cfg = load("  schedule:\n    interval: 30\n    format: minutes\n");
+  EXPECT_EQ(describe(*schedule_of(cfg->service)), "every 30 minutes");
+}
+
+TEST(ServiceConfig, BadCronNamesTheKeyAndTheField) {
+  auto cfg = load("  schedule:\n    cron: \"0 25 * * *\"\n");
+  ASSERT_TRUE(cfg.ok());
+  auto schedule = schedule_of(cfg->service);
+  ASSERT_FALSE(schedule.ok());
+  EXPECT_EQ(schedule.error().to_string(),
+            "service.schedule.cron: cron expression \"0 25 * * *\": cron hour field \"25\": 25 is out of range 0-23");
+}
+
+TEST(ServiceConfig, LeaderElectionIsChecked) {
+  auto no_endpoint = load("  leader_election:\n    mode: etcd\n");
+  ASSERT_FALSE(no_endpoint.ok());
+  EXPECT_NE(no_endpoint.error().to_string().find("service.leader_election.etcd.endpoints"), std::string::npos)
+      << no_endpoint.error().to_string();
+  auto bad_endpoint = load("  leader_election:\n    mode: etcd\n    etcd:\n      endpoints: [127.0.0.1:2379]\n");
+  ASSERT_FALSE(bad_endpoint.ok());
+  EXPECT_NE(bad_endpoint.error().to_string().find("must start with http://"), std::string::npos);
+  auto bad_mode = load("  leader_election:\n    mode: zookeeper\n");
+  ASSERT_FALSE(bad_mode.ok());
+  EXPECT_NE(bad_mode.error().to_string().find("service.leader_election.mode"), std::string::npos);
+  auto ok = load("  hold: 1\n  margin: 0.5\n  leader_election:\n    mode: etcd\n    etcd:\n"
+                 "      endpoints: [http://10.0.0.1:2379, https://10.0.0.2:2379]\n      lease_ttl: 5\n");
+  ASSERT_TRUE(ok.ok()) << ok.error().to_string();
+  EXPECT_EQ(ok->service.leader_election.etcd_endpoints.size(), 2u);
+  EXPECT_EQ(ok->service.leader_election.etcd_lease_ttl, 5);
+  EXPECT_EQ(ok->service.hold, 1);
+  EXPECT_EQ(ok->service.margin, 0.5);
+  EXPECT_FALSE(load("  hold: 0\n").ok());
+  EXPECT_FALSE(load("  leader_election:\n    etcd:\n      lease_ttl: 1\n").ok());
+}
+
+}  // namespace
+}  // namespace pvekit::daemon
