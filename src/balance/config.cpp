@@ -238,6 +238,7 @@ Result<ServiceConfig> read_service(const LayeredConfig& c) {
   le.etcd_election = c.get_string("service.leader_election.etcd.election");
   le.etcd_lease_ttl = static_cast<int>(c.get_int("service.leader_election.etcd.lease_ttl"));
   le.node = c.get_string("service.leader_election.node");
+  s.listen = c.get_string("service.listen");
   if (le.mode == "etcd" && le.etcd_endpoints.empty()) {
     return config_key_error("service.leader_election.etcd.endpoints",
                             "leader_election mode etcd needs at least one endpoint (http://host:2379)");

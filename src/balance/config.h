@@ -115,6 +115,9 @@ struct ServiceConfig {
   int hold = 3;
   double margin = 2.0;
   LeaderElectionConfig leader_election;
+  // host:port of the daemon's /metrics, /healthz, /readyz and /status;
+  // empty: not served.
+  std::string listen = "127.0.0.1:9837";
 
   int64_t schedule_seconds() const;
   int64_t delay_seconds() const;

@@ -11,6 +11,7 @@
 #include "balance/executor.h"
 #include "balance/planner.h"
 #include "balance/snapshot_reader.h"
+#include "pve/api.h"
 
 namespace pvekit::daemon {
 namespace {
@@ -147,8 +148,7 @@ Daemon::Daemon(pve::Client& client, Leadership& leadership, MetricsRegistry& met
       leadership_(leadership),
       metrics_(metrics),
       config_(std::move(config)),
-      gate_(gate_settings(config_)),
-      cluster_(config_.proxmox_api.hosts.empty() ? "pve" : config_.proxmox_api.hosts.front()) {}
+      gate_(gate_settings(config_)) {}
 
 void Daemon::reconfigure(balance::BalanceConfig config) {
   config_ = std::move(config);
@@ -161,8 +161,22 @@ void Daemon::count_error(const core::Error& error) {
   (void)metrics_.add("proxlb_api_errors_total", {cluster_, kind}, 1);
 }
 
+core::Status Daemon::label_cluster() {
+  if (!cluster_.empty()) return core::ok();
+  PVEKIT_ASSIGN(auto status, pve::get_cluster_status(client_).wrap("read the cluster's name"));
+  // A node without a cluster has no name: its own name stands for it.
+  cluster_ = !status.name.empty() ? status.name : !status.nodes.empty() ? status.nodes.front().name : "standalone";
+  for (const char* counter : {"proxlb_migrations_planned_total", "proxlb_migrations_started_total",
+                              "proxlb_migrations_succeeded_total", "proxlb_migrations_failed_total",
+                              "proxlb_migrated_bytes_total"}) {
+    (void)metrics_.add(counter, {cluster_}, 0);
+  }
+  return core::ok();
+}
+
 core::Result<RoundReport> Daemon::round(const std::function<core::Status()>& may_continue) {
   auto started = client_.clock().monotonic();
+  PVEKIT_TRY(label_cluster());
   auto leader = leadership_.confirm();
   (void)metrics_.set("proxlb_leader", {cluster_}, leader.ok() && *leader ? 1 : 0);
   if (!leader.ok() || !*leader) {
@@ -185,7 +199,6 @@ core::Result<RoundReport> Daemon::round(const std::function<core::Status()>& may
 
 core::Result<RoundReport> Daemon::act(const std::function<core::Status()>& may_continue) {
   PVEKIT_ASSIGN(auto snap, balance::read_snapshot(client_, config_).wrap("read cluster"));
-  if (!snap.cluster_name.empty()) cluster_ = snap.cluster_name;
   if (!snap.quorate) {
     return core::Error(core::ErrorCategory::Rules,
                        "cluster " + cluster_ + " has no quorum; refusing to migrate anything");
@@ -310,6 +323,12 @@ core::Status run_loop(Daemon& daemon, core::Clock& clock, LoopControl& control) 
 
   std::string interval_text = control.interval ? fmt::format("every {} ms", control.interval->count()) : describe(schedule);
   spdlog::info("proxlb daemon: rounds {}", interval_text);
+  if (control.on_start) {
+    double period = 0;
+    if (control.interval) period = std::chrono::duration<double>(*control.interval).count();
+    else if (const auto* interval = std::get_if<Interval>(&schedule)) period = static_cast<double>(interval->length.count());
+    control.on_start(interval_text, period);
+  }
   notify("READY=1");
   notify("STATUS=waiting for the first round");
   auto delay = std::chrono::seconds(daemon.config().service.delay_seconds());
@@ -325,6 +344,7 @@ core::Status run_loop(Daemon& daemon, core::Clock& clock, LoopControl& control) 
       if (control.stop) return core::Error(core::ErrorCategory::Conflict, "shutting down");
       return core::ok();
     });
+    if (control.on_round) control.on_round(report);
     if (report) {
       spdlog::info("round: {}", report->summary);
       notify("STATUS=" + report->summary);

@@ -58,13 +58,16 @@ class Daemon {
  private:
   core::Result<RoundReport> act(const std::function<core::Status()>& may_continue);
   void count_error(const core::Error& error);
+  // Learns the cluster's name for the metrics' `cluster` label (once), so
+  // every series carries it from the first round on; counters start at 0.
+  core::Status label_cluster();
 
   pve::Client& client_;
   Leadership& leadership_;
   MetricsRegistry& metrics_;
   balance::BalanceConfig config_;
   RoundGate gate_;
-  std::string cluster_;  // metrics label
+  std::string cluster_;  // metrics label; empty until label_cluster()
 };
 
 // Declares every proxlb_* metric the daemon exports.
@@ -83,6 +86,10 @@ struct LoopControl {
   // The service manager's notifications ("READY=1", "STATUS=...",
   // "RELOADING=1", "STOPPING=1"); empty: none.
   std::function<void(const std::string&)> notify;
+  // Told the schedule when the loop starts (its text, and its period in
+  // seconds, 0 for cron) and every round's outcome (status and readiness).
+  std::function<void(const std::string&, double)> on_start;
+  std::function<void(const core::Result<RoundReport>&)> on_round;
   // Overrides the schedule with a fixed interval (--interval).
   std::optional<std::chrono::milliseconds> interval;
   int max_rounds = 0;  // 0: until stopped (--rounds)

@@ -4,11 +4,13 @@
 #include <unistd.h>
 
 #include <memory>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
 #include "core/files.h"
 #include "daemon/daemon.h"
+#include "daemon/endpoints.h"
 #include "daemon/etcd_election.h"
 #include "daemon/leadership.h"
 #include "daemon/service_manager.h"
@@ -105,8 +107,33 @@ core::Status run_service(balance::BalanceConfig config, const ServiceOptions& op
   }
   spdlog::info("proxlb daemon: leader election {}", mode == "none" ? "off (a single daemon)" : mode);
 
+  StatusBoard board;
+  std::unique_ptr<http::Server> server;
+  std::jthread serving;
+  EndpointState endpoints{
+      .metrics = metrics,
+      .board = board,
+      .heartbeat_age = [&clock] { return std::chrono::duration<double>(clock.monotonic() - clock.last_beat()).count(); },
+      .now_unix = [&clock] { return clock.now_unix(); }};
+  if (!config.service.listen.empty()) {
+    PVEKIT_ASSIGN(auto address, parse_listen(config.service.listen));
+    server = std::make_unique<http::Server>(
+        http::ServerOptions{.host = address.first, .port = address.second, .io_threads = 1, .worker_threads = 2},
+        [&endpoints](const http::Request& request) { return serve_endpoint(request, endpoints); });
+    PVEKIT_ASSIGN(int port, server->bind().wrap("service.listen " + config.service.listen));
+    std::string shown = address.first.find(':') != std::string::npos ? "[" + address.first + "]" : address.first;
+    spdlog::info("proxlb daemon: /metrics, /healthz, /readyz and /status on http://{}:{}", shown, port);
+    serving = std::jthread([&server] {
+      if (auto served = server->serve(); !served) spdlog::error("HTTP server: {}", served.error().to_string());
+    });
+  }
+
   Daemon daemon(*client, *leadership, metrics, std::move(config));
   LoopControl control;
+  control.on_start = [&](const std::string& schedule, double period) {
+    board.started(schedule, period, clock.now_unix());
+  };
+  control.on_round = [&](const core::Result<RoundReport>& round) { board.record(round, clock.now_unix()); };
   control.interval = options.interval;
   control.max_rounds = options.rounds;
   control.notify = notify_service_manager;
@@ -114,6 +141,10 @@ core::Status run_service(balance::BalanceConfig config, const ServiceOptions& op
   SignalHandlers signals(control);
   Watchdog watchdog(clock);
   core::Status status = run_loop(daemon, clock, control);
+  if (server) {
+    server->stop();
+    serving.join();
+  }
   if (etcd.election) {
     etcd.thread.reset();
     if (auto resigned = etcd.election->resign(); !resigned) {

@@ -7,7 +7,9 @@ starts no new one and exits 0; SIGHUP with a bad config keeps the old one."""
 import os
 import queue
 import re
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -76,7 +78,7 @@ class DaemonCase(unittest.TestCase):
         self.config = os.path.join(self.tmp.name, "proxlb.yaml")
         self.write_config()
 
-    def write_config(self, service="  hold: 3\n  margin: 2\n", extra=""):
+    def write_config(self, service="  hold: 3\n  margin: 2\n  listen: ''\n", extra=""):
         with open(self.config, "w") as f:
             f.write("proxmox_api:\n  hosts: ['127.0.0.1:%d']\n  user: root@pam\n  token_id: pvekit\n"
                     "  token_secret: %s\n  ssl_fingerprint: ['%s']\n"
@@ -132,7 +134,7 @@ class Signals(DaemonCase):
     time_scale = "2"
 
     def test_sigterm_mid_wave_finishes_the_running_migration_and_starts_no_other(self):
-        self.write_config(service="  hold: 1\n  margin: 0\n")
+        self.write_config(service="  hold: 1\n  margin: 0\n  listen: ''\n")
         self.load_pve1(1.0)
         d = self.daemon("--interval", "1")
         d.expect("migrating")
@@ -161,13 +163,87 @@ class Signals(DaemonCase):
         failed = d.expect("config reload failed")
         self.assertIn("service.no_such_key", failed)
         d.expect("round: balanced")  # still running, on the old config
-        self.write_config(service="  hold: 1\n  margin: 0\n")
+        self.write_config(service="  hold: 1\n  margin: 0\n  listen: ''\n")
         d.proc.send_signal(signal.SIGHUP)
         d.expect("config reloaded")
         self.load_pve1(1.0)
         d.expect("round: balanced:", timeout=60)  # hold 1: acts on the first imbalanced round
         d.proc.send_signal(signal.SIGTERM)
         self.assertEqual(d.proc.wait(timeout=120), 0)
+
+
+class Endpoints(DaemonCase):
+    """/metrics, /healthz, /readyz and /status on service.listen, read by a
+    plain client, through 1,000 idle connections, and by a real Prometheus."""
+
+    def start(self):
+        self.write_config(service="  hold: 3\n  listen: 127.0.0.1:0\n")
+        d = self.daemon("--interval", "1")
+        line = d.expect("/metrics, /healthz, /readyz and /status on http://")
+        self.url = re.search(r"(http://127\.0\.0\.1:\d+)", line).group(1)
+        d.expect("round: balanced")
+        return d
+
+    def get(self, path):
+        return self.api.get(self.url + path, timeout=5)
+
+    def test_endpoints_answer_through_a_thousand_idle_connections(self):
+        self.start()
+        self.assertEqual(self.get("/healthz").text, "ok\n")
+        self.assertEqual(self.get("/readyz").text, "ready\n")
+        status = self.get("/status").json()
+        self.assertEqual(status["last_round"]["verdict"], "balanced")
+        metrics = self.get("/metrics")
+        self.assertTrue(metrics.headers["Content-Type"].startswith("text/plain; version=0.0.4"))
+        self.assertIn('proxlb_leader{cluster="steady"} 1', metrics.text)
+        self.assertIn('proxlb_node_guests{cluster="steady",node="pve1"} 4', metrics.text)
+        self.assertEqual(self.get("/nothing").status_code, 404)
+        host, port = self.url[len("http://"):].split(":")
+        idle = []
+        try:
+            for _ in range(1000):
+                idle.append(socket.create_connection((host, int(port)), timeout=5))
+            started = time.time()
+            self.assertEqual(self.get("/healthz").status_code, 200)
+            print("\n/healthz with 1,000 idle connections open: %.1f ms" % ((time.time() - started) * 1000))
+        finally:
+            for c in idle:
+                c.close()
+
+    def test_prometheus_scrapes_the_daemon(self):
+        prometheus = shutil.which("prometheus")
+        if not prometheus:
+            self.skipTest("prometheus is not installed (apt-get install prometheus)")
+        self.start()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            web = s.getsockname()[1]
+        config = os.path.join(self.tmp.name, "prometheus.yml")
+        with open(config, "w") as f:
+            f.write("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: proxlb\n"
+                    "    static_configs:\n      - targets: ['%s']\n" % self.url[len("http://"):])
+        p = subprocess.Popen([prometheus, "--config.file", config, "--storage.tsdb.path",
+                              os.path.join(self.tmp.name, "tsdb"), "--web.listen-address", "127.0.0.1:%d" % web],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: (p.terminate(), p.wait()))
+        deadline = time.time() + 60
+        series = {}
+        while time.time() < deadline:
+            try:
+                for query in ("proxlb_leader", "proxlb_node_guests", "up"):
+                    r = self.api.get("http://127.0.0.1:%d/api/v1/query" % web, params={"query": query}, timeout=5)
+                    series[query] = r.json()["data"]["result"]
+                if all(series.values()):
+                    break
+            except Exception:  # noqa: BLE001 (prometheus still starting)
+                pass
+            time.sleep(0.5)
+        self.assertTrue(series.get("up"), "prometheus never scraped the daemon: %s" % series)
+        self.assertEqual(series["up"][0]["value"][1], "1")
+        self.assertEqual(series["proxlb_leader"][0]["value"][1], "1")
+        self.assertEqual(series["proxlb_leader"][0]["metric"]["cluster"], "steady")
+        guests = {s["metric"]["node"]: s["value"][1] for s in series["proxlb_node_guests"]}
+        self.assertEqual(guests, {"pve1": "4", "pve2": "4", "pve3": "4"})
 
 
 if __name__ == "__main__":
