@@ -239,6 +239,7 @@ Result<ServiceConfig> read_service(const LayeredConfig& c) {
   le.etcd_lease_ttl = static_cast<int>(c.get_int("service.leader_election.etcd.lease_ttl"));
   le.node = c.get_string("service.leader_election.node");
   s.listen = c.get_string("service.listen");
+  s.pve_crs_rebalancing = c.get_string("service.pve_crs_rebalancing");
   if (le.mode == "etcd" && le.etcd_endpoints.empty()) {
     return config_key_error("service.leader_election.etcd.endpoints",
                             "leader_election mode etcd needs at least one endpoint (http://host:2379)");

@@ -118,6 +118,9 @@ struct ServiceConfig {
   // host:port of the daemon's /metrics, /healthz, /readyz and /status;
   // empty: not served.
   std::string listen = "127.0.0.1:9837";
+  // When PVE's own CRS rebalances HA guests (crs: ha-auto-rebalance=1):
+  // "leave-ha-guests" to it, or "refuse" to act at all.
+  std::string pve_crs_rebalancing = "leave-ha-guests";
 
   int64_t schedule_seconds() const;
   int64_t delay_seconds() const;

@@ -94,6 +94,8 @@ void add_service(core::ConfigSchema& s) {
   s.add({.path = "service.leader_election.etcd.election", .default_value = ""});
   add_integer(s, "service.leader_election.etcd.lease_ttl", 10, 2, 300);
   s.add({.path = "service.leader_election.node", .default_value = ""});
+  s.add({.path = "service.pve_crs_rebalancing", .default_value = "leave-ha-guests",
+         .choices = {"leave-ha-guests", "refuse"}});
   s.add({.path = "service.listen", .default_value = "127.0.0.1:9837",
          .help = "host:port of /metrics, /healthz, /readyz and /status; empty: not served"});
 }

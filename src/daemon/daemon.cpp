@@ -129,6 +129,10 @@ core::Status declare_daemon_metrics(MetricsRegistry& m) {
   PVEKIT_TRY(m.declare("proxlb_api_errors_total", T::Counter,
                        "Rounds that failed on the PVE API, by kind (transport, api, auth, ...).",
                        {"cluster", "kind"}));
+  PVEKIT_TRY(m.declare("proxlb_pve_crs_rebalancing", T::Gauge,
+                       "1 when PVE's own CRS rebalances HA guests (crs: ha-auto-rebalance=1); proxlb then leaves "
+                       "them alone.",
+                       c));
   PVEKIT_TRY(m.declare("proxlb_last_successful_round_timestamp_seconds", T::Gauge,
                        "Unix time at which the last round that read the cluster ended.", c));
   return core::ok();
@@ -159,6 +163,41 @@ void Daemon::count_error(const core::Error& error) {
   std::string kind(core::to_string(error.category()));
   std::transform(kind.begin(), kind.end(), kind.begin(), [](unsigned char c) { return std::tolower(c); });
   (void)metrics_.add("proxlb_api_errors_total", {cluster_, kind}, 1);
+}
+
+core::Result<bool> Daemon::leave_to_pve_crs(balance::ClusterState& state) {
+  auto crs = pve::get_crs_options(client_);
+  if (!crs) {
+    // Without Sys.Audit on / the options cannot be read; PVE's default is off.
+    if (crs_rebalancing_ != false) {
+      spdlog::warn("cannot read PVE's CRS settings, assuming its rebalancing is off: {}", crs.error().to_string());
+    }
+    crs_rebalancing_ = false;
+    (void)metrics_.set("proxlb_pve_crs_rebalancing", {cluster_}, 0);
+    return false;
+  }
+  bool on = crs->auto_rebalance;
+  (void)metrics_.set("proxlb_pve_crs_rebalancing", {cluster_}, on ? 1 : 0);
+  if (crs_rebalancing_ != on) {
+    if (on) {
+      spdlog::warn("PVE's CRS rebalances HA guests (crs: ha={}, ha-auto-rebalance=1): {}", crs->ha,
+                   config_.service.pve_crs_rebalancing == "refuse" ? "proxlb does not act (service.pve_crs_rebalancing: refuse)"
+                                                                  : "proxlb leaves HA-managed guests to it");
+    } else if (crs_rebalancing_) {
+      spdlog::info("PVE's CRS rebalancing is off again: proxlb balances HA-managed guests too");
+    }
+    crs_rebalancing_ = on;
+  }
+  if (!on) return false;
+  if (config_.service.pve_crs_rebalancing == "refuse") {
+    return core::Error(core::ErrorCategory::Conflict,
+                       "PVE's CRS rebalances HA guests (crs: ha-auto-rebalance=1) and service.pve_crs_rebalancing "
+                       "is refuse: not acting, so that two balancers do not fight; turn one of them off");
+  }
+  for (auto& g : state.guests) {
+    if (g.ha_managed && g.lock.empty()) g.lock = "proxlb: left to PVE's CRS rebalancing";
+  }
+  return true;
 }
 
 core::Status Daemon::label_cluster() {
@@ -199,6 +238,7 @@ core::Result<RoundReport> Daemon::round(const std::function<core::Status()>& may
 
 core::Result<RoundReport> Daemon::act(const std::function<core::Status()>& may_continue) {
   PVEKIT_ASSIGN(auto snap, balance::read_snapshot(client_, config_).wrap("read cluster"));
+  PVEKIT_ASSIGN(bool crs_rebalancing, leave_to_pve_crs(snap.state));
   if (!snap.quorate) {
     return core::Error(core::ErrorCategory::Rules,
                        "cluster " + cluster_ + " has no quorum; refusing to migrate anything");
@@ -226,7 +266,8 @@ core::Result<RoundReport> Daemon::act(const std::function<core::Status()>& may_c
   for (const auto& [node, count] : guests) (void)metrics_.set("proxlb_node_guests", {cluster_, node}, count);
   (void)metrics_.set("proxlb_imbalance_percent", {cluster_}, plan.imbalance_before);
 
-  RoundReport report{.spread_before = plan.spread_before, .spread_after = plan.spread_after};
+  RoundReport report{.spread_before = plan.spread_before, .spread_after = plan.spread_after,
+                     .pve_crs_rebalancing = crs_rebalancing};
   bool repairs = std::any_of(plan.moves.begin(), plan.moves.end(), [](const auto& m) { return is_repair(m.reason); });
   GateVerdict seen = gate_.observe(plan.balancing_needed);
   (void)metrics_.set("proxlb_hold_rounds", {cluster_}, gate_.needed_rounds());

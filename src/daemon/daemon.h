@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "balance/config.h"
+#include "balance/model.h"
 #include "core/clock.h"
 #include "core/result.h"
 #include "daemon/leadership.h"
@@ -37,6 +38,7 @@ struct RoundReport {
   double spread_before = 0, spread_after = 0;
   bool stopped_early = false;
   std::string stop_reason;
+  bool pve_crs_rebalancing = false;  // PVE's CRS rebalances HA guests; proxlb left them alone
 };
 
 class Daemon {
@@ -61,6 +63,10 @@ class Daemon {
   // Learns the cluster's name for the metrics' `cluster` label (once), so
   // every series carries it from the first round on; counters start at 0.
   core::Status label_cluster();
+  // Reads PVE's CRS settings; while its rebalancing is on, HA-managed guests
+  // are locked for this round (they are the CRS's), or the round refuses to
+  // act (service.pve_crs_rebalancing: refuse). True when it is on.
+  core::Result<bool> leave_to_pve_crs(balance::ClusterState& state);
 
   pve::Client& client_;
   Leadership& leadership_;
@@ -68,6 +74,7 @@ class Daemon {
   balance::BalanceConfig config_;
   RoundGate gate_;
   std::string cluster_;  // metrics label; empty until label_cluster()
+  std::optional<bool> crs_rebalancing_;  // as last seen, to log changes once
 };
 
 // Declares every proxlb_* metric the daemon exports.

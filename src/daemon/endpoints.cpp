@@ -49,7 +49,8 @@ core::Json StatusBoard::status_json(double now_unix) const {
                        {"spread_before", last_->spread_before},
                        {"spread_after", last_->spread_after},
                        {"stopped_early", last_->stopped_early},
-                       {"stop_reason", last_->stop_reason}};
+                       {"stop_reason", last_->stop_reason},
+                       {"pve_crs_rebalancing", last_->pve_crs_rebalancing}};
   }
   j["last_error"] = last_error_.empty() ? core::Json(nullptr) : core::Json(last_error_);
   j["last_round_time"] = last_round_unix_ > 0 ? core::Json(last_round_unix_) : core::Json(nullptr);

@@ -38,6 +38,8 @@ core::Result<std::vector<HaResource>> get_ha_resources(Client& client);
 // GET /cluster/ha/rules; type "" for all, else node-affinity / resource-affinity.
 core::Result<std::vector<HaRule>> get_ha_rules(Client& client, const std::string& type = "");
 core::Result<HaManagerStatus> get_ha_manager_status(Client& client);
+// GET /cluster/options, its `crs` property (needs Sys.Audit on /).
+core::Result<CrsOptions> get_crs_options(Client& client);
 // POST /cluster/ha/resources/{sid}/migrate: asks the HA manager to move `sid`
 // ("vm:100") to `node`. The move itself happens asynchronously.
 core::Result<HaMigrateResult> ha_migrate(Client& client, const std::string& sid, const std::string& node);

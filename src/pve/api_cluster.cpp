@@ -79,6 +79,10 @@ core::Result<HaManagerStatus> get_ha_manager_status(Client& client) {
   return detail::parse_answer(client.get(path), "GET " + path, parse_ha_manager_status);
 }
 
+core::Result<CrsOptions> get_crs_options(Client& client) {
+  return detail::parse_answer(client.get("/cluster/options"), "GET /cluster/options", parse_crs_options);
+}
+
 core::Result<HaMigrateResult> ha_migrate(Client& client, const std::string& sid, const std::string& node) {
   const std::string path = "/cluster/ha/resources/" + encode_path_segment(sid) + "/migrate";
   return detail::parse_answer(client.post(path, Params{{"node", node}}), "POST " + path,

@@ -443,6 +443,17 @@ core::Result<std::vector<HaRule>> parse_ha_rules(const Json& data) {
   });
 }
 
+core::Result<CrsOptions> parse_crs_options(const Json& data) {
+  PVEKIT_TRY(expect_object(data, "cluster options"));
+  CrsOptions o;
+  auto crs = data.find("crs");
+  if (crs == data.end() || !crs->is_object()) return o;  // unset: PVE's defaults
+  o.ha = f::string_or(*crs, "ha", "basic");
+  o.auto_rebalance = f::bool_or(*crs, "ha-auto-rebalance");
+  o.rebalance_on_start = f::bool_or(*crs, "ha-rebalance-on-start");
+  return o;
+}
+
 core::Result<HaManagerStatus> parse_ha_manager_status(const Json& data) {
   PVEKIT_TRY(expect_object(data, "HA manager status"));
   HaManagerStatus s;

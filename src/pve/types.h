@@ -299,6 +299,15 @@ struct HaManagerStatus {
 };
 core::Result<HaManagerStatus> parse_ha_manager_status(const core::Json& data);
 
+// The CRS part of GET /cluster/options (datacenter.cfg `crs`): how PVE's
+// HA stack places and, since PVE 9.2, rebalances HA resources by itself.
+struct CrsOptions {
+  std::string ha = "basic";     // basic | static | dynamic
+  bool auto_rebalance = false;  // ha-auto-rebalance: the CRS moves HA guests when the load is uneven
+  bool rebalance_on_start = false;
+};
+core::Result<CrsOptions> parse_crs_options(const core::Json& data);
+
 // POST /cluster/ha/resources/{sid}/migrate (PVE 9 answer).
 struct HaMigrateResult {
   std::string sid;

@@ -68,13 +68,20 @@ class Daemon:
 class DaemonCase(unittest.TestCase):
     time_scale = "60"
 
+    extra_scenario = ""  # YAML appended to the scenario file
+
     def setUp(self):
         warnings.simplefilter("ignore", ResourceWarning)
-        self.sim = Pvesim("--time-scale", self.time_scale, "--scenario", SCENARIO).__enter__()
-        self.addCleanup(self.sim.__exit__, None, None, None)
-        self.api = self.sim.token_session()
         self.tmp = tempfile.TemporaryDirectory()
         self.addCleanup(self.tmp.cleanup)
+        scenario = SCENARIO
+        if self.extra_scenario:
+            scenario = os.path.join(self.tmp.name, "scenario.yaml")
+            with open(SCENARIO) as base, open(scenario, "w") as f:
+                f.write(base.read() + self.extra_scenario)
+        self.sim = Pvesim("--time-scale", self.time_scale, "--scenario", scenario).__enter__()
+        self.addCleanup(self.sim.__exit__, None, None, None)
+        self.api = self.sim.token_session()
         self.config = os.path.join(self.tmp.name, "proxlb.yaml")
         self.write_config()
 
@@ -244,6 +251,50 @@ class Endpoints(DaemonCase):
         self.assertEqual(series["proxlb_leader"][0]["metric"]["cluster"], "steady")
         guests = {s["metric"]["node"]: s["value"][1] for s in series["proxlb_node_guests"]}
         self.assertEqual(guests, {"pve1": "4", "pve2": "4", "pve3": "4"})
+
+
+class PveCrs(DaemonCase):
+    """PVE's own CRS rebalancing on (PVE 9.2, crs: ha-auto-rebalance=1): the
+    daemon leaves HA-managed guests to it, or with
+    service.pve_crs_rebalancing: refuse does not act at all."""
+
+    # Every guest of pve1, the node the load shifts to, is HA-managed.
+    extra_scenario = "ha:\n  resources:\n" + "".join("    - {sid: \"vm:%d\", state: started}\n" % v for v in PVE1_GUESTS)
+
+    def crs_on_with_ha_guests(self):
+        r = self.api.put(self.sim.base + "/cluster/options", data={"crs": "ha=static,ha-auto-rebalance=1"}, timeout=10)
+        self.assertEqual(r.status_code, 200, r.text)
+
+    def start(self, mode):
+        self.write_config(service="  hold: 1\n  margin: 0\n  listen: 127.0.0.1:0\n  pve_crs_rebalancing: %s\n" % mode)
+        d = self.daemon("--interval", "1")
+        line = d.expect("/metrics, /healthz, /readyz and /status on http://")
+        self.url = re.search(r"(http://127\.0\.0\.1:\d+)", line).group(1)
+        return d
+
+    def test_ha_guests_are_left_to_pve(self):
+        self.crs_on_with_ha_guests()
+        self.load_pve1(1.0)
+        d = self.start("leave-ha-guests")
+        d.expect("proxlb leaves HA-managed guests to it")
+        for _ in range(3):  # the same shift is balanced within one round when CRS is off (Hysteresis tests)
+            self.assertNotIn("migrating", d.expect("round:"))
+        self.assertEqual(self.migrations(), [], "HA-managed guests were moved while PVE's CRS rebalances them")
+        metrics = self.api.get(self.url + "/metrics", timeout=5).text
+        self.assertIn('proxlb_pve_crs_rebalancing{cluster="steady"} 1', metrics)
+        self.assertTrue(self.api.get(self.url + "/status", timeout=5).json()["last_round"]["pve_crs_rebalancing"])
+
+    def test_refuse_mode_does_not_act_and_says_why(self):
+        self.crs_on_with_ha_guests()
+        self.load_pve1(1.0)
+        d = self.start("refuse")
+        failed = d.expect("round failed")
+        self.assertIn("service.pve_crs_rebalancing is refuse", failed)
+        d.expect("round failed")
+        self.assertEqual(self.migrations(), [])
+        ready = self.api.get(self.url + "/readyz", timeout=5)
+        self.assertEqual(ready.status_code, 503)
+        self.assertIn("pve_crs_rebalancing is refuse", ready.text)
 
 
 def free_port():

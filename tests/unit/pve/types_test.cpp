@@ -284,5 +284,22 @@ TEST(Types, VersionSnapshotsAndPools) {
   EXPECT_EQ((*pools)[0].members[0].vmid, 100);
 }
 
+// GET /cluster/options as PVE 9.2 answers it: datacenter.cfg's crs property
+// string parsed into an object, booleans as 0/1.
+TEST(Types, CrsOptions) {
+  auto on = parse_crs_options(fixture(R"({"crs": {"ha": "dynamic", "ha-auto-rebalance": 1,
+      "ha-auto-rebalance-threshold": 0.3, "ha-rebalance-on-start": 0}, "keyboard": "en-us"})"));
+  ASSERT_TRUE(on.ok());
+  EXPECT_EQ(on->ha, "dynamic");
+  EXPECT_TRUE(on->auto_rebalance);
+  EXPECT_FALSE(on->rebalance_on_start);
+  auto unset = parse_crs_options(fixture(R"({"keyboard": "en-us"})"));
+  ASSERT_TRUE(unset.ok());
+  EXPECT_EQ(unset->ha, "basic");
+  EXPECT_FALSE(unset->auto_rebalance);
+  EXPECT_FALSE(parse_crs_options(fixture("[]")).ok());
+}
+
+
 }  // namespace
 }  // namespace pvekit::pve
