@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "core/strings.h"
@@ -142,23 +143,52 @@ std::optional<Pressure> read_pressure(pve::Client& client, const std::string& no
   return Pressure{cpu / n / 100.0, mem / n / 100.0, io / n / 100.0};
 }
 
-void read_guest_details(pve::Client& client, const BalanceConfig& config,
-                                const std::vector<std::string>& shared, int parallel,
-                                ClusterSnapshot& snap) {
+}  // namespace
+
+void read_guest_details(pve::Client& client, const BalanceConfig& config, const std::vector<std::string>& shared,
+                        int parallel, GuestConfigCache* cache, ClusterSnapshot& snap) {
   auto& guests = snap.state.guests;
+  // Which configs to read: all without a cache; with one, those that may
+  // have changed and the ones read longest ago.
+  std::vector<std::string> keys(guests.size());
+  std::vector<bool> read(guests.size(), true);
+  if (cache) {
+    ++cache->round_;
+    std::vector<std::pair<uint64_t, size_t>> unchanged;  // (round read, index)
+    std::set<uint32_t> present;
+    for (size_t i = 0; i < guests.size(); ++i) {
+      const Guest& g = guests[i];
+      present.insert(g.vmid);
+      keys[i] = fmt::format("{}|{}|{}|{}|{}|{}|{}", g.node, g.disk_bytes, g.memory_max, g.cpus, g.is_template, g.lock,
+                            core::join(g.tags, ";"));
+      auto it = cache->entries_.find(g.vmid);
+      if (it != cache->entries_.end() && it->second.key == keys[i]) {
+        read[i] = false;
+        unchanged.emplace_back(it->second.read_in_round, i);
+      }
+    }
+    std::sort(unchanged.begin(), unchanged.end());
+    for (size_t k = 0; k < unchanged.size() && k < cache->refresh_per_round_; ++k) read[unchanged[k].second] = true;
+    std::erase_if(cache->entries_, [&](const auto& e) { return !present.count(e.first); });
+  }
   // A guest whose config cannot be read is left out (its disks are unknown);
   // a guest without history is planned on its current figures.
-  std::vector<std::string> config_failures(guests.size()), history_failures(guests.size());
+  std::vector<std::string> config_failures(guests.size()), history_failures(guests.size()), digests(guests.size());
   double now = client.clock().now_unix();
   parallel_for(guests.size(), parallel, [&](size_t i) {
     Guest& g = guests[i];
     auto type = g.type == GuestType::Qemu ? pve::GuestType::Qemu : pve::GuestType::Lxc;
-    auto cfg = pve::get_guest_config(client, g.node, type, g.vmid);
-    if (!cfg) {
-      config_failures[i] = "guest " + std::to_string(g.vmid) + " left out: " + cfg.error().to_string();
-      return;
+    if (read[i]) {
+      auto cfg = pve::get_guest_config(client, g.node, type, g.vmid);
+      if (!cfg) {
+        config_failures[i] = "guest " + std::to_string(g.vmid) + " left out: " + cfg.error().to_string();
+        return;
+      }
+      g.local_disk_bytes = local_disk_bytes(cfg->values, shared);
+      digests[i] = cfg->get("digest").value_or("");
+    } else {
+      g.local_disk_bytes = cache->entries_.at(g.vmid).local_disk_bytes;
     }
-    g.local_disk_bytes = local_disk_bytes(cfg->values, shared);
     if (config.balancing.history.enable && g.status == GuestStatus::Running) {
       auto h = read_history(client, g, config.balancing.history, now);
       if (h) g.history = *h;
@@ -166,13 +196,26 @@ void read_guest_details(pve::Client& client, const BalanceConfig& config,
     }
   });
   std::vector<Guest> kept;
+  if (cache) cache->reads_ = cache->digest_changes_ = 0;
   for (size_t i = 0; i < guests.size(); ++i) {
     if (!config_failures[i].empty()) snap.warnings.push_back(config_failures[i]);
     if (!history_failures[i].empty()) snap.warnings.push_back(history_failures[i]);
+    if (cache && read[i]) {
+      if (config_failures[i].empty()) {
+        auto& entry = cache->entries_[guests[i].vmid];
+        if (!entry.digest.empty() && entry.digest != digests[i]) ++cache->digest_changes_;
+        entry = {keys[i], digests[i], guests[i].local_disk_bytes, cache->round_};
+        ++cache->reads_;
+      } else {
+        cache->entries_.erase(guests[i].vmid);
+      }
+    }
     if (config_failures[i].empty()) kept.push_back(std::move(guests[i]));
   }
   guests = std::move(kept);
 }
+
+namespace {
 
 // /cluster/resources has each node's memory and CPU count as the cluster
 // file system last saw them; /nodes/{n}/status asks the node itself. A node
@@ -273,7 +316,7 @@ uint64_t local_disk_bytes(const std::map<std::string, std::string>& config,
 }
 
 core::Result<ClusterSnapshot> read_snapshot(pve::Client& client, const BalanceConfig& config,
-                                            int parallel_requests) {
+                                            int parallel_requests, GuestConfigCache* cache) {
   ClusterSnapshot snap;
   PVEKIT_ASSIGN(auto version, pve::get_version(client));
   snap.pve_version = version.version;
@@ -310,7 +353,7 @@ core::Result<ClusterSnapshot> read_snapshot(pve::Client& client, const BalanceCo
 
   read_migrations(client, ha_moving, snap);
   read_node_status(client, parallel_requests, snap);
-  read_guest_details(client, config, shared, parallel_requests, snap);
+  read_guest_details(client, config, shared, parallel_requests, cache, snap);
   if (config.balancing.mode == Mode::Psi) {
     for (auto& n : snap.state.nodes)
       if (n.online) n.pressure = read_pressure(client, n.name);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,38 @@ struct ClusterSnapshot {
   std::vector<std::string> warnings;
 };
 
+// Guest configs kept between the daemon's rounds, so that a round reads
+// only the configs that may have changed. PVE's resource list carries no
+// config digest, so a guest's entry is keyed by the fields of
+// /cluster/resources that a config change or a migration moves (node, disk
+// size, memory, cores, template flag, lock, tags); a guest whose key changed,
+// or that is new, is read again. Changes invisible there (a disk moved to
+// another storage of the same size) are caught by reading, each round, the
+// `refresh_per_round` entries read longest ago, and comparing digests.
+class GuestConfigCache {
+ public:
+  explicit GuestConfigCache(size_t refresh_per_round = 16) : refresh_per_round_(refresh_per_round) {}
+
+  // Config reads of the last round, and how many of those found a changed digest.
+  size_t reads() const { return reads_; }
+  size_t digest_changes() const { return digest_changes_; }
+
+ private:
+  friend void read_guest_details(pve::Client&, const BalanceConfig&, const std::vector<std::string>&, int,
+                                 GuestConfigCache*, struct ClusterSnapshot&);
+  struct Entry {
+    std::string key;
+    std::string digest;
+    uint64_t local_disk_bytes = 0;
+    uint64_t read_in_round = 0;
+  };
+  size_t refresh_per_round_;
+  std::map<uint32_t, Entry> entries_;
+  uint64_t round_ = 0;
+  size_t reads_ = 0;
+  size_t digest_changes_ = 0;
+};
+
 // Reads a ClusterSnapshot through the PVE API:
 //   /version, /cluster/status (quorum), /cluster/resources (nodes, guests,
 //   storages), /cluster/tasks and the logs of running migration tasks
@@ -33,8 +66,10 @@ struct ClusterSnapshot {
 // `parallel_requests` concurrent requests. Fails when the cluster listing
 // itself cannot be read; a node whose status fails is treated as offline and
 // a guest whose details fail is left out, each with a warning.
+// With a `cache`, guest configs come from it where they cannot have changed
+// (see GuestConfigCache).
 core::Result<ClusterSnapshot> read_snapshot(pve::Client& client, const BalanceConfig& config,
-                                            int parallel_requests = 4);
+                                            int parallel_requests = 4, GuestConfigCache* cache = nullptr);
 
 // Pure parts of the reader, exposed for tests.
 

@@ -129,6 +129,8 @@ core::Status declare_daemon_metrics(MetricsRegistry& m) {
   PVEKIT_TRY(m.declare("proxlb_api_errors_total", T::Counter,
                        "Rounds that failed on the PVE API, by kind (transport, api, auth, ...).",
                        {"cluster", "kind"}));
+  PVEKIT_TRY(m.declare("proxlb_guest_config_reads_total", T::Counter,
+                       "Guest configs read; between rounds only those that may have changed are read again.", c));
   PVEKIT_TRY(m.declare("proxlb_pve_crs_rebalancing", T::Gauge,
                        "1 when PVE's own CRS rebalances HA guests (crs: ha-auto-rebalance=1); proxlb then leaves "
                        "them alone.",
@@ -237,7 +239,8 @@ core::Result<RoundReport> Daemon::round(const std::function<core::Status()>& may
 }
 
 core::Result<RoundReport> Daemon::act(const std::function<core::Status()>& may_continue) {
-  PVEKIT_ASSIGN(auto snap, balance::read_snapshot(client_, config_).wrap("read cluster"));
+  PVEKIT_ASSIGN(auto snap, balance::read_snapshot(client_, config_, 4, &config_cache_).wrap("read cluster"));
+  (void)metrics_.add("proxlb_guest_config_reads_total", {cluster_}, static_cast<double>(config_cache_.reads()));
   PVEKIT_ASSIGN(bool crs_rebalancing, leave_to_pve_crs(snap.state));
   if (!snap.quorate) {
     return core::Error(core::ErrorCategory::Rules,

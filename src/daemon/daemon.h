@@ -11,6 +11,7 @@
 
 #include "balance/config.h"
 #include "balance/model.h"
+#include "balance/snapshot_reader.h"
 #include "core/clock.h"
 #include "core/result.h"
 #include "daemon/leadership.h"
@@ -75,6 +76,7 @@ class Daemon {
   RoundGate gate_;
   std::string cluster_;  // metrics label; empty until label_cluster()
   std::optional<bool> crs_rebalancing_;  // as last seen, to log changes once
+  balance::GuestConfigCache config_cache_;  // guest configs between rounds
 };
 
 // Declares every proxlb_* metric the daemon exports.

@@ -112,6 +112,7 @@ core::Result<Identity> Api::authenticate(const Route& route, const ApiRequest& r
 }
 
 ApiResponse Api::handle(const ApiRequest& req) {
+  sim_.api_requests().fetch_add(1, std::memory_order_relaxed);
   RequestFaults& faults = sim_.request_faults();
   if (int delay = faults.delay_ms.load(); delay > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay));
   if (faults.path_matches(req.path) && take_failure(faults.fail_requests)) {

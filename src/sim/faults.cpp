@@ -78,7 +78,7 @@ ApiResponse state(Simulator& sim) {
                           {"offline_nodes", offline}, {"fail_requests", f.fail_requests.load()},
                           {"fail_mode", f.hang.load() ? "hang" : "500"}, {"delay_ms", f.delay_ms.load()},
                           {"fail_migration", fail_migration}, {"fail_task", fail_task},
-                          {"guests", w.cluster.guests.size()}});
+                          {"guests", w.cluster.guests.size()}, {"api_requests", sim.api_requests().load()}});
   });
 }
 

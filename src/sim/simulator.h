@@ -87,6 +87,9 @@ class Simulator {
 
   const Auth& auth() const { return auth_; }
   RequestFaults& request_faults() { return request_faults_; }
+  // /api2 requests answered so far (GET /_sim/state shows it; benchmarks
+  // count a client's requests with it).
+  std::atomic<uint64_t>& api_requests() { return api_requests_; }
   // TLS fingerprint shown in /nodes (ssl_fingerprint); set by the server.
   void set_fingerprint(std::string fp) { fingerprint_ = std::move(fp); }
   const std::string& fingerprint() const { return fingerprint_; }
@@ -107,6 +110,7 @@ class Simulator {
   std::shared_ptr<const LiveView> live_;
   std::map<std::string, std::pair<std::pair<uint64_t, double>, std::shared_ptr<const std::string>>> resources_;
   RequestFaults request_faults_;
+  std::atomic<uint64_t> api_requests_{0};
   std::string fingerprint_;
 };
 

@@ -76,6 +76,58 @@ TEST(SnapshotReader, BuildsTheClusterStateFromTheApi) {
   EXPECT_EQ(g101->lock, "backup");
 }
 
+// The daemon's rounds read only the configs that may have changed.
+TEST(SnapshotReader, ConfigCacheReadsOnlyChangedGuestsAndRotatesTheRest) {
+  testing::FakeCluster c;
+  c.add_node("pve1");
+  c.add_node("pve2");
+  for (uint32_t vmid = 100; vmid < 106; ++vmid)
+    c.add_guest(vmid, {.node = "pve1", .config = {{"scsi0", "local-lvm:vm-disk,size=10G"}, {"digest", "first"}}});
+  auto config_reads = [&] {
+    size_t n = 0;
+    for (const auto& r : c.transport().requests())
+      if (r.url.find("/config") != std::string::npos) ++n;
+    c.transport().clear_requests();
+    return n;
+  };
+  GuestConfigCache cache(/*refresh_per_round=*/1);
+  auto round = [&] { return read_snapshot(c.client(), BalanceConfig{}, 4, &cache); };
+
+  ASSERT_TRUE(round().ok());
+  EXPECT_EQ(config_reads(), 6u) << "the first round reads every config";
+  auto second = round();
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(config_reads(), 1u) << "then one, the one read longest ago";
+  EXPECT_EQ(second->state.find_guest(103)->local_disk_bytes, 10ull << 30) << "the rest come from the cache";
+
+  // A change /cluster/resources shows (a lock, a move) is read at once.
+  c.guests[102].lock = "backup";
+  c.guests[104].node = "pve2";
+  ASSERT_TRUE(round().ok());
+  EXPECT_EQ(config_reads(), 3u);
+
+  // A disk moved to shared storage shows nowhere but in the config: the
+  // rotation finds it within one pass over the guests, and its digest changed.
+  c.guests[105].config["scsi0"] = "ceph:vm-disk,size=10G";
+  c.guests[105].config["digest"] = "changed";
+  bool seen = false;
+  for (int r = 0; r < 6 && !seen; ++r) {
+    auto snap = round();
+    ASSERT_TRUE(snap.ok());
+    seen = snap->state.find_guest(105)->local_disk_bytes == 0;
+    if (seen) {
+      EXPECT_EQ(cache.digest_changes(), 1u);
+    }
+  }
+  EXPECT_TRUE(seen) << "a change only the config shows was never picked up";
+
+  // A guest that is gone leaves the cache; one that comes is read.
+  c.guests.erase(100);
+  c.add_guest(107, {.node = "pve2"});
+  ASSERT_TRUE(round().ok());
+  EXPECT_EQ(cache.reads(), 2u);  // 107 and one rotated
+}
+
 TEST(SnapshotReader, GuestWhoseConfigFailsIsLeftOutWithAWarning) {
   testing::FakeCluster c;
   c.add_node("pve1");
