@@ -28,18 +28,7 @@ bool take_failure(std::atomic<int>& counter) {
 }  // namespace
 
 std::string reason_phrase(std::string_view message) {
-  std::string out(message.substr(0, message.find('\n')));
-  // RFC 9112: reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ).
-  for (char& c : out) {
-    const auto u = static_cast<unsigned char>(c);
-    if ((u < 0x20 && u != '\t') || u == 0x7f) c = ' ';
-  }
-  if (out.size() > kMaxReasonBytes) {
-    size_t cut = kMaxReasonBytes;
-    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
-    out.resize(cut);
-  }
-  return out;
+  return http::safe_reason(message.substr(0, message.find('\n')));
 }
 
 ApiResponse json_response(const Json& data) {

@@ -8,6 +8,7 @@
 
 #include "core/json.h"
 #include "core/result.h"
+#include "http/server.h"
 #include "sim/auth.h"
 #include "sim/params.h"
 #include "sim/simulator.h"
@@ -126,9 +127,10 @@ ApiResponse error_response(const core::Error& error);
 
 // The HTTP reason phrase PVE sends for `message` (pve-http-server's
 // PVE::APIServer::AnyEvent::response takes its first line), made safe for a
-// status line: control characters become spaces and it is cut, on a UTF-8
-// character boundary, to kMaxReasonBytes. Messages can echo client input.
-inline constexpr size_t kMaxReasonBytes = 512;
+// status line by http::safe_reason (control characters become spaces, cut
+// on a UTF-8 character boundary to kMaxReasonBytes). Messages can echo
+// client input.
+inline constexpr size_t kMaxReasonBytes = http::kMaxReasonBytes;
 std::string reason_phrase(std::string_view message);
 
 }  // namespace pvekit::sim

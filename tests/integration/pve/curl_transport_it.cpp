@@ -21,6 +21,7 @@
 
 #include "pve/curl_transport.h"
 #include "pve/fingerprint.h"
+#include "support/child_process.h"
 
 namespace pvekit::pve {
 namespace {
@@ -36,20 +37,6 @@ std::string run(const std::string& command) {
   while (fgets(buf, sizeof buf, p) != nullptr) out += buf;
   pclose(p);
   return out;
-}
-
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
-    port = ntohs(addr.sin_port);
-  close(fd);
-  return port;
 }
 
 bool can_connect(int port) {
@@ -83,7 +70,7 @@ class TlsServer {
     if (eq != std::string::npos) fingerprint_ = fp.substr(eq + 1);
     while (!fingerprint_.empty() && std::isspace(static_cast<unsigned char>(fingerprint_.back())))
       fingerprint_.pop_back();
-    port_ = free_port();
+    port_ = testing::free_loopback_port();
     const std::string accept = "127.0.0.1:" + std::to_string(port_);
     pid_ = fork();
     if (pid_ == 0) {
@@ -187,7 +174,7 @@ TEST_F(CurlTransportIt, SystemCasRejectSelfSignedButInsecureAccepts) {
 TEST_F(CurlTransportIt, ClosedPortIsAConnectStageError) {
   auto t = CurlTransport::create({.tls = {.verify = TlsVerify::Insecure}, .connect_timeout = 2s});
   ASSERT_TRUE(t.ok());
-  auto r = (*t)->send(HttpRequest{.url = "https://127.0.0.1:" + std::to_string(free_port()) + "/"});
+  auto r = (*t)->send(HttpRequest{.url = "https://127.0.0.1:" + std::to_string(testing::free_loopback_port()) + "/"});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(transport_stage(r.error()), TransportStage::Connect) << r.error().to_string();
 }
