@@ -4,6 +4,7 @@ Run by CTest with Debian's python: proxlb_test.py --pvesim BIN --proxlb BIN --sc
 """
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -415,7 +416,11 @@ class CrashRecovery(ProxlbCase):
         uninterrupted = subprocess.Popen([PROXLB, "-c", self.write_config("twin.yaml", twin), *self.settings,
                                           "balance"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.addCleanup(lambda: uninterrupted.poll() is None and uninterrupted.kill())
-        first = subprocess.Popen([PROXLB, "-c", self.config, *self.settings, "balance"], stdout=subprocess.DEVNULL,
+        # The killed run's own plan, printed (and flushed with its first
+        # wave) before it starts migrating: the rerun must finish that plan.
+        first_out = open(os.path.join(self.tmp.name, "first.out"), "w+")
+        self.addCleanup(first_out.close)
+        first = subprocess.Popen([PROXLB, "-c", self.config, *self.settings, "balance"], stdout=first_out,
                                  stderr=subprocess.DEVNULL)
         self.addCleanup(lambda: first.poll() is None and first.kill())
         deadline = time.time() + 30
@@ -447,10 +452,19 @@ class CrashRecovery(ProxlbCase):
         for vmid, source, target, _ in tasks:
             per_guest.setdefault(vmid, []).append((source, target))
         twice = {v: m for v, m in per_guest.items() if len(m) > 1}
+        first_out.seek(0)
+        planned = int(re.search(r"Plan: (\d+) migration", first_out.read()).group(1))
         print("\ncrash recovery: %d migrations in the killed run (%d running at the kill) + %d in the rerun = %d; "
-              "uninterrupted run: %d; guests moved more than once: %s" %
-              (before_rerun, len(running), len(tasks) - before_rerun, len(tasks), single, twice or "none"))
-        self.assertLessEqual(len(tasks), single + 2, "both runs migrate about as much as one uninterrupted run")
+              "the killed run's plan: %d; an uninterrupted run on a twin cluster: %d; guests moved more than "
+              "once: %s" % (before_rerun, len(running), len(tasks) - before_rerun, len(tasks), planned, single,
+                            twice or "none"))
+        # The twin's load differs by its noise (it started a moment apart), so
+        # its count is shown, not compared; the interrupted plan is the measure.
+        # The rerun plans on fresh figures, which may add a move or two; the
+        # old reader, which planned as if the running guests stayed put, made
+        # 5 more on 18 (28%).
+        self.assertLessEqual(len(tasks), planned + max(3, planned // 5),
+                             "both runs together migrate about as much as the killed run's plan")
         self.assertFalse([v for v, m in twice.items() if any(a == b for (a, _), (_, b) in zip(m, m[1:]))],
                          "no guest returns to a node it left: %s" % twice)
         status = self.proxlb_json(*self.settings, "status")
