@@ -56,7 +56,6 @@ class Daemon {
   // rounds, so a reload does not restart the hold.
   void reconfigure(balance::BalanceConfig config);
   const balance::BalanceConfig& config() const { return config_; }
-  const RoundGate& gate() const { return gate_; }
 
  private:
   core::Result<RoundReport> act(const std::function<core::Status()>& may_continue);

@@ -107,6 +107,22 @@ class DaemonCase(unittest.TestCase):
         return [t for t in r.json()["data"] if t["type"] in MIGRATIONS]
 
 
+class LoadControl(DaemonCase):
+    """POST /_sim/guest/{vmid}/load with hostile input: refused by name, nothing changed."""
+
+    def test_bad_load_requests_are_refused(self):
+        post = lambda path, **p: self.sim.session().post(self.sim.root + "/_sim/" + path, data=p, timeout=10)
+        for path, params in (("guest/101/load", {"mem": "2"}), ("guest/101/load", {"cpu": "-0.5"}),
+                             ("guest/101/load", {"mem": "nan"}), ("guest/abc/load", {"mem": "0.5"}),
+                             ("guest/99/load", {"mem": "0.5"})):
+            r = post(path, **params)
+            self.assertEqual(r.status_code, 400, (path, params, r.text))
+        r = post("guest/999999/load", mem="0.5")
+        self.assertEqual(r.status_code, 500)
+        self.assertIn("999999.conf' does not exist", r.reason)
+        self.assertEqual(self.sim.admin("guest/101/load", mem="0.25")["mem"], 0.25)
+
+
 class Hysteresis(DaemonCase):
     def test_a_short_spike_moves_nothing(self):
         d = self.daemon("--interval", "1")
