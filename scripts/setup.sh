@@ -51,9 +51,11 @@ total=0 done=0 last=-10
 status=0
 while IFS= read -r line; do
   printf '%s\n' "$line" >>"$log"
-  if [[ $line =~ ^[0-9]+\ upgraded,\ ([0-9]+)\ newly\ installed ]]; then
-    total=${BASH_REMATCH[1]}
-  elif [[ $line == "Setting up "* ]] && [ "$total" -gt 0 ]; then
+  # Upgraded packages are set up too; a package configured twice (a trigger
+  # or a dependency cycle) must not take the count past 100 %.
+  if [[ $line =~ ^([0-9]+)\ upgraded,\ ([0-9]+)\ newly\ installed ]]; then
+    total=$((BASH_REMATCH[1] + BASH_REMATCH[2]))
+  elif [[ $line == "Setting up "* ]] && [ "$total" -gt 0 ] && [ "$done" -lt "$total" ]; then
     done=$((done + 1))
     pct=$((done * 100 / total))
     if [ $((pct - last)) -ge 10 ] || [ "$done" = "$total" ]; then

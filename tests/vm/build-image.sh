@@ -54,7 +54,7 @@ fi
 suite=bookworm
 packages=(
   systemd systemd-sysv dbus udev kmod linux-image-amd64 initramfs-tools e2fsprogs
-  podman conmon runc crun netavark aardvark-dns iptables catatonit
+  podman conmon runc crun netavark aardvark-dns iptables catatonit containerd apparmor
   busybox-static python3 procps util-linux iproute2
   libyaml-cpp0.7 libspdlog1.10 libfmt9 libseccomp2 libcap2 libsystemd0
 )
@@ -212,6 +212,8 @@ EOF
   # Nothing periodic may start in the middle of a test run.
   systemctl --root="$root" mask apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service \
     fstrim.timer man-db.timer >>"$log" 2>&1 || true
+  # The containerd scenario starts its own private containerd; the system's would only slow the boot.
+  systemctl --root="$root" disable containerd.service >>"$log" 2>&1 || true
   # A small initrd with only what finds and mounts the root (MODULES=most is some 30 MB to unpack under emulation).
   printf 'MODULES=list\nCOMPRESS=gzip\n' | write_file /etc/initramfs-tools/conf.d/pvekit.conf
   printf 'virtio_pci\nvirtio_blk\next4\n' >>"$root/etc/initramfs-tools/modules"

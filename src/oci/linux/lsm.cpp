@@ -59,9 +59,11 @@ std::vector<ExecLabel> exec_labels(const Process& process, const LsmSupport& sup
   std::vector<ExecLabel> out;
   if (support.apparmor && !process.apparmor_profile.empty())
     out.push_back({apparmor_attr_dir ? "/proc/self/attr/apparmor/exec" : "/proc/self/attr/exec",
-                   "exec " + process.apparmor_profile});
+                   "exec " + process.apparmor_profile,
+                   "process.apparmorProfile: AppArmor profile \"" + process.apparmor_profile + "\""});
   if (support.selinux && !process.selinux_label.empty())
-    out.push_back({"/proc/self/attr/exec", process.selinux_label});
+    out.push_back({"/proc/self/attr/exec", process.selinux_label,
+                   "process.selinuxLabel: SELinux label \"" + process.selinux_label + "\""});
   return out;
 }
 
@@ -74,8 +76,10 @@ Status apply_exec_labels(const Process& process, const LsmSupport& support) {
   bool attr_dir = ::stat("/proc/self/attr/apparmor", &st) == 0;
   for (const auto& label : exec_labels(process, support, attr_dir)) {
     UniqueFd fd(::open(label.path.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd.valid()) return Error::system("open " + label.path, errno);
-    PVEKIT_TRY(write_on_procfs(fd.get(), label.path, label.content));
+    if (!fd.valid()) return Error::system("open " + label.path, errno).wrap(label.what);
+    // The kernel refuses a profile that is not loaded (ENOENT) at this write.
+    if (Status s = write_on_procfs(fd.get(), label.path, label.content); !s.ok())
+      return std::move(s).error().wrap(label.what);
   }
   return core::ok();
 }

@@ -38,6 +38,7 @@ core::Status check_lsm_requests(const Spec& spec, const LsmSupport& support, Lsm
 struct ExecLabel {
   std::string path;
   std::string content;
+  std::string what;  // the field and label, for errors
 };
 std::vector<ExecLabel> exec_labels(const Process& process, const LsmSupport& support, bool apparmor_attr_dir);
 

@@ -1280,9 +1280,92 @@ def oci_image_tar(env, name):
     return tar_path
 
 
+APPARMOR_PROFILE = """profile %s flags=(attach_disconnected,mediate_deleted) {
+  file,
+  capability,
+  network,
+  signal,
+  ptrace,
+  unix,
+  mount,
+  umount,
+  pivot_root,
+  deny /denied-by-profile rw,
+}
+"""
+
+
+def scenario_apparmor(env):
+    """Where the host enforces AppArmor (the booted Debian of tests/vm): a loaded
+    profile named in process.apparmorProfile confines the container's process
+    (/proc/self/attr/current names it, a path it denies cannot be read, while the
+    same container without the profile reads it), `exec --apparmor` confines the
+    exec'd process, and a profile that is not loaded is refused with nothing left."""
+    try:
+        with open("/sys/module/apparmor/parameters/enabled") as f:
+            enabled = f.read().strip() == "Y"
+    except OSError:
+        enabled = False
+    if not enabled or not os.path.isdir("/sys/kernel/security/apparmor"):
+        skip("AppArmor is not enabled on this host")
+    parser = shutil.which("apparmor_parser") or "/sbin/apparmor_parser"
+    if not os.access(parser, os.X_OK):
+        skip("apparmor_parser is not installed (Debian package apparmor)")
+    name = "lxcri-it-" + env.cg_parent[-8:]
+    profile_path = os.path.join(env.tmp, "profile")
+    with open(profile_path, "w") as f:
+        f.write(APPARMOR_PROFILE % name)
+    p = subprocess.run([parser, "-r", profile_path], capture_output=True, text=True)
+    check(p.returncode == 0, "apparmor_parser -r: %s" % p.stderr.strip())
+    try:
+        with open(os.path.join(env.rootfs, "denied-by-profile"), "w") as f:
+            f.write("readable\n")
+        probe = ["sh", "-c", "cat /proc/self/attr/current; cat /denied-by-profile 2>/dev/null || echo denied"]
+        env.config("aa-free", probe)
+        env.ids.add("aa-free")
+        p = env.rt("run", "--bundle", env.bundle, "aa-free")
+        check(p.returncode == 0 and p.stdout.split("\n")[:2] == ["unconfined", "readable"],
+              "without a profile: %d %r %s" % (p.returncode, p.stdout, p.stderr.strip()))
+        env.assert_nothing_left("aa-free")
+
+        env.config("aa-run", probe, patch=lambda c: c["process"].update(apparmorProfile=name))
+        env.ids.add("aa-run")
+        p = env.rt("run", "--bundle", env.bundle, "aa-run")
+        check(p.returncode == 0 and p.stdout.split("\n")[:2] == ["%s (enforce)" % name, "denied"],
+              "process.apparmorProfile %s: %d %r %s" % (name, p.returncode, p.stdout, p.stderr.strip()))
+        env.assert_nothing_left("aa-run")
+
+        env.config("aa-exec", ["sleep", "1000"])
+        check(env.create("aa-exec").returncode == 0, "create aa-exec")
+        env.rt("start", "aa-exec", check_ok=True)
+        p = env.rt("exec", "--apparmor", name, "aa-exec", *probe)
+        check(p.returncode == 0 and p.stdout.split("\n")[:2] == ["%s (enforce)" % name, "denied"],
+              "exec --apparmor %s: %d %r %s" % (name, p.returncode, p.stdout, p.stderr.strip()))
+        p = env.rt("exec", "aa-exec", "cat", "/proc/self/attr/current")
+        check(p.returncode == 0 and p.stdout.strip() == "unconfined",
+              "exec without --apparmor: %d %r %s" % (p.returncode, p.stdout, p.stderr.strip()))
+        env.rt("delete", "--force", "aa-exec", check_ok=True)
+        env.assert_nothing_left("aa-exec")
+
+        missing = name + "-not-loaded"
+        env.config("aa-missing", ["true"], patch=lambda c: c["process"].update(apparmorProfile=missing))
+        p = env.create("aa-missing")
+        if p.returncode == 0:
+            p = env.rt("start", "aa-missing")
+        check(p.returncode != 0 and p.stderr.strip(), "a profile that is not loaded was not refused")
+        if os.path.basename(env.runtime) == "lxcri":
+            check(missing in p.stderr, "the refusal does not name the profile: %s" % p.stderr.strip())
+        env.rt("delete", "--force", "aa-missing")
+        env.assert_nothing_left("aa-missing")
+    finally:
+        subprocess.run([parser, "-R", profile_path], capture_output=True)
+
+
 def scenario_containerd(env):
     """A private containerd whose runc shim runs the runtime (ctr run --runc-binary):
-    run, exec, kill, delete."""
+    run, exec, kill, delete. With --cgroup-driver systemd, as containerd configured
+    for Kubernetes (SystemdCgroup = true): the shim passes --systemd-cgroup and a
+    slice:prefix:name path, the container runs in its scope, and no unit is left."""
     for tool in ("/usr/bin/containerd", "/usr/bin/ctr", "/usr/bin/containerd-shim-runc-v2"):
         if not os.access(tool, os.X_OK):
             skip("%s is not installed (Debian package containerd)" % tool)
@@ -1315,18 +1398,32 @@ def scenario_containerd(env):
         image = "docker.io/library/lxcri-it:test"
         p = run("image", "import", oci_image_tar(env, image))
         check(p.returncode == 0, "ctr image import failed: %s" % p.stderr)
-        rt = ["--runc-binary", env.runtime]
-        p = run("run", "--rm", *rt, image, cid + "-fg", "sh", "-c", "echo hello-from-containerd; exit 6")
+        def rt(c):
+            flags = ["--runc-binary", env.runtime]
+            if env.systemd:
+                flags += ["--runc-systemd-cgroup", "--cgroup", env.cgroups_path(c)]
+            return flags
+
+        p = run("run", "--rm", *rt(cid + "-fg"), image, cid + "-fg", "sh", "-c", "echo hello-from-containerd; exit 6")
         check(p.stdout.strip() == "hello-from-containerd" and p.returncode == 6,
               "ctr run: %d %r %s" % (p.returncode, p.stdout, p.stderr))
         # A cwd the image lacks is created; every ctr container has lo up.
-        p = run("run", "--rm", *rt, "--cwd", "/new/cwd", image, cid + "-cwd", "sh", "-c",
+        p = run("run", "--rm", *rt(cid + "-cwd"), "--cwd", "/new/cwd", image, cid + "-cwd", "sh", "-c",
                 "pwd; cat /sys/class/net/lo/operstate /sys/class/net/lo/flags")
         out = p.stdout.split()
         check(p.returncode == 0 and out[:1] == ["/new/cwd"] and int(out[-1], 16) & 1,
               "ctr run --cwd: %d %r %s" % (p.returncode, p.stdout, p.stderr))
-        p = run("run", "-d", *rt, image, cid, "sleep", "1000")
+        p = run("run", "-d", *rt(cid), image, cid, "sleep", "1000")
         check(p.returncode == 0, "ctr run -d failed: %s" % p.stderr)
+        if env.systemd:
+            p = subprocess.run(["systemctl", "show", "-p", "ActiveState", "-p", "Delegate", env.scope(cid)],
+                               capture_output=True, text=True)
+            check("ActiveState=active" in p.stdout and "Delegate=yes" in p.stdout,
+                  "%s while the task runs: %s" % (env.scope(cid), p.stdout.strip()))
+            # containerd's default spec has no cgroup namespace: the full path shows.
+            p = run("task", "exec", "--exec-id", "cg", cid, "cat", "/proc/self/cgroup")
+            check(p.stdout.strip() == "0::/system.slice/" + env.scope(cid),
+                  "the task's /proc/self/cgroup: %r" % p.stdout)
         p = run("task", "exec", "--exec-id", "e1", cid, "sh", "-c", "echo in-exec; exit 2")
         check(p.stdout.strip() == "in-exec" and p.returncode == 2,
               "ctr task exec: %d %r %s" % (p.returncode, p.stdout, p.stderr))
@@ -1342,6 +1439,8 @@ def scenario_containerd(env):
         check(p.returncode == 0, "ctr task delete failed: %s" % p.stderr)
         p = run("container", "delete", cid)
         check(p.returncode == 0, "ctr container delete failed: %s" % p.stderr)
+        check(not env.units_left(), "systemd unit left behind: %s" % env.units_left())
+        check(not env.cgroup_dirs_left(), "cgroup left behind: %s" % env.cgroup_dirs_left())
     finally:
         for c in (cid, cid + "-fg", cid + "-cwd"):
             run("task", "kill", "-s", "SIGKILL", c)

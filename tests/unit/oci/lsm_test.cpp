@@ -58,6 +58,9 @@ TEST(Lsm, ExecLabelsAreWrittenWhereRuncWritesThem) {
   EXPECT_EQ(both[0].content, "exec docker-default");
   EXPECT_EQ(both[1].path, "/proc/self/attr/exec");
   EXPECT_EQ(both[1].content, "system_u:system_r:container_t:s0");
+  EXPECT_NE(both[0].what.find("process.apparmorProfile"), std::string::npos) << "errors name the field";
+  EXPECT_NE(both[0].what.find("docker-default"), std::string::npos) << "and the profile";
+  EXPECT_NE(both[1].what.find("process.selinuxLabel"), std::string::npos);
   EXPECT_EQ(exec_labels(p, {.apparmor = true}, false).at(0).path, "/proc/self/attr/exec") << "kernels before 5.8";
   EXPECT_TRUE(exec_labels(p, {}, true).empty()) << "nothing the host cannot apply (warn policy)";
 }

@@ -360,6 +360,20 @@ def scenario_podman(env):
         check(p.returncode == 3 and own == "0::/" and files == want,
               "podman exec: %d, in the container %r %s, want 3, 0::/ %s (%s)"
               % (p.returncode, own, files, want, p.stderr.strip()))
+        # With AppArmor on (Debian's default, the apparmor package installed),
+        # podman confines containers in its containers-default profile.
+        aa_param = "/sys/module/apparmor/parameters/enabled"
+        aa_host = os.path.exists(aa_param) and read(aa_param) == "Y" and os.path.exists("/sbin/apparmor_parser")
+        aa_podman = pm.ok("info", "--format", "{{.Host.Security.AppArmorEnabled}}").strip() == "true"
+        check(aa_podman == aa_host, "podman's AppArmorEnabled is %s on a host where AppArmor is %s"
+              % (aa_podman, "on" if aa_host else "off"))
+        if aa_podman:
+            profile = pm.ok("inspect", "--format", "{{.AppArmorProfile}}", pm.name).strip()
+            p = pm.run("exec", pm.name, "cat", "/proc/1/attr/current", "/proc/self/attr/current")
+            want_labels = ["%s (enforce)" % profile] * 2
+            check(profile.startswith("containers-default") and p.stdout.split("\n")[:2] == want_labels,
+                  "podman's AppArmor profile %r: the init and an exec run in %r (%s)"
+                  % (profile, p.stdout, p.stderr.strip()))
 
         pm.ok("pause", pm.name)
         check(read(os.path.join(cgroup, "cgroup.freeze")) == "1", "cgroup.freeze after podman pause")

@@ -50,6 +50,8 @@ SCENARIOS = [
     (os.path.join(HARNESS, "lxcri_test.py"), "update", BOTH, ("lxcri", "runc")),
     (os.path.join(HARNESS, "lxcri_test.py"), "cli", BOTH, ("lxcri", "runc")),
     (os.path.join(HARNESS, "lxcri_test.py"), "devices", BOTH, ("lxcri", "runc")),
+    (os.path.join(HARNESS, "lxcri_test.py"), "containerd", BOTH, ("lxcri", "runc")),
+    (os.path.join(HARNESS, "lxcri_test.py"), "apparmor", ("cgroupfs",), ("lxcri", "runc")),
     (os.path.join(HARNESS, "attacks_test.py"), "fork_bomb", BOTH, ("lxcri", "runc")),
     (os.path.join(HARNESS, "attacks_test.py"), "interrupted", BOTH, ("lxcri", "runc")),
 ]
