@@ -237,6 +237,9 @@ Result<ServiceConfig> read_service(const LayeredConfig& c) {
   le.etcd_endpoints = c.get_list("service.leader_election.etcd.endpoints");
   le.etcd_election = c.get_string("service.leader_election.etcd.election");
   le.etcd_lease_ttl = static_cast<int>(c.get_int("service.leader_election.etcd.lease_ttl"));
+  le.etcd_ca_file = c.get_string("service.leader_election.etcd.ca_file");
+  le.etcd_cert_file = c.get_string("service.leader_election.etcd.cert_file");
+  le.etcd_key_file = c.get_string("service.leader_election.etcd.key_file");
   le.node = c.get_string("service.leader_election.node");
   s.listen = c.get_string("service.listen");
   s.pve_crs_rebalancing = c.get_string("service.pve_crs_rebalancing");
@@ -248,6 +251,18 @@ Result<ServiceConfig> read_service(const LayeredConfig& c) {
     if (!core::starts_with(e, "http://") && !core::starts_with(e, "https://"))
       return config_key_error("service.leader_election.etcd.endpoints",
                               "'" + e + "' must start with http:// or https://");
+  }
+  if (le.etcd_cert_file.empty() != le.etcd_key_file.empty()) {
+    return config_key_error(le.etcd_cert_file.empty() ? "service.leader_election.etcd.cert_file"
+                                                      : "service.leader_election.etcd.key_file",
+                            "cert_file and key_file go together (etcd's client certificate and its key)");
+  }
+  bool any_https = std::any_of(le.etcd_endpoints.begin(), le.etcd_endpoints.end(),
+                               [](const std::string& e) { return core::starts_with(e, "https://"); });
+  if (!any_https && (!le.etcd_ca_file.empty() || !le.etcd_cert_file.empty())) {
+    return config_key_error(le.etcd_ca_file.empty() ? "service.leader_election.etcd.cert_file"
+                                                    : "service.leader_election.etcd.ca_file",
+                            "TLS files are set but no etcd endpoint is https://");
   }
   return s;
 }

@@ -97,6 +97,11 @@ struct LeaderElectionConfig {
   std::vector<std::string> etcd_endpoints;
   std::string etcd_election;  // empty: "proxlb/" + the first proxmox_api host
   int etcd_lease_ttl = 10;    // seconds
+  // https endpoints: the CA that signed etcd's certificate (empty: the
+  // system's), and a client certificate for etcd's --client-cert-auth.
+  std::string etcd_ca_file;
+  std::string etcd_cert_file;
+  std::string etcd_key_file;
   std::string node;           // ha-master: this daemon's node; empty: the host name
 };
 

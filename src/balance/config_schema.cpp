@@ -93,6 +93,12 @@ void add_service(core::ConfigSchema& s) {
          .default_value = Json::array()});
   s.add({.path = "service.leader_election.etcd.election", .default_value = ""});
   add_integer(s, "service.leader_election.etcd.lease_ttl", 10, 2, 300);
+  s.add({.path = "service.leader_election.etcd.ca_file", .default_value = "",
+         .help = "PEM file of the CA that signed etcd's certificate (https endpoints; empty: the system's CAs)"});
+  s.add({.path = "service.leader_election.etcd.cert_file", .default_value = "",
+         .help = "PEM client certificate for etcd's --client-cert-auth (with key_file)"});
+  s.add({.path = "service.leader_election.etcd.key_file", .default_value = "",
+         .help = "PEM key of cert_file"});
   s.add({.path = "service.leader_election.node", .default_value = ""});
   s.add({.path = "service.pve_crs_rebalancing", .default_value = "leave-ha-guests",
          .choices = {"leave-ha-guests", "refuse"}});

@@ -73,7 +73,15 @@ core::Result<EtcdLeadership> start_etcd(const balance::BalanceConfig& config, co
   }
   PVEKIT_ASSIGN(o, EtcdElection::validated(std::move(o)).wrap("service.leader_election.etcd"));
   EtcdLeadership etcd;
-  PVEKIT_ASSIGN(auto transport, pve::CurlTransport::create({}));
+  pve::CurlTransportOptions tls_options;
+  if (!le.etcd_ca_file.empty()) {
+    tls_options.tls.verify = pve::TlsVerify::CaFile;
+    tls_options.tls.ca_file = le.etcd_ca_file;
+  }
+  tls_options.tls.client_cert_file = le.etcd_cert_file;
+  tls_options.tls.client_key_file = le.etcd_key_file;
+  PVEKIT_ASSIGN(auto transport,
+                pve::CurlTransport::create(std::move(tls_options)).wrap("service.leader_election.etcd"));
   etcd.transport = std::move(transport);
   etcd.election = std::make_unique<EtcdElection>(*etcd.transport, clock, std::move(o));
   etcd.thread = std::make_unique<ElectionThread>(*etcd.election, clock);

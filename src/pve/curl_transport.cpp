@@ -172,6 +172,10 @@ void set_tls(CURL* curl, const TlsOptions& tls) {
       curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
       break;
   }
+  if (!tls.client_cert_file.empty()) {
+    curl_easy_setopt(curl, CURLOPT_SSLCERT, tls.client_cert_file.c_str());
+    curl_easy_setopt(curl, CURLOPT_SSLKEY, tls.client_key_file.c_str());
+  }
 }
 
 }  // namespace
@@ -197,6 +201,13 @@ core::Result<std::unique_ptr<CurlTransport>> CurlTransport::create(CurlTransport
     std::error_code ec;
     if (options.tls.ca_file.empty() || !std::filesystem::is_regular_file(options.tls.ca_file, ec))
       return Error(ErrorCategory::Config, "CA file '" + options.tls.ca_file + "' does not exist").wrap(what);
+  }
+  if (options.tls.client_cert_file.empty() != options.tls.client_key_file.empty())
+    return Error(ErrorCategory::Config, "a client certificate needs its key file, and a key its certificate").wrap(what);
+  for (const auto* file : {&options.tls.client_cert_file, &options.tls.client_key_file}) {
+    std::error_code ec;
+    if (!file->empty() && !std::filesystem::is_regular_file(*file, ec))
+      return Error(ErrorCategory::Config, "client certificate or key file '" + *file + "' does not exist").wrap(what);
   }
   return std::unique_ptr<CurlTransport>(new CurlTransport(std::move(options)));
 }

@@ -24,6 +24,10 @@ struct TlsOptions {
   // For Fingerprint: accepted certificate fingerprints ("AA:BB:..." or bare
   // hex); one per cluster node, as each PVE node has its own certificate.
   std::vector<std::string> fingerprints;
+  // A client certificate and its key (PEM), for servers that ask for one
+  // (etcd with --client-cert-auth); both or neither.
+  std::string client_cert_file;
+  std::string client_key_file;
 };
 
 struct CurlTransportOptions {
