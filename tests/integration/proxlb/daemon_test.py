@@ -473,7 +473,11 @@ class StatusApi(DaemonCase):
         mode = os.lstat(d.socket).st_mode
         self.assertTrue(stat.S_ISSOCK(mode))
         self.assertEqual(stat.S_IMODE(mode), 0o660)
+        deadline = time.time() + 10
         status = unix_json(d.socket, "/status")
+        while status["next_round_time"] is None and time.time() < deadline:  # set just after the round's log line
+            time.sleep(0.05)
+            status = unix_json(d.socket, "/status")
         self.assertTrue(status["leader"])
         self.assertEqual(status["last_round"]["verdict"], "balanced")
         self.assertIsNotNone(status["next_round_time"])
