@@ -50,9 +50,10 @@ class ProxlbCase(unittest.TestCase):
         with open(path, "w") as f:
             f.write("proxmox_api:\n  hosts: ['127.0.0.1:%d']\n  user: root@pam\n  token_id: pvekit\n"
                     "  token_secret: %s\n  ssl_fingerprint: ['%s']\n"
-                    "balancing:\n  parallel: true\n  parallel_jobs: 4\n"
                     # Never the status socket of a daemon that may run on this machine.
-                    "service:\n  status_socket: ''\n" % (sim.port, DEFAULT_SECRET, sim.fingerprint))
+                    "service:\n  status_socket: ''\n"
+                    # Last: tests append balancing keys.
+                    "balancing:\n  parallel: true\n  parallel_jobs: 4\n" % (sim.port, DEFAULT_SECRET, sim.fingerprint))
         return path
 
     def proxlb(self, *args, check=True):
