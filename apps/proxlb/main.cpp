@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/strings.h"
 #include "daemon/service.h"
+#include "daemon/status_client.h"
 #include "pve/api_config.h"
 #include "pve/client.h"
 #include "pvekit/version.h"
@@ -29,6 +30,7 @@ struct Flags {
   bool best_node = false;  // ProxLB's -b
   double interval_seconds = 0;  // daemon --interval
   int rounds = 0;               // daemon --rounds
+  bool no_daemon = false;       // status, plan: read the cluster even when a daemon runs
 };
 
 core::Status parse_overrides(Flags& f) {
@@ -72,9 +74,16 @@ core::Status run(const std::string& command, Flags& f) {
       service.interval = std::chrono::milliseconds(static_cast<int64_t>(f.interval_seconds * 1000));
     return daemon::run_service(std::move(config), service);
   }
+  core::SystemClock clock;
+  if ((command == "status" || command == "plan") && !f.no_daemon) {
+    PVEKIT_ASSIGN(bool shown, daemon::show_from_daemon(
+                                  config.service.status_socket,
+                                  command == "status" ? daemon::DaemonView::Status : daemon::DaemonView::Plan,
+                                  f.command.json, clock.now_unix(), std::cout));
+    if (shown) return core::ok();
+  }
   PVEKIT_ASSIGN(auto options, pve::to_client_options(config.proxmox_api, core::read_file));
   PVEKIT_ASSIGN(auto transport, pve::make_transport(options));
-  core::SystemClock clock;
   PVEKIT_ASSIGN(auto client, pve::Client::create(options, *transport, clock));
   if (command == "status") return balance::run_status(*client, config, f.command, std::cout);
   if (command == "plan") return balance::run_plan(*client, config, f.command, std::cout);
@@ -109,8 +118,14 @@ int main(int argc, char** argv) {
   app.add_option("--log-format", f.log_format, "text or json")->capture_default_str();
   app.add_option("--log-file", f.log.file, "Append logs to this file instead of stderr");
 
-  app.add_subcommand("status", "Nodes with load bars, running/all guests, spread, imbalance and rule state");
-  app.add_subcommand("plan", "The migrations that would even out the cluster, with before/after per node");
+  auto* status_command = app.add_subcommand(
+      "status", "Nodes with load bars, running/all guests, spread, imbalance and rule state; when a daemon runs "
+                "(service.status_socket answers), as its last round read them, with the daemon's state");
+  auto* plan_command = app.add_subcommand("plan", "The migrations that would even out the cluster, with before/after per "
+                                          "node; when a daemon runs, its last plan");
+  for (auto* sub : {status_command, plan_command}) {
+    sub->add_flag("--no-daemon", f.no_daemon, "Read the cluster directly even when a proxlb daemon runs");
+  }
   auto* balance = app.add_subcommand("balance",
                                      "Plan and run the migrations, with live progress; migrations already "
                                      "running count as on their way to their target");

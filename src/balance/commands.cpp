@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "balance/audit.h"
 #include "balance/executor.h"
 #include "balance/report.h"
 #include "balance/snapshot_reader.h"
@@ -99,6 +100,15 @@ core::Status failed_status(size_t failures) {
 core::Status run_rounds(pve::Client& client, const BalanceConfig& config, const CommandOptions& options,
                         const ExecutorOptions& exec, ProgressSink& progress, std::ostream& out, CompatRecord* record);
 
+// The audit log of a one-shot round: only when service.audit_log is set (the
+// default path is the daemon's), and never for a dry run.
+core::Result<std::unique_ptr<AuditLog>> open_audit_log(const BalanceConfig& config, bool dry_run) {
+  if (dry_run || !config.service.audit_log_set || config.service.audit_log.empty()) {
+    return std::unique_ptr<AuditLog>();
+  }
+  return AuditLog::open(config.service.audit_log).wrap("service.audit_log");
+}
+
 }  // namespace
 
 core::Result<BalanceConfig> load_proxlb_config(const ConfigSources& sources) {
@@ -155,6 +165,7 @@ namespace {
 // which passes `record`).
 core::Status run_rounds(pve::Client& client, const BalanceConfig& config, const CommandOptions& options,
                         const ExecutorOptions& exec, ProgressSink& progress, std::ostream& out, CompatRecord* record) {
+  PVEKIT_ASSIGN(auto audit, open_audit_log(config, options.dry_run));
   core::Json rounds = core::Json::array();
   std::set<uint32_t> failed;
   size_t failures = 0;
@@ -175,7 +186,12 @@ core::Status run_rounds(pve::Client& client, const BalanceConfig& config, const 
       return failed_status(failures);
     }
     if (!options.json) out << "\n";
-    PVEKIT_ASSIGN(auto report, execute(client, p, exec, progress));
+    AuditingProgress audited(progress, audit.get(),
+                             {.plan_id = new_plan_id(client.clock().now_unix()),
+                              .cluster = snap.cluster_name,
+                              .by = "balance"},
+                             client.clock());
+    PVEKIT_ASSIGN(auto report, execute(client, p, exec, audited));
     for (const auto& r : report.results) {
       if (r.outcome == MoveOutcome::Failed) failed.insert(r.move.vmid);
     }

@@ -212,6 +212,24 @@ Result<BalancingConfig> read_balancing(const LayeredConfig& c) {
   return b;
 }
 
+// A path the daemon creates: empty (off) or absolute, without NUL bytes,
+// control characters or `..` segments, at most `max_bytes` long.
+Status check_local_path(const std::string& key, const std::string& path, size_t max_bytes) {
+  if (path.empty()) return core::ok();
+  if (path.front() != '/') return config_key_error(key, "'" + path + "' must be an absolute path (or empty: off)");
+  if (path.size() > max_bytes)
+    return config_key_error(key, "is " + std::to_string(path.size()) + " bytes long; at most " +
+                                     std::to_string(max_bytes));
+  for (unsigned char ch : path) {
+    if (ch < 0x20 || ch == 0x7f) return config_key_error(key, "contains a control character");
+  }
+  for (const auto& segment : core::split(path, '/')) {
+    if (segment == "..") return config_key_error(key, "'" + path + "' must not contain '..'");
+  }
+  if (path.back() == '/') return config_key_error(key, "'" + path + "' names a directory, not a file");
+  return core::ok();
+}
+
 Result<ServiceConfig> read_service(const LayeredConfig& c) {
   ServiceConfig s;
   s.daemon = c.get_bool("service.daemon");
@@ -243,6 +261,14 @@ Result<ServiceConfig> read_service(const LayeredConfig& c) {
   le.node = c.get_string("service.leader_election.node");
   s.listen = c.get_string("service.listen");
   s.pve_crs_rebalancing = c.get_string("service.pve_crs_rebalancing");
+  s.audit_log = c.get_string("service.audit_log");
+  s.audit_log_set = c.source_of("service.audit_log") != "default";
+  s.status_socket = c.get_string("service.status_socket");
+  s.status_token_file = c.get_string("service.status_token_file");
+  PVEKIT_TRY(check_local_path("service.status_token_file", s.status_token_file, 4096));
+  PVEKIT_TRY(check_local_path("service.audit_log", s.audit_log, 4096));
+  // sun_path holds 108 bytes with the terminating NUL.
+  PVEKIT_TRY(check_local_path("service.status_socket", s.status_socket, 107));
   if (le.mode == "etcd" && le.etcd_endpoints.empty()) {
     return config_key_error("service.leader_election.etcd.endpoints",
                             "leader_election mode etcd needs at least one endpoint (http://host:2379)");

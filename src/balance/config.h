@@ -126,6 +126,16 @@ struct ServiceConfig {
   // When PVE's own CRS rebalances HA guests (crs: ha-auto-rebalance=1):
   // "leave-ha-guests" to it, or "refuse" to act at all.
   std::string pve_crs_rebalancing = "leave-ha-guests";
+  // One JSON line per migration; empty: none. The daemon always writes it;
+  // a one-shot `proxlb balance` only when the key is set (audit_log_set).
+  std::string audit_log = "/var/log/proxlb/audit.jsonl";
+  bool audit_log_set = false;
+  // The status API's unix socket (mode 0660), read by `proxlb status` and
+  // `proxlb plan`; empty: not served.
+  std::string status_socket = "/run/proxlb/status.sock";
+  // A file holding the bearer token that opens the status API on `listen`
+  // (TCP); empty: over TCP only /status, as before the status API.
+  std::string status_token_file;
 
   int64_t schedule_seconds() const;
   int64_t delay_seconds() const;

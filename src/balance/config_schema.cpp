@@ -104,6 +104,12 @@ void add_service(core::ConfigSchema& s) {
          .choices = {"leave-ha-guests", "refuse"}});
   s.add({.path = "service.listen", .default_value = "127.0.0.1:9837",
          .help = "host:port of /metrics, /healthz, /readyz and /status; empty: not served"});
+  s.add({.path = "service.audit_log", .default_value = "/var/log/proxlb/audit.jsonl",
+         .help = "absolute path of the JSON-lines audit log, one line per migration; empty: none"});
+  s.add({.path = "service.status_socket", .default_value = "/run/proxlb/status.sock",
+         .help = "absolute path of the status API's unix socket; empty: not served"});
+  s.add({.path = "service.status_token_file", .default_value = "",
+         .help = "file with the bearer token for the status API on service.listen; empty: no token"});
 }
 
 // ProxLB's dynamic power management section: accepted so existing files load,

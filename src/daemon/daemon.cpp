@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "balance/executor.h"
 #include "balance/planner.h"
+#include "balance/report.h"
 #include "balance/snapshot_reader.h"
 #include "pve/api.h"
 
@@ -49,6 +51,12 @@ class RoundProgress final : public balance::ProgressSink {
   MetricsRegistry& metrics_;
   const std::string& cluster_;
 };
+
+std::string plan_text(const balance::Plan& plan) {
+  std::ostringstream text;
+  balance::render_plan(plan, text);
+  return text.str();
+}
 
 GateSettings gate_settings(const balance::BalanceConfig& config) {
   return {.hold = config.service.hold, .margin = config.service.margin};
@@ -123,6 +131,8 @@ core::Status declare_daemon_metrics(MetricsRegistry& m) {
   PVEKIT_TRY(m.declare("proxlb_migrations_failed_total", T::Counter, "Migrations that failed.", c));
   PVEKIT_TRY(m.declare("proxlb_migrated_bytes_total", T::Counter,
                        "Memory and local disk copied by migrations that ended well.", c));
+  PVEKIT_TRY(m.declare("proxlb_audit_write_errors_total", T::Counter,
+                       "Migrations the audit log (service.audit_log) could not record.", c));
   PVEKIT_TRY(m.declare("proxlb_plan_duration_seconds", T::Gauge, "Time the last plan took.", c));
   PVEKIT_TRY(m.declare("proxlb_round_duration_seconds", T::Gauge, "Time the last round took.", c));
   PVEKIT_TRY(m.declare("proxlb_rounds_total", T::Counter, "Rounds by verdict.", {"cluster", "verdict"}));
@@ -149,14 +159,24 @@ core::Result<Schedule> schedule_of(const balance::ServiceConfig& service) {
   return Schedule(Interval{std::chrono::seconds(service.schedule_seconds())});
 }
 
-Daemon::Daemon(pve::Client& client, Leadership& leadership, MetricsRegistry& metrics, balance::BalanceConfig config)
+Daemon::Daemon(pve::Client& client, Leadership& leadership, MetricsRegistry& metrics, balance::BalanceConfig config,
+               balance::AuditLog* audit)
     : client_(client),
       leadership_(leadership),
       metrics_(metrics),
       config_(std::move(config)),
-      gate_(gate_settings(config_)) {}
+      gate_(gate_settings(config_)),
+      audit_(audit) {}
 
 void Daemon::reconfigure(balance::BalanceConfig config) {
+  if (config.service.audit_log != config_.service.audit_log) {
+    spdlog::warn("service.audit_log changes take effect at the next start; still writing {}",
+                 config_.service.audit_log.empty() ? "none" : config_.service.audit_log);
+  }
+  // SIGHUP is also logrotate's signal to reopen the audit log.
+  if (audit_) {
+    if (auto reopened = audit_->reopen(); !reopened) spdlog::error("audit: {}", reopened.error().to_string());
+  }
   config_ = std::move(config);
   gate_.reconfigure(gate_settings(config_));
 }
@@ -209,7 +229,7 @@ core::Status Daemon::label_cluster() {
   cluster_ = !status.name.empty() ? status.name : !status.nodes.empty() ? status.nodes.front().name : "standalone";
   for (const char* counter : {"proxlb_migrations_planned_total", "proxlb_migrations_started_total",
                               "proxlb_migrations_succeeded_total", "proxlb_migrations_failed_total",
-                              "proxlb_migrated_bytes_total"}) {
+                              "proxlb_migrated_bytes_total", "proxlb_audit_write_errors_total"}) {
     (void)metrics_.add(counter, {cluster_}, 0);
   }
   return core::ok();
@@ -221,13 +241,18 @@ core::Result<RoundReport> Daemon::round(const std::function<core::Status()>& may
   auto leader = leadership_.confirm();
   (void)metrics_.set("proxlb_leader", {cluster_}, leader.ok() && *leader ? 1 : 0);
   if (!leader.ok() || !*leader) {
-    RoundReport report{.verdict = RoundVerdict::NotLeader};
+    RoundReport report{.verdict = RoundVerdict::NotLeader, .leadership = leadership_.describe()};
     report.summary = "not acting: " + leadership_.describe() +
                      (leader.ok() ? std::string() : " (" + leader.error().to_string() + ")");
     (void)metrics_.add("proxlb_rounds_total", {cluster_, std::string(to_string(report.verdict))}, 1);
     return report;
   }
   auto report = act(may_continue);
+  if (report) {
+    report->leader = true;
+    report->leadership = leadership_.describe();
+    report->gate = gate_.progress();
+  }
   (void)metrics_.set("proxlb_round_duration_seconds", {cluster_}, seconds_since(client_.clock(), started));
   if (!report) {
     count_error(report.error());
@@ -270,7 +295,11 @@ core::Result<RoundReport> Daemon::act(const std::function<core::Status()>& may_c
   (void)metrics_.set("proxlb_imbalance_percent", {cluster_}, plan.imbalance_before);
 
   RoundReport report{.spread_before = plan.spread_before, .spread_after = plan.spread_after,
-                     .pve_crs_rebalancing = crs_rebalancing};
+                     .pve_crs_rebalancing = crs_rebalancing, .plan = balance::plan_json(plan),
+                     .plan_text = plan_text(plan), .cluster = balance::status_json(snap, config_)};
+  std::ostringstream cluster_text;
+  balance::render_status(snap, config_, cluster_text);
+  report.cluster_text = cluster_text.str();
   bool repairs = std::any_of(plan.moves.begin(), plan.moves.end(), [](const auto& m) { return is_repair(m.reason); });
   GateVerdict seen = gate_.observe(plan.balancing_needed);
   (void)metrics_.set("proxlb_hold_rounds", {cluster_}, gate_.needed_rounds());
@@ -296,6 +325,8 @@ core::Result<RoundReport> Daemon::act(const std::function<core::Status()>& may_c
     repairs_only.balancing.enable = false;
     plan = balance::plan(snap.state, repairs_only);
     report.spread_after = plan.spread_after;
+    report.plan = balance::plan_json(plan);
+    report.plan_text = plan_text(plan);
   }
   report.planned = plan.moves.size();
   if (!config_.balancing.enable) {
@@ -312,8 +343,18 @@ core::Result<RoundReport> Daemon::act(const std::function<core::Status()>& may_c
     if (!*leader) return core::Error(core::ErrorCategory::Conflict, "no longer the leader: " + leadership_.describe());
     return core::ok();
   };
-  RoundProgress progress(metrics_, cluster_);
-  PVEKIT_ASSIGN(auto executed, balance::execute(client_, plan, exec, progress));
+  RoundProgress logged(metrics_, cluster_);
+  report.plan_id = balance::new_plan_id(client_.clock().now_unix());
+  balance::AuditingProgress progress(logged, audit_, {.plan_id = report.plan_id, .cluster = cluster_, .by = "daemon"},
+                                     client_.clock());
+  const uint64_t audit_errors = audit_ ? audit_->write_errors() : 0;
+  auto run = balance::execute(client_, plan, exec, progress);
+  if (audit_) {
+    (void)metrics_.add("proxlb_audit_write_errors_total", {cluster_},
+                       static_cast<double>(audit_->write_errors() - audit_errors));
+  }
+  if (!run) return std::move(run).error();
+  const balance::ExecutionReport& executed = *run;
   double bytes = 0;
   for (const auto& r : executed.results) {
     if (r.outcome == MoveOutcome::Done) bytes += static_cast<double>(r.move.memory_bytes + r.move.local_disk_bytes);
@@ -411,6 +452,7 @@ core::Status run_loop(Daemon& daemon, core::Clock& clock, LoopControl& control) 
       }
       wait = std::chrono::duration_cast<core::Clock::Duration>(std::chrono::duration<double>(unix_of(*next) - now));
     }
+    if (control.on_scheduled) control.on_scheduled(clock.now_unix() + std::chrono::duration<double>(wait).count());
     wait_until_stop_or(wait);
   }
   notify("STOPPING=1");

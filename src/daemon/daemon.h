@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "balance/audit.h"
 #include "balance/config.h"
 #include "balance/model.h"
 #include "balance/snapshot_reader.h"
@@ -40,12 +41,26 @@ struct RoundReport {
   bool stopped_early = false;
   std::string stop_reason;
   bool pve_crs_rebalancing = false;  // PVE's CRS rebalances HA guests; proxlb left them alone
+  // The round's plan as `proxlb plan --json` prints it (null when the round
+  // made none), and its id in the audit log (empty unless executed).
+  core::Json plan = nullptr;
+  std::string plan_id;
+  std::string plan_text;  // as `proxlb plan` prints it
+  // The cluster as `proxlb status --json` / `proxlb status` show it, read
+  // this round (null / empty when the round read nothing).
+  core::Json cluster = nullptr;
+  std::string cluster_text;
+  bool leader = false;     // this daemon acted (or would have)
+  std::string leadership;  // who acts, in words
+  std::string gate;        // the hysteresis: how many rounds of imbalance of service.hold
 };
 
 class Daemon {
  public:
   // `cluster` labels the metrics (the PVE cluster's name once read).
-  Daemon(pve::Client& client, Leadership& leadership, MetricsRegistry& metrics, balance::BalanceConfig config);
+  // `audit`: where each migration is recorded; null: nowhere.
+  Daemon(pve::Client& client, Leadership& leadership, MetricsRegistry& metrics, balance::BalanceConfig config,
+         balance::AuditLog* audit = nullptr);
 
   // One round. `may_continue` is asked before every wave and migration,
   // after the leadership (the loop's shutdown check). Errors: the cluster
@@ -53,7 +68,8 @@ class Daemon {
   core::Result<RoundReport> round(const std::function<core::Status()>& may_continue);
 
   // A reloaded config (SIGHUP): the gate keeps its count of imbalanced
-  // rounds, so a reload does not restart the hold.
+  // rounds, so a reload does not restart the hold; the audit log is reopened
+  // (log rotation), its path kept until the next start.
   void reconfigure(balance::BalanceConfig config);
   const balance::BalanceConfig& config() const { return config_; }
 
@@ -76,6 +92,7 @@ class Daemon {
   std::string cluster_;  // metrics label; empty until label_cluster()
   std::optional<bool> crs_rebalancing_;  // as last seen, to log changes once
   balance::GuestConfigCache config_cache_;  // guest configs between rounds
+  balance::AuditLog* audit_;
 };
 
 // Declares every proxlb_* metric the daemon exports.
@@ -98,6 +115,8 @@ struct LoopControl {
   // seconds, 0 for cron) and every round's outcome (status and readiness).
   std::function<void(const std::string&, double)> on_start;
   std::function<void(const core::Result<RoundReport>&)> on_round;
+  // Told when the next round is due (Unix time), after each round.
+  std::function<void(double)> on_scheduled;
   // Overrides the schedule with a fixed interval (--interval).
   std::optional<std::chrono::milliseconds> interval;
   int max_rounds = 0;  // 0: until stopped (--rounds)

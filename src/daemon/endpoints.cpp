@@ -1,8 +1,12 @@
 #include "daemon/endpoints.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/strings.h"
+#include "http/auth.h"
+#include "http/form.h"
 
 namespace pvekit::daemon {
 
@@ -21,9 +25,30 @@ void StatusBoard::record(const core::Result<RoundReport>& round, double now_unix
     last_ = *round;
     last_error_.clear();
     last_success_unix_ = now_unix;
+    // The views move out of the summary: they can be megabytes.
+    if (!round->plan.is_null()) plan_ = View{round->plan, round->plan_text, now_unix};
+    if (!round->cluster.is_null()) cluster_ = View{round->cluster, round->cluster_text, now_unix};
+    last_->plan = last_->cluster = nullptr;
+    last_->plan_text.clear();
+    last_->cluster_text.clear();
   } else {
     last_error_ = round.error().to_string();
   }
+}
+
+void StatusBoard::scheduled(double next_round_unix) {
+  std::lock_guard lock(mutex_);
+  next_round_unix_ = next_round_unix;
+}
+
+std::optional<StatusBoard::View> StatusBoard::last_plan() const {
+  std::lock_guard lock(mutex_);
+  return plan_;
+}
+
+std::optional<StatusBoard::View> StatusBoard::last_cluster() const {
+  std::lock_guard lock(mutex_);
+  return cluster_;
 }
 
 std::optional<std::string> StatusBoard::not_ready(double now_unix) const {
@@ -50,11 +75,19 @@ core::Json StatusBoard::status_json(double now_unix) const {
                        {"spread_after", last_->spread_after},
                        {"stopped_early", last_->stopped_early},
                        {"stop_reason", last_->stop_reason},
-                       {"pve_crs_rebalancing", last_->pve_crs_rebalancing}};
+                       {"pve_crs_rebalancing", last_->pve_crs_rebalancing},
+                       {"plan_id", last_->plan_id}};
+    j["leader"] = last_->leader;
+    j["leadership"] = last_->leadership;
+    j["gate"] = last_->gate;
+    j["pve_crs_rebalancing"] = last_->pve_crs_rebalancing;
+  } else {
+    j["leader"] = j["leadership"] = j["gate"] = j["pve_crs_rebalancing"] = nullptr;
   }
   j["last_error"] = last_error_.empty() ? core::Json(nullptr) : core::Json(last_error_);
   j["last_round_time"] = last_round_unix_ > 0 ? core::Json(last_round_unix_) : core::Json(nullptr);
   j["last_success_time"] = last_success_unix_ > 0 ? core::Json(last_success_unix_) : core::Json(nullptr);
+  j["next_round_time"] = next_round_unix_ > 0 ? core::Json(next_round_unix_) : core::Json(nullptr);
   return j;
 }
 
@@ -70,11 +103,78 @@ http::Response text(int status, std::string body, std::string type = "text/plain
 
 }  // namespace
 
+namespace {
+
+http::Response json(const core::Json& body) { return text(200, body.dump(2) + "\n", "application/json"); }
+
+// A view as JSON, or as text with ?format=text.
+http::Response view(const std::optional<StatusBoard::View>& v, const std::string& format, const char* what) {
+  if (!v) return text(404, std::string("no ") + what + " yet: no round has read the cluster\n");
+  if (format == "text") return text(200, v->text);
+  return json(v->json);
+}
+
+// /status, /cluster, /plan and /audit over TCP need the bearer token; without
+// one configured, only /status is served there (the unix socket serves all).
+std::optional<http::Response> refused(const http::Request& request, const EndpointState& state) {
+  if (state.trusted) return std::nullopt;
+  if (state.token.empty()) {
+    if (request.path == "/status") return std::nullopt;
+    return text(403, request.path + " is served on the status socket (service.status_socket), or here with "
+                                    "service.status_token_file\n");
+  }
+  if (http::bearer_token_matches(request.headers, state.token)) return std::nullopt;
+  auto r = text(401, "unauthorized: " + request.path + " needs 'Authorization: Bearer <token>'\n");
+  r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"proxlb\"");
+  return r;
+}
+
+// The query parameters the status API knows; others are errors, so a typo
+// does not go unnoticed.
+core::Result<std::map<std::string, std::string>> query_of(const http::Request& request) {
+  std::map<std::string, std::string> params;
+  for (auto& [key, value] : http::parse_urlencoded(request.query)) {
+    if (key != "format" && key != "lines") {
+      return core::Error(core::ErrorCategory::Usage, "unknown parameter '" + key + "' (format, lines)");
+    }
+    params[key] = value;
+  }
+  if (params.count("format") && params["format"] != "json" && params["format"] != "text") {
+    return core::Error(core::ErrorCategory::Usage, "format must be json or text");
+  }
+  return params;
+}
+
+http::Response audit(const EndpointState& state, const std::map<std::string, std::string>& params) {
+  if (!state.audit_tail) return text(404, "no audit log: service.audit_log is empty\n");
+  size_t lines = 50;
+  if (auto it = params.find("lines"); it != params.end()) {
+    auto n = core::parse_int(it->second);
+    if (!n || *n < 1 || *n > static_cast<int64_t>(kMaxAuditLines)) {
+      return text(400, fmt::format("lines must be 1-{}\n", kMaxAuditLines));
+    }
+    lines = static_cast<size_t>(*n);
+  }
+  auto tail = state.audit_tail(lines);
+  if (!tail) return text(500, "audit log: " + tail.error().to_string() + "\n");
+  core::Json records = core::Json::array();
+  for (const auto& line : *tail) {
+    // A line torn by a crash mid-write is skipped, not a failure of the tail.
+    auto record = core::Json::parse(line, nullptr, false);
+    if (!record.is_discarded()) records.push_back(std::move(record));
+  }
+  return json(records);
+}
+
+}  // namespace
+
 http::Response serve_endpoint(const http::Request& request, const EndpointState& state) {
   const bool read = request.method == "GET" || request.method == "HEAD";
   const std::string& path = request.path;
-  if (path != "/metrics" && path != "/healthz" && path != "/readyz" && path != "/status") {
-    return text(404, "not found: " + path + " (/metrics, /healthz, /readyz, /status)\n");
+  static const std::vector<std::string> kPaths = {"/metrics", "/healthz", "/readyz", "/status",
+                                                  "/cluster", "/plan",    "/audit"};
+  if (std::find(kPaths.begin(), kPaths.end(), path) == kPaths.end()) {
+    return text(404, "not found: " + path + " (" + core::join(kPaths, ", ") + ")\n");
   }
   if (!read) {
     auto r = text(405, "method not allowed: " + request.method + " " + path + "\n");
@@ -91,7 +191,14 @@ http::Response serve_endpoint(const http::Request& request, const EndpointState&
     if (auto why = state.board.not_ready(state.now_unix())) return text(503, "not ready: " + *why + "\n");
     return text(200, "ready\n");
   }
-  return text(200, state.board.status_json(state.now_unix()).dump(2) + "\n", "application/json");
+  if (auto r = refused(request, state)) return *r;
+  auto params = query_of(request);
+  if (!params) return text(400, params.error().to_string() + "\n");
+  const std::string format = params->count("format") ? params->at("format") : "json";
+  if (path == "/cluster") return view(state.board.last_cluster(), format, "cluster view");
+  if (path == "/plan") return view(state.board.last_plan(), format, "plan");
+  if (path == "/audit") return audit(state, *params);
+  return json(state.board.status_json(state.now_unix()));
 }
 
 core::Result<std::pair<std::string, int>> parse_listen(const std::string& listen) {

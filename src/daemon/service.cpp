@@ -8,7 +8,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "balance/audit.h"
 #include "core/files.h"
+#include "core/strings.h"
 #include "daemon/daemon.h"
 #include "daemon/endpoints.h"
 #include "daemon/etcd_election.h"
@@ -88,6 +90,35 @@ core::Result<EtcdLeadership> start_etcd(const balance::BalanceConfig& config, co
   return etcd;
 }
 
+// The status API's bearer token: the file's content without surrounding
+// whitespace. Errors name the file, never its content.
+core::Result<std::string> read_status_token(const std::string& path) {
+  if (path.empty()) return std::string();
+  PVEKIT_ASSIGN(auto content, core::read_file(path).wrap("service.status_token_file"));
+  std::string token(core::trim(content));
+  if (token.size() < 16) {
+    return core::Error(core::ErrorCategory::Config,
+                       "service.status_token_file " + path + ": the token must be at least 16 characters");
+  }
+  return token;
+}
+
+// An HTTP server on its own thread, stopped and joined when destroyed.
+struct Serving {
+  std::unique_ptr<http::Server> server;
+  std::jthread thread;
+  ~Serving() {
+    if (!server) return;
+    server->stop();
+    if (thread.joinable()) thread.join();
+  }
+  void start() {
+    thread = std::jthread([this] {
+      if (auto served = server->serve(); !served) spdlog::error("HTTP server: {}", served.error().to_string());
+    });
+  }
+};
+
 }  // namespace
 
 core::Status run_service(balance::BalanceConfig config, const ServiceOptions& options) {
@@ -115,33 +146,57 @@ core::Status run_service(balance::BalanceConfig config, const ServiceOptions& op
   }
   spdlog::info("proxlb daemon: leader election {}", mode == "none" ? "off (a single daemon)" : mode);
 
+  std::unique_ptr<balance::AuditLog> audit;
+  if (!config.service.audit_log.empty()) {
+    PVEKIT_ASSIGN(audit, balance::AuditLog::open(config.service.audit_log).wrap("service.audit_log"));
+    spdlog::info("proxlb daemon: audit log {}", audit->path());
+  }
+  PVEKIT_ASSIGN(std::string token, read_status_token(config.service.status_token_file));
+
   StatusBoard board;
-  std::unique_ptr<http::Server> server;
-  std::jthread serving;
   EndpointState endpoints{
       .metrics = metrics,
       .board = board,
       .heartbeat_age = [&clock] { return std::chrono::duration<double>(clock.monotonic() - clock.last_beat()).count(); },
-      .now_unix = [&clock] { return clock.now_unix(); }};
+      .now_unix = [&clock] { return clock.now_unix(); },
+      .token = token};
+  if (audit) endpoints.audit_tail = [&audit](size_t lines) { return audit->tail(lines); };
+  EndpointState socket_endpoints = endpoints;
+  socket_endpoints.trusted = true;
+  Serving tcp, unix_socket;
   if (!config.service.listen.empty()) {
     PVEKIT_ASSIGN(auto address, parse_listen(config.service.listen));
-    server = std::make_unique<http::Server>(
+    tcp.server = std::make_unique<http::Server>(
         http::ServerOptions{.host = address.first, .port = address.second, .io_threads = 1, .worker_threads = 2},
         [&endpoints](const http::Request& request) { return serve_endpoint(request, endpoints); });
-    PVEKIT_ASSIGN(int port, server->bind().wrap("service.listen " + config.service.listen));
+    PVEKIT_ASSIGN(int port, tcp.server->bind().wrap("service.listen " + config.service.listen));
     std::string shown = address.first.find(':') != std::string::npos ? "[" + address.first + "]" : address.first;
-    spdlog::info("proxlb daemon: /metrics, /healthz, /readyz and /status on http://{}:{}", shown, port);
-    serving = std::jthread([&server] {
-      if (auto served = server->serve(); !served) spdlog::error("HTTP server: {}", served.error().to_string());
-    });
+    spdlog::info("proxlb daemon: /metrics, /healthz, /readyz and /status on http://{}:{}{}", shown, port,
+                 token.empty() ? "" : "; /cluster, /plan and /audit with the bearer token");
+    tcp.start();
+  }
+  if (!config.service.status_socket.empty()) {
+    // The status API has small requests: a tight body limit keeps a local
+    // client from making the daemon buffer megabytes.
+    http::Limits limits;
+    limits.max_body_bytes = 4096;
+    limits.max_header_bytes = 16 * 1024;
+    unix_socket.server = std::make_unique<http::Server>(
+        http::ServerOptions{.unix_socket = config.service.status_socket, .io_threads = 1, .worker_threads = 1,
+                            .limits = limits},
+        [&socket_endpoints](const http::Request& request) { return serve_endpoint(request, socket_endpoints); });
+    PVEKIT_TRY(unix_socket.server->bind().wrap("service.status_socket"));
+    spdlog::info("proxlb daemon: status API on unix socket {}", config.service.status_socket);
+    unix_socket.start();
   }
 
-  Daemon daemon(*client, *leadership, metrics, std::move(config));
+  Daemon daemon(*client, *leadership, metrics, std::move(config), audit.get());
   LoopControl control;
   control.on_start = [&](const std::string& schedule, double period) {
     board.started(schedule, period, clock.now_unix());
   };
   control.on_round = [&](const core::Result<RoundReport>& round) { board.record(round, clock.now_unix()); };
+  control.on_scheduled = [&](double next) { board.scheduled(next); };
   control.interval = options.interval;
   control.max_rounds = options.rounds;
   control.notify = notify_service_manager;
@@ -149,10 +204,6 @@ core::Status run_service(balance::BalanceConfig config, const ServiceOptions& op
   SignalHandlers signals(control);
   Watchdog watchdog(clock);
   core::Status status = run_loop(daemon, clock, control);
-  if (server) {
-    server->stop();
-    serving.join();
-  }
   if (etcd.election) {
     etcd.thread.reset();
     if (auto resigned = etcd.election->resign(); !resigned) {

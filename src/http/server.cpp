@@ -4,10 +4,17 @@
 
 #include <openssl/ssl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <mutex>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -35,6 +42,8 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = net::ip::tcp;
+using local = net::local::stream_protocol;
+using local_stream = beast::basic_stream<local>;
 
 const std::string& Request::header(const std::string& lower_case_name) const {
   static const std::string kAbsent;
@@ -77,10 +86,11 @@ constexpr size_t kLingerMaxBytes = 1 << 20;
 
 // One connection: TLS handshake (Stream = beast::ssl_stream), then requests
 // in order (keep-alive, pipelined requests are answered one after another).
-// Runs on its own strand; the handler runs on a worker.
+// Runs on its own strand; the handler runs on a worker. Stream is a TCP
+// stream, TLS over one, or a unix socket stream.
 template <class Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
-  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream> && !std::is_same_v<Stream, local_stream>;
 
  public:
   template <class... Args>
@@ -103,7 +113,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
  private:
-  beast::tcp_stream& tcp_layer() { return beast::get_lowest_layer(stream_); }
+  // The socket layer, whose timer carries the timeouts.
+  auto& tcp_layer() { return beast::get_lowest_layer(stream_); }
 
   // Between keep-alive requests: the keep-alive timeout until the first byte,
   // then the header timeout for the rest.
@@ -256,7 +267,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
     } else {
       beast::error_code ignored;
-      tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      tcp_layer().socket().shutdown(net::socket_base::shutdown_send, ignored);
       tcp_layer().expires_after(kLingerTime);
       drain();
     }
@@ -302,7 +313,9 @@ struct Server::Impl {
         acceptor(io),
         retry_timer(io) {}
 
-  void accept();
+  template <class Acceptor>
+  void accept(Acceptor& acceptor);
+  core::Status bind_unix_socket();
   template <class Stream, class... Args>
   void start_session(Args&&... args) {
     std::make_shared<Session<Stream>>(ctx, std::forward<Args>(args)...)->start();
@@ -319,24 +332,30 @@ struct Server::Impl {
   // a program sets up between bind() and serve() (pvesim's SignalStopper).
   std::optional<net::thread_pool> workers;
   tcp::acceptor acceptor;
+  local::acceptor local_acceptor{io};
+  bool created_socket = false;  // the unix socket file is ours to remove
   net::steady_timer retry_timer;
 };
 
-void Server::Impl::accept() {
-  acceptor.async_accept(net::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
+template <class Acceptor>
+void Server::Impl::accept(Acceptor& acceptor) {
+  using Socket = typename Acceptor::protocol_type::socket;
+  acceptor.async_accept(net::make_strand(io), [this, &acceptor](beast::error_code ec, Socket socket) {
     if (ec == net::error::operation_aborted) return;
     if (ec) {
       // Out of descriptors (EMFILE) stays so until connections close: retry
       // later instead of spinning.
       spdlog::warn("http: accept failed: {}; retrying in 100 ms", ec.message());
       retry_timer.expires_after(Millis(100));
-      retry_timer.async_wait([this](beast::error_code wait_ec) {
-        if (!wait_ec) accept();
+      retry_timer.async_wait([this, &acceptor](beast::error_code wait_ec) {
+        if (!wait_ec) accept(acceptor);
       });
       return;
     }
     if (ctx.connections.load() >= ctx.limits.max_connections) {
       spdlog::debug("http: {} connections open (the limit): closing a new one", ctx.connections.load());
+    } else if constexpr (std::is_same_v<Socket, local::socket>) {
+      start_session<local_stream>(std::move(socket));
     } else {
       beast::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);  // headers and body must not wait for ACKs
@@ -346,14 +365,54 @@ void Server::Impl::accept() {
         start_session<beast::tcp_stream>(std::move(socket));
       }
     }
-    accept();
+    accept(acceptor);
   });
+}
+
+// The socket path is checked before it is taken: a symlink there is refused
+// (it could point a root daemon's socket anywhere), a socket a live server
+// answers on is refused (another daemon owns it), and a socket nobody answers
+// on is the leftover of a killed server and is replaced.
+core::Status Server::Impl::bind_unix_socket() {
+  const std::string& path = options.unix_socket;
+  const auto failed = [&](const std::string& why) {
+    return core::Error(core::ErrorCategory::System, "cannot listen on unix socket " + path + ": " + why);
+  };
+  if (path.size() >= sizeof(sockaddr_un{}.sun_path)) return failed("the path is too long for a unix socket");
+  std::error_code dir_ec;
+  const auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty() && !std::filesystem::exists(parent, dir_ec)) {
+    std::filesystem::create_directories(parent, dir_ec);
+    if (dir_ec) return failed("create its directory: " + dir_ec.message());
+    ::chmod(parent.c_str(), 0755);
+  }
+  struct stat st{};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (S_ISLNK(st.st_mode)) return failed("it is a symbolic link; refusing to follow it");
+    if (!S_ISSOCK(st.st_mode)) return failed("a file that is not a socket is in the way");
+    local::socket probe(io);
+    beast::error_code probe_ec;
+    probe.connect(local::endpoint(path), probe_ec);
+    if (!probe_ec) return failed("another process is serving on it");
+    if (::unlink(path.c_str()) != 0) return failed(std::string("remove the stale socket: ") + std::strerror(errno));
+    spdlog::info("http: removed the stale socket {} (its server is gone)", path);
+  }
+  beast::error_code ec;
+  const auto step = [&](const char* what) { return failed(std::string(what) + ": " + ec.message()); };
+  if (local_acceptor.open(local(), ec); ec) return step("socket");
+  if (local_acceptor.bind(local::endpoint(path), ec); ec) return step("bind");
+  created_socket = true;
+  if (::chmod(path.c_str(), options.unix_socket_mode) != 0) return failed(std::string("chmod: ") + std::strerror(errno));
+  if (local_acceptor.listen(net::socket_base::max_listen_connections, ec); ec) return step("listen");
+  return core::ok();
 }
 
 Server::Server(ServerOptions options, Handler handler)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
 
-Server::~Server() = default;
+Server::~Server() {
+  if (impl_->created_socket) ::unlink(impl_->options.unix_socket.c_str());
+}
 
 core::Result<int> Server::bind() {
   Impl& s = *impl_;
@@ -370,6 +429,10 @@ core::Result<int> Server::bind() {
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
   }
   raise_fd_limit();
+  if (!s.options.unix_socket.empty()) {
+    PVEKIT_TRY(s.bind_unix_socket());
+    return 0;
+  }
   beast::error_code ec;
   tcp::endpoint endpoint;
   const auto address = net::ip::make_address(s.options.host, ec);
@@ -398,10 +461,13 @@ core::Result<int> Server::bind() {
 
 core::Status Server::serve() {
   Impl& s = *impl_;
-  if (!s.acceptor.is_open()) return core::Error(core::ErrorCategory::System, "serve: the server is not bound");
+  if (!s.acceptor.is_open() && !s.local_acceptor.is_open()) {
+    return core::Error(core::ErrorCategory::System, "serve: the server is not bound");
+  }
   s.workers.emplace(static_cast<size_t>(std::max(1, s.options.worker_threads)));
   s.ctx.workers = &*s.workers;
-  s.accept();
+  if (s.local_acceptor.is_open()) s.accept(s.local_acceptor);
+  else s.accept(s.acceptor);
   std::string failure;
   std::mutex failure_mutex;
   const auto run = [&] {

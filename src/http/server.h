@@ -77,6 +77,12 @@ struct Limits {
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 0;  // 0: any free port (bind() returns it)
+  // When set, the server listens on this unix socket instead of host:port
+  // (without TLS). bind() creates its directory, refuses a symlink or a
+  // socket another server answers on, replaces a stale one, and applies
+  // `unix_socket_mode`; the server removes the socket when destroyed.
+  std::string unix_socket;
+  unsigned unix_socket_mode = 0660;
   // Empty: plain HTTP.
   std::optional<TlsIdentity> tls;
   int io_threads = 2;      // threads running all socket I/O
@@ -91,7 +97,8 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Listens on host:port; returns the bound port.
+  // Listens on host:port (returns the bound port) or on the unix socket
+  // (returns 0).
   core::Result<int> bind();
   // Serves until stop(); blocks. Requires a successful bind().
   core::Status serve();

@@ -264,6 +264,7 @@ core::Result<HttpResponse> CurlTransport::send(const HttpRequest& request) {
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response);
   set_method(curl, request);
   set_tls(curl, options_.tls);
+  if (!options_.unix_socket.empty()) curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, options_.unix_socket.c_str());
 
   rejected_fingerprint.clear();
   CURLcode code = curl_easy_perform(curl);

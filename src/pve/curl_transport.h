@@ -35,6 +35,9 @@ struct CurlTransportOptions {
   std::chrono::milliseconds connect_timeout{10'000};  // TCP + TLS handshake
   std::chrono::milliseconds timeout{60'000};  // whole request, when the request names none
   size_t max_idle_handles = 8;  // idle connections kept for reuse (keep-alive)
+  // When set, every request goes over this unix socket (the URL's host only
+  // names the Host header): proxlb's status API.
+  std::string unix_socket;
 };
 
 // The libcurl Transport: HTTP/1.1 over TLS with keep-alive. Easy handles (each

@@ -3,12 +3,11 @@
 // default (run_app refuses other addresses unless --allow-remote-admin), and
 // tests must be able to break it without credentials; --admin-token-file
 // makes it require a bearer token.
-#include <openssl/crypto.h>
-
 #include <cmath>
 #include <limits>
 
 #include "core/strings.h"
+#include "http/auth.h"
 #include "sim/api.h"
 
 namespace pvekit::sim {
@@ -129,18 +128,10 @@ ApiResponse set_guest_load(Simulator& sim, const std::string& vmid_text, const P
                         {"mem_amp", load->mem_amp}, {"noise", load->noise}});
 }
 
-// Constant time: the comparison must not tell how much of a guess was right.
-bool token_matches(const std::map<std::string, std::string>& headers, const std::string& token) {
-  auto it = headers.find("authorization");
-  const std::string expected = "Bearer " + token;
-  return it != headers.end() && it->second.size() == expected.size() &&
-         CRYPTO_memcmp(it->second.data(), expected.data(), expected.size()) == 0;
-}
-
 }  // namespace
 
 ApiResponse Api::handle_admin(const ApiRequest& req) {
-  if (!admin_token_.empty() && !token_matches(req.headers, admin_token_)) {
+  if (!admin_token_.empty() && !http::bearer_token_matches(req.headers, admin_token_)) {
     return error_response(
         Error(ErrorCategory::Auth, "permission denied - /_sim/ requires 'Authorization: Bearer <admin token>'")
             .with_http_status(401));

@@ -8,8 +8,10 @@ import os
 import queue
 import re
 import shutil
+import json
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -35,8 +37,8 @@ MIGRATIONS = ("qmigrate", "vzmigrate")
 class Daemon:
     """`proxlb daemon` as a child process whose log lines are read as they come."""
 
-    def __init__(self, config, *args):
-        self.proc = subprocess.Popen([PROXLB, "-c", config, "--log-level", "info", "daemon", *args],
+    def __init__(self, config, *args, pre=()):
+        self.proc = subprocess.Popen([PROXLB, "-c", config, "--log-level", "info", *pre, "daemon", *args],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.lines = queue.Queue()
         self.log = []
@@ -86,16 +88,33 @@ class DaemonCase(unittest.TestCase):
         self.write_config()
 
     def write_config(self, service="  hold: 3\n  margin: 2\n  listen: ''\n", extra=""):
+        # The audit log and status socket of this test, not the system's.
+        self.audit = os.path.join(self.tmp.name, "audit.jsonl")
+        if "audit_log:" not in service:
+            service += "  audit_log: %s\n" % self.audit
+        if "status_socket:" not in service:
+            service += "  status_socket: %s\n" % os.path.join(self.tmp.name, "status.sock")
         with open(self.config, "w") as f:
             f.write("proxmox_api:\n  hosts: ['127.0.0.1:%d']\n  user: root@pam\n  token_id: pvekit\n"
                     "  token_secret: %s\n  ssl_fingerprint: ['%s']\n"
                     "balancing:\n  method: memory\n  mode: used\n  balanciness: 5\n"
                     "service:\n%s%s" % (self.sim.port, DEFAULT_SECRET, self.sim.fingerprint, service, extra))
 
-    def daemon(self, *args):
-        d = Daemon(self.config, *args)
+    def daemon(self, *args, socket_path=None):
+        """A daemon with a status socket of its own (several run at once)."""
+        self.daemons_started = getattr(self, "daemons_started", 0) + 1
+        d = Daemon(self.config, *args, pre=("--set", "service.status_socket=" +
+                                            (socket_path or self.socket_path(self.daemons_started))))
+        d.socket = socket_path or self.socket_path(self.daemons_started)
         self.addCleanup(d.stop)
         return d
+
+    def socket_path(self, n):
+        return os.path.join(self.tmp.name, "status-%d.sock" % n)
+
+    def proxlb(self, *args, socket_path=None):
+        pre = ["--set", "service.status_socket=" + socket_path] if socket_path else []
+        return subprocess.run([PROXLB, "-c", self.config, *pre, *args], capture_output=True, text=True, timeout=60)
 
     def load_pve1(self, mem):
         for vmid in PVE1_GUESTS:
@@ -416,6 +435,160 @@ class LeaderElection(DaemonCase):
             starts.setdefault(int(t["id"]), []).append(t)
         self.assertFalse([v for v, ts in starts.items() if len(ts) > 1],
                          "no guest was migrated twice: %s" % {v: len(ts) for v, ts in starts.items()})
+
+
+def unix_get(path, request):
+    """Sends raw `request` bytes on the unix socket `path`; the whole reply."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+        c.settimeout(10)
+        c.connect(path)
+        c.sendall(request)
+        reply = b""
+        try:
+            while True:
+                chunk = c.recv(65536)
+                if not chunk:
+                    break
+                reply += chunk
+        except (ConnectionResetError, socket.timeout):
+            pass
+    return reply.decode("utf-8", "replace")
+
+
+def unix_json(path, target):
+    reply = unix_get(path, b"GET " + target.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    head, _, body = reply.partition("\r\n\r\n")
+    assert head.startswith("HTTP/1.1 200"), reply[:300]
+    return json.loads(body)
+
+
+class StatusApi(DaemonCase):
+    """The status API on the unix socket, read by `proxlb status`/`plan`, and
+    over TCP with a bearer token."""
+
+    def test_the_socket_answers_and_proxlb_status_and_plan_read_it(self):
+        d = self.daemon("--interval", "1")
+        d.expect("status API on unix socket")
+        d.expect("round: balanced")
+        mode = os.lstat(d.socket).st_mode
+        self.assertTrue(stat.S_ISSOCK(mode))
+        self.assertEqual(stat.S_IMODE(mode), 0o660)
+        deadline = time.time() + 10
+        status = unix_json(d.socket, "/status")
+        while status["next_round_time"] is None and time.time() < deadline:  # set just after the round's log line
+            time.sleep(0.05)
+            status = unix_json(d.socket, "/status")
+        self.assertTrue(status["leader"])
+        self.assertEqual(status["last_round"]["verdict"], "balanced")
+        self.assertIsNotNone(status["next_round_time"])
+        self.assertIn("moves", unix_json(d.socket, "/plan"))
+
+        out = self.proxlb("status", socket_path=d.socket)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertTrue(out.stdout.startswith("from the proxlb daemon on " + d.socket), out.stdout)
+        self.assertIn("pve1", out.stdout)
+        out = self.proxlb("--json", "status", socket_path=d.socket)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        doc = json.loads(out.stdout)
+        self.assertTrue(doc["daemon"]["leader"])
+        out = self.proxlb("plan", socket_path=d.socket)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertTrue(out.stdout.startswith("from the proxlb daemon"), out.stdout)
+        direct = self.proxlb("status", "--no-daemon", socket_path=d.socket)
+        self.assertEqual(direct.returncode, 0, direct.stderr)
+        self.assertNotIn("from the proxlb daemon", direct.stdout)
+
+        # Hostile requests on the socket.
+        for target in ("/plan/../status", "/status/..%2f..%2fetc%2fshadow", "/../../etc/passwd"):
+            reply = unix_get(d.socket, b"GET " + target.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            self.assertTrue(reply.startswith("HTTP/1.1 404"), (target, reply[:200]))
+        reply = unix_get(d.socket, b"POST /status HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n" +
+                         b"x" * 100000)
+        self.assertTrue(reply.startswith("HTTP/1.1 413"), reply[:200])
+        reply = unix_get(d.socket, b"GET /status HTTP/1.1\r\nHost: x\r\nX: " + b"y" * 100000 + b"\r\n\r\n")
+        self.assertTrue(reply.startswith("HTTP/1.1 431"), reply[:200])
+        self.assertEqual(unix_json(d.socket, "/status")["leader"], True, "still serving")
+
+        # A second daemon on the same socket refuses to start; the first keeps it.
+        second = self.daemon("--interval", "1", socket_path=d.socket)
+        self.assertNotEqual(second.proc.wait(timeout=30), 0)
+        second.expect("another process is serving on it")
+        self.assertTrue(unix_json(d.socket, "/status")["leader"])
+
+        # SIGKILL leaves a stale socket: the CLI reads the cluster itself, a new daemon takes the path over.
+        d.proc.kill()
+        d.proc.wait()
+        self.assertTrue(os.path.exists(d.socket))
+        out = self.proxlb("status", socket_path=d.socket)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertNotIn("from the proxlb daemon", out.stdout)
+        again = self.daemon("--interval", "1", socket_path=d.socket)
+        again.expect("status API on unix socket")
+        again.expect("round: balanced")
+        self.assertTrue(unix_json(d.socket, "/status")["leader"])
+
+    def test_a_symlinked_socket_path_is_refused(self):
+        target = os.path.join(self.tmp.name, "precious")
+        with open(target, "w") as f:
+            f.write("keep")
+        link = os.path.join(self.tmp.name, "link.sock")
+        os.symlink(target, link)
+        d = self.daemon("--interval", "1", socket_path=link)
+        self.assertNotEqual(d.proc.wait(timeout=30), 0)
+        d.expect("symbolic link")
+        with open(target) as f:
+            self.assertEqual(f.read(), "keep")
+
+    def test_tcp_needs_the_bearer_token(self):
+        token = "proxlb-test-token-" + os.urandom(8).hex()
+        token_file = os.path.join(self.tmp.name, "token")
+        with open(token_file, "w") as f:
+            f.write(token + "\n")
+        self.write_config(service="  hold: 3\n  listen: 127.0.0.1:0\n  status_token_file: %s\n" % token_file)
+        d = self.daemon("--interval", "1")
+        url = re.search(r"(http://127\.0\.0\.1:\d+)", d.expect("on http://")).group(1)
+        d.expect("round: balanced")
+        for path in ("/status", "/plan", "/audit"):
+            self.assertEqual(self.api.get(url + path, timeout=5).status_code, 401, path)
+            wrong = self.api.get(url + path, headers={"Authorization": "Bearer " + token[:-1] + "x"}, timeout=5)
+            self.assertEqual(wrong.status_code, 401, path)
+            right = self.api.get(url + path, headers={"Authorization": "Bearer " + token}, timeout=5)
+            self.assertEqual(right.status_code, 200, (path, right.text))
+        self.assertEqual(self.api.get(url + "/metrics", timeout=5).status_code, 200)
+        d.proc.send_signal(signal.SIGTERM)
+        d.proc.wait(timeout=60)
+        d.expect("proxlb daemon: stopped")
+        self.assertNotIn(token, "\n".join(d.log), "the token is never logged")
+
+
+class Audit(DaemonCase):
+    """service.audit_log: one JSON line per migration, as pvesim's task list shows them."""
+
+    def test_one_line_per_migration_with_failures_recorded(self):
+        self.write_config(service="  hold: 1\n  margin: 0\n  listen: ''\n")
+        for vmid in PVE1_GUESTS:  # whichever the plan moves first fails
+            self.sim.admin("fail-migration/%d" % vmid, message="proxlb audit test")
+        self.load_pve1(1.0)
+        d = self.daemon("--interval", "1")
+        d.expect("round: balanced:", timeout=60)
+        d.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(d.proc.wait(timeout=120), 0)
+        with open(self.audit) as f:
+            lines = [json.loads(line) for line in f]
+        tasks = self.migrations()
+        self.assertTrue(tasks, "no migration ran")
+        self.assertEqual(sorted(line["upid"] for line in lines), sorted(t["upid"] for t in tasks),
+                         "exactly one audit line per migration task:\n%s\n%s" % (lines, tasks))
+        for line in lines:
+            task = next(t for t in tasks if t["upid"] == line["upid"])
+            self.assertEqual(line["result"], "done" if task.get("status") == "OK" else "failed", (line, task))
+            for key in ("started", "finished", "vmid", "name", "type", "from", "to", "reason", "plan_id",
+                        "gib_moved", "duration_seconds", "cluster"):
+                self.assertIn(key, line)
+            self.assertEqual(line["by"], "daemon")
+        failed = [line for line in lines if line["result"] == "failed"]
+        self.assertTrue(failed, "the injected failure is recorded: %s" % lines)
+        self.assertTrue(all(line["error"] and line["gib_moved"] == 0 for line in failed), failed)
 
 
 if __name__ == "__main__":

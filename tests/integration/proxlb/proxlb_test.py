@@ -50,6 +50,9 @@ class ProxlbCase(unittest.TestCase):
         with open(path, "w") as f:
             f.write("proxmox_api:\n  hosts: ['127.0.0.1:%d']\n  user: root@pam\n  token_id: pvekit\n"
                     "  token_secret: %s\n  ssl_fingerprint: ['%s']\n"
+                    # Never the status socket of a daemon that may run on this machine.
+                    "service:\n  status_socket: ''\n"
+                    # Last: tests append balancing keys.
                     "balancing:\n  parallel: true\n  parallel_jobs: 4\n" % (sim.port, DEFAULT_SECRET, sim.fingerprint))
         return path
 
@@ -114,6 +117,18 @@ class BuiltinCluster(ProxlbCase):
         again = self.proxlb_json("plan")["moves"]
         self.assertLessEqual(len(again), 2, again)
         self.assertTrue(all(m["reason"] == "balance" for m in again), again)
+
+    def test_balance_writes_the_audit_log_when_it_is_set(self):
+        audit = os.path.join(self.tmp.name, "log", "audit.jsonl")
+        self.proxlb("--set", "service.audit_log=" + audit, "balance", "--dry-run")
+        self.assertFalse(os.path.exists(audit), "a dry run migrates nothing and records nothing")
+        run = self.proxlb_json("--set", "service.audit_log=" + audit, "balance")
+        results = [r for rnd in run["rounds"] for r in rnd.get("execution", {}).get("results", [])]
+        with open(audit) as f:
+            lines = [json.loads(line) for line in f]
+        self.assertEqual(sorted(line["vmid"] for line in lines), sorted(r["vmid"] for r in results))
+        self.assertTrue(all(line["by"] == "balance" and line["result"] == "done" for line in lines), lines)
+        self.assertEqual(len({line["plan_id"] for line in lines}), len([r for r in run["rounds"] if "execution" in r]))
 
     def test_maintenance_node_is_evacuated(self):
         self.proxlb("--set", "proxmox_cluster.maintenance_nodes=pve3", "balance")

@@ -20,6 +20,29 @@ struct Fixture {
     r.target = r.path = path;
     return serve_endpoint(r, state);
   }
+  http::Response request(const std::string& path, const std::string& query = "",
+                         const std::string& authorization = "") {
+    http::Request r;
+    r.method = "GET";
+    r.path = path;
+    r.query = query;
+    r.target = query.empty() ? path : path + "?" + query;
+    if (!authorization.empty()) r.headers["authorization"] = authorization;
+    return serve_endpoint(r, state);
+  }
+  // A round that read the cluster and planned.
+  void planned_round() {
+    RoundReport round{.verdict = RoundVerdict::Executed, .summary = "balanced: 1 of 1 migration(s) done"};
+    round.plan = {{"moves", core::Json::array({{{"vmid", 104}}})}};
+    round.plan_text = "1 migration\n";
+    round.cluster = {{"nodes", core::Json::array()}};
+    round.cluster_text = "pve1 [####      ]\n";
+    round.plan_id = "20261207T064852.123Z-0000abcd";
+    round.leader = true;
+    round.leadership = "the only daemon (no leader election)";
+    round.gate = "0 of 3 rounds";
+    board.record(round, now);
+  }
 };
 
 std::string header(const http::Response& r, const std::string& name) {
@@ -97,6 +120,77 @@ TEST(Endpoints, ListenAddresses) {
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_NE(r.error().to_string().find("service.listen"), std::string::npos);
   }
+}
+
+TEST(StatusApi, TheSocketServesStatusClusterPlanAndAudit) {
+  Fixture f;
+  f.state.trusted = true;
+  f.state.audit_tail = [](size_t lines) -> core::Result<std::vector<std::string>> {
+    std::vector<std::string> all = {R"({"vmid":101})", "{torn", R"({"vmid":102})"};
+    return std::vector<std::string>(all.end() - static_cast<std::ptrdiff_t>(std::min(lines, all.size())), all.end());
+  };
+  EXPECT_EQ(f.request("/plan").status, 404);  // no round yet
+  f.board.started("every 60 s", 60, f.now);
+  f.planned_round();
+  f.board.scheduled(f.now + 60);
+  auto status = core::Json::parse(f.request("/status").body);
+  EXPECT_EQ(status["leader"], true);
+  EXPECT_EQ(status["gate"], "0 of 3 rounds");
+  EXPECT_EQ(status["pve_crs_rebalancing"], false);
+  EXPECT_EQ(status["next_round_time"], f.now + 60);
+  EXPECT_EQ(status["last_round"]["plan_id"], "20261207T064852.123Z-0000abcd");
+  EXPECT_EQ(status["last_round"].count("plan"), 0u);  // the plan is /plan's, not repeated here
+  EXPECT_EQ(core::Json::parse(f.request("/plan").body)["moves"][0]["vmid"], 104);
+  EXPECT_EQ(f.request("/plan", "format=text").body, "1 migration\n");
+  EXPECT_EQ(f.request("/cluster", "format=text").body, "pve1 [####      ]\n");
+  auto audit = core::Json::parse(f.request("/audit", "lines=2").body);
+  ASSERT_EQ(audit.size(), 1u);  // the torn line is skipped
+  EXPECT_EQ(audit[0]["vmid"], 102);
+}
+
+TEST(StatusApi, HostileQueriesAndPaths) {
+  Fixture f;
+  f.state.trusted = true;
+  f.state.audit_tail = [](size_t) -> core::Result<std::vector<std::string>> { return std::vector<std::string>{}; };
+  for (const char* path : {"/plan/../status", "/status/", "/audit/../../etc/shadow", "//status", "/status%2f..",
+                           "/PLAN"}) {
+    EXPECT_EQ(f.request(path).status, 404) << path;
+  }
+  for (const char* query : {"lines=0", "lines=1001", "lines=-1", "lines=1e9", "lines=99999999999999999999",
+                            "lines=", "format=html", "path=/etc/shadow"}) {
+    EXPECT_EQ(f.request("/audit", query).status, 400) << query;
+  }
+  EXPECT_EQ(f.request("/audit", "lines=1000").status, 200);
+}
+
+TEST(StatusApi, OverTcpTheTokenIsRequired) {
+  Fixture f;
+  f.state.token = "s3cret-token-0123456789";
+  f.planned_round();
+  for (const char* path : {"/status", "/plan", "/cluster", "/audit"}) {
+    auto none = f.request(path);
+    EXPECT_EQ(none.status, 401) << path;
+    EXPECT_EQ(header(none, "WWW-Authenticate"), "Bearer realm=\"proxlb\"");
+    EXPECT_EQ(none.body.find("s3cret"), std::string::npos);
+    EXPECT_EQ(f.request(path, "", "Bearer s3cret-token-0123456788").status, 401) << path;
+    EXPECT_EQ(f.request(path, "", "Bearer s3cret-token-01234567890").status, 401) << path;
+    EXPECT_EQ(f.request(path, "", "bearer s3cret-token-0123456789").status, 401) << path;
+    EXPECT_EQ(f.request(path, "", "s3cret-token-0123456789").status, 401) << path;
+  }
+  EXPECT_EQ(f.request("/status", "", "Bearer s3cret-token-0123456789").status, 200);
+  EXPECT_EQ(f.request("/plan", "", "Bearer s3cret-token-0123456789").status, 200);
+  // Probes and Prometheus need no token.
+  EXPECT_EQ(f.request("/metrics").status, 200);
+  EXPECT_EQ(f.request("/healthz").status, 200);
+}
+
+TEST(StatusApi, OverTcpWithoutATokenOnlyStatusIsServed) {
+  Fixture f;
+  f.planned_round();
+  EXPECT_EQ(f.request("/status").status, 200);
+  EXPECT_EQ(f.request("/plan").status, 403);
+  EXPECT_EQ(f.request("/audit").status, 403);
+  EXPECT_EQ(f.request("/cluster").status, 403);
 }
 
 }  // namespace

@@ -63,5 +63,39 @@ TEST(ServiceConfig, LeaderElectionIsChecked) {
   EXPECT_FALSE(load("  leader_election:\n    etcd:\n      lease_ttl: 1\n").ok());
 }
 
+TEST(ServiceConfig, StatusApiAndAuditLogDefaults) {
+  auto cfg = load("  hold: 3\n");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().to_string();
+  EXPECT_EQ(cfg->service.audit_log, "/var/log/proxlb/audit.jsonl");
+  EXPECT_FALSE(cfg->service.audit_log_set);  // a one-shot balance writes it only when set
+  EXPECT_EQ(cfg->service.status_socket, "/run/proxlb/status.sock");
+  EXPECT_EQ(cfg->service.status_token_file, "");
+  cfg = load("  audit_log: /srv/audit.jsonl\n  status_socket: ''\n");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().to_string();
+  EXPECT_TRUE(cfg->service.audit_log_set);
+  EXPECT_EQ(cfg->service.status_socket, "");
+}
+
+TEST(ServiceConfig, HostilePathsAreRefusedNamingTheKey) {
+  struct Case {
+    std::string yaml, key, why;
+  };
+  const std::vector<Case> cases = {
+      {"  audit_log: audit.jsonl\n", "service.audit_log", "absolute path"},
+      {"  audit_log: /var/log/../../etc/shadow\n", "service.audit_log", "'..'"},
+      {"  audit_log: \"/var/log/a\\nb\"\n", "service.audit_log", "control character"},
+      {"  audit_log: /var/log/proxlb/\n", "service.audit_log", "directory"},
+      {"  status_socket: /run/" + std::string(120, 's') + "\n", "service.status_socket", "at most 107"},
+      {"  status_socket: run/status.sock\n", "service.status_socket", "absolute path"},
+      {"  status_token_file: ../token\n", "service.status_token_file", "absolute path"},
+  };
+  for (const auto& c : cases) {
+    auto cfg = load(c.yaml);
+    ASSERT_FALSE(cfg.ok()) << c.yaml;
+    EXPECT_NE(cfg.error().to_string().find(c.key), std::string::npos) << cfg.error().to_string();
+    EXPECT_NE(cfg.error().to_string().find(c.why), std::string::npos) << cfg.error().to_string();
+  }
+}
+
 }  // namespace
 }  // namespace pvekit::daemon
