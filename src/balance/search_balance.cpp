@@ -204,6 +204,7 @@ void Search::adopt(Search& other) {
 // clusters polish() then looks beyond the basin.
 void Search::balance() {
   if (!config_.balancing.enable) return;
+  start_imbalance_ = load_.imbalance();
   const Search start(*this);
   balance_pass();
   if (!balancing_needed()) return;
