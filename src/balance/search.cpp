@@ -207,9 +207,10 @@ bool Search::can_end_on(size_t unit, size_t t) const {
 // anti-affinity split) that finds none: tries the least loaded nodes `unit`
 // may end on, and moves units off one (the single smallest whose leaving
 // suffices, else the largest first, each where it evens the cluster most)
-// until `unit` fits. Returns the node, or -1 and no change. The moves are
-// required ones (MakeRoom): they count against no limit.
-int Search::make_room(size_t unit) {
+// until `unit` fits. A unit that finds no room elsewhere gets room made for
+// it in turn, `depth` levels deep. Returns the node, or -1 and no change.
+// The moves are required ones (MakeRoom): they count against no limit.
+int Search::make_room(size_t unit, int depth) {
   if (room_budget_ <= 0) return -1;
   --room_budget_;
   const Unit& u = c_.units()[unit];
@@ -236,9 +237,13 @@ int Search::make_room(size_t unit) {
     });
     Search trial(*this);
     bool single = false;
+    auto place = [&](size_t v) {
+      int to = trial.best_target(v);
+      return to >= 0 || depth <= 0 ? to : trial.make_room(v, depth - 1);
+    };
     for (size_t v : out) {  // smallest first: the first that frees enough
       if (!Constraints::fits(fit_[t] - info_[v].need, need, c_.limit(t))) continue;
-      int to = trial.best_target(v);
+      int to = place(v);
       if (to < 0) continue;
       trial.move_unit(v, static_cast<size_t>(to), MoveReason::MakeRoom, 0.0, 0.0);
       single = true;
@@ -246,7 +251,7 @@ int Search::make_room(size_t unit) {
     }
     for (auto it = out.rbegin(); !single && it != out.rend(); ++it) {
       if (Constraints::fits(trial.fit_[t], need, c_.limit(t))) break;
-      int to = trial.best_target(*it);
+      int to = place(*it);
       if (to >= 0) trial.move_unit(*it, static_cast<size_t>(to), MoveReason::MakeRoom, 0.0, 0.0);
     }
     if (trial.can_end_on(unit, t)) {
@@ -302,7 +307,7 @@ void Search::retry() {
   if (unresolved_.empty()) return;
   size_t before = steps_.size();
   unresolved_.clear();  // repair() reports again what still finds no room
-  room_budget_ = 16;
+  room_budget_ = 32;
   repair();
   room_budget_ = 0;
   if (steps_.size() > before && config_.balancing.enable && balancing_needed()) balance_pass();

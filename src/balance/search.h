@@ -110,7 +110,7 @@ class Search {
   void report(size_t unit, const std::string& what);
   // When retrying: moves units off a node `unit` may end on until it fits
   // there (it may be split: an affinity group gathering).
-  int make_room(size_t unit);
+  int make_room(size_t unit, int depth = 1);
   Amount arriving(size_t unit, size_t node) const;
   bool can_end_on(size_t unit, size_t node) const;
 
@@ -119,6 +119,10 @@ class Search {
   int home(size_t unit) const;
   bool undo_unneeded();
   bool replace_cheaper(size_t& budget);  // budget: candidates left to evaluate
+  double net_gib(const Search& start) const;
+  void band_pass(double offset);  // band centre: the mean + offset * half its width
+  void cheapest(const Search& start);
+  bool stamp_set(const Search& start);
 
   // Phase 2 parts.
   void balance_pass();

@@ -200,6 +200,7 @@ TEST(RepairOracle, PlansLeaveNoViolationWhenAPlacementWithoutOneExists) {
     if (!p.unresolved.empty()) {
       ++left;
       if (first.empty()) first = "seed " + std::to_string(seed) + ": " + p.unresolved.front().message;
+      for (auto& u : p.unresolved) std::printf("DBG seed %llu: %s\n", (unsigned long long)seed, u.message.c_str());
     }
   }
   std::printf("%llu clusters: %zu solvable (%zu with required moves), %zu not, %zu unknown; "
