@@ -9,6 +9,13 @@
 #include "core/strings.h"
 
 namespace pvekit::balance::detail {
+namespace {
+
+// make_room() clears nested (room for a unit that must leave the node being
+// cleared) only up to this many guests.
+constexpr size_t kNestedRoomGuests = 500;
+
+}  // namespace
 
 Search::Search(const Constraints& constraints, const BalanceConfig& config)
     : c_(constraints), config_(config), load_(constraints.state(), config) {
@@ -213,6 +220,9 @@ bool Search::can_end_on(size_t unit, size_t t) const {
 int Search::make_room(size_t unit, int depth) {
   if (room_budget_ <= 0) return -1;
   --room_budget_;
+  // Each level copies the working state per node tried: nested clearing
+  // only where that is cheap.
+  if (c_.guest_count() > kNestedRoomGuests) depth = 0;
   const Unit& u = c_.units()[unit];
   std::vector<size_t> targets;
   for (size_t t = 0; t < c_.node_count(); ++t) {

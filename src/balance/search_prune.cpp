@@ -15,9 +15,10 @@
 namespace pvekit::balance::detail {
 namespace {
 
-// Replacement candidates (unit, target) evaluated per plan, each O(nodes):
-// keeps the pass within the plan-time budget on 50 nodes / 10,000 guests.
-constexpr size_t kReplaceBudget = 20000;
+// Replacement candidates (unit, target) times nodes evaluated per plan (each
+// candidate is O(nodes)): keeps the pass within the plan-time budget on 50
+// nodes / 10,000 guests.
+constexpr size_t kReplaceWork = 100000;
 // Undo and replace alternate while either changes the plan.
 constexpr int kPruneRounds = 4;
 // The band search runs on clusters with at most this many (unit, node)
@@ -139,8 +140,9 @@ double Search::net_gib(const Search& start) const {
 }
 
 // A second way to the targets, by GiB: the balanciness is a band (every
-// counted node within `balanciness` points), so only load above the band
-// around the mean has to move, into nodes below it. Each step takes the
+// counted node within `balanciness` points), so only load that keeps a node
+// above or below a band around the mean has to move, from nodes above its
+// centre to nodes below it. Each step takes the
 // move that shrinks the total distance to the band the most per GiB copied
 // (ties: lower vmid, then node), so small guests carry the last points.
 void Search::band_pass(double offset) {
@@ -158,7 +160,8 @@ void Search::band_pass(double offset) {
     double best_rate = 0.0;
     for (size_t s : ranked) {
       double us = load_.weighted_usage(s);
-      if (us <= mean + half) break;  // ranked: most loaded first
+      // Above the centre: a node inside the band may still fill one below it.
+      if (us <= mean) break;  // ranked: most loaded first
       for (size_t u : units_on_[s]) {
         if (!c_.units()[u].movable || !c_.units()[u].running) continue;
         for (auto it = ranked.rbegin(); it != ranked.rend(); ++it) {
@@ -235,7 +238,7 @@ bool Search::stamp_set(const Search& start) {
 
 void Search::prune() {
   if (!config_.balancing.enable) return;
-  size_t budget = kReplaceBudget;
+  size_t budget = kReplaceWork / std::max<size_t>(1, c_.node_count());
   for (int round = 0; round < kPruneRounds; ++round) {
     bool changed = undo_unneeded();
     if (!replace_cheaper(budget) && !changed) break;
