@@ -61,6 +61,19 @@ double imbalance(const pb::ClusterState& state, const pb::BalanceConfig& config)
   return pb::LoadModel(state, config).imbalance();
 }
 
+double spread(const pb::ClusterState& state, const pb::BalanceConfig& config) {
+  return pb::LoadModel(state, config).spread();
+}
+
+double gib_moved(const pb::ClusterState& state, const std::vector<Relocation>& moves) {
+  std::map<size_t, size_t> final_node;
+  for (const Relocation& r : moves) final_node[r.guest] = r.node;
+  uint64_t bytes = 0;
+  for (auto [g, n] : final_node)
+    if (node_index(state, state.guests[g].node) != n) bytes += migration_bytes(state.guests[g]);
+  return gib(bytes);
+}
+
 uint64_t migration_bytes(const pb::Guest& guest) {
   return (running(guest) ? guest.memory_used : 0) + guest.local_disk_bytes;
 }

@@ -39,6 +39,10 @@ std::vector<Relocation> relocations_of(const pb::ClusterState& state, const pb::
 
 // Imbalance in percent as the planner measures it (LoadModel::imbalance()).
 double imbalance(const pb::ClusterState& state, const pb::BalanceConfig& config);
+// ProxLB's spread in points as the planner measures it (LoadModel::spread()).
+double spread(const pb::ClusterState& state, const pb::BalanceConfig& config);
+// GiB the relocations copy (each guest counted once, as a net move).
+double gib_moved(const pb::ClusterState& state, const std::vector<Relocation>& moves);
 
 // Bytes a migration copies: used RAM of a running guest plus its local disks
 // (the planner's Move::memory_bytes + local_disk_bytes).

@@ -29,13 +29,14 @@ void write_data(std::ostream& out, const pb::ClusterState& state, const std::vec
     mem[n] = gib(state.nodes[n].memory_used);
     disk[n] = gib(state.nodes[n].disk_used);
   }
-  out << "data;\nparam: G: m d :=\n";
+  out << "data;\nparam: G: m d h w :=\n";
   for (size_t k = 0; k < movable.size(); ++k) {
     const pb::Guest& g = state.guests[movable[k]];
     size_t n = node_index(state, g.node);
     mem[n] -= gib(g.memory_used);
     disk[n] -= gib(g.local_disk_bytes);
-    out << k + 1 << ' ' << gib(g.memory_used) << ' ' << gib(g.local_disk_bytes) << '\n';
+    out << k + 1 << ' ' << gib(g.memory_used) << ' ' << gib(g.local_disk_bytes) << ' ' << n + 1 << ' '
+        << gib(migration_bytes(g)) << '\n';
   }
   out << ";\nparam: N: b c db dc :=\n";
   for (size_t n = 0; n < state.nodes.size(); ++n) {
@@ -46,9 +47,10 @@ void write_data(std::ostream& out, const pb::ClusterState& state, const std::vec
   out << ";\nend;\n";
 }
 
-void write_model(std::ostream& out, Objective objective, const std::string& result_path) {
+void write_model(std::ostream& out, Objective objective, double max_spread, const std::string& result_path) {
   out << "set G; set N;\n"
-         "param m{G}; param d{G}; param b{N}; param c{N}; param db{N}; param dc{N};\n"
+         "param m{G}; param d{G}; param h{G}; param w{G};\n"
+         "param b{N}; param c{N}; param db{N}; param dc{N};\n"
          "var x{G, N} binary;\n"
          "var u{N};\n"
          "s.t. once{g in G}: sum{n in N} x[g, n] = 1;\n"
@@ -60,6 +62,14 @@ void write_model(std::ostream& out, Objective objective, const std::string& resu
            "s.t. upper{n in N}: u[n] <= hi;\n"
            "s.t. lower{n in N}: u[n] >= lo;\n"
            "minimize spread: hi - lo;\n";
+  } else if (objective == Objective::Cheapest) {
+    // w[g]: GiB copied when guest g leaves its home node h[g].
+    out << "var hi; var lo;\n"
+           "s.t. upper{n in N}: u[n] <= hi;\n"
+           "s.t. lower{n in N}: u[n] >= lo;\n"
+           "s.t. bound: hi - lo <= "
+        << (max_spread + 1e-6) / 100.0 << ";\n"
+           "minimize moved: sum{g in G} w[g] * (1 - x[g, h[g]]);\n";
   } else {
     out << "var mean; var dev{N} >= 0;\n"
            "s.t. average: mean = (sum{n in N} u[n]) / card(N);\n"
@@ -102,7 +112,12 @@ std::vector<Relocation> read_placement(const std::string& path, const std::vecto
 }  // namespace
 
 std::string to_string(Objective objective) {
-  return objective == Objective::Spread ? "min(max-min usage)" : "min(sum |usage-mean|)";
+  switch (objective) {
+    case Objective::Spread: return "min(max-min usage)";
+    case Objective::AbsDeviation: return "min(sum |usage-mean|)";
+    case Objective::Cheapest: return "min(GiB moved) at max-min usage <= bound";
+  }
+  return "?";
 }
 
 std::string find_glpsol() {
@@ -113,7 +128,7 @@ std::string find_glpsol() {
 }
 
 MilpResult solve_milp(const std::string& glpsol, const pb::ClusterState& state, Objective objective,
-                      int time_limit_s) {
+                      int time_limit_s, double max_spread) {
   MilpResult result;
   std::string dir_template = (fs::temp_directory_path() / "plb-milp-XXXXXX").string();
   if (!mkdtemp(dir_template.data())) {
@@ -125,7 +140,7 @@ MilpResult solve_milp(const std::string& glpsol, const pb::ClusterState& state, 
   {
     std::ofstream model(dir / "model.mod");
     model.precision(12);
-    write_model(model, objective, (dir / "result.txt").string());
+    write_model(model, objective, max_spread, (dir / "result.txt").string());
     write_data(model, state, movable);
   }
   Stopwatch watch;

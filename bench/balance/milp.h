@@ -16,6 +16,7 @@ namespace bench_balance {
 enum class Objective {
   Spread,        // minimise max - min of node memory usage fractions
   AbsDeviation,  // minimise the sum of |usage - mean usage|
+  Cheapest,      // minimise the GiB moved with max - min usage <= a bound
 };
 std::string to_string(Objective objective);
 
@@ -31,7 +32,9 @@ struct MilpResult {
 // it is not installed.
 std::string find_glpsol();
 
+// `max_spread` (percentage points of memory usage) bounds the spread for
+// Objective::Cheapest and is ignored otherwise.
 MilpResult solve_milp(const std::string& glpsol, const pb::ClusterState& state, Objective objective,
-                      int time_limit_s);
+                      int time_limit_s, double max_spread = 0.0);
 
 }  // namespace bench_balance

@@ -8,9 +8,12 @@
 // MILPs solved by glpsol (milp.h) with two linear proxies of the imbalance,
 // and, where the space is small enough, exhaustive search of the true
 // optimum (exact.h).
+// Part 3: small clusters (4-8 nodes, 10-30 guests) against the cheapest plan:
+// the fewest GiB moved that reaches the same spread, a MILP solved by glpsol.
 // Every configuration is memory-only (method memory, weights memory 1, mode
 // used) so the planner, the greedy and the optimum balance the same thing.
-// Usage: bench_planner_quality [--quick] [--tmlim SECONDS]
+// Usage: bench_planner_quality [--quick] [--tmlim SECONDS] [--part 1|2|3]...
+// (--part, repeatable: only those parts; all by default)
 
 #include <algorithm>
 #include <cmath>
@@ -37,10 +40,14 @@ constexpr double kOptimumSlack = 0.10;   // within 10 % of the optimum ...
 constexpr double kOptimumPoints = 0.5;   // ... or 0.5 points when it is ~0
 constexpr double kNearZero = 0.5;        // "optimum ~0" below this
 constexpr double kExactLeaves = 6e7;     // exhaustive search bound
+constexpr double kGibGoal = 1.2;         // GiB moved, at most this times the cheapest plan's ...
+constexpr double kSpreadSlack = 0.10;    // ... at a spread within 10 % of the target
 
 struct Options {
   bool quick = false;
   int tmlim = 60;
+  std::vector<int> parts;  // empty: all
+  bool runs(int part) const { return parts.empty() || std::find(parts.begin(), parts.end(), part) != parts.end(); }
 };
 
 struct Case {
@@ -300,6 +307,98 @@ SmallTotals part_small(const Options& options) {
   return totals;
 }
 
+// -------------------------------------------------------------- part 3 ----
+
+struct CheapTotals {
+  std::vector<double> ratios;       // ours / cheapest at the target spread
+  std::vector<double> same_ratios;  // ours / cheapest at the spread ours reached
+  size_t cases = 0, spread_ok = 0, proven = 0;
+};
+
+std::vector<Case> cheap_cases(bool quick) {
+  std::vector<Case> cases = small_cases(quick);
+  std::vector<uint64_t> seeds = quick ? std::vector<uint64_t>{1} : std::vector<uint64_t>{1, 2, 3};
+  for (auto [nodes, guests] : {std::pair<size_t, size_t>{6, 20}, {8, 30}})
+    for (uint64_t seed : seeds) cases.push_back({nodes, guests, seed, false});
+  return cases;
+}
+
+// The cheapest placement with a spread of at most `bound` points: its GiB
+// and spread, or a status when glpsol found none.
+struct Cheapest {
+  bool solved = false, optimal = false;
+  double gib = 0.0, spread = 0.0;
+  std::string status;
+};
+
+Cheapest cheapest(const std::string& glpsol, const pb::ClusterState& state, const pb::BalanceConfig& config,
+                  double bound, int tmlim) {
+  MilpResult r = solve_milp(glpsol, state, Objective::Cheapest, tmlim, bound);
+  Cheapest c;
+  c.solved = r.solved;
+  c.optimal = r.optimal;
+  c.status = r.status;
+  if (!r.solved) return c;
+  c.gib = gib_moved(state, r.placement);
+  c.spread = spread(relocate(state, r.placement), config);
+  return c;
+}
+
+double gib_ratio(double ours, double best) { return best > 0 ? ours / best : (ours > 0 ? 1e9 : 1.0); }
+
+void cheap_case(const Case& c, const Options& options, const std::string& glpsol, CheapTotals& totals) {
+  pb::ClusterState state = make_cluster(c);
+  pb::BalanceConfig config = memory_config(kBalanciness);
+  Ours ours = run_planner(state, config, 1);
+  double before = spread(state, config);
+  double reached = spread(relocate(state, relocations_of(state, ours.plan)), config);
+  double ours_gib = gib(ours.plan.bytes_moved);
+  std::printf("%-13s %6.2f | %6.2f %3zu %7.1f | ", label(c).c_str(), before, reached, ours.plan.moves.size(),
+              ours_gib);
+  if (before <= kBalanciness) {
+    std::printf("already within balanciness\n");
+    return;
+  }
+  Cheapest target = cheapest(glpsol, state, config, kBalanciness, options.tmlim);
+  Cheapest same = cheapest(glpsol, state, config, reached, options.tmlim);
+  if (!target.solved || !same.solved) {
+    std::printf("MILP: %s / %s\n", target.status.c_str(), same.status.c_str());
+    return;
+  }
+  double ratio = gib_ratio(ours_gib, target.gib), same_ratio = gib_ratio(ours_gib, same.gib);
+  bool spread_ok = reached <= kBalanciness * (1.0 + kSpreadSlack) + 1e-9;
+  std::printf("%6.2f %7.1f%s | %6.2f %7.1f%s | %6.2f %6.2f %s\n", target.spread, target.gib, target.optimal ? " " : "*",
+              same.spread, same.gib, same.optimal ? " " : "*", ratio, same_ratio,
+              spread_ok && ratio <= kGibGoal ? "PASS" : "MISS");
+  totals.cases += 1;
+  totals.spread_ok += spread_ok;
+  totals.proven += target.optimal && same.optimal;
+  totals.ratios.push_back(ratio);
+  totals.same_ratios.push_back(same_ratio);
+}
+
+CheapTotals part_cheap(const Options& options) {
+  std::string glpsol = find_glpsol();
+  std::printf("\n== Part 3: GiB moved vs the cheapest plan (memory only, mode used, balanciness %.0f) ==\n",
+              kBalanciness);
+  if (glpsol.empty()) {
+    std::printf("skipped: glpsol not found (Debian's glpk-utils)\n");
+    return {};
+  }
+  std::printf("spread = max - min node memory usage in points (LoadModel::spread(), ProxLB's balanciness).\n"
+              "cheapest: MILP (glpsol) minimising the GiB moved (used RAM + local disks of the guests that\n"
+              "  leave their node) subject to spread <= bound and capacity; '*' = time limit, not proven.\n"
+              "  at target: bound = balanciness; at ours: bound = the spread ours reached.\n"
+              "goal: ours' spread <= balanciness + %.0f %% and GiB <= %.1fx the cheapest at target.\n\n",
+              kSpreadSlack * 100, kGibGoal);
+  std::printf("%-13s %6s | %6s %3s %7s | %-22s | %-22s | %6s %6s %s\n", "case", "spread", "ours", "mv", "GiB",
+              "cheapest at target", "cheapest at ours", "o/tgt", "o/same", "goal");
+  std::printf("%s\n", std::string(112, '-').c_str());
+  CheapTotals totals;
+  for (const Case& c : cheap_cases(options.quick)) cheap_case(c, options, glpsol, totals);
+  return totals;
+}
+
 // ------------------------------------------------------------- summary ----
 
 double median(std::vector<double> values) {
@@ -311,29 +410,48 @@ double median(std::vector<double> values) {
 
 const char* verdict(bool ok) { return ok ? "PASS" : "MISS"; }
 
-void summary(const LargeTotals& large, const SmallTotals& small) {
+void summary(const LargeTotals& large, const SmallTotals& small, const CheapTotals& cheap) {
   std::printf("\n== Summary ==\n");
   double gib_ratio = large.greedy_gib > 0 ? large.ours_gib / large.greedy_gib : 0.0;
-  std::printf("GiB moved, ours / greedy: total %.1f / %.1f = %.3f (per case %.3f .. %.3f), fewer in %zu of %zu cases\n",
+  if (large.cases > 0)
+    std::printf("GiB moved, ours / greedy: total %.1f / %.1f = %.3f (per case %.3f .. %.3f), fewer in %zu of %zu cases\n",
               large.ours_gib, large.greedy_gib, gib_ratio, large.best_ratio, large.worst_ratio, large.fewer_gib,
               large.cases);
   if (small.cases > 0)
     std::printf("imbalance, ours / optimum: median %.3f, mean %.3f, worst %.3f with balanciness 0 (mean %.3f with 5)\n",
                 median(small.ratios), small.ratio_sum / static_cast<double>(small.cases), small.worst_ratio,
                 small.ratio_sum_b5 / static_cast<double>(small.cases));
+  if (cheap.cases > 0)
+    std::printf("GiB moved, ours / cheapest plan at the target spread: median %.3f, worst %.3f; at the spread ours\n"
+                "reached: median %.3f, worst %.3f (%zu cases, %zu proven optimal)\n",
+                median(cheap.ratios), *std::max_element(cheap.ratios.begin(), cheap.ratios.end()),
+                median(cheap.same_ratios), *std::max_element(cheap.same_ratios.begin(), cheap.same_ratios.end()),
+                cheap.cases, cheap.proven);
   std::printf("\nGoals:\n");
   if (small.cases > 0)
     std::printf("  [%s] small cases: final imbalance within 10%% of the optimum (or 0.5 points near 0): %zu of %zu\n",
                 verdict(small.within == small.cases), small.within, small.cases);
-  else
+  else if (!small.glpsol)
     std::printf("  [----] small cases vs optimum: no optimum available\n");
-  std::printf("  [%s] fewer GiB moved than the greedy baseline: %zu of %zu cases, total ratio %.3f\n",
-              verdict(large.fewer_gib == large.cases), large.fewer_gib, large.cases, gib_ratio);
-  std::printf("  [%s] same, at the greedy's final imbalance: %zu of %zu cases (reached it in %zu), total ratio %.3f\n",
-              verdict(large.same_fewer == large.cases && large.same_reached == large.cases), large.same_fewer, large.cases, large.same_reached,
-              large.greedy_gib > 0 ? large.same_gib / large.greedy_gib : 0.0);
-  std::printf("  [%s] 50 nodes / 10,000 guests planned in under %.0f ms CPU: worst %.2f ms\n",
-              verdict(large.max_cpu_50k > 0 && large.max_cpu_50k < kTimeGoalMs), kTimeGoalMs, large.max_cpu_50k);
+  if (large.cases > 0) {
+    std::printf("  [%s] fewer GiB moved than the greedy baseline: %zu of %zu cases, total ratio %.3f\n",
+                verdict(large.fewer_gib == large.cases), large.fewer_gib, large.cases, gib_ratio);
+    std::printf("  [%s] same, at the greedy's final imbalance: %zu of %zu cases (reached it in %zu), total ratio %.3f\n",
+                verdict(large.same_fewer == large.cases && large.same_reached == large.cases), large.same_fewer,
+                large.cases, large.same_reached, large.greedy_gib > 0 ? large.same_gib / large.greedy_gib : 0.0);
+  }
+  if (cheap.cases > 0) {
+    double worst = *std::max_element(cheap.ratios.begin(), cheap.ratios.end());
+    std::printf("  [%s] small cases: spread within %.0f%% of the target (%zu of %zu) at <= %.1fx the cheapest plan's\n"
+                "         GiB: median %.3f, worst %.3f\n",
+                verdict(cheap.spread_ok == cheap.cases && median(cheap.ratios) <= kGibGoal && worst <= kGibGoal),
+                kSpreadSlack * 100, cheap.spread_ok, cheap.cases, kGibGoal, median(cheap.ratios), worst);
+  } else {
+    std::printf("  [----] small cases vs the cheapest plan: no MILP available\n");
+  }
+  if (large.max_cpu_50k > 0)
+    std::printf("  [%s] 50 nodes / 10,000 guests planned in under %.0f ms CPU: worst %.2f ms\n",
+                verdict(large.max_cpu_50k < kTimeGoalMs), kTimeGoalMs, large.max_cpu_50k);
 }
 
 Options parse(int argc, char** argv) {
@@ -341,6 +459,7 @@ Options parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) o.quick = true;
     else if (std::strcmp(argv[i], "--tmlim") == 0 && i + 1 < argc) o.tmlim = std::atoi(argv[++i]);
+    else if (std::strcmp(argv[i], "--part") == 0 && i + 1 < argc) o.parts.push_back(std::atoi(argv[++i]));
   }
   return o;
 }
@@ -351,8 +470,9 @@ Options parse(int argc, char** argv) {
 int main(int argc, char** argv) {
   using namespace bench_balance;
   Options options = parse(argc, argv);
-  LargeTotals large = part_large(options);
-  SmallTotals small = part_small(options);
-  summary(large, small);
+  LargeTotals large = options.runs(1) ? part_large(options) : LargeTotals{};
+  SmallTotals small = options.runs(2) ? part_small(options) : SmallTotals{};
+  CheapTotals cheap = options.runs(3) ? part_cheap(options) : CheapTotals{};
+  summary(large, small, cheap);
   return 0;
 }

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Builds and runs the planner quality benchmark (not part of ctest).
-# Usage: bench/balance/run.sh [--quick] [--tmlim SECONDS]
+# Usage: bench/balance/run.sh [--quick] [--tmlim SECONDS] [--part 1|2|3]...
 # BUILD_DIR overrides the build directory (default build/balance-rel, Release).
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)

@@ -196,10 +196,13 @@ Result<BalancingConfig> read_balancing(const LayeredConfig& c) {
   b.memory_threshold = optional_number(c, "balancing.memory_threshold");
   b.cpu_threshold = optional_number(c, "balancing.cpu_threshold");
   b.disk_threshold = optional_number(c, "balancing.disk_threshold");
+  // The schema admits only names of the tables.
   std::string method = c.get_string("balancing.method");
-  b.method = method == "cpu" ? Method::Cpu : method == "disk" ? Method::Disk : Method::Memory;
+  for (const auto& [value, name] : kMethodNames)
+    if (name == method) b.method = value;
   std::string mode = c.get_string("balancing.mode");
-  b.mode = mode == "assigned" ? Mode::Assigned : mode == "psi" ? Mode::Psi : Mode::Used;
+  for (const auto& [value, name] : kModeNames)
+    if (name == mode) b.mode = value;
   b.cpu_overcommit = c.get_number("balancing.cpu_overcommit");
   PVEKIT_TRY(parse_reserves(c.get("balancing.node_resource_reserve"), b));
   PVEKIT_TRY(parse_pools(c.get("balancing.pools"), b));
@@ -305,6 +308,30 @@ Status check_nodes(const ClusterConfig& cl, const BalancingConfig& b) {
 }
 
 }  // namespace
+
+std::string_view to_string(Method method) {
+  for (const auto& [value, name] : kMethodNames)
+    if (value == method) return name;
+  return "memory";
+}
+
+std::string_view to_string(Mode mode) {
+  for (const auto& [value, name] : kModeNames)
+    if (value == mode) return name;
+  return "used";
+}
+
+std::vector<std::string> method_names() {
+  std::vector<std::string> out;
+  for (const auto& entry : kMethodNames) out.emplace_back(entry.second);
+  return out;
+}
+
+std::vector<std::string> mode_names() {
+  std::vector<std::string> out;
+  for (const auto& entry : kModeNames) out.emplace_back(entry.second);
+  return out;
+}
 
 int64_t ServiceConfig::schedule_seconds() const {
   return static_cast<int64_t>(schedule_interval) * (schedule_format == "minutes" ? 60 : 3600);

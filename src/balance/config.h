@@ -1,9 +1,12 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "balance/model.h"
@@ -19,6 +22,17 @@ namespace pvekit::balance {
 
 enum class Method { Memory, Cpu, Disk };
 enum class Mode { Used, Assigned, Psi };
+
+// The one table of their names in the config file and in reports.
+inline constexpr std::array<std::pair<Method, std::string_view>, 3> kMethodNames{
+    {{Method::Memory, "memory"}, {Method::Cpu, "cpu"}, {Method::Disk, "disk"}}};
+inline constexpr std::array<std::pair<Mode, std::string_view>, 3> kModeNames{
+    {{Mode::Used, "used"}, {Mode::Assigned, "assigned"}, {Mode::Psi, "psi"}}};
+std::string_view to_string(Method method);
+std::string_view to_string(Mode mode);
+// The config schema's choices (balancing.method, balancing.mode, dpm.method).
+std::vector<std::string> method_names();
+std::vector<std::string> mode_names();
 enum class GroupType { Affinity, AntiAffinity };
 
 struct ClusterConfig {

@@ -54,8 +54,8 @@ void add_balancing(core::ConfigSchema& s) {
   add_number(s, "balancing.memory_threshold", nullptr, 0, 100);
   add_number(s, "balancing.cpu_threshold", nullptr, 0, 100);
   add_number(s, "balancing.disk_threshold", nullptr, 0, 100);
-  s.add({.path = "balancing.method", .default_value = "memory", .choices = {"memory", "cpu", "disk"}});
-  s.add({.path = "balancing.mode", .default_value = "used", .choices = {"used", "assigned", "psi"}});
+  s.add({.path = "balancing.method", .default_value = "memory", .choices = method_names()});
+  s.add({.path = "balancing.mode", .default_value = "used", .choices = mode_names()});
   add_flag(s, "balancing.balance_larger_guests_first", false);
   s.add({.path = "balancing.node_resource_reserve", .type = ValueType::Object,
          .help = "{defaults|<node>: {memory: GiB, cpu: cores, disk: GiB}}"});
@@ -116,7 +116,7 @@ void add_service(core::ConfigSchema& s) {
 // not acted upon (documented as such).
 void add_dpm(core::ConfigSchema& s) {
   add_flag(s, "dpm.enable", false);
-  s.add({.path = "dpm.method", .default_value = "memory", .choices = {"memory", "cpu", "disk"}});
+  s.add({.path = "dpm.method", .default_value = "memory", .choices = method_names()});
   s.add({.path = "dpm.mode", .default_value = "static"});
   add_number(s, "dpm.cluster_min_free_resources", 60, 0, 100);
   add_integer(s, "dpm.cluster_min_nodes", 1, 1, 1000);

@@ -87,6 +87,7 @@ Plan plan(const ClusterState& input, const BalanceConfig& config) {
   search.repair();
   search.balance();
   search.retry();
+  search.prune();
   const detail::Schedule schedule = detail::schedule(constraints, search.steps(), config);
   // Moves no safe order was found for are left out (rare): the plan then
   // predicts the state its moves reach.

@@ -19,7 +19,7 @@ enum class MoveReason {
   AntiAffinity,  // leaves a node shared with its anti-affinity group
   Balance,       // lowers the imbalance
   Parking,       // steps aside so another move fits; moves on to its final node in a later wave
-  MakeRoom,      // leaves a node so that a required move (evacuation, pin) fits there
+  MakeRoom,      // leaves a node so that a required move (evacuation, pin, affinity, anti-affinity) fits there
 };
 std::string_view to_string(MoveReason reason);
 

@@ -44,24 +44,6 @@ GuestCounts count_guests(const ClusterState& state, const std::string& node) {
   return c;
 }
 
-const char* method_name(Method m) {
-  switch (m) {
-    case Method::Memory: return "memory";
-    case Method::Cpu: return "cpu";
-    case Method::Disk: return "disk";
-  }
-  return "memory";
-}
-
-const char* mode_name(Mode m) {
-  switch (m) {
-    case Mode::Used: return "used";
-    case Mode::Assigned: return "assigned";
-    case Mode::Psi: return "psi";
-  }
-  return "used";
-}
-
 // What the spread is measured in: "memory, used", or the weights when the
 // config mixes resources.
 std::string spread_basis(const BalanceConfig& config) {
@@ -69,10 +51,10 @@ std::string spread_basis(const BalanceConfig& config) {
   int resources = (w.memory > 0) + (w.cpu > 0) + (w.disk > 0);
   if (resources == 1) {
     const char* r = w.memory > 0 ? "memory" : w.cpu > 0 ? "cpu" : "disk";
-    return fmt::format("{}, {}", r, mode_name(config.balancing.mode));
+    return fmt::format("{}, {}", r, to_string(config.balancing.mode));
   }
   return fmt::format("weighted memory {:g} / cpu {:g} / disk {:g}, {}", w.memory, w.cpu, w.disk,
-                     mode_name(config.balancing.mode));
+                     to_string(config.balancing.mode));
 }
 
 std::string spread_verdict(double spread, double balanciness) {
@@ -302,7 +284,7 @@ core::Json status_json(const ClusterSnapshot& snap, const BalanceConfig& config)
           {"balanciness", b.balanciness},
           {"imbalance", load.imbalance()},
           {"imbalance_threshold", b.imbalance_threshold ? core::Json(*b.imbalance_threshold) : core::Json(nullptr)},
-          {"method", method_name(b.method)}, {"mode", mode_name(b.mode)},
+          {"method", to_string(b.method)}, {"mode", to_string(b.mode)},
           {"balancing_needed", needed},
           {"rules", rules_json(rule_states(state, config))},
           {"warnings", snap.warnings}};

@@ -9,6 +9,13 @@
 #include "core/strings.h"
 
 namespace pvekit::balance::detail {
+namespace {
+
+// make_room() clears nested (room for a unit that must leave the node being
+// cleared) only up to this many guests.
+constexpr size_t kNestedRoomGuests = 500;
+
+}  // namespace
 
 Search::Search(const Constraints& constraints, const BalanceConfig& config)
     : c_(constraints), config_(config), load_(constraints.state(), config) {
@@ -38,12 +45,12 @@ Search::Search(const Constraints& constraints, const BalanceConfig& config)
   triggered_ = balancing_needed();
 }
 
-bool Search::balancing_needed() const {
+bool Search::needs_balancing(const LoadModel& load) const {
   const auto& b = config_.balancing;
   // ProxLB's balanciness: the max-min spread of node usage in points.
-  if (load_.spread() > b.balanciness) return true;
-  if (b.imbalance_threshold && load_.imbalance() > *b.imbalance_threshold) return true;
-  Vec3 top = load_.max_usage_percent();
+  if (load.spread() > b.balanciness) return true;
+  if (b.imbalance_threshold && load.imbalance() > *b.imbalance_threshold) return true;
+  Vec3 top = load.max_usage_percent();
   return (b.memory_threshold && top[kMemory] > *b.memory_threshold) ||
          (b.cpu_threshold && top[kCpu] > *b.cpu_threshold) ||
          (b.disk_threshold && top[kDisk] > *b.disk_threshold);
@@ -180,25 +187,57 @@ void Search::repair() {
     for (size_t g = 0; g < c_.anti_groups().size(); ++g) repair_anti(g);
 }
 
-// Tries the least loaded allowed nodes: moves units off one (the single
-// smallest whose leaving suffices, else the largest first, each where it
-// evens the cluster most) until `unit` fits. Returns the node, or -1 and no
-// change. The moves are required ones (MakeRoom): they count against no limit.
-int Search::make_room(size_t unit) {
+// What `unit` adds to node t when it gathers or moves there: its members
+// not on t yet.
+Amount Search::arriving(size_t unit, size_t t) const {
+  Amount need;
+  for (size_t m : c_.units()[unit].members)
+    if (guest_node_[m] != static_cast<int>(t)) need = need + c_.need(m);
+  return need;
+}
+
+// Whether `unit` (whole elsewhere, or split: an affinity group gathering)
+// can end whole on node t: allowed (the anchor of its frozen members, if
+// any), eligible, room for the members that arrive, and no anti-affinity
+// group over its limit.
+bool Search::can_end_on(size_t unit, size_t t) const {
+  const Unit& u = c_.units()[unit];
+  if (u.anchor >= 0 ? static_cast<int>(t) != u.anchor : !u.allowed.test(t)) return false;
+  if (!c_.eligible(t) || unit_node(unit) == static_cast<int>(t)) return false;
+  for (size_t m : u.members)
+    if (guest_node_[m] != static_cast<int>(t) && (!c_.movable(m) || !c_.allowed(m, t))) return false;
+  if (!Constraints::fits(fit_[t], arriving(unit, t), c_.limit(t))) return false;
+  return unit_node(unit) >= 0 ? anti_ok(unit, t) : anti_ok(unit, t, static_cast<int>(unit));
+}
+
+// Making room for a required move (evacuation, pin, affinity gathering,
+// anti-affinity split) that finds none: tries the least loaded nodes `unit`
+// may end on, and moves units off one (the single smallest whose leaving
+// suffices, else the largest first, each where it evens the cluster most)
+// until `unit` fits. A unit that finds no room elsewhere gets room made for
+// it in turn, `depth` levels deep. Returns the node, or -1 and no change.
+// The moves are required ones (MakeRoom): they count against no limit.
+int Search::make_room(size_t unit, int depth) {
   if (room_budget_ <= 0) return -1;
   --room_budget_;
+  // Each level copies the working state per node tried: nested clearing
+  // only where that is cheap.
+  if (c_.guest_count() > kNestedRoomGuests) depth = 0;
   const Unit& u = c_.units()[unit];
   std::vector<size_t> targets;
-  for (size_t t = 0; t < c_.node_count(); ++t)
-    if (u.allowed.test(t) && c_.eligible(t) && unit_node(unit) != static_cast<int>(t) && anti_ok(unit, t))
-      targets.push_back(t);
+  for (size_t t = 0; t < c_.node_count(); ++t) {
+    if (u.anchor >= 0 ? static_cast<int>(t) != u.anchor : !u.allowed.test(t)) continue;
+    if (!c_.eligible(t) || unit_node(unit) == static_cast<int>(t)) continue;
+    bool anti = unit_node(unit) >= 0 ? anti_ok(unit, t) : anti_ok(unit, t, static_cast<int>(unit));
+    if (anti) targets.push_back(t);
+  }
   std::sort(targets.begin(), targets.end(), [&](size_t a, size_t b) {
     double ua = truncate_score(load_.weighted_usage(a)), ub = truncate_score(load_.weighted_usage(b));
     return ua != ub ? ua < ub : a < b;
   });
   if (targets.size() > 3) targets.resize(3);
-  const Amount& need = info_[unit].need;
   for (size_t t : targets) {
+    const Amount need = arriving(unit, t);
     std::vector<size_t> out;
     for (size_t v : units_on_[t])
       if (v != unit && c_.units()[v].movable) out.push_back(v);
@@ -208,9 +247,13 @@ int Search::make_room(size_t unit) {
     });
     Search trial(*this);
     bool single = false;
+    auto place = [&](size_t v) {
+      int to = trial.best_target(v);
+      return to >= 0 || depth <= 0 ? to : trial.make_room(v, depth - 1);
+    };
     for (size_t v : out) {  // smallest first: the first that frees enough
       if (!Constraints::fits(fit_[t] - info_[v].need, need, c_.limit(t))) continue;
-      int to = trial.best_target(v);
+      int to = place(v);
       if (to < 0) continue;
       trial.move_unit(v, static_cast<size_t>(to), MoveReason::MakeRoom, 0.0, 0.0);
       single = true;
@@ -218,10 +261,10 @@ int Search::make_room(size_t unit) {
     }
     for (auto it = out.rbegin(); !single && it != out.rend(); ++it) {
       if (Constraints::fits(trial.fit_[t], need, c_.limit(t))) break;
-      int to = trial.best_target(*it);
+      int to = place(*it);
       if (to >= 0) trial.move_unit(*it, static_cast<size_t>(to), MoveReason::MakeRoom, 0.0, 0.0);
     }
-    if (trial.can_place(unit, t)) {
+    if (trial.can_end_on(unit, t)) {
       adopt(trial);
       return static_cast<int>(t);
     }
@@ -274,7 +317,7 @@ void Search::retry() {
   if (unresolved_.empty()) return;
   size_t before = steps_.size();
   unresolved_.clear();  // repair() reports again what still finds no room
-  room_budget_ = 16;
+  room_budget_ = 32;
   repair();
   room_budget_ = 0;
   if (steps_.size() > before && config_.balancing.enable && balancing_needed()) balance_pass();
@@ -306,6 +349,7 @@ int Search::gather_target(size_t unit) const {
 
 void Search::gather(size_t unit) {
   int target = gather_target(unit);
+  if (target < 0) target = make_room(unit);
   if (target < 0) {
     report(unit, "cannot be brought together: no allowed node has room for the members that would move");
     return;
@@ -383,6 +427,12 @@ void Search::repair_anti(size_t group) {
         double s = load_.imbalance_after(static_cast<int>(n), t, info_[here[i]].contrib);
         if (chosen < 0 || s < chosen_score)
           chosen = static_cast<int>(here[i]), chosen_target = t, chosen_score = s;
+      }
+      // No member finds room: make room for one, the lowest vmid first.
+      for (size_t i = 0; chosen < 0 && i < here.size(); ++i) {
+        if (!c_.units()[here[i]].movable) continue;
+        int t = make_room(here[i]);
+        if (t >= 0) chosen = static_cast<int>(here[i]), chosen_target = t;
       }
       if (chosen < 0) {
         unresolved_.push_back({g.rule, {}, g.rule + ": members share node " +

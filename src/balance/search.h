@@ -50,7 +50,12 @@ class Search {
   // balancing left (it may have freed room), then balancing resumes.
   void retry();
 
-  bool balancing_needed() const;  // imbalance or a threshold above its limit
+  // Phase 4 (search_prune.cpp): net balancing moves the result no longer
+  // needs are undone, and each remaining one is replaced by a cheaper move
+  // when that still meets the targets.
+  void prune();
+
+  bool balancing_needed() const { return needs_balancing(load_); }  // imbalance or a threshold above its limit
   bool triggered() const { return triggered_; }  // balancing_needed() before any move
   const std::vector<Step>& steps() const { return steps_; }
   const LoadModel& load() const { return load_; }
@@ -77,6 +82,8 @@ class Search {
     double gain = 0.0, cost = 0.0, score = 0.0;
   };
 
+  bool needs_balancing(const LoadModel& load) const;
+
   // State and moves.
   int unit_node(size_t unit) const { return unit_at_[unit]; }  // -1 when members are spread
   int locate(size_t unit) const;
@@ -101,8 +108,21 @@ class Search {
   void repair_pins();
   void repair_anti(size_t group);
   void report(size_t unit, const std::string& what);
-  // When retrying: moves units off an allowed node until `unit` fits there.
-  int make_room(size_t unit);
+  // When retrying: moves units off a node `unit` may end on until it fits
+  // there (it may be split: an affinity group gathering).
+  int make_room(size_t unit, int depth = 1);
+  Amount arriving(size_t unit, size_t node) const;
+  bool can_end_on(size_t unit, size_t node) const;
+
+  // Phase 4 parts.
+  std::vector<size_t> balancing_moved() const;
+  int home(size_t unit) const;
+  bool undo_unneeded();
+  bool replace_cheaper(size_t& budget);  // budget: candidates left to evaluate
+  double net_gib(const Search& start) const;
+  void band_pass(double offset);  // band centre: the mean + offset * half its width
+  void cheapest(const Search& start);
+  bool stamp_set(const Search& start);
 
   // Phase 2 parts.
   void balance_pass();
@@ -148,6 +168,7 @@ class Search {
   // required move put the guest; displaced_ counts guests elsewhere.
   std::vector<int> base_;
   size_t displaced_ = 0;
+  double start_imbalance_ = 0.0;  // when phase 2 began: pruning never ends above it
   int room_budget_ = 0;  // make_room() attempts left (set by retry())
 };
 

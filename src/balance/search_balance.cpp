@@ -204,14 +204,17 @@ void Search::adopt(Search& other) {
 // clusters polish() then looks beyond the basin.
 void Search::balance() {
   if (!config_.balancing.enable) return;
+  start_imbalance_ = load_.imbalance();
   const Search start(*this);
   balance_pass();
-  if (!balancing_needed()) return;
-  Search alt(start);
-  alt.by_gain_ = true;
-  alt.balance_pass();
-  if (!alt.balancing_needed() || alt.load_.imbalance() < load_.imbalance()) adopt(alt);
-  polish(start);
+  if (balancing_needed()) {
+    Search alt(start);
+    alt.by_gain_ = true;
+    alt.balance_pass();
+    if (!alt.balancing_needed() || alt.load_.imbalance() < load_.imbalance()) adopt(alt);
+    polish(start);
+  }
+  cheapest(start);
 }
 
 void Search::balance_pass() {

@@ -60,16 +60,27 @@ void emit(YAML::Emitter& out, const Json& value) {
 
 }  // namespace
 
-Json yaml_to_json(const YAML::Node& node) {
+namespace {
+
+// `path` names the node in errors ("balancing.pools.db").
+Json convert(const YAML::Node& node, const std::string& path) {
   switch (node.Type()) {
     case YAML::NodeType::Map: {
       Json obj = Json::object();
-      for (const auto& kv : node) obj[kv.first.as<std::string>()] = yaml_to_json(kv.second);
+      for (const auto& kv : node) {
+        std::string key = kv.first.as<std::string>();
+        std::string at = path.empty() ? key : path + "." + key;
+        // yaml-cpp keeps both entries of a repeated key; which one a reader
+        // takes is arbitrary, so the file is refused (a pasted second
+        // `balancing:` block must not silently replace the first).
+        if (obj.contains(key)) throw YAML::ParserException(kv.first.Mark(), "duplicate key \"" + at + "\"");
+        obj[key] = convert(kv.second, at);
+      }
       return obj;
     }
     case YAML::NodeType::Sequence: {
       Json arr = Json::array();
-      for (const auto& item : node) arr.push_back(yaml_to_json(item));
+      for (const auto& item : node) arr.push_back(convert(item, path + "[" + std::to_string(arr.size()) + "]"));
       return arr;
     }
     case YAML::NodeType::Scalar:
@@ -80,6 +91,10 @@ Json yaml_to_json(const YAML::Node& node) {
   }
   return nullptr;
 }
+
+}  // namespace
+
+Json yaml_to_json(const YAML::Node& node) { return convert(node, ""); }
 
 Result<Json> parse_yaml(const std::string& text, const std::string& what) {
   try {

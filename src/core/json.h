@@ -16,7 +16,10 @@ Result<Json> parse_json(const std::string& text, const std::string& what);
 
 // Parses YAML (a superset of JSON) into JSON values. Plain scalars follow the
 // YAML core schema: true/false, null/~, integers and floats become typed JSON
-// values; everything else, and every quoted scalar, stays a string.
+// values; everything else, and every quoted scalar, stays a string. A key
+// repeated in one mapping is an error naming it ("duplicate key
+// \"balancing.balanciness\"", with its line); yaml_to_json throws
+// YAML::ParserException for it.
 Result<Json> parse_yaml(const std::string& text, const std::string& what);
 Json yaml_to_json(const YAML::Node& node);
 

@@ -110,5 +110,27 @@ TEST(Yaml, PlainScalarsAreTypedQuotedOnesStayStrings) {
   EXPECT_EQ(*back, *doc);
 }
 
+TEST(Yaml, ARepeatedKeyIsRefusedByName) {
+  struct Case {
+    const char* text;
+    const char* key;
+  };
+  for (const Case& c : {Case{"a: 1\nb: 2\na: 3\n", "\"a\""},
+                        Case{"balancing:\n  balanciness: 5\n  balanciness: 10\n", "\"balancing.balanciness\""},
+                        Case{"{\"proxmox_api\": {\"user\": \"x\", \"user\": \"y\"}}", "\"proxmox_api.user\""},
+                        Case{"list:\n  - {n: 1, n: 2}\n", "\"list[0].n\""},
+                        Case{"balancing: {}\nbalancing: {}\n", "\"balancing\""}}) {
+    auto doc = parse_yaml(c.text, "f.yaml");
+    ASSERT_FALSE(doc.ok()) << c.text;
+    std::string message = doc.error().to_string();
+    EXPECT_NE(message.find(std::string("duplicate key ") + c.key), std::string::npos) << message;
+    EXPECT_NE(message.find("f.yaml"), std::string::npos) << message;
+  }
+  // The same key in different mappings is fine.
+  auto doc = parse_yaml("a: {x: 1}\nb: {x: 2}\nl: [{x: 1}, {x: 2}]\n", "f.yaml");
+  ASSERT_TRUE(doc.ok()) << doc.error().to_string();
+  EXPECT_EQ((*doc)["b"]["x"], 2);
+}
+
 }  // namespace
 }  // namespace pvekit::core
