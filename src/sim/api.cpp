@@ -89,6 +89,12 @@ bool sees_everything(const PermissionEnv& access) {
 
 PoolMembers pool_members(const Cluster& cluster) {
   PoolMembers out;
+  // Members matter only through ACLs on pools; without any, skip the walk
+  // over every guest (every request pays for this).
+  const auto& acl = cluster.access.acl;
+  if (std::none_of(acl.begin(), acl.end(), [](const AclEntry& e) { return core::starts_with(e.path, "/pool/"); })) {
+    return out;
+  }
   for (const auto& [vmid, g] : cluster.guests) {
     if (!g.pool.empty()) out["/vms/" + std::to_string(vmid)] = g.pool;
   }

@@ -142,7 +142,8 @@ bool sees_everything(const PermissionEnv& access);
 // entries of `list`.
 core::Json visible_entries(const PermissionEnv& access, core::Json list);
 
-// Roles pool members inherit: "/vms/<vmid>" and "/storage/<id>" -> pool.
+// Roles pool members inherit: "/vms/<vmid>" and "/storage/<id>" -> pool;
+// empty while no ACL names a pool.
 PoolMembers pool_members(const Cluster& cluster);
 
 // Response helpers shared by the dispatcher and the admin interface.
