@@ -14,10 +14,6 @@ using core::Result;
 
 Error api_error(const std::string& message) { return Error(ErrorCategory::Conflict, message).with_http_status(500); }
 
-Error param_error(const std::string& param, const std::string& message) {
-  return Error(ErrorCategory::Api, "Parameter verification failed.").with_http_status(400).with_detail(param, message);
-}
-
 std::string label(GuestType t) { return t == GuestType::Qemu ? "VM" : "CT"; }
 std::string prefix(GuestType t) { return t == GuestType::Qemu ? "qm" : "vz"; }
 

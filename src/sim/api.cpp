@@ -3,6 +3,8 @@
 #include <chrono>
 #include <thread>
 
+#include <algorithm>
+
 #include "core/strings.h"
 
 namespace pvekit::sim {
@@ -25,7 +27,82 @@ bool take_failure(std::atomic<int>& counter) {
   return false;
 }
 
+// {"METHOD /path": permissions} of every method of PVE's API schema.
+const Json& schema_permissions() {
+  static const Json table = Json::parse(
+#include "sim/schema_permissions.inc"
+  );
+  return table;
+}
+
 }  // namespace
+
+bool task_visible(const PermissionEnv& access, const Task& task) {
+  const std::string& owner = task.upid.user;
+  if (owner == access.subject || subject_user(owner) == access.subject) return true;
+  return access.allowed("/nodes/" + task.upid.node, {"Sys.Audit"});
+}
+
+namespace {
+
+bool entry_visible(const PermissionEnv& access, Json& e) {
+  const std::string type = e.value("type", "");
+  if (type == "qemu" || type == "lxc") return access.allowed("/vms/" + std::to_string(e.value("vmid", 0)), {"VM.Audit"});
+  if (type == "node") {
+    if (!access.allowed("/nodes/" + e.value("node", ""), {"Sys.Audit"})) {
+      for (const char* k : {"uptime", "maxcpu", "cpu", "mem", "maxmem", "disk", "maxdisk"}) e.erase(k);
+    }
+    return true;
+  }
+  if (type == "sdn" || type == "network") {
+    return access.allowed("/sdn/zones/" + e.value("sdn", e.value("zone", "localnetwork")), {"SDN.Audit", "SDN.Allocate"},
+                          true);
+  }
+  if (type == "pool") return access.allowed("/pool/" + e.value("pool", ""), {"Pool.Audit"});
+  if (e.contains("storage")) {
+    return access.allowed("/storage/" + e.value("storage", ""), {"Datastore.Audit", "Datastore.AllocateSpace"}, true);
+  }
+  if (e.contains("poolid")) return access.allowed("/pool/" + e.value("poolid", ""), {"Pool.Audit"});
+  return true;
+}
+
+}  // namespace
+
+Json visible_entries(const PermissionEnv& access, Json list) {
+  if (sees_everything(access)) return list;
+  Json out = Json::array();
+  for (Json& e : list) {
+    if (entry_visible(access, e)) out.push_back(std::move(e));
+  }
+  return out;
+}
+
+bool sees_everything(const PermissionEnv& access) {
+  if (access.subject == "root@pam") return true;
+  if (subject_user(access.subject) != "root@pam") return false;
+  const User* root = access.access.find_user("root@pam");
+  if (!root) return false;
+  const std::string name = access.subject.substr(access.subject.find('!') + 1);
+  return std::any_of(root->tokens.begin(), root->tokens.end(),
+                     [&](const ApiToken& t) { return t.id == name && !t.privsep; });
+}
+
+PoolMembers pool_members(const Cluster& cluster) {
+  PoolMembers out;
+  // Members matter only through ACLs on pools; without any, skip the walk
+  // over every guest (every request pays for this).
+  const auto& acl = cluster.access.acl;
+  if (std::none_of(acl.begin(), acl.end(), [](const AclEntry& e) { return core::starts_with(e.path, "/pool/"); })) {
+    return out;
+  }
+  for (const auto& [vmid, g] : cluster.guests) {
+    if (!g.pool.empty()) out["/vms/" + std::to_string(vmid)] = g.pool;
+  }
+  for (const Pool& p : cluster.pools) {
+    for (const std::string& s : p.storages) out["/storage/" + s] = p.id;
+  }
+  return out;
+}
 
 std::string reason_phrase(std::string_view message) {
   return http::safe_reason(message.substr(0, message.find('\n')));
@@ -50,10 +127,15 @@ ApiResponse error_response(const Error& error) {
 }
 
 Api::Api(Simulator& sim) : sim_(sim) {
-  for (auto* table : {&access_routes, &cluster_routes, &node_routes, &guest_routes, &storage_routes, &ha_routes}) {
+  for (auto* table : {&access_routes, &user_routes, &cluster_routes, &node_routes, &guest_routes, &storage_routes, &ha_routes}) {
     for (Route& r : (*table)()) routes_.push_back(std::move(r));
   }
-  for (const Route& r : routes_) segments_.push_back(core::split(r.path, '/', true));
+  const Json& table = schema_permissions();
+  for (const Route& r : routes_) {
+    segments_.push_back(core::split(r.path, '/', true));
+    auto it = table.find(r.method + " " + r.path);
+    permissions_.push_back(it == table.end() ? Json(nullptr) : *it);
+  }
 }
 
 Api::Match Api::match(const std::string& method, const std::string& path) const {
@@ -148,7 +230,11 @@ ApiResponse Api::dispatch(const Route& route, const ApiRequest& req, Params para
     if (writes && !route.public_route && !world.cluster.quorate) {
       return http_error(500, "cluster not ready - no quorum?", ErrorCategory::Conflict);
     }
-    Ctx ctx{sim_, world, params, who, sim_.now(), req.upload};
+    const bool root = who.upid_user() == "root@pam";
+    const PoolMembers pools = root ? PoolMembers{} : pool_members(world.cluster);
+    const PermissionEnv access{world.cluster.access, pools, route.public_route ? "" : who.upid_user()};
+    PVEKIT_TRY(check_api_permissions(permissions_[static_cast<size_t>(&route - routes_.data())], access, params));
+    Ctx ctx{sim_, world, params, who, sim_.now(), req.upload, access};
     return route.handler(ctx);
   };
   // GET handlers never change the world; they get it under the shared lock.

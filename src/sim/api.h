@@ -11,6 +11,7 @@
 #include "http/server.h"
 #include "sim/auth.h"
 #include "sim/params.h"
+#include "sim/perm_check.h"
 #include "sim/simulator.h"
 
 namespace pvekit::sim {
@@ -56,6 +57,9 @@ struct Ctx {
   const Identity& who;
   double now;
   std::string_view upload;  // the uploaded file (ApiRequest::upload)
+  // The caller's privileges, for handlers that filter by them (PVE lists
+  // only the guests one may VM.Audit, ...).
+  const PermissionEnv& access;
 
   const std::string& node() const { return params.at("node"); }
   int vmid() const { return static_cast<int>(param_int(params, "vmid")); }
@@ -78,6 +82,7 @@ struct Route {
 
 // Route tables by area (routes_*.cpp).
 std::vector<Route> access_routes();
+std::vector<Route> user_routes();
 std::vector<Route> cluster_routes();
 std::vector<Route> node_routes();
 std::vector<Route> guest_routes();
@@ -116,7 +121,30 @@ class Api {
   std::string admin_token_;  // never logged
   std::vector<Route> routes_;
   std::vector<std::vector<std::string>> segments_;  // split path templates, parallel to routes_
+  // The schema's `permissions` of each route, parallel to routes_ (null:
+  // none listed, root@pam only).
+  std::vector<core::Json> permissions_;
 };
+
+// PVE's rule for a task's status, log and list entries: its owner (a user
+// also sees its tokens' tasks) or whoever holds Sys.Audit on /nodes/<node>.
+bool task_visible(const PermissionEnv& access, const Task& task);
+
+// Whether the caller's view of listings needs no filtering: root@pam and
+// its tokens without privilege separation.
+bool sees_everything(const PermissionEnv& access);
+
+// PVE's filtering of /cluster/resources, /nodes, /storage and /pools
+// entries: guests need VM.Audit on /vms/<vmid>, storages Datastore.Audit or
+// Datastore.AllocateSpace on /storage/<id>, pools Pool.Audit, SDN zones
+// SDN.Audit; nodes are always listed, with their figures only for Sys.Audit
+// on /nodes/<node> (stripped from `entry` otherwise). Keeps the visible
+// entries of `list`.
+core::Json visible_entries(const PermissionEnv& access, core::Json list);
+
+// Roles pool members inherit: "/vms/<vmid>" and "/storage/<id>" -> pool;
+// empty while no ACL names a pool.
+PoolMembers pool_members(const Cluster& cluster);
 
 // Response helpers shared by the dispatcher and the admin interface.
 ApiResponse json_response(const core::Json& data);

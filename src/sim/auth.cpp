@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 
 #include <cstdio>
+#include <mutex>
 
 #include "core/strings.h"
 
@@ -69,7 +70,13 @@ std::string Auth::sign(const std::string& data) const {
   return out;
 }
 
+void Auth::set_users(std::vector<User> users) {
+  std::unique_lock lock(users_mutex_);
+  users_ = std::move(users);
+}
+
 bool Auth::user_exists(const std::string& userid) const {
+  std::shared_lock lock(users_mutex_);
   for (const User& u : users_) {
     if (u.userid == userid) return true;
   }
@@ -117,8 +124,9 @@ core::Result<Login> Auth::login(const std::string& username, const std::string& 
     auto user = verify_ticket(password, now);
     ok = user.ok() && *user == userid;
   } else {
+    std::shared_lock lock(users_mutex_);
     for (const User& u : users_) {
-      if (u.userid == userid && !u.password.empty() && equal_secret(u.password, password)) ok = true;
+      if (u.userid == userid && u.enable && !u.password.empty() && equal_secret(u.password, password)) ok = true;
     }
   }
   if (!ok) return auth_failure();
@@ -135,8 +143,9 @@ core::Result<Identity> Auth::verify_api_token(const std::string& header) const {
   const std::string userid = rest.substr(0, bang);
   const std::string tokenid = rest.substr(bang + 1, eq - bang - 1);
   const std::string secret = rest.substr(eq + 1);
+  std::shared_lock lock(users_mutex_);
   for (const User& u : users_) {
-    if (u.userid != userid) continue;
+    if (u.userid != userid || !u.enable) continue;
     for (const ApiToken& t : u.tokens) {
       if (t.id == tokenid && equal_secret(t.secret, secret)) return Identity{userid, tokenid, false};
     }

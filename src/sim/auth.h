@@ -1,5 +1,6 @@
 #pragma once
 
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -27,8 +28,9 @@ struct Login {
 // signed with a per-process HMAC-SHA256 key, CSRF tokens "<HEXTIME>:<sig>"
 // bound to the user, API tokens "PVEAPIToken=user@realm!id=secret".
 // Tickets and CSRF tokens live kTicketLifetime seconds of simulated time.
-// The user list is copied at construction and never changes; all methods are
-// safe to call from many threads.
+// The user list is a copy of the world's, replaced by set_users when the
+// /access endpoints change users or tokens; all methods are safe to call
+// from many threads.
 class Auth {
  public:
   static constexpr double kTicketLifetime = 7200;
@@ -54,9 +56,11 @@ class Auth {
   core::Result<Identity> verify_api_token(const std::string& header) const;
 
   bool user_exists(const std::string& userid) const;
+  void set_users(std::vector<User> users);
 
  private:
   std::string sign(const std::string& data) const;
+  mutable std::shared_mutex users_mutex_;
   std::vector<User> users_;
   std::string key_;
 };

@@ -51,3 +51,21 @@ std::string Cluster::volume_key(const Storage& storage, const std::string& node)
 }
 
 }  // namespace pvekit::sim
+
+namespace pvekit::sim {
+
+User* AccessControl::find_user(const std::string& userid) {
+  auto it = std::find_if(users.begin(), users.end(), [&](const User& u) { return u.userid == userid; });
+  return it == users.end() ? nullptr : &*it;
+}
+
+const User* AccessControl::find_user(const std::string& userid) const {
+  return const_cast<AccessControl*>(this)->find_user(userid);
+}
+
+const Group* AccessControl::find_group(const std::string& id) const {
+  auto it = std::find_if(groups.begin(), groups.end(), [&](const Group& g) { return g.id == id; });
+  return it == groups.end() ? nullptr : &*it;
+}
+
+}  // namespace pvekit::sim

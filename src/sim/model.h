@@ -153,12 +153,49 @@ struct ApiToken {
   std::string id;      // token name, the part after '!'
   std::string secret;  // never logged
   std::string comment;
+  // Privilege separation: 1 = only the token's own ACLs, intersected with
+  // its user's privileges; 0 = its user's privileges. PVE's user.cfg reads a
+  // missing flag as 0, its API creates tokens with 1.
+  bool privsep = false;
+  int64_t expire = 0;  // Unix seconds, 0 = never
 };
 
 struct User {
   std::string userid;    // user@realm
   std::string password;  // never logged
   std::vector<ApiToken> tokens;
+  std::vector<std::string> groups;  // group ids, the one record of membership
+  bool enable = true;
+  int64_t expire = 0;
+  std::string comment, email, firstname, lastname;
+};
+
+struct Group {
+  std::string id;
+  std::string comment;
+};
+
+// One ACL entry as PVE's user.cfg holds it ("acl:1:/vms/100:alice@pve:PVEVMUser:").
+struct AclEntry {
+  enum class Kind { User, Group, Token };
+  std::string path;  // normalised ("/vms/100")
+  Kind kind = Kind::User;
+  std::string ugid;  // userid, group id or "user@realm!token"
+  std::string role;
+  bool propagate = true;
+};
+
+// Users, groups, custom roles and ACLs (PVE's user.cfg). The built-in roles
+// are not stored: see sim/permissions.h.
+struct AccessControl {
+  std::vector<User> users;
+  std::vector<Group> groups;
+  std::map<std::string, std::vector<std::string>> roles;  // custom role -> privileges
+  std::vector<AclEntry> acl;
+
+  User* find_user(const std::string& userid);
+  const User* find_user(const std::string& userid) const;
+  const Group* find_group(const std::string& id) const;
 };
 
 // The whole simulated cluster as plain data.
@@ -178,7 +215,7 @@ struct Cluster {
   // datacenter.cfg: option -> value as written in the file (property strings
   // such as crs "ha=static,ha-rebalance-on-start=1" as text).
   std::map<std::string, std::string> datacenter;
-  std::vector<User> users;
+  AccessControl access;
 
   Node* find_node(const std::string& name);
   const Node* find_node(const std::string& name) const;

@@ -181,4 +181,10 @@ std::string param_str(const Params& params, const std::string& name, const std::
   return it == params.end() ? fallback : it->second;
 }
 
+core::Error param_error(const std::string& param, const std::string& message) {
+  return core::Error(core::ErrorCategory::Api, "Parameter verification failed.")
+      .with_http_status(400)
+      .with_detail(param, message);
+}
+
 }  // namespace pvekit::sim

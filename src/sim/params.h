@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
+
 namespace pvekit::sim {
 
 // Request parameters after merging path, query and body: name -> raw text.
@@ -49,6 +51,10 @@ std::optional<std::string> check_param(const ParamSpec& spec, const std::string&
 // (missing required, unknown, type, enum and range errors); empty when valid.
 // Messages are PVE's, e.g. "property is missing and it is not optional".
 std::map<std::string, std::string> validate_params(const std::vector<ParamSpec>& specs, const Params& params);
+
+// PVE's parameter error for one parameter: HTTP 400 "Parameter verification
+// failed." with `errors: {param: message}`.
+core::Error param_error(const std::string& param, const std::string& message);
 
 // Typed access after validation (caller guarantees the value is valid or
 // absent); the fallback also for values of the wrong type.

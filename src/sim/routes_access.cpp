@@ -1,4 +1,6 @@
-// /access: tickets and permissions.
+// /access: tickets.
+#include <regex>
+
 #include "sim/api.h"
 #include "sim/views.h"
 
@@ -7,30 +9,39 @@ namespace {
 
 using core::Json;
 
-// Every simulated user is an administrator: all privileges, propagated.
-const std::vector<std::string>& all_privileges() {
-  static const std::vector<std::string> privs = {
-      "Datastore.Allocate", "Datastore.AllocateSpace", "Datastore.AllocateTemplate", "Datastore.Audit",
-      "Group.Allocate", "Mapping.Audit", "Mapping.Modify", "Mapping.Use", "Permissions.Modify", "Pool.Allocate",
-      "Pool.Audit", "Realm.Allocate", "Realm.AllocateUser", "SDN.Allocate", "SDN.Audit", "SDN.Use", "Sys.Audit",
-      "Sys.Console", "Sys.Incoming", "Sys.Modify", "Sys.PowerMgmt", "Sys.Syslog", "User.Modify", "VM.Allocate",
-      "VM.Audit", "VM.Backup", "VM.Clone", "VM.Config.CDROM", "VM.Config.CPU", "VM.Config.Cloudinit",
-      "VM.Config.Disk", "VM.Config.HWType", "VM.Config.Memory", "VM.Config.Network", "VM.Config.Options",
-      "VM.Console", "VM.GuestAgent.Audit", "VM.GuestAgent.FileRead", "VM.GuestAgent.FileSystemMgmt",
-      "VM.GuestAgent.FileWrite", "VM.GuestAgent.Unrestricted", "VM.Migrate", "VM.PowerMgmt", "VM.Replicate",
-      "VM.Snapshot", "VM.Snapshot.Rollback"};
-  return privs;
-}
-
-Json privilege_map() {
-  Json m = Json::object();
-  for (const auto& p : all_privileges()) m[p] = 1;
-  return m;
-}
-
-Json capabilities() {
+// PVE::RPCEnvironment::compute_api_permission: the `cap` of a login, the
+// privileges the GUI shows per area, gathered from the top-level paths and
+// every ACL path.
+Json capabilities(const World& world, const std::string& userid) {
+  static const std::vector<std::pair<std::string, std::regex>> areas = {
+      {"vms", std::regex(R"(^(VM\.|Permissions\.Modify))")},
+      {"access", std::regex(R"(^((User|Group)\.|Permissions\.Modify))")},
+      {"storage", std::regex(R"(^(Datastore\.|Permissions\.Modify))")},
+      {"nodes", std::regex(R"(^(Sys\.|Permissions\.Modify))")},
+      {"sdn", std::regex(R"(^(SDN\.|Permissions\.Modify))")},
+      {"dc", std::regex(R"(^(Sys\.Audit|Sys\.Modify|SDN\.))")},
+      {"mapping", std::regex(R"(^(Mapping\.|Permissions.Modify))")},
+  };
+  const AccessControl& ac = world.cluster.access;
+  const PoolMembers pools = pool_members(world.cluster);
+  std::vector<std::string> paths = {"/", "/nodes", "/access/groups", "/vms", "/storage", "/sdn", "/mapping"};
+  for (const AclEntry& e : ac.acl) paths.push_back(e.path);
   Json cap = Json::object();
-  for (const char* area : {"vms", "storage", "access", "nodes", "sdn", "dc", "mapping"}) cap[area] = privilege_map();
+  for (const auto& [area, re] : areas) cap[area] = Json::object();
+  for (const std::string& path : paths) {
+    const auto slash = path.find('/', 1);
+    const std::string top = path == "/" ? "dc" : path.substr(1, slash == std::string::npos ? std::string::npos : slash - 1);
+    for (const auto& [priv, propagate] : permissions(ac, pools, userid, path)) {
+      if (top == "pool") {
+        if (priv.rfind("VM.", 0) == 0 || priv == "Permissions.Modify") cap["vms"][priv] = 1;
+        if (priv.rfind("Datastore.", 0) == 0 || priv == "Permissions.Modify") cap["storage"][priv] = 1;
+        continue;
+      }
+      for (const auto& [area, re] : areas) {
+        if (area == top && std::regex_search(priv, re)) cap[area][priv] = 1;
+      }
+    }
+  }
   return cap;
 }
 
@@ -38,17 +49,7 @@ core::Result<Reply> create_ticket(Ctx& c) {
   PVEKIT_ASSIGN(Login login, c.sim.auth().login(c.str("username"), c.str("password"), c.str("realm"), c.now));
   return Reply(Json{{"username", login.username}, {"ticket", login.ticket},
                     {"CSRFPreventionToken", login.csrf_token}, {"clustername", c.world.cluster.name},
-                    {"cap", capabilities()}});
-}
-
-core::Result<Reply> permissions(Ctx& c) {
-  const std::string path = c.str("path");
-  Json out = Json::object();
-  for (const char* p : {"/", "/access", "/nodes", "/pool", "/sdn", "/storage", "/vms", "/mapping"}) {
-    if (path.empty() || path == p) out[p] = privilege_map();
-  }
-  if (!path.empty() && out.empty()) out[path] = privilege_map();
-  return Reply(out);
+                    {"cap", capabilities(c.world, login.username)}});
 }
 
 }  // namespace
@@ -62,7 +63,6 @@ std::vector<Route> access_routes() {
       {"GET", "/access/ticket", {}, [](Ctx&) -> core::Result<Reply> { return Reply(Json(nullptr)); }},
       // Public in PVE too (permissions: user => 'world'): the login box lists the realms.
       {"GET", "/access/domains", {}, [](Ctx&) -> core::Result<Reply> { return Reply(access_domains()); }, true},
-      {"GET", "/access/permissions", {p_str("path"), p_str("userid")}, permissions},
   };
 }
 

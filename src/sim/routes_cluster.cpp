@@ -35,6 +35,7 @@ Result<Reply> cluster_tasks(Ctx& c) {
   Json out = Json::array();
   for (const Task* t : c.world.tasks.list()) {
     if (out.size() >= 2000) break;
+    if (!task_visible(c.access, *t)) continue;
     out.push_back(TaskList::list_entry(*t));
   }
   return Reply(out);
@@ -59,7 +60,7 @@ Result<Reply> pools(Ctx& c) {
     list.push_back(j);
     return Reply(list);
   }
-  return Reply(pools_list(c.world));
+  return Reply(visible_entries(c.access, pools_list(c.world)));
 }
 
 // PUT /cluster/options (PVE::API2::Cluster set_options): the given options
@@ -87,7 +88,11 @@ std::vector<Route> cluster_routes() {
       {"GET", "/version", {}, [](Ctx&) -> Result<Reply> { return Reply(version_info()); }},
       {"GET", "/cluster/status", {}, [](Ctx& c) -> Result<Reply> { return Reply(cluster_status(c.world)); }},
       {"GET", "/cluster/resources", {p_enum("type", {"vm", "storage", "node", "sdn"})},
-       [](Ctx& c) -> Result<Reply> { return Reply(c.sim.resources_json(c.world, c.str("type"))); }},
+       [](Ctx& c) -> Result<Reply> {
+         if (sees_everything(c.access)) return Reply(c.sim.resources_json(c.world, c.str("type")));
+         auto live = c.sim.live(c.world);
+         return Reply(visible_entries(c.access, cluster_resources(c.world, *live, c.str("type"), live->time)));
+       }},
       {"GET", "/cluster/options", {},
        [](Ctx& c) -> Result<Reply> { return Reply(datacenter_options_json(c.world.cluster.datacenter)); }},
       {"PUT", "/cluster/options", datacenter_option_params(), set_options},
@@ -96,7 +101,7 @@ std::vector<Route> cluster_routes() {
       {"GET", "/storage",
        {p_enum("type", {"btrfs", "cephfs", "cifs", "dir", "esxi", "iscsi", "iscsidirect", "lvm", "lvmthin", "nfs",
                         "pbs", "rbd", "zfs", "zfspool"})},
-       [](Ctx& c) -> Result<Reply> { return Reply(storage_config_list(c.world, c.str("type"))); }},
+       [](Ctx& c) -> Result<Reply> { return Reply(visible_entries(c.access, storage_config_list(c.world, c.str("type")))); }},
       {"GET", "/pools", {p_str("poolid"), p_enum("type", {"qemu", "lxc", "storage"})}, pools},
       {"GET", "/pools/{poolid}", {p_str("poolid", true), p_enum("type", {"qemu", "lxc", "storage"})}, pool},
   };

@@ -2,6 +2,9 @@
 // power actions, create/destroy and snapshots.
 #include <algorithm>
 #include <limits>
+#include <set>
+
+#include "core/strings.h"
 
 #include "sim/actions.h"
 #include "sim/api.h"
@@ -22,7 +25,8 @@ Handler list_guests(GuestType type) {
     auto live = c.sim.live(c.world);
     Json out = Json::array();
     for (const Guest* g : live->by_node.at(c.node())) {
-      if (g->type == type) out.push_back(guest_list_entry(c.world, *g, *live, c.now, param_bool(c.params, "full")));
+      if (g->type != type || !c.access.allowed("/vms/" + std::to_string(g->vmid), {"VM.Audit"})) continue;
+      out.push_back(guest_list_entry(c.world, *g, *live, c.now, param_bool(c.params, "full")));
     }
     return Reply(out);
   };
@@ -127,7 +131,69 @@ Handler destroy(GuestType type) {
   };
 }
 
+// The storage id of a volume or "<storage>:<size>" disk spec ("" without one).
+std::string storage_of(const std::string& spec) {
+  const std::string first = spec.substr(0, spec.find(','));
+  const auto colon = first.find(':');
+  return colon == std::string::npos ? "" : first.substr(0, colon);
+}
+
+// PVE::API2::LXC create_vm and PVE::LXC::check_ct_modify_config_perm:
+// VM.Allocate on the guest (or its pool), a privileged container needs
+// Sys.Modify on /, read access to the template's storage, space on the
+// disks' storages, and per configuration key the VM.Config.* privilege;
+// a network device also needs SDN.Use on its bridge.
+core::Status check_ct_create(Ctx& c) {
+  const PermissionEnv& a = c.access;
+  if (a.subject == "root@pam") return core::ok();
+  const std::string vm = "/vms/" + c.str("vmid");
+  const std::string pool = c.str("pool");
+  auto vm_perm = [&](const std::string& priv) -> core::Status {
+    if (!pool.empty() && a.allowed("/pool/" + pool, {priv})) return core::ok();
+    return a.require(vm, {priv});
+  };
+  if (!pool.empty()) PVEKIT_TRY(check_perm_modify(a, "/pool/" + pool));
+  PVEKIT_TRY(vm_perm("VM.Allocate"));
+  if (!param_bool(c.params, "unprivileged")) PVEKIT_TRY(a.require("/", {"Sys.Modify"}));
+  if (const std::string sid = storage_of(c.str("ostemplate")); !sid.empty()) {
+    PVEKIT_TRY(a.require("/storage/" + sid, {"Datastore.AllocateSpace", "Datastore.Audit"}, true));
+  }
+  static const std::set<std::string> not_config = {"node", "vmid", "ostemplate", "storage", "password",
+                                                   "ssh-public-keys", "force", "restore", "unique", "bwlimit",
+                                                   "start", "ha-managed", "pool", "ignore-unpack-errors",
+                                                   "unprivileged"};
+  for (const auto& [key, value] : c.params) {
+    if (not_config.count(key)) continue;
+    if (key == "cores" || key == "cpuunits" || key == "cpulimit") {
+      PVEKIT_TRY(vm_perm("VM.Config.CPU"));
+    } else if (key == "memory" || key == "swap") {
+      PVEKIT_TRY(vm_perm("VM.Config.Memory"));
+    } else if (key == "rootfs" || core::starts_with(key, "mp")) {
+      PVEKIT_TRY(vm_perm("VM.Config.Disk"));
+      const std::string sid = storage_of(value);
+      if (!sid.empty()) PVEKIT_TRY(a.require("/storage/" + sid, {"Datastore.AllocateSpace"}));
+    } else if (core::starts_with(key, "net") || key == "hostname" || key == "nameserver" || key == "searchdomain") {
+      PVEKIT_TRY(vm_perm("VM.Config.Network"));
+      const std::string props = "," + value + ",";
+      if (const auto b = props.find(",bridge="); b != std::string::npos) {
+        const std::string bridge = props.substr(b + 8, props.find(',', b + 8) - b - 8);
+        PVEKIT_TRY(a.require("/sdn/zones/localnetwork/" + bridge, {"SDN.Use"}));
+      }
+    } else if (core::starts_with(key, "dev")) {
+      return permission_denied("configuring device passthrough is only allowed for root@pam");
+    } else if (key == "hookscript") {
+      return permission_denied("changing the hookscript is only allowed for root@pam");
+    } else {
+      PVEKIT_TRY(vm_perm("VM.Config.Options"));
+    }
+  }
+  // The root disk is allocated on `storage` (default local) when no rootfs is given.
+  if (!c.params.count("rootfs")) PVEKIT_TRY(a.require("/storage/" + c.str("storage", "local"), {"Datastore.AllocateSpace"}));
+  return core::ok();
+}
+
 Result<Reply> create_ct(Ctx& c) {
+  PVEKIT_TRY(check_ct_create(c));
   PVEKIT_ASSIGN(std::string upid, create_lxc(c.world, c.node(), c.params, c.who.upid_user(), c.now));
   return Reply(Json(upid));
 }

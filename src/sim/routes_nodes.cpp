@@ -43,6 +43,7 @@ Result<const Task*> find_task(Ctx& c) {
 Result<Reply> task_status(Ctx& c) {
   PVEKIT_ASSIGN(const Task* t, find_task(c));
   if (!t) return upid_error("no such task");
+  if (!task_visible(c.access, *t)) return permission_denied("/nodes/" + c.node() + ", Sys.Audit");
   return Reply(TaskList::status_json(*t));
 }
 
@@ -51,6 +52,7 @@ Result<Reply> task_log(Ctx& c) {
   // read_task_log does not check the file; PVE::Tools::dump_logfile answers
   // with one line when it cannot open it.
   if (!t) return Reply(Json::array({{{"n", 1}, {"t", "unable to open file - No such file or directory"}}}));
+  if (!task_visible(c.access, *t)) return permission_denied("/nodes/" + c.node() + ", Sys.Audit");
   const int64_t start = param_int(c.params, "start", 0);
   const int64_t limit = param_int(c.params, "limit", 50);
   Json out = Json::array();
@@ -92,7 +94,7 @@ Result<Reply> node_tasks(Ctx& c) {
   Json out = Json::array();
   int64_t index = 0;
   for (const Task* t : c.world.tasks.list()) {
-    if (!task_matches(c, *t)) continue;
+    if (!task_matches(c, *t) || !task_visible(c.access, *t)) continue;
     if (index++ < start) continue;
     if (static_cast<int64_t>(out.size()) >= limit) break;
     out.push_back(TaskList::list_entry(*t));
@@ -106,7 +108,7 @@ std::vector<Route> node_routes() {
   return {
       {"GET", "/nodes", {},
        [](Ctx& c) -> Result<Reply> {
-         return Reply(nodes_list(c.world, *c.sim.live(c.world), c.sim.fingerprint(), c.now));
+         return Reply(visible_entries(c.access, nodes_list(c.world, *c.sim.live(c.world), c.sim.fingerprint(), c.now)));
        }},
       {"GET", "/nodes/{node}/status", {p_node()}, node_status_route},
       {"GET", "/nodes/{node}/network",

@@ -30,7 +30,13 @@ Result<Reply> upload(Ctx& c) {
   return Reply(Json(upid));
 }
 
+// PVE::API2::Storage::Content delete: Datastore.Allocate on the volume's
+// storage (pvesim keeps no backups, whose owners could use AllocateSpace).
 Result<Reply> remove_volume(Ctx& c) {
+  const std::string volume = c.str("volume");
+  const auto colon = volume.find(':');
+  const std::string sid = colon == std::string::npos ? c.str("storage") : volume.substr(0, colon);
+  PVEKIT_TRY(c.access.require("/storage/" + sid, {"Datastore.Allocate"}));
   PVEKIT_ASSIGN(std::string upid, delete_volume(c.world, c.node(), c.str("storage"), c.str("volume"),
                                                 c.who.upid_user(), c.now));
   return Reply(Json(upid));
@@ -43,7 +49,7 @@ std::vector<Route> storage_routes() {
       {"GET", "/nodes/{node}/storage",
        {p_node(), p_str("content"), p_bool("enabled"), p_bool("format"), p_str("storage"), p_str("target")},
        [](Ctx& c) -> Result<Reply> {
-         Json list = node_storage_list(c.world, c.node(), c.str("content"));
+         Json list = visible_entries(c.access, node_storage_list(c.world, c.node(), c.str("content")));
          if (c.params.count("storage")) {
            Json filtered = Json::array();
            for (auto& s : list) {

@@ -7,6 +7,7 @@
 #include "core/strings.h"
 #include "pve/tags.h"
 #include "sim/datacenter.h"
+#include "sim/permissions.h"
 
 namespace pvekit::sim {
 namespace {
@@ -211,22 +212,80 @@ Result<HaRule> parse_rule(const Json& j, const std::string& path) {
 }
 
 Result<User> parse_user(const Json& j, const std::string& path) {
-  PVEKIT_TRY(check_keys(j, path, {"userid", "password", "tokens"}));
+  PVEKIT_TRY(check_keys(j, path, {"userid", "password", "tokens", "groups", "enable", "expire", "comment", "email",
+                                  "firstname", "lastname"}));
   User u;
   PVEKIT_ASSIGN(u.userid, require_str(j, path, "userid"));
-  if (u.userid.find('@') == std::string::npos) return config_error(path + ".userid", "must look like user@realm");
+  if (u.userid.find('@') == std::string::npos || u.userid.find('!') != std::string::npos) {
+    return config_error(path + ".userid", "must look like user@realm");
+  }
   PVEKIT_ASSIGN(u.password, get_str(j, path, "password", ""));
+  PVEKIT_ASSIGN(u.groups, get_list(j, path, "groups"));
+  PVEKIT_ASSIGN(u.enable, get_bool(j, path, "enable", true));
+  PVEKIT_ASSIGN(u.expire, get_int(j, path, "expire", 0));
+  PVEKIT_ASSIGN(u.comment, get_str(j, path, "comment", ""));
+  PVEKIT_ASSIGN(u.email, get_str(j, path, "email", ""));
+  PVEKIT_ASSIGN(u.firstname, get_str(j, path, "firstname", ""));
+  PVEKIT_ASSIGN(u.lastname, get_str(j, path, "lastname", ""));
   const Json tokens = j.value("tokens", Json::array());
   for (size_t i = 0; i < tokens.size(); ++i) {
     std::string tp = path + ".tokens[" + std::to_string(i) + "]";
-    PVEKIT_TRY(check_keys(tokens[i], tp, {"id", "secret", "comment"}));
+    PVEKIT_TRY(check_keys(tokens[i], tp, {"id", "secret", "comment", "privsep", "expire"}));
     ApiToken t;
     PVEKIT_ASSIGN(t.id, require_str(tokens[i], tp, "id"));
+    if (!valid_role_name(t.id)) return config_error(tp + ".id", "invalid token name '" + t.id + "'");
     PVEKIT_ASSIGN(t.secret, require_str(tokens[i], tp, "secret"));
     PVEKIT_ASSIGN(t.comment, get_str(tokens[i], tp, "comment", ""));
+    PVEKIT_ASSIGN(t.privsep, get_bool(tokens[i], tp, "privsep", false));
+    PVEKIT_ASSIGN(t.expire, get_int(tokens[i], tp, "expire", 0));
     u.tokens.push_back(std::move(t));
   }
   return u;
+}
+
+Result<std::pair<std::string, std::vector<std::string>>> parse_role(const Json& j, const std::string& path) {
+  PVEKIT_TRY(check_keys(j, path, {"id", "privs"}));
+  PVEKIT_ASSIGN(std::string id, require_str(j, path, "id"));
+  if (!valid_role_name(id)) return config_error(path + ".id", "invalid role name '" + id + "'");
+  if (builtin_roles().count(id)) return config_error(path + ".id", "cannot redefine the built-in role '" + id + "'");
+  PVEKIT_ASSIGN(std::vector<std::string> privs, get_list(j, path, "privs"));
+  for (const std::string& p : privs) {
+    if (!valid_privilege(p)) return config_error(path + ".privs", "invalid privilege '" + p + "'");
+  }
+  std::sort(privs.begin(), privs.end());
+  privs.erase(std::unique(privs.begin(), privs.end()), privs.end());
+  return std::pair{id, privs};
+}
+
+// acl[]: {path, roles, users, groups, tokens, propagate} as `pveum acl modify` takes them.
+Status parse_acl(const Json& doc, AccessControl& ac) {
+  const Json list = doc.value("acl", Json::array());
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string path = "acl[" + std::to_string(i) + "]";
+    const Json& j = list[i];
+    PVEKIT_TRY(check_keys(j, path, {"path", "roles", "users", "groups", "tokens", "propagate"}));
+    PVEKIT_ASSIGN(std::string raw, require_str(j, path, "path"));
+    const auto acl_path = normalize_acl_path(raw);
+    if (!acl_path || !valid_acl_path(*acl_path)) return config_error(path + ".path", "invalid ACL path '" + raw + "'");
+    PVEKIT_ASSIGN(std::vector<std::string> roles, get_list(j, path, "roles"));
+    if (roles.empty()) return config_error(path + ".roles", "at least one role is required");
+    for (const std::string& r : roles) {
+      if (!find_role(ac, r)) return config_error(path + ".roles", "role '" + r + "' does not exist");
+    }
+    PVEKIT_ASSIGN(bool propagate, get_bool(j, path, "propagate", true));
+    size_t members = 0;
+    for (auto [key, kind] : {std::pair{"users", AclEntry::Kind::User}, std::pair{"groups", AclEntry::Kind::Group},
+                             std::pair{"tokens", AclEntry::Kind::Token}}) {
+      PVEKIT_ASSIGN(std::vector<std::string> ids, get_list(j, path, key));
+      for (const std::string& id : ids) {
+        if (!acl_member_exists(ac, kind, id)) return config_error(key_path(path, key), "unknown member '" + id + "'");
+        for (const std::string& r : roles) ac.acl.push_back({*acl_path, kind, id, r, propagate});
+        ++members;
+      }
+    }
+    if (members == 0) return config_error(path, "names no users, groups or tokens");
+  }
+  return core::ok();
 }
 
 Status parse_volumes(const Json& list, Cluster& c) {
@@ -351,11 +410,42 @@ Status parse_datacenter(const Json& doc, Cluster& c) {
   return core::ok();
 }
 
+Status parse_access(const Json& doc, AccessControl& ac) {
+  PVEKIT_TRY(parse_list(doc, "users", ac.users, parse_user));
+  if (ac.users.empty()) ac.users.push_back(default_root_user());
+  PVEKIT_TRY(parse_list(doc, "groups", ac.groups, [](const Json& j, const std::string& p) -> Result<Group> {
+    PVEKIT_TRY(check_keys(j, p, {"id", "comment"}));
+    Group g;
+    PVEKIT_ASSIGN(g.id, require_str(j, p, "id"));
+    if (!valid_role_name(g.id)) return config_error(p + ".id", "invalid group name '" + g.id + "'");
+    PVEKIT_ASSIGN(g.comment, get_str(j, p, "comment", ""));
+    return g;
+  }));
+  for (size_t i = 0; i < ac.users.size(); ++i) {
+    for (const std::string& g : ac.users[i].groups) {
+      if (!ac.find_group(g)) return config_error("users[" + std::to_string(i) + "].groups", "unknown group '" + g + "'");
+    }
+  }
+  std::vector<std::pair<std::string, std::vector<std::string>>> roles;
+  PVEKIT_TRY(parse_list(doc, "roles", roles, parse_role));
+  for (auto& [id, privs] : roles) ac.roles[id] = std::move(privs);
+  return parse_acl(doc, ac);
+}
+
 }  // namespace
+
+User default_root_user() {
+  User root;
+  root.userid = "root@pam";
+  root.password = kDefaultPassword;
+  root.tokens.push_back({"pvekit", kDefaultTokenSecret, "pvekit default token", false, 0});
+  return root;
+}
 
 Result<Cluster> cluster_from_json(const Json& doc, double now) {
   PVEKIT_TRY(check_keys(doc, "",
-                        {"cluster", "nodes", "storages", "guests", "volumes", "ha", "pools", "users", "datacenter"}));
+                        {"cluster", "nodes", "storages", "guests", "volumes", "ha", "pools", "users", "groups",
+                                     "roles", "acl", "datacenter"}));
   Cluster c;
   if (doc.contains("cluster")) {
     PVEKIT_TRY(check_keys(doc["cluster"], "cluster", {"name", "seed"}));
@@ -383,8 +473,7 @@ Result<Cluster> cluster_from_json(const Json& doc, double now) {
   }
   PVEKIT_TRY(parse_ha(doc, c));
   PVEKIT_TRY(parse_datacenter(doc, c));
-  PVEKIT_TRY(parse_list(doc, "users", c.users, parse_user));
-  if (c.users.empty()) c.users.push_back({"root@pam", kDefaultPassword, {{"pvekit", kDefaultTokenSecret, ""}}});
+  PVEKIT_TRY(parse_access(doc, c.access));
   if (doc.contains("volumes")) PVEKIT_TRY(parse_volumes(doc["volumes"], c));
   PVEKIT_TRY(check_references(c));
   return c;

@@ -25,6 +25,9 @@ Cluster default_cluster(double now_unix);
 
 inline constexpr const char* kDefaultPassword = "pvesim";
 inline constexpr const char* kDefaultTokenSecret = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+// root@pam with kDefaultPassword and the token "pvekit" (no privilege
+// separation: root's full rights), the user of scenarios that list none.
+User default_root_user();
 
 // A synthetic large cluster for load tests ("nodes=50,guests=10000").
 struct GenerateSpec {

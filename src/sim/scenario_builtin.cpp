@@ -99,7 +99,7 @@ Cluster default_cluster(double now) {
   c.ha_resources.push_back({"vm:100", "started", 1, 1, "web frontend", ""});
   c.ha_rules.push_back({"ha-web-prefer-big", "node-affinity", {"vm:100"}, {"pve1:2", "pve2:1"}, "", false, false,
                         "prefer the big nodes"});
-  c.users.push_back({"root@pam", kDefaultPassword, {{"pvekit", kDefaultTokenSecret, "pvekit default token"}}});
+  c.access.users.push_back(default_root_user());
   c.datacenter = {{"crs", "ha=static,ha-rebalance-on-start=1"}, {"keyboard", "en-us"}};
   return c;
 }
@@ -153,7 +153,7 @@ Cluster generate_cluster(const GenerateSpec& spec, uint64_t seed, double now) {
     if (i % 3 == 0) g.pool = "prod";
     c.guests.emplace(vmid, std::move(g));
   }
-  c.users.push_back({"root@pam", kDefaultPassword, {{"pvekit", kDefaultTokenSecret, "pvekit default token"}}});
+  c.access.users.push_back(default_root_user());
   return c;
 }
 

@@ -5,7 +5,7 @@
 namespace pvekit::sim {
 
 Simulator::Simulator(Cluster cluster, core::Clock& clock)
-    : clock_(clock), auth_(cluster.users), next_due_(std::numeric_limits<double>::infinity()) {
+    : clock_(clock), auth_(cluster.access.users), next_due_(std::numeric_limits<double>::infinity()) {
   world_.cluster = std::move(cluster);
 }
 

@@ -86,6 +86,9 @@ class Simulator {
   std::shared_ptr<const std::string> resources_json(const World& world, const std::string& type);
 
   const Auth& auth() const { return auth_; }
+  // After the /access endpoints changed users or tokens (exclusive lock held):
+  // logins and API tokens follow the world's user list.
+  void users_changed(const World& world) { auth_.set_users(world.cluster.access.users); }
   RequestFaults& request_faults() { return request_faults_; }
   // /api2 requests answered so far (GET /_sim/state shows it; benchmarks
   // count a client's requests with it).

@@ -66,6 +66,20 @@ def main():
         ct = [r for r in pw.cluster.resources.get(type="vm") if r["type"] == "lxc" and r["status"] == "running"][0]
         rows = tok.nodes(ct["node"]).qemu(ct["vmid"]).rrddata.get(timeframe="day", cf="AVERAGE")
         check(len(rows) == 1440, "a CT's rrddata on the qemu path, as ProxLB asks (%d rows)" % len(rows))
+        # A privsep token without privileges: it sees no guests, and its
+        # migration is refused with PVE's 403 message visible to the client.
+        pw.access.users.post(userid="noperm@pve", password="secret")
+        made = pw.access.users("noperm@pve").token("t").post(privsep=1)
+        weak = ProxmoxAPI(host, user="noperm@pve", token_name="t", token_value=made["value"], verify_ssl=False)
+        check(not [r for r in weak.cluster.resources.get() if r["type"] in ("qemu", "lxc")],
+              "a token without VM.Audit sees no guests")
+        try:
+            weak.nodes(vm["node"]).qemu(vm["vmid"]).migrate.post(target="pve5", online=1)
+            raise AssertionError("migration without VM.Migrate was accepted")
+        except Exception as e:  # proxmoxer's ResourceException, by name across versions
+            text = str(e)
+            expected = "Permission check failed (/vms/%d, VM.Migrate)" % vm["vmid"]
+            check("403" in text and expected in text, "403 with PVE's message: " + text)
     return 0
 
 

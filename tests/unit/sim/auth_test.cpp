@@ -91,7 +91,7 @@ TEST(AuthTest, ApiTokenHeader) {
 
 TEST(AuthTest, DefaultClusterHasDocumentedCredentials) {
   Cluster c = default_cluster(kT0);
-  Auth auth(c.users);
+  Auth auth(c.access.users);
   EXPECT_TRUE(auth.login("root@pam", kDefaultPassword, "", kT0).ok());
   EXPECT_TRUE(auth.verify_api_token(std::string("PVEAPIToken=root@pam!pvekit=") + kDefaultTokenSecret).ok());
 }

@@ -27,7 +27,7 @@ TEST(ScenarioTest, SmallExampleLoads) {
   EXPECT_EQ(c->guests.at(100).tags, "plb_affinity_web");
   EXPECT_EQ(c->guests.at(200).type, GuestType::Lxc);
   EXPECT_EQ(c->ha_rules.size(), 2u);
-  EXPECT_EQ(c->users.size(), 2u);
+  EXPECT_EQ(c->access.users.size(), 2u);
   EXPECT_EQ(c->volumes.at("pve2/local").size(), 1u);
 }
 
@@ -91,6 +91,54 @@ TEST(ScenarioTest, GenerateSpecAndCluster) {
   EXPECT_EQ(c.nodes.size(), 7u);
   EXPECT_EQ(c.guests.size(), 300u);
   for (const auto& [id, g] : c.guests) ASSERT_NE(c.find_node(g.node), nullptr);
+}
+
+}  // namespace
+}  // namespace pvekit::sim
+
+namespace pvekit::sim {
+namespace {
+
+constexpr const char* kAccessScenario = R"(
+nodes: [{name: pve1}]
+users:
+  - {userid: root@pam, password: pw}
+  - userid: balancer@pve
+    groups: [ops]
+    tokens: [{id: plan, secret: s3cret, privsep: true}]
+groups: [{id: ops}]
+roles: [{id: Balancer, privs: [VM.Audit, VM.Migrate, Sys.Audit]}]
+acl:
+  - {path: /, roles: [Balancer], tokens: ["balancer@pve!plan"]}
+  - {path: /vms, roles: [PVEAuditor], groups: [ops], propagate: false}
+)";
+
+TEST(ScenarioAccessTest, UsersGroupsRolesAndAclLoad) {
+  auto c = from_yaml(kAccessScenario);
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  ASSERT_EQ(c->access.users.size(), 2u);
+  EXPECT_TRUE(c->access.users[1].tokens[0].privsep);
+  EXPECT_EQ(c->access.roles.at("Balancer"), (std::vector<std::string>{"Sys.Audit", "VM.Audit", "VM.Migrate"}));
+  ASSERT_EQ(c->access.acl.size(), 2u);
+  EXPECT_EQ(c->access.acl[1].kind, AclEntry::Kind::Group);
+  EXPECT_FALSE(c->access.acl[1].propagate);
+}
+
+TEST(ScenarioAccessTest, BadAccessKeysAreNamed) {
+  const std::string base = "nodes: [{name: pve1}]\nusers: [{userid: a@pve}]\n";
+  const std::pair<const char*, const char*> cases[] = {
+      {"acl: [{path: /vms/../access, roles: [PVEAuditor], users: [a@pve]}]", "acl[0].path: invalid ACL path"},
+      {"acl: [{path: /, roles: [Nope], users: [a@pve]}]", "acl[0].roles: role 'Nope' does not exist"},
+      {"acl: [{path: /, roles: [PVEAuditor], users: [b@pve]}]", "acl[0].users: unknown member 'b@pve'"},
+      {"acl: [{path: /, roles: [PVEAuditor], tokens: [a@pve!x]}]", "acl[0].tokens: unknown member 'a@pve!x'"},
+      {"roles: [{id: PVEAdmin, privs: []}]", "roles[0].id: cannot redefine the built-in role 'PVEAdmin'"},
+      {"roles: [{id: R, privs: [Root.All]}]", "roles[0].privs: invalid privilege 'Root.All'"},
+  };
+  for (const auto& [yaml, expected] : cases) {
+    auto c = from_yaml(base + yaml);
+    ASSERT_FALSE(c.ok()) << yaml;
+    EXPECT_NE(c.error().to_string().find(expected), std::string::npos) << c.error().to_string();
+  }
 }
 
 }  // namespace
