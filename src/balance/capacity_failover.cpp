@@ -21,11 +21,12 @@ struct Room {
   const Constraints* c = nullptr;
   std::vector<Amount> load;
   std::vector<std::vector<int>> anti;  // [group][node]
+  std::vector<int> anti_limit;         // units of a group per node
 
   bool can_take(const Block& b, size_t n) const {
     if (!b.allowed.test(n) || !Constraints::fits(load[n], b.need, c->limit(n))) return false;
     for (size_t g : b.anti)
-      if (anti[g][n] >= c->anti_groups()[g].max_per_node) return false;
+      if (anti[g][n] >= anti_limit[g]) return false;
     return true;
   }
   void place(const Block& b, size_t n, int sign) {
@@ -39,7 +40,10 @@ struct Setup {
   Room room;
 };
 
-Setup prepare(const Constraints& c, const NodeSet& failed, FailoverScope scope) {
+// `cluster_nodes`: the nodes that could take guests before the failure.
+// Anti-affinity keeps the limit it had then: losing nodes does not let the
+// group's guests share one (Constraints would relax it for fewer nodes).
+Setup prepare(const Constraints& c, const NodeSet& failed, FailoverScope scope, size_t cluster_nodes) {
   Setup s;
   s.room.c = &c;
   const auto& guests = c.state().guests;
@@ -72,6 +76,8 @@ Setup prepare(const Constraints& c, const NodeSet& failed, FailoverScope scope) 
   for (size_t n = 0; n < c.node_count(); ++n) s.room.load[n] = c.initial_load(n);
   s.room.anti.assign(c.anti_groups().size(), std::vector<int>(c.node_count(), 0));
   for (size_t g = 0; g < c.anti_groups().size(); ++g) {
+    const size_t units = c.anti_groups()[g].units.size(), nodes = std::max<size_t>(cluster_nodes, 1);
+    s.room.anti_limit.push_back(static_cast<int>((units + nodes - 1) / nodes));
     for (size_t u : c.anti_groups()[g].units) {
       NodeSet on(c.node_count());
       for (size_t m : c.units()[u].members) {
@@ -154,11 +160,11 @@ struct Outcome {
   double displaced_memory = 0;
 };
 
-Outcome evaluate(const Constraints& c, const NodeSet& failed, const FailoverOptions& options) {
+Outcome evaluate(const Constraints& c, const NodeSet& failed, const FailoverOptions& options, size_t cluster_nodes) {
   Outcome o;
   for (size_t n = 0; n < c.node_count(); ++n)
     if (failed.test(n)) o.failed.push_back(c.state().nodes[n].name);
-  Setup s = prepare(c, failed, options.scope);
+  Setup s = prepare(c, failed, options.scope, cluster_nodes);
   std::vector<int> target = first_fit(s);
   o.fits = std::all_of(target.begin(), target.end(), [](int t) { return t >= 0; });
   if (!o.fits && s.blocks.size() <= options.exact_max_guests) {
@@ -232,8 +238,9 @@ std::vector<Displaced> restart_elsewhere(const ClusterState& state, const Balanc
     down.set(n);
     scratch.nodes[n].online = false;
   }
+  const size_t before = Constraints::compile(state, config).eligible_nodes().count();
   const Constraints c = Constraints::compile(scratch, config);
-  return evaluate(c, down, FailoverOptions{}).guests;
+  return evaluate(c, down, FailoverOptions{}, before).guests;
 }
 
 core::Result<FailoverResult> check_failover(const ClusterState& state, const BalanceConfig& config,
@@ -269,7 +276,7 @@ core::Result<FailoverResult> check_failover(const ClusterState& state, const Bal
     for (size_t n = 0; n < scratch.nodes.size(); ++n) scratch.nodes[n].online = state.nodes[n].online && !failed.test(n);
     const Constraints c = Constraints::compile(scratch, config);
     // Guests still count on their failed node (node_of), and need room elsewhere.
-    Outcome o = evaluate(c, failed, options);
+    Outcome o = evaluate(c, failed, options, eligible.size());
     ++r.combinations;
     if (!o.fits) {
       if (!worst || o.short_by.memory > worst->short_by.memory ||
