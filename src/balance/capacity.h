@@ -117,6 +117,11 @@ struct FailoverOptions {
 // combination. Usage error when failures < 1 or >= the eligible nodes.
 core::Result<FailoverResult> check_failover(const ClusterState& state, const BalanceConfig& config,
                                             const FailoverOptions& options);
+// The same for several scopes at once (options.scope is ignored), one result
+// per scope in the order given: the rules are compiled once per combination.
+core::Result<std::vector<FailoverResult>> check_failover(const ClusterState& state, const BalanceConfig& config,
+                                                         const FailoverOptions& options,
+                                                         const std::vector<FailoverScope>& scopes);
 
 // The running guests of `failed` restarted on the other nodes by the
 // heuristic of check_failover (target empty: no room), ascending vmid.

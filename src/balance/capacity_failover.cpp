@@ -243,8 +243,9 @@ std::vector<Displaced> restart_elsewhere(const ClusterState& state, const Balanc
   return evaluate(c, down, FailoverOptions{}, before).guests;
 }
 
-core::Result<FailoverResult> check_failover(const ClusterState& state, const BalanceConfig& config,
-                                            const FailoverOptions& options) {
+core::Result<std::vector<FailoverResult>> check_failover(const ClusterState& state, const BalanceConfig& config,
+                                                         const FailoverOptions& options,
+                                                         const std::vector<FailoverScope>& scopes) {
   const Constraints all = Constraints::compile(state, config);
   std::vector<size_t> eligible;
   for (size_t n = 0; n < all.node_count(); ++n)
@@ -255,9 +256,7 @@ core::Result<FailoverResult> check_failover(const ClusterState& state, const Bal
                            std::to_string(eligible.size() > 0 ? eligible.size() - 1 : 0) + " (" +
                            std::to_string(eligible.size()) + " nodes can take guests)");
   const size_t k = static_cast<size_t>(options.failures);
-  FailoverResult r;
-  r.scope = options.scope;
-  r.failures = options.failures;
+  std::vector<std::string> notes;
   std::vector<size_t> pool = eligible;
   if (combinations(pool.size(), k) > static_cast<double>(options.max_combinations)) {
     std::vector<double> hosted(all.node_count(), 0.0);
@@ -265,34 +264,48 @@ core::Result<FailoverResult> check_failover(const ClusterState& state, const Bal
       if (all.node_of(g) >= 0) hosted[static_cast<size_t>(all.node_of(g))] += all.need(g).memory;
     std::stable_sort(pool.begin(), pool.end(), [&](size_t a, size_t b) { return hosted[a] > hosted[b]; });
     pool.resize(std::min(pool.size(), k + 3));
-    r.notes.push_back("too many combinations: only those of the " + std::to_string(pool.size()) +
-                      " nodes hosting the most memory were checked");
+    notes.push_back("too many combinations: only those of the " + std::to_string(pool.size()) +
+                    " nodes hosting the most memory were checked");
   }
   // Each combination is checked on the cluster with those nodes offline, so
-  // HA node-affinity priorities are recomputed among the survivors.
+  // HA node-affinity priorities are recomputed among the survivors; the
+  // rules are compiled once per combination for all scopes.
   ClusterState scratch = state;
-  std::optional<Outcome> worst, tightest;
+  std::vector<std::optional<Outcome>> worst(scopes.size()), tightest(scopes.size());
+  size_t checked = 0;
   for_each_combination(pool, k, all.node_count(), [&](const NodeSet& failed) {
     for (size_t n = 0; n < scratch.nodes.size(); ++n) scratch.nodes[n].online = state.nodes[n].online && !failed.test(n);
     const Constraints c = Constraints::compile(scratch, config);
-    // Guests still count on their failed node (node_of), and need room elsewhere.
-    Outcome o = evaluate(c, failed, options, eligible.size());
-    ++r.combinations;
-    if (!o.fits) {
-      if (!worst || o.short_by.memory > worst->short_by.memory ||
-          (o.short_by.memory == worst->short_by.memory && o.short_by.cpus > worst->short_by.cpus))
-        worst = std::move(o);
-    } else if (!tightest || o.displaced_memory > tightest->displaced_memory) {
-      tightest = std::move(o);
+    ++checked;
+    for (size_t i = 0; i < scopes.size(); ++i) {
+      FailoverOptions scoped = options;
+      scoped.scope = scopes[i];
+      // Guests still count on their failed node (node_of), and need room elsewhere.
+      Outcome o = evaluate(c, failed, scoped, eligible.size());
+      auto& w = worst[i];
+      if (!o.fits) {
+        if (!w || o.short_by.memory > w->short_by.memory ||
+            (o.short_by.memory == w->short_by.memory && o.short_by.cpus > w->short_by.cpus))
+          w = std::move(o);
+      } else if (!tightest[i] || o.displaced_memory > tightest[i]->displaced_memory) {
+        tightest[i] = std::move(o);
+      }
     }
   });
-  Outcome& chosen = worst ? *worst : *tightest;
-  r.failed = chosen.failed;
-  r.fits = chosen.fits;
-  r.method = chosen.method;
-  r.guests = std::move(chosen.guests);
-  r.short_by = chosen.short_by;
-  return r;
+  std::vector<FailoverResult> results;
+  for (size_t i = 0; i < scopes.size(); ++i) {
+    Outcome& chosen = worst[i] ? *worst[i] : *tightest[i];
+    results.push_back({.scope = scopes[i], .failures = options.failures, .combinations = checked,
+                       .failed = chosen.failed, .fits = chosen.fits, .method = chosen.method,
+                       .guests = std::move(chosen.guests), .short_by = chosen.short_by, .notes = notes});
+  }
+  return results;
+}
+
+core::Result<FailoverResult> check_failover(const ClusterState& state, const BalanceConfig& config,
+                                            const FailoverOptions& options) {
+  PVEKIT_ASSIGN(auto results, check_failover(state, config, options, {options.scope}));
+  return std::move(results.front());
 }
 
 }  // namespace pvekit::balance

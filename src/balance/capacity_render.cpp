@@ -90,7 +90,8 @@ void failover_text(std::ostringstream& out, const std::string& label, const Fail
   size_t displaced = f.guests.size();
   if (f.fits) {
     line += "fits (" + std::to_string(f.combinations) + " combinations; tightest: " + nodes + " fails, " +
-            std::to_string(displaced) + " guests restart; " + std::string(to_string(f.method)) + ")";
+            std::to_string(displaced) + (displaced == 1 ? " guest restarts; " : " guests restart; ") +
+            std::string(to_string(f.method)) + ")";
     wrap(out, line);
     return;
   }

@@ -288,11 +288,10 @@ core::Result<CapacityReport> build_capacity_report(const ClusterState& original,
   NodeHistory cluster{.memory = summed(memory), .cpu = summed(cpu)};
   report.scopes.insert(report.scopes.begin(), scope("cluster", true, total, capacity, &cluster, options));
 
-  FailoverOptions ha = options.failover, running = options.failover;
-  ha.scope = FailoverScope::Ha;
-  running.scope = FailoverScope::Running;
-  PVEKIT_ASSIGN(report.failover_ha, check_failover(state, config, ha));
-  PVEKIT_ASSIGN(report.failover_running, check_failover(state, config, running));
+  PVEKIT_ASSIGN(auto failover,
+                check_failover(state, config, options.failover, {FailoverScope::Ha, FailoverScope::Running}));
+  report.failover_ha = std::move(failover[0]);
+  report.failover_running = std::move(failover[1]);
   return report;
 }
 
