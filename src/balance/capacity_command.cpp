@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "balance/capacity.h"
@@ -54,7 +55,7 @@ core::Status write_charts(const std::string& dir, const CapacityReport& report) 
 
 core::Status check_capacity_options(const CapacityCommand& c) {
   if (!(c.threshold > 0 && c.threshold <= 100))
-    return usage("--threshold " + std::to_string(c.threshold) + ": must be above 0 and at most 100 (percent)");
+    return usage(fmt::format("--threshold {}: must be above 0 and at most 100 (percent)", c.threshold));
   if (c.failures < 1) return usage("--failures " + std::to_string(c.failures) + ": must be at least 1");
   if (c.what_if.add_guests < 0)
     return usage("--add-guests " + std::to_string(c.what_if.add_guests) + ": must be 0 or more");
