@@ -38,6 +38,7 @@ struct Room {
 struct Setup {
   std::vector<Block> blocks;  // decreasing need
   Room room;
+  NodeSet targets;            // eligible survivors
 };
 
 // `cluster_nodes`: the nodes that could take guests before the failure.
@@ -46,6 +47,9 @@ struct Setup {
 Setup prepare(const Constraints& c, const NodeSet& failed, FailoverScope scope, size_t cluster_nodes) {
   Setup s;
   s.room.c = &c;
+  s.targets = c.eligible_nodes();
+  for (size_t n = 0; n < c.node_count(); ++n)
+    if (failed.test(n)) s.targets.reset(n);
   const auto& guests = c.state().guests;
   std::map<size_t, size_t> block_of_unit;
   for (size_t g = 0; g < c.guest_count(); ++g) {
@@ -57,7 +61,7 @@ Setup prepare(const Constraints& c, const NodeSet& failed, FailoverScope scope, 
     auto [it, added] = block_of_unit.emplace(u, s.blocks.size());
     if (added) {
       Block b;
-      b.allowed = c.eligible_nodes();
+      b.allowed = s.targets;
       b.anti = c.units()[u].anti_groups;
       b.vmid = guests[g].vmid;
       s.blocks.push_back(std::move(b));
@@ -82,7 +86,7 @@ Setup prepare(const Constraints& c, const NodeSet& failed, FailoverScope scope, 
       NodeSet on(c.node_count());
       for (size_t m : c.units()[u].members) {
         const int node = c.node_of(m);
-        if (node >= 0 && c.eligible(static_cast<size_t>(node))) on.set(static_cast<size_t>(node));
+        if (node >= 0 && s.targets.test(static_cast<size_t>(node))) on.set(static_cast<size_t>(node));
       }
       for (size_t n = 0; n < c.node_count(); ++n)
         if (on.test(n)) ++s.room.anti[g][n];
@@ -143,7 +147,7 @@ Exact exact_search(Setup s, uint64_t budget, std::vector<int>& target) {
   for (size_t i = s.blocks.size(); i-- > 0;) search.suffix_memory[i] = search.suffix_memory[i + 1] + s.blocks[i].need.memory;
   double free = 0;
   for (size_t n = 0; n < s.room.load.size(); ++n)
-    if (s.room.c->eligible(n)) free += std::max(0.0, s.room.c->limit(n).memory - s.room.load[n].memory);
+    if (s.targets.test(n)) free += std::max(0.0, s.room.c->limit(n).memory - s.room.load[n].memory);
   if (search.run(0, free)) {
     target = search.target;
     return Exact::Fits;
@@ -267,15 +271,24 @@ core::Result<std::vector<FailoverResult>> check_failover(const ClusterState& sta
     notes.push_back("too many combinations: only those of the " + std::to_string(pool.size()) +
                     " nodes hosting the most memory were checked");
   }
-  // Each combination is checked on the cluster with those nodes offline, so
-  // HA node-affinity priorities are recomputed among the survivors; the
-  // rules are compiled once per combination for all scopes.
+  // With HA node-affinity rules, each combination is checked on the cluster
+  // with those nodes offline, so the rules' priority classes are recomputed
+  // among the survivors as PVE's HA manager does (once per combination for
+  // all scopes); without them the rules of the whole cluster hold, minus the
+  // failed nodes.
+  const bool recompile = std::any_of(state.node_affinity.begin(), state.node_affinity.end(),
+                                     [](const NodeAffinityRule& r) { return r.enabled; });
   ClusterState scratch = state;
   std::vector<std::optional<Outcome>> worst(scopes.size()), tightest(scopes.size());
   size_t checked = 0;
   for_each_combination(pool, k, all.node_count(), [&](const NodeSet& failed) {
-    for (size_t n = 0; n < scratch.nodes.size(); ++n) scratch.nodes[n].online = state.nodes[n].online && !failed.test(n);
-    const Constraints c = Constraints::compile(scratch, config);
+    std::optional<Constraints> compiled;
+    if (recompile) {
+      for (size_t n = 0; n < scratch.nodes.size(); ++n)
+        scratch.nodes[n].online = state.nodes[n].online && !failed.test(n);
+      compiled.emplace(Constraints::compile(scratch, config));
+    }
+    const Constraints& c = compiled ? *compiled : all;
     ++checked;
     for (size_t i = 0; i < scopes.size(); ++i) {
       FailoverOptions scoped = options;

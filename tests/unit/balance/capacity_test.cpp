@@ -190,6 +190,25 @@ TEST(CapacityFailover, AntiAffinityAndPinsAreHardRules) {
   EXPECT_EQ(r->method, FailoverMethod::Exact);
 }
 
+TEST(CapacityFailover, HaPrioritiesAreRecomputedAmongTheSurvivors) {
+  // 101 (HA, 8 GiB) prefers node1 (priority 2), then node2 (1). node1 down:
+  // PVE restarts it in the next class, node2 (10 GiB free), not on node3.
+  ClusterState s;
+  for (const char* n : {"node1", "node2", "node3"}) s.nodes.push_back(node(n, 16));
+  Guest ha = guest(101, "node1", 8);
+  ha.ha_managed = true;
+  add(s, ha);
+  add(s, guest(201, "node2", 6));
+  s.node_affinity.push_back({.id = "prefer", .resources = {101}, .nodes = {{"node1", 2}, {"node2", 1}}, .strict = true});
+  FailoverOptions o;
+  o.scope = FailoverScope::Ha;
+  auto r = check_failover(s, config(), o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->fits);
+  ASSERT_EQ(r->guests.size(), 1u);
+  EXPECT_EQ(r->guests[0].target, "node2");
+}
+
 TEST(CapacityFailover, MaintenanceNodeTakesNothing) {
   ClusterState s;
   for (const char* n : {"node1", "node2", "node3"}) s.nodes.push_back(node(n, 16));
