@@ -15,7 +15,7 @@ import warnings
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
-from pvesim_harness import DEFAULT_SECRET, Pvesim  # noqa: E402
+from pvesim_harness import DEFAULT_SECRET, Pvesim, pvesim_binary  # noqa: E402
 
 
 def arg(name):
@@ -133,6 +133,24 @@ class Capacity(unittest.TestCase):
             self.assertNotEqual(r.returncode, 0, (args, r.stdout))
             self.assertIn(text, r.stderr, args)
             self.assertTrue(r.stderr.startswith("error: "), r.stderr)
+
+
+class ScenarioKeys(unittest.TestCase):
+    """pvesim refuses out-of-range trend and weekly-cycle keys by name."""
+
+    def test_bad_trend_keys_are_refused(self):
+        with open(SCENARIO) as f:
+            base = f.read()
+        for bad, key in (("mem_trend: 0.01", "mem_trend: 5"), ("mem_trend: 0.01", "mem_trend: .nan"),
+                         ("weekly_peak_day: 0", "weekly_peak_day: 7"),
+                         ("mem_weekly_amp: 0.05", "mem_weekly_amp: -2")):
+            with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+                f.write(base.replace(bad, key, 1))
+                f.flush()
+                r = subprocess.run([pvesim_binary(), "--port", "0", "--scenario", f.name], capture_output=True,
+                                   text=True, timeout=30)
+                self.assertNotEqual(r.returncode, 0, key)
+                self.assertIn("load." + key.split(":")[0], r.stderr)
 
 
 if __name__ == "__main__":
