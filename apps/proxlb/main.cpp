@@ -28,6 +28,8 @@ struct Flags {
   std::string snapshot_output;
   balance::PlacementRequest placement;
   bool best_node = false;  // ProxLB's -b
+  balance::CapacityCommand capacity;
+  std::string guest_memory = "4G", guest_disk = "0";
   double interval_seconds = 0;  // daemon --interval
   int rounds = 0;               // daemon --rounds
   bool no_daemon = false;       // status, plan: read the cluster even when a daemon runs
@@ -55,8 +57,19 @@ core::Status parse_placement(Flags& f) {
 // `command` is the subcommand, or empty for ProxLB's command line: a bare
 // `proxlb -c FILE [-d] [-j]` runs one balancing round, `-b` prints the best
 // node for a new guest.
+core::Status parse_capacity(Flags& f) {
+  auto memory = core::parse_size(f.guest_memory), disk = core::parse_size(f.guest_disk);
+  if (!memory) return core::Error(core::ErrorCategory::Usage, "--guest-memory '" + f.guest_memory + "' is not a size like 4G");
+  if (!disk) return core::Error(core::ErrorCategory::Usage, "--guest-disk '" + f.guest_disk + "' is not a size like 32G");
+  f.capacity.what_if.guest_memory = *memory;
+  f.capacity.what_if.guest_disk = *disk;
+  f.capacity.json = f.command.json;
+  return balance::check_capacity_options(f.capacity);
+}
+
 core::Status run(const std::string& command, Flags& f) {
   PVEKIT_TRY(parse_overrides(f));
+  if (command == "capacity") PVEKIT_TRY(parse_capacity(f));
   if (f.best_node && !command.empty())
     return core::Error(core::ErrorCategory::Usage,
                        "-b/--best-node is ProxLB's form of the best-node subcommand; use one or the other");
@@ -88,6 +101,7 @@ core::Status run(const std::string& command, Flags& f) {
   if (command == "status") return balance::run_status(*client, config, f.command, std::cout);
   if (command == "plan") return balance::run_plan(*client, config, f.command, std::cout);
   if (command == "balance") return balance::run_balance(*client, config, f.command, std::cout);
+  if (command == "capacity") return balance::run_capacity(*client, config, f.capacity, std::cout);
   if (command == "snapshot") return balance::run_snapshot(*client, f.snapshot_output, f.command, std::cout);
   if (command == "best-node" || f.best_node)
     return balance::run_best_node(*client, config, f.placement, f.command, std::cout);
@@ -143,6 +157,25 @@ int main(int argc, char** argv) {
     d->add_option("--rounds", f.rounds, "Stop after this many rounds (0: run until SIGTERM)")
         ->check(CLI::NonNegativeNumber);
   }
+  auto* capacity = app.add_subcommand(
+      "capacity", "Capacity per node and cluster, N+k failover check, forecast of when a threshold is crossed, what-if");
+  capacity->add_option("--timeframe", f.capacity.timeframe, "rrddata history to read: week, month or year")
+      ->capture_default_str();
+  capacity->add_option("--threshold", f.capacity.threshold, "Percent of capacity the forecast and headroom use")
+      ->capture_default_str();
+  capacity->add_option("--failures", f.capacity.failures, "Nodes that fail at once in the failover check (N+k)")
+      ->capture_default_str();
+  capacity->add_option("--add-guests", f.capacity.what_if.add_guests, "What-if: add this many guests");
+  capacity->add_option("--guest-memory", f.guest_memory, "What-if: memory of each added guest")->capture_default_str();
+  capacity->add_option("--guest-cores", f.capacity.what_if.guest_cores, "What-if: vCPUs of each added guest")
+      ->capture_default_str();
+  capacity->add_option("--guest-disk", f.guest_disk, "What-if: local disk of each added guest")->capture_default_str();
+  capacity->add_option("--remove-node", f.capacity.what_if.remove_nodes,
+                       "What-if: remove this node (its running guests restart elsewhere); repeatable");
+  capacity->add_option("--add-node-like", f.capacity.what_if.add_node_like,
+                       "What-if: add an empty node like this one; repeatable");
+  capacity->add_flag("--csv", f.capacity.csv, "Print the per-resource table as CSV");
+  capacity->add_option("--charts", f.capacity.charts_dir, "Write SVG charts of history and forecast to this directory");
   auto* best = app.add_subcommand("best-node", "The node where a new guest of this size should go");
   best->add_option("--memory", f.memory, "Memory of the new guest, e.g. 4G")->capture_default_str();
   best->add_option("--cpus", f.placement.cpus, "vCPUs of the new guest");

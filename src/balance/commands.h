@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "balance/capacity.h"
 #include "balance/config.h"
 #include "balance/planner.h"
 #include "core/result.h"
@@ -57,5 +58,20 @@ core::Status run_compat_round(pve::Client& client, const BalanceConfig& config, 
                               std::ostream& out);
 core::Status run_best_node(pve::Client& client, const BalanceConfig& config, const PlacementRequest& request,
                            const CommandOptions& options, std::ostream& out);
+
+// proxlb capacity (docs/capacity.md).
+struct CapacityCommand {
+  std::string timeframe = "month";  // rrddata history: week | month | year
+  double threshold = 85;            // percent of capacity
+  int failures = 1;                 // N+k
+  WhatIf what_if;
+  bool json = false;
+  bool csv = false;
+  std::string charts_dir;  // empty: no charts
+};
+// Usage errors for bad values, before anything is read from the cluster.
+core::Status check_capacity_options(const CapacityCommand& command);
+core::Status run_capacity(pve::Client& client, const BalanceConfig& config, const CapacityCommand& command,
+                          std::ostream& out);
 
 }  // namespace pvekit::balance

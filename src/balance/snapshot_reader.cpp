@@ -288,14 +288,6 @@ std::string migration_target(const std::vector<pve::TaskLogLine>& log) {
   return "";
 }
 
-double percentile(std::vector<double> values, int pct) {
-  if (values.empty()) return 0.0;
-  std::sort(values.begin(), values.end());
-  pct = std::clamp(pct, 1, 100);
-  size_t rank = static_cast<size_t>(std::ceil(pct / 100.0 * static_cast<double>(values.size())));
-  return values[std::max<size_t>(rank, 1) - 1];
-}
-
 uint64_t local_disk_bytes(const std::map<std::string, std::string>& config,
                           const std::vector<std::string>& shared_storages) {
   uint64_t total = 0;

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "balance/capacity.h"  // percentile()
 #include "balance/config.h"
 #include "balance/model.h"
 #include "core/result.h"
@@ -84,8 +85,5 @@ uint64_t local_disk_bytes(const std::map<std::string, std::string>& config,
 // 104 to node 'pve3' (10.0.0.3)", as qemu-server and pve-container log it);
 // empty when no line does.
 std::string migration_target(const std::vector<pve::TaskLogLine>& log);
-
-// The `percentile` (1..100, nearest-rank) of `values`; 0 when empty.
-double percentile(std::vector<double> values, int percentile);
 
 }  // namespace pvekit::balance

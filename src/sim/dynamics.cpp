@@ -24,6 +24,12 @@ double daily(double t, double peak_hour) {
   return std::cos((hours - peak_hour) / 24.0 * 2 * std::numbers::pi);
 }
 
+// The weekly cosine: 1 on `peak_day` (0 = Monday; 1970-01-01 was a Thursday).
+double weekly(double t, double peak_day) {
+  const double days = std::fmod(t / 86400.0 + 3.0, 7.0);
+  return std::cos((days - peak_day) / 7.0 * 2 * std::numbers::pi);
+}
+
 double round4(double v) { return std::round(v * 1e4) / 1e4; }
 
 }  // namespace
@@ -41,8 +47,15 @@ GuestSample sample_guest(const Guest& g, uint64_t seed, double t) {
   const double day = daily(t, g.load.peak_hour);
   const double n1 = 2 * unit_hash(seed, g.vmid, bucket * 4) - 1;
   const double n2 = 2 * unit_hash(seed, g.vmid, bucket * 4 + 1) - 1;
-  s.cpu = g.suspended ? 0.0 : clamp01(g.load.cpu + g.load.cpu_amp * day + g.load.noise * n1, 0.001);
-  s.mem = static_cast<uint64_t>(clamp01(g.load.mem + g.load.mem_amp * day + g.load.noise * 0.5 * n2, 0.02) *
+  const double week = weekly(t, g.load.weekly_peak_day);
+  const double days = (t - g.load.trend_origin) / 86400.0;
+  s.cpu = g.suspended ? 0.0
+                      : clamp01(g.load.cpu + g.load.cpu_trend * days + g.load.cpu_amp * day +
+                                    g.load.cpu_weekly_amp * week + g.load.noise * n1,
+                                0.001);
+  s.mem = static_cast<uint64_t>(clamp01(g.load.mem + g.load.mem_trend * days + g.load.mem_amp * day +
+                                            g.load.mem_weekly_amp * week + g.load.noise * 0.5 * n2,
+                                        0.02) *
                                 static_cast<double>(g.maxmem));
   const double activity = 0.5 + s.cpu;
   s.netin = g.load.net * activity * (1 + 0.3 * n2);

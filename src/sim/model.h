@@ -29,6 +29,16 @@ struct LoadProfile {
   double peak_hour = 14;   // hour of day (UTC) of the daily maximum
   double net = 2e5;        // mean network bytes/s in and out
   double io = 1e5;         // mean disk bytes/s read and written
+  // Growth and the weekly cycle (proxlb capacity's forecasts): the means
+  // above hold at `trend_origin` (Unix seconds, the scenario's load time)
+  // and change by *_trend per day before and after it; the weekly cosine
+  // peaks on `weekly_peak_day` (0 = Monday, UTC).
+  double cpu_trend = 0;       // fraction of the cores per day
+  double mem_trend = 0;       // fraction of maxmem per day
+  double cpu_weekly_amp = 0;  // fraction
+  double mem_weekly_amp = 0;  // fraction
+  double weekly_peak_day = 2;
+  double trend_origin = 0;
 };
 
 // What a snapshot keeps of its guest's configuration (PVE stores the whole

@@ -1,6 +1,8 @@
 #include "sim/scenario.h"
 
 #include <algorithm>
+#include <cmath>
+#include <tuple>
 #include <set>
 
 #include "core/files.h"
@@ -142,10 +144,23 @@ Result<Storage> parse_storage(const Json& j, const std::string& path) {
   return s;
 }
 
-Result<LoadProfile> parse_load(const Json& j, const std::string& path) {
+Result<LoadProfile> parse_load(const Json& j, const std::string& path, double now) {
   LoadProfile p;
+  p.trend_origin = now;
   if (j.is_null()) return p;
-  PVEKIT_TRY(check_keys(j, path, {"cpu", "cpu_amp", "mem", "mem_amp", "noise", "peak_hour", "net", "io"}));
+  PVEKIT_TRY(check_keys(j, path, {"cpu", "cpu_amp", "mem", "mem_amp", "noise", "peak_hour", "net", "io", "cpu_trend",
+                                  "mem_trend", "cpu_weekly_amp", "mem_weekly_amp", "weekly_peak_day"}));
+  PVEKIT_ASSIGN(p.cpu_trend, get_num(j, path, "cpu_trend", p.cpu_trend));
+  PVEKIT_ASSIGN(p.mem_trend, get_num(j, path, "mem_trend", p.mem_trend));
+  PVEKIT_ASSIGN(p.cpu_weekly_amp, get_num(j, path, "cpu_weekly_amp", p.cpu_weekly_amp));
+  PVEKIT_ASSIGN(p.mem_weekly_amp, get_num(j, path, "mem_weekly_amp", p.mem_weekly_amp));
+  PVEKIT_ASSIGN(p.weekly_peak_day, get_num(j, path, "weekly_peak_day", p.weekly_peak_day));
+  for (auto [key, v, limit] : {std::tuple{"cpu_trend", p.cpu_trend, 1.0}, {"mem_trend", p.mem_trend, 1.0},
+                               {"cpu_weekly_amp", p.cpu_weekly_amp, 1.0}, {"mem_weekly_amp", p.mem_weekly_amp, 1.0}}) {
+    if (!std::isfinite(v) || std::abs(v) > limit) return config_error(path + "." + key, "must be within -1..1");
+  }
+  if (!(p.weekly_peak_day >= 0 && p.weekly_peak_day < 7))
+    return config_error(path + ".weekly_peak_day", "must be 0 (Monday) up to 7");
   PVEKIT_ASSIGN(p.cpu, get_num(j, path, "cpu", p.cpu));
   PVEKIT_ASSIGN(p.cpu_amp, get_num(j, path, "cpu_amp", p.cpu_amp));
   PVEKIT_ASSIGN(p.mem, get_num(j, path, "mem", p.mem));
@@ -184,7 +199,7 @@ Result<Guest> parse_guest(const Json& j, const std::string& path, double now) {
   PVEKIT_ASSIGN(g.pool, get_str(j, path, "pool", ""));
   PVEKIT_ASSIGN(g.is_template, get_bool(j, path, "template", false));
   PVEKIT_ASSIGN(g.lock, get_str(j, path, "lock", ""));
-  PVEKIT_ASSIGN(g.load, parse_load(j.value("load", Json()), path + ".load"));
+  PVEKIT_ASSIGN(g.load, parse_load(j.value("load", Json()), path + ".load", now));
   PVEKIT_ASSIGN(double uptime, get_num(j, path, "uptime", 3600.0 * (24 + vmid % 200)));
   g.started_at = now - uptime;
   if (j.contains("config")) {
