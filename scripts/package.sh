@@ -55,10 +55,10 @@ for f in usr/bin/{lxcri,proxlb,pvesim} usr/share/man/man1/{lxcri,proxlb,pvesim}.
   etc/default/pvesim etc/proxlb/proxlb.yaml etc/pvekit/lxcri.json; do
   [ -f "$root/$f" ] || die "/$f was not installed (is $build configured from this tree? run cmake --build $build)"
 done
-# lxcri's modules (lib/pvekit, or lib/<multiarch>/pvekit with --prefix /usr at configure).
-modules=$(cd "$root" && find usr/lib -path '*/pvekit/lxcri-*.so')
-for module in lxcri-proxmox.so lxcri-systemd.so; do
-  grep -q "/$module\$" <<<"$modules" || die "lxcri's module $module was not installed (run cmake --build $build)"
+# lxcri's helpers (lib/pvekit, or lib/<multiarch>/pvekit with --prefix /usr at configure).
+helpers=$(cd "$root" && find usr/lib -path '*/pvekit/lxcri-*' -type f)
+for helper in lxcri-proxmox lxcri-systemd; do
+  grep -q "/$helper\$" <<<"$helpers" || die "lxcri's helper $helper was not installed (run cmake --build $build)"
 done
 
 # Debian policy: man pages compressed with gzip -9n.
@@ -66,7 +66,7 @@ find "$root/usr/share/man" -type f -name '*.[1-9]' -exec gzip -9n {} +
 
 mkdir -p "$root/DEBIAN"
 printf 'Source: pvekit\n\nPackage: pvekit\nArchitecture: any\n' >"$work/debian/control"
-depends=$(cd "$work" && dpkg-shlibdeps -O debian/pvekit/usr/bin/* $(printf 'debian/pvekit/%s ' $modules) 2>"$work/shlibdeps.log" |
+depends=$(cd "$work" && dpkg-shlibdeps -O debian/pvekit/usr/bin/* $(printf 'debian/pvekit/%s ' $helpers) 2>"$work/shlibdeps.log" |
   sed -n 's/^shlibs:Depends=//p') || die "dpkg-shlibdeps failed: $(tail -n 3 "$work/shlibdeps.log")"
 [ -n "$depends" ] || die "dpkg-shlibdeps found no dependencies of the programs"
 installed_size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)

@@ -11,7 +11,7 @@ build_packages=(
   nlohmann-json3-dev libcurl4-openssl-dev libboost-dev libssl-dev
   libcli11-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
   libseccomp-dev libcap-dev libsystemd-dev
-  dpkg-dev
+  dpkg-dev lld
   googletest libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
 )
 test_peers=(

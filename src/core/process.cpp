@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,10 +54,30 @@ void drain(int out_fd, int err_fd, std::string& out, std::string& err) {
   }
 }
 
+// The child's standard input: `input` in a memfd read from its start, or /dev/null.
+core::Result<UniqueFd> open_input(const std::string& input) {
+  if (input.empty()) {
+    UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!null.valid()) return Error::system("open /dev/null", errno);
+    return null;
+  }
+  UniqueFd mem(::memfd_create("input", MFD_CLOEXEC));
+  if (!mem.valid()) return Error::system("memfd_create", errno);
+  for (size_t done = 0; done < input.size();) {
+    ssize_t n = ::write(mem.get(), input.data() + done, input.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error::system("write a command's input to a memfd", errno);
+    done += static_cast<size_t>(n);
+  }
+  if (::lseek(mem.get(), 0, SEEK_SET) != 0) return Error::system("rewind a command's input", errno);
+  return mem;
+}
+
 }  // namespace
 
 core::Result<CommandOutput> ProcessRunner::run(const std::vector<std::string>& argv_s) {
   if (argv_s.empty()) return Error(ErrorCategory::Internal, "run: empty command line");
+  PVEKIT_ASSIGN(UniqueFd in, open_input(input_));
   PVEKIT_ASSIGN(Pipe out, make_pipe());
   PVEKIT_ASSIGN(Pipe err, make_pipe());
   // exec's errno comes back over this close-on-exec pipe; EOF means exec worked.
@@ -68,8 +89,7 @@ core::Result<CommandOutput> ProcessRunner::run(const std::vector<std::string>& a
   pid_t pid = ::fork();
   if (pid < 0) return Error::system("fork " + argv_s[0], errno);
   if (pid == 0) {
-    int null = ::open("/dev/null", O_RDONLY);
-    if (null >= 0) ::dup2(null, 0);
+    ::dup2(in.get(), 0);
     ::dup2(out.write.get(), 1);
     ::dup2(err.write.get(), 2);
     ::execvp(argv[0], argv.data());

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -22,16 +23,21 @@ struct CommandOutput {
 class CommandRunner {
  public:
   virtual ~CommandRunner() = default;
-  // Runs argv (argv[0] is searched in PATH; no shell) with stdin from
-  // /dev/null and waits for it. System error when it cannot be started (not
+  // Runs argv (argv[0] is searched in PATH; no shell) and waits for it. System error when it cannot be started (not
   // found, not executable); any exit status is a value.
   virtual core::Result<CommandOutput> run(const std::vector<std::string>& argv) = 0;
 };
 
-// fork + execvp, capturing standard output and error.
+// fork + execvp, capturing standard output and error. Standard input is
+// `input` (from a memfd, so any size goes in without a writer to wait for),
+// or /dev/null when it is empty.
 class ProcessRunner final : public CommandRunner {
  public:
+  explicit ProcessRunner(std::string input = {}) : input_(std::move(input)) {}
   core::Result<CommandOutput> run(const std::vector<std::string>& argv) override;
+
+ private:
+  std::string input_;
 };
 
 // SIGKILLs child `pid` and reaps it: what every failure path that must leave

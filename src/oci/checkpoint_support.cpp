@@ -1,7 +1,7 @@
 #include "oci/checkpoint_support.h"
 
 #include "core/strings.h"
-#include "oci/proxmox_module.h"
+#include "oci/proxmox_helper.h"
 
 namespace pvekit::oci {
 
@@ -30,8 +30,8 @@ core::Result<std::unique_ptr<SnapshotTools>> open_snapshot_tools(const RuntimeCo
       tools->driver = snapshot::make_zfs_driver(tools->runner, config.checkpoint);
       break;
     case snapshot::DriverKind::Pve: {
-      PVEKIT_ASSIGN(auto module, proxmox_module());
-      PVEKIT_ASSIGN(tools->driver, module->pve_driver(config));
+      PVEKIT_ASSIGN(auto proxmox, proxmox_functions());
+      PVEKIT_ASSIGN(tools->driver, proxmox->pve_driver(config));
       break;
     }
     case snapshot::DriverKind::Criu:

@@ -4,11 +4,14 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
-#include <set>
+#include <iostream>
 #include <ostream>
+#include <set>
 
 #include "core/log.h"
 #include "oci/commands.h"
+#include "oci/linux/selfexec.h"
+#include "oci/proxmox_helper.h"
 #include "pvekit/version.h"
 
 namespace pvekit::oci {
@@ -299,6 +302,19 @@ int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err) {
   if (!global.log.empty()) spdlog::error("{}", message);  // podman reads the error from the log file
   err << "lxcri: error: " << message << "\n";
   return 1;
+}
+
+int lxcri_main(int argc, char** argv) {
+  if (cli_needs_sealed_binary(argc, argv)) {
+    // Never hand a container a way to our writable binary (CVE-2019-5736).
+    auto s = linux::ensure_protected_exe(argv);
+    if (!s.ok()) {
+      std::cerr << "lxcri: error: " << s.error().to_string() << "\n";
+      return 1;
+    }
+  }
+  set_command_line(argv);
+  return run_cli(argc, argv, std::cout, std::cerr);
 }
 
 }  // namespace pvekit::oci

@@ -75,7 +75,7 @@ std::string hook_state_json(const LoadedContainer& c);
 nlohmann::ordered_json state_json(const LoadedContainer& c);
 nlohmann::ordered_json state_json(const ContainerState& state, ContainerStatus status);
 // Writes the state of a container found in the Proxmox cluster whose state
-// directory was lost (ProxmoxModule::find / list_managed) and locks it.
+// directory was lost (ProxmoxFunctions::find / list_managed) and locks it.
 core::Result<ContainerLock> restore_state(Context& ctx, const ContainerState& found);
 // Stops what is left of the container, runs poststop hooks and removes its state.
 core::Status destroy_container(Context& ctx, LoadedContainer& c);

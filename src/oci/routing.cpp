@@ -4,8 +4,8 @@
 
 #include "oci/backend.h"
 #include "oci/linux/backend.h"
-#include "oci/proxmox_module.h"
-#include "oci/systemd_module.h"
+#include "oci/proxmox_helper.h"
+#include "oci/systemd_helper.h"
 
 namespace pvekit::oci {
 namespace {
@@ -109,8 +109,8 @@ core::Result<std::unique_ptr<Backend>> make_backend(const std::string& name, con
         global.cgroup_root, global.config.lsm_unavailable_warn ? linux::LsmPolicy::Warn : linux::LsmPolicy::Refuse,
         linux::CgroupDriver{.systemd = global.systemd_cgroup, .connect_systemd = connect_systemd}));
   if (name == "proxmox") {
-    PVEKIT_ASSIGN(auto module, proxmox_module());
-    return module->connect(global.config);
+    PVEKIT_ASSIGN(auto proxmox, proxmox_functions());
+    return proxmox->connect(global.config);
   }
   return Error(ErrorCategory::Config, "unknown backend \"" + name + "\" (linux or proxmox)");
 }

@@ -11,8 +11,8 @@ while the VM runs) and shared read-only over 9p (tag pvekit_in, /mnt/in in the
 guest):
 
     opt/bin/lxcri, opt/bin/lxcri_seccomp_agent
-    opt/lib/pvekit/lxcri-systemd.so     (when the build tree has it: lxcri finds
-                                         its modules at <bindir>/../lib/pvekit)
+    opt/lib/pvekit/lxcri-systemd        (when the build tree has it: lxcri finds
+                                         its helpers at <bindir>/../lib/pvekit)
     tests/                              (this repository's tests/)
     guest-command                       (what the guest's test unit runs)
 
@@ -121,8 +121,8 @@ def kvm_usable(qemu, image):
         return f.read().strip() == "yes"
 
 
-def module_path(lxcri, name):
-    """Where lxcri looks for its module `name`: <dir of the binary>/../lib/pvekit/ (src/oci/proxmox_module.h)."""
+def helper_path(lxcri, name):
+    """Where lxcri looks for its helper `name`: <dir of the binary>/../lib/pvekit/ (src/oci/helper.h)."""
     return os.path.normpath(os.path.join(os.path.dirname(os.path.realpath(lxcri)), "..", "lib", "pvekit", name))
 
 
@@ -144,9 +144,9 @@ def stage(a, staging):
     os.makedirs(opt_bin)
     os.makedirs(opt_lib)
     copy_stripped(a.lxcri, os.path.join(opt_bin, "lxcri"))
-    systemd_module = module_path(a.lxcri, "lxcri-systemd.so")
-    if os.path.exists(systemd_module):
-        copy_stripped(systemd_module, os.path.join(opt_lib, "lxcri-systemd.so"))
+    systemd_helper = helper_path(a.lxcri, "lxcri-systemd")
+    if os.path.exists(systemd_helper):
+        copy_stripped(systemd_helper, os.path.join(opt_lib, "lxcri-systemd"))
     if a.seccomp_agent:
         shutil.copy2(a.seccomp_agent, os.path.join(opt_bin, "lxcri_seccomp_agent"))
     shutil.copytree(os.path.join(REPO, "tests"), os.path.join(staging, "tests"),
@@ -158,12 +158,12 @@ def stage(a, staging):
                 "export PATH=%(opt)s/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PVEKIT_VM=1\n"
                 "export PVEKIT_LXCRI=%(opt)s/bin/lxcri PVEKIT_SECCOMP_AGENT=%(agent)s\n"
                 "echo \"pvekit-vm: inputs copied $(cut -d' ' -f1 /proc/uptime) s after boot;"
-                " systemd module: $(ls %(opt)s/lib/pvekit/ 2>/dev/null | tr '\\n' ' ')\"\n"
+                " lxcri helpers: $(ls %(opt)s/lib/pvekit/ 2>/dev/null | tr '\\n' ' ')\"\n"
                 "cd /mnt/in/tests\n"
                 "exec %(cmd)s\n"
                 % {"opt": GUEST_OPT, "cmd": quoted,
                    "agent": GUEST_OPT + "/bin/lxcri_seccomp_agent" if a.seccomp_agent else ""})
-    return bool(os.path.exists(systemd_module))
+    return bool(os.path.exists(systemd_helper))
 
 
 def qemu_command(qemu, image, staging, out, console, test_log):
@@ -293,7 +293,7 @@ def main():
     for name in ("console.log", "test.log"):
         open(os.path.join(work, name), "w").close()
     try:
-        has_module = stage(a, staging)
+        has_helper = stage(a, staging)
         cmd = qemu_command(qemu, image, staging, out, os.path.join(work, "console.log"),
                            os.path.join(work, "test.log"))
         console = os.path.join(work, "console.log")
@@ -303,8 +303,8 @@ def main():
         # time, or stopped before it, is retried, and said so.
         deadline = time.time() + a.timeout
         for attempt in range(1, BOOT_ATTEMPTS + 1):
-            log("booting %s (%s; lxcri-systemd.so %s)" % (image, "kvm" if "kvm" in cmd else "software emulation",
-                                                         "passed" if has_module else "not built"))
+            log("booting %s (%s; lxcri-systemd %s)" % (image, "kvm" if "kvm" in cmd else "software emulation",
+                                                      "passed" if has_helper else "not built"))
             exited, seconds, cpu, seen = boot(cmd, work, deadline - time.time(), a.boot_timeout)
             if BOOT_MARK in seen or attempt == BOOT_ATTEMPTS or time.time() >= deadline:
                 break

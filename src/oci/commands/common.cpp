@@ -2,7 +2,7 @@
 #include "core/log.h"
 #include "oci/commands.h"
 #include "oci/linux/hooks.h"
-#include "oci/proxmox_module.h"
+#include "oci/proxmox_helper.h"
 
 namespace pvekit::oci {
 
@@ -17,9 +17,9 @@ core::Result<ContainerLock> lock_or_recover(Context& ctx, const std::string& id)
   if (lock.ok() || lock.error().category() != core::ErrorCategory::NotFound ||
       ctx.global.config.proxmox_api.hosts.empty() || !validate_id(id).ok())
     return lock;
-  auto module = proxmox_module();
-  auto found = module.ok() ? (*module)->find(ctx.global.config, id)
-                           : core::Result<std::optional<ContainerState>>(module.error());
+  auto proxmox = proxmox_functions();
+  auto found = proxmox.ok() ? (*proxmox)->find(ctx.global.config, id)
+                           : core::Result<std::optional<ContainerState>>(proxmox.error());
   if (!found.ok()) {
     spdlog::warn("looking for container {} in the Proxmox cluster: {}", id, found.error().to_string());
     return lock;

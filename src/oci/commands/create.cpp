@@ -1,4 +1,3 @@
-#include <pwd.h>
 #include <unistd.h>
 
 #include <climits>
@@ -9,6 +8,7 @@
 #include "oci/commands.h"
 #include "oci/routing.h"
 #include "oci/linux/console.h"
+#include "oci/linux/process.h"
 
 namespace pvekit::oci {
 
@@ -41,12 +41,11 @@ class StateDirGuard {
 };
 
 // The creating user's name, as runc's "owner" ("root"); the uid when unnamed.
+// Read from /etc/passwd as runc's static Go build does: NSS would load shared
+// libraries into the static lxcri.
 std::string owner_name() {
-  passwd pw{};
-  passwd* found = nullptr;
-  char buf[4096];
-  if (::getpwuid_r(::geteuid(), &pw, buf, sizeof buf, &found) == 0 && found != nullptr) return pw.pw_name;
-  return std::to_string(::geteuid());
+  auto passwd = core::read_file("/etc/passwd");
+  return linux::user_name(::geteuid(), passwd.ok() ? *passwd : "");
 }
 
 core::Result<CreateRequest> make_request(Context& ctx, const CreateOptions& o) {
@@ -73,17 +72,19 @@ core::Status cmd_create(Context& ctx, const CreateOptions& o, int console_fd) {
     return Error(ErrorCategory::Usage, "cannot allocate a tty without --console-socket (process.terminal is true)");
   if (!terminal && !o.console_socket.empty())
     return Error(ErrorCategory::Usage, "--console-socket needs process.terminal: true");
+  PVEKIT_ASSIGN(auto route, route_container(ctx.global.config.rules, ctx.global.config.default_backend,
+                                            {.id = o.id, .bundle = request.bundle,
+                                             .annotations = request.spec.annotations}));
+  spdlog::debug("container {}: backend {} ({})", o.id, route.backend, route.reason);
+  // Before the console socket: the proxmox backend hands the command over to
+  // its helper here, which must find the socket not yet connected.
+  PVEKIT_ASSIGN(auto backend, make_backend(route.backend, ctx.global));
   UniqueFd console;
   if (terminal && !o.console_socket.empty()) {
     PVEKIT_ASSIGN(console, linux::connect_console_socket(o.console_socket));
     console_fd = console.get();
   }
   request.console_fd = terminal ? console_fd : -1;
-  PVEKIT_ASSIGN(auto route, route_container(ctx.global.config.rules, ctx.global.config.default_backend,
-                                            {.id = o.id, .bundle = request.bundle,
-                                             .annotations = request.spec.annotations}));
-  spdlog::debug("container {}: backend {} ({})", o.id, route.backend, route.reason);
-  PVEKIT_ASSIGN(auto backend, make_backend(route.backend, ctx.global));
   PVEKIT_ASSIGN(auto lock, ctx.store.create(o.id));
   StateDirGuard guard(ctx.store, o.id);
   std::string created = rfc3339_now(), owner = owner_name();

@@ -3,7 +3,7 @@
 
 #include "core/log.h"
 #include "oci/commands.h"
-#include "oci/proxmox_module.h"
+#include "oci/proxmox_helper.h"
 
 namespace pvekit::oci {
 
@@ -38,9 +38,9 @@ void recover_lost_proxmox_containers(Context& ctx, std::vector<std::string>& ids
     auto s = ctx.store.load(id);
     if (s.ok() && s->backend == "proxmox") known.insert(s->pve_vmid);
   }
-  auto module = proxmox_module();
-  auto found = module.ok() ? (*module)->list_managed(ctx.global.config, known)
-                           : core::Result<std::vector<ContainerState>>(module.error());
+  auto proxmox = proxmox_functions();
+  auto found = proxmox.ok() ? (*proxmox)->list_managed(ctx.global.config, known)
+                           : core::Result<std::vector<ContainerState>>(proxmox.error());
   if (!found.ok()) {
     spdlog::warn("listing lxcri's containers in the Proxmox cluster: {}; showing local state only",
                  found.error().to_string());

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <optional>
 #include <utility>
 
 #include "core/strings.h"
@@ -77,16 +78,26 @@ std::string env_value(const std::vector<std::string>& env, const std::string& na
   return fallback;
 }
 
-std::vector<std::string> env_with_home(const std::vector<std::string>& env, uid_t uid, const std::string& passwd) {
-  if (!env_value(env, "HOME", "").empty()) return env;
-  std::string home = "/";
+namespace {
+
+// Field `index` of the first entry of `uid` in `passwd` that has it non-empty.
+std::optional<std::string> passwd_field(const std::string& passwd, uid_t uid, size_t index) {
   for (const auto& line : core::split(passwd, '\n', true)) {
     auto fields = core::split(line, ':', false);  // name:password:uid:gid:gecos:home:shell
-    if (fields.size() >= 6 && fields[2] == std::to_string(uid) && !fields[5].empty()) {
-      home = fields[5];
-      break;
-    }
+    if (fields.size() >= 6 && fields[2] == std::to_string(uid) && !fields[index].empty()) return fields[index];
   }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string user_name(uid_t uid, const std::string& passwd) {
+  return passwd_field(passwd, uid, 0).value_or(std::to_string(uid));
+}
+
+std::vector<std::string> env_with_home(const std::vector<std::string>& env, uid_t uid, const std::string& passwd) {
+  if (!env_value(env, "HOME", "").empty()) return env;
+  const std::string home = passwd_field(passwd, uid, 5).value_or("/");
   std::vector<std::string> out;
   for (const auto& e : env)
     if (e != "HOME=") out.push_back(e);

@@ -33,6 +33,10 @@ std::string env_value(const std::vector<std::string>& env, const std::string& na
 // home of `uid`, or "/" when the file has none.
 std::vector<std::string> env_with_home(const std::vector<std::string>& env, uid_t uid, const std::string& passwd);
 
+// The name of `uid` in `passwd` (/etc/passwd text), or the uid as a number
+// when it has none.
+std::string user_name(uid_t uid, const std::string& passwd);
+
 // args[0] as execve needs it: kept when it contains '/', else searched in the
 // PATH of `env` (runc's default PATH when unset). NotFound when absent.
 core::Result<std::string> find_executable(const std::string& name, const std::vector<std::string>& env);

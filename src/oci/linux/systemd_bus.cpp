@@ -1,5 +1,5 @@
-// The module lxcri-systemd.so: SystemdBus over sd-bus (systemd's own client
-// library), talking to org.freedesktop.systemd1 as systemd-run and runc do.
+// The helper lxcri-systemd's client: SystemdBus over sd-bus (systemd's own
+// client library), talking to org.freedesktop.systemd1 as systemd-run and runc do.
 
 #include <systemd/sd-bus.h>
 #include <unistd.h>
@@ -11,10 +11,7 @@
 #include <string>
 #include <type_traits>
 
-#include "oci/module.h"
 #include "oci/linux/systemd_cgroup.h"
-#include "oci/systemd_module.h"
-#include "pvekit/version.h"
 
 namespace pvekit::oci::linux {
 namespace {
@@ -217,7 +214,9 @@ class SdBus final : public SystemdBus {
   std::map<std::string, std::string> finished_;  // job path -> result, as JobRemoved reports them
 };
 
-core::Result<std::unique_ptr<SystemdBus>> connect() {
+}  // namespace
+
+core::Result<std::unique_ptr<SystemdBus>> connect_sd_bus() {
   if (!systemd_booted())
     return Error(ErrorCategory::Runtime,
                  "--systemd-cgroup: systemd is not this host's init (there is no /run/systemd/system); "
@@ -243,12 +242,4 @@ core::Result<std::unique_ptr<SystemdBus>> connect() {
   return std::unique_ptr<SystemdBus>(std::move(client));
 }
 
-const SystemdModule kModule{.connect = connect};
-
-}  // namespace
 }  // namespace pvekit::oci::linux
-
-extern "C" __attribute__((visibility("default"))) const pvekit::oci::SystemdModule* pvekit_lxcri_systemd_module(
-    const char* version, const std::shared_ptr<spdlog::logger>* logger) {
-  return pvekit::oci::enter_module(pvekit::oci::linux::kModule, pvekit::kVersion, version, logger);
-}

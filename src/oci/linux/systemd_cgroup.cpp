@@ -7,6 +7,7 @@
 #include <optional>
 #include <sstream>
 
+#include "core/json.h"
 #include "core/log.h"
 #include "core/process.h"
 #include "core/strings.h"
@@ -20,6 +21,43 @@ using core::ErrorCategory;
 using core::Status;
 
 namespace {
+
+// The D-Bus signature of each UnitPropertyValue alternative, in variant order.
+constexpr const char* kPropertyTypes[] = {"b", "t", "s", "ay", "a(ss)", "au"};
+static_assert(std::size(kPropertyTypes) == std::variant_size_v<UnitPropertyValue>);
+
+// `value` as an array of unsigned integers no larger than `max`.
+template <typename T>
+std::optional<std::vector<T>> unsigned_array(const core::Json& value, uint64_t max) {
+  if (!value.is_array()) return std::nullopt;
+  std::vector<T> out;
+  for (const auto& v : value) {
+    if (!v.is_number_unsigned() || v.get<uint64_t>() > max) return std::nullopt;
+    out.push_back(static_cast<T>(v.get<uint64_t>()));
+  }
+  return out;
+}
+
+std::optional<UnitPropertyValue> property_value(const std::string& type, const core::Json& value) {
+  if (type == "b" && value.is_boolean()) return value.get<bool>();
+  if (type == "t" && value.is_number_unsigned()) return value.get<uint64_t>();
+  if (type == "s" && value.is_string()) return value.get<std::string>();
+  if (type == "ay") {
+    if (auto bytes = unsigned_array<uint8_t>(value, UINT8_MAX)) return *bytes;
+  }
+  if (type == "au") {
+    if (auto words = unsigned_array<uint32_t>(value, UINT32_MAX)) return *words;
+  }
+  if (type == "a(ss)" && value.is_array()) {
+    std::vector<DeviceAllowEntry> entries;
+    for (const auto& e : value) {
+      if (!e.is_array() || e.size() != 2 || !e[0].is_string() || !e[1].is_string()) return std::nullopt;
+      entries.emplace_back(e[0].get<std::string>(), e[1].get<std::string>());
+    }
+    return entries;
+  }
+  return std::nullopt;
+}
 
 Error bad_path(const std::string& cgroups_path, const std::string& why) {
   return Error(ErrorCategory::Config, "linux.cgroupsPath: \"" + cgroups_path + "\" " + why)
@@ -113,6 +151,36 @@ std::optional<std::vector<DeviceAllowEntry>> allow_entries(const DeviceRule& r, 
 }
 
 }  // namespace
+
+std::string unit_properties_to_json(const std::vector<UnitProperty>& properties) {
+  core::Json out = core::Json::array();
+  for (const auto& p : properties) {
+    core::Json value;
+    std::visit([&](const auto& v) { value = v; }, p.value);
+    out.push_back({{"name", p.name}, {"type", kPropertyTypes[p.value.index()]}, {"value", std::move(value)}});
+  }
+  return out.dump();
+}
+
+core::Result<std::vector<UnitProperty>> unit_properties_from_json(const std::string& text) {
+  PVEKIT_ASSIGN(auto json, core::parse_json(text, "unit properties"));
+  if (!json.is_array()) return Error(ErrorCategory::Usage, "unit properties: not a JSON array");
+  std::vector<UnitProperty> out;
+  for (size_t i = 0; i < json.size(); ++i) {
+    const auto& e = json[i];
+    auto bad = [&](const std::string& why) {
+      return Error(ErrorCategory::Usage, "unit property " + std::to_string(i) + ": " + why);
+    };
+    if (!e.is_object() || !e.contains("name") || !e["name"].is_string() || e["name"].get<std::string>().empty())
+      return bad("needs a non-empty string \"name\"");
+    if (!e.contains("type") || !e["type"].is_string()) return bad("needs a string \"type\"");
+    const std::string type = e["type"].get<std::string>();
+    auto value = property_value(type, e.contains("value") ? e["value"] : core::Json());
+    if (!value) return bad("\"value\" is not a D-Bus " + type + " (types: b, t, s, ay, a(ss), au)");
+    out.push_back({e["name"].get<std::string>(), std::move(*value)});
+  }
+  return out;
+}
 
 core::Result<SystemdUnitPath> parse_systemd_cgroups_path(const std::string& cgroups_path, const std::string& id) {
   std::string spec = cgroups_path.empty() ? ":lxcri:" + id : cgroups_path;

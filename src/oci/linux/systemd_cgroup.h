@@ -4,8 +4,8 @@
 // is a transient scope unit that systemd creates with Delegate=yes, its limits
 // are unit properties, and the files systemd has no property for are written
 // by the cgroup v2 manager below it. Everything here but SystemdBus is pure or
-// file-level; the D-Bus client lives in a module (systemd_module.h), loaded
-// only by the commands that talk to systemd (create, update, delete), so
+// file-level; the D-Bus client lives in a helper executable (systemd_helper.h),
+// run only by the commands that talk to systemd (create, update, delete), so
 // neither libsystemd nor a bus connection is in the way of the others.
 
 #include <sys/types.h>
@@ -56,6 +56,14 @@ struct UnitProperty {
   bool operator==(const UnitProperty&) const = default;
 };
 
+// The form unit properties cross to the helper lxcri-systemd in
+// (systemd_helper.h): a JSON array of {"name", "type", "value"} objects, the
+// type being the property's D-Bus signature (b, t, s, ay, a(ss), au).
+std::string unit_properties_to_json(const std::vector<UnitProperty>& properties);
+// Reads that form back; anything else (another type, a value that does not
+// fit it, a missing name) is a Usage error naming the entry's index.
+core::Result<std::vector<UnitProperty>> unit_properties_from_json(const std::string& text);
+
 // systemd's USEC_INFINITY / CGROUP_LIMIT_MAX: "max" in a cgroup file.
 inline constexpr uint64_t kSystemdInfinity = UINT64_MAX;
 
@@ -92,7 +100,7 @@ bool systemd_booted();
 std::vector<UnitProperty> scope_properties(const std::string& id, const SystemdUnitPath& path, pid_t pid);
 
 // systemd's manager API, as far as the driver uses it. The implementation is
-// the module's sd-bus client; tests use a fake.
+// the helper's sd-bus client; tests use a fake.
 class SystemdBus {
  public:
   virtual ~SystemdBus() = default;
@@ -105,6 +113,11 @@ class SystemdBus {
   // not know is already stopped.
   virtual core::Status stop_unit(const std::string& unit) = 0;
 };
+
+// The sd-bus client: systemd's private socket when we are root, else the
+// system bus. Fails, saying so, where systemd is not the host's init. Only in
+// the helper lxcri-systemd (systemd_bus.cpp; oci/systemd_helper.h).
+core::Result<std::unique_ptr<SystemdBus>> connect_sd_bus();
 
 // Opens the connection when first needed (never for pause, ps, kill or stats).
 using SystemdConnector = std::function<core::Result<std::unique_ptr<SystemdBus>>()>;

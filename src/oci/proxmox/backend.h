@@ -62,4 +62,8 @@ class ProxmoxBackend final : public Backend {
   std::unique_ptr<pve::Client> client_;
 };
 
+// The helper lxcri-proxmox's main: links this backend and the pve snapshot
+// driver into the lxcri command line it then runs (oci/proxmox_helper.h).
+void link_into_lxcri();
+
 }  // namespace pvekit::oci::proxmox

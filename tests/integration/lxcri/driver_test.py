@@ -8,9 +8,10 @@ cgroup or process behind. Bad systemd cgroupsPath values are refused naming
 the field wherever the runtime runs. Each check runs with lxcri and with
 runc, the control: both must refuse (the wording is lxcri's own).
 
-For lxcri also: the systemd driver's D-Bus client (libsystemd) and the
-proxmox backend (libcurl) are modules that the commands podman runs on every
-container never load (docs/lxcri.md, "Cgroup drivers and hosts").
+For lxcri also: lxcri is a static executable, and the systemd driver's D-Bus
+client (libsystemd) and the proxmox backend (libcurl) are helper executables
+beside it that the commands podman runs on every container never run
+(docs/lxcri.md, "Cgroup drivers and hosts").
 
 The systemd driver working is proven in the VM (tests/vm).
 """
@@ -121,36 +122,96 @@ def scenario_refusals(w):
     w.refused("drv-f", ["--systemd-cgroup"], "system.slice:lxcri-it:drv-f", "--systemd-cgroup")
 
 
-def loaded_libraries(w, *args):
-    env = dict(os.environ, LD_DEBUG="files")
-    p = w.rt(*args, env=env)
-    return [line for line in p.stderr.splitlines() if "file=" in line or "calling init:" in line]
+def elf_dynamic(path):
+    """(interpreter, NEEDED libraries) of an ELF file, from readelf."""
+    out = subprocess.run(["readelf", "-l", "-d", path], capture_output=True, text=True, check=True).stdout
+    interp = [line for line in out.splitlines() if "Requesting program interpreter" in line]
+    needed = [line.split("[")[1].rstrip("]") for line in out.splitlines() if "(NEEDED)" in line]
+    return interp, needed
 
 
-def scenario_modules(w):
+class StandInHelpers:
+    """A copy of lxcri with stand-in helpers beside it (bin/ and lib/pvekit/, as
+    installed) that record each run (argv, one line) and then fail."""
+
+    def __init__(self, w):
+        self.top = os.path.join(w.tmp, "install")
+        self.lxcri = os.path.join(self.top, "bin", "lxcri")
+        self.dir = os.path.join(self.top, "lib", "pvekit")
+        self.record = os.path.join(w.tmp, "helper-runs")
+        os.makedirs(os.path.dirname(self.lxcri))
+        os.makedirs(self.dir)
+        shutil.copy(w.runtime, self.lxcri)
+        for name in ("lxcri-proxmox", "lxcri-systemd"):
+            with open(os.path.join(self.dir, name), "w") as f:
+                f.write('#!/bin/sh\necho "$(basename "$0") $*" >> %s\necho "stand-in $(basename "$0") failed" >&2\n'
+                        "exit 3\n" % self.record)
+            os.chmod(os.path.join(self.dir, name), 0o755)
+
+    def runs(self):
+        if not os.path.exists(self.record):
+            return []
+        with open(self.record) as f:
+            runs = f.read().splitlines()
+        os.unlink(self.record)
+        return runs
+
+
+def scenario_helpers(w):
     if not w.is_lxcri:
-        print("SKIP: lxcri's modules do not exist in %s" % w.runtime)
+        print("SKIP: lxcri's helpers do not exist in %s" % w.runtime)
         sys.exit(SKIP)
-    ldd = subprocess.run(["ldd", w.runtime], capture_output=True, text=True).stdout
-    for lib in ("libsystemd", "libcurl", "libssl"):
-        check(lib not in ldd, "lxcri links %s itself:\n%s" % (lib, ldd))
-    module = os.path.join(os.path.dirname(w.runtime), os.pardir, "lib", "pvekit", "lxcri-systemd.so")
-    check(os.path.exists(module), "the systemd driver module is missing: %s" % module)
+    interp, needed = elf_dynamic(w.runtime)
+    check(not interp and not needed, "lxcri is not static: interpreter %s, NEEDED %s" % (interp, needed))
+    for name, lib in (("lxcri-systemd", "libsystemd"), ("lxcri-proxmox", "libcurl")):
+        helper = os.path.join(os.path.dirname(w.runtime), os.pardir, "lib", "pvekit", name)
+        check(os.access(helper, os.X_OK), "the helper %s is missing or not executable" % helper)
+        check(any(n.startswith(lib) for n in elf_dynamic(helper)[1]), "%s does not link %s" % (name, lib))
+    stand_in = StandInHelpers(w)
+    w.runtime = stand_in.lxcri
     w.config(None)
     for args in (["features"], ["list"], ["state", "ghost"], ["create", "--bundle", w.bundle, "drv-m"],
-                 ["delete", "--force", "drv-m"]):
-        libs = loaded_libraries(w, *args)
-        check(libs, "LD_DEBUG showed no libraries for %s" % args)
-        heavy = [line for line in libs if "libsystemd" in line or "libcurl" in line]
-        check(not heavy, "lxcri %s loaded %s" % (" ".join(args), heavy))
-    # --systemd-cgroup loads the module (and only then), wherever create gets that far.
+                 ["state", "drv-m"], ["start", "drv-m"], ["kill", "drv-m", "KILL"], ["delete", "--force", "drv-m"]):
+        p = w.rt(*args)
+        check(not stand_in.runs(), "lxcri %s ran a helper" % " ".join(args))
+        check(p.returncode == 0 or args == ["state", "ghost"] or args[0] == "kill",
+              "lxcri %s failed: %s" % (" ".join(args), p.stderr))
+    # --systemd-cgroup runs the systemd helper once its create gets that far;
+    # a create refused before (this host: no systemd) runs none.
     if not systemd_v2_host():
         w.config("system.slice:lxcri-it:drv-n")
-        libs = loaded_libraries(w, "--systemd-cgroup", "create", "--bundle", w.bundle, "drv-n")
-        check(not any("libsystemd" in line for line in libs), "a refused create loaded libsystemd: %s" % libs)
+        p = w.rt("--systemd-cgroup", "create", "--bundle", w.bundle, "drv-n")
+        check(p.returncode != 0 and "--systemd-cgroup" in p.stderr, "create drv-n: %s" % p.stderr)
+        check(not stand_in.runs(), "a refused create ran a helper")
+    # A container routed to the proxmox backend: the whole command line is
+    # handed to lxcri-proxmox, whose exit status and error come back as they are.
+    config = os.path.join(w.tmp, "lxcri.json")
+    with open(config, "w") as f:
+        json.dump({"proxmox_api": {"hosts": ["127.0.0.1:9"], "token_id": "u@pve!t",
+                                   "token_secret": "never-in-argv"}}, f)
+    w.config(None)
+    annotated = os.path.join(w.bundle, "config.json")
+    with open(annotated) as f:
+        cfg = json.load(f)
+    cfg["annotations"] = {"org.pvekit.backend": "proxmox"}
+    with open(annotated, "w") as f:
+        json.dump(cfg, f)
+    p = w.rt("--config", config, "create", "--bundle", w.bundle, "drv-p")
+    runs = stand_in.runs()
+    check(runs == ["lxcri-proxmox --root %s --config %s create --bundle %s drv-p" % (w.root, config, w.bundle)],
+          "create drv-p should hand its command line over once: %s" % runs)
+    check(p.returncode == 3 and "stand-in lxcri-proxmox failed" in p.stderr,
+          "the helper's status and error should come back: %d %s" % (p.returncode, p.stderr))
+    check(not os.path.exists(os.path.join(w.root, "drv-p")), "the hand-over left a state dir")
+    check(all("never-in-argv" not in r for r in runs), "the token secret reached argv")
+    # Without the helper: an error naming it.
+    os.unlink(os.path.join(stand_in.dir, "lxcri-proxmox"))
+    p = w.rt("--config", config, "create", "--bundle", w.bundle, "drv-p")
+    check(p.returncode != 0 and "the proxmox backend helper %s could not be run: No such file or directory"
+          % os.path.join(stand_in.dir, "lxcri-proxmox") in p.stderr, "create without the helper: %s" % p.stderr)
 
 
-SCENARIOS = {"refusals": scenario_refusals, "modules": scenario_modules}
+SCENARIOS = {"refusals": scenario_refusals, "helpers": scenario_helpers}
 
 
 def main():

@@ -190,18 +190,18 @@ def scenario_routing(env):
           "annotation and annotation rule route to proxmox")
     env.ok("delete", "app1")
     env.ok("delete", "app2")
-    # The proxmox backend is a module lxcri finds relative to the file it was
-    # started from (also after the sealed-memfd re-exec of create): a copy of
-    # lxcri without one refuses proxmox containers, naming the module, and
+    # The proxmox backend is a helper lxcri finds relative to the file it was
+    # started from (also after the protective re-exec of create): a copy of
+    # lxcri without one refuses proxmox containers, naming the helper, and
     # leaves nothing behind.
     lone = os.path.join(env.tmp, "bin", "lxcri")
     os.makedirs(os.path.dirname(lone))
     shutil.copy2(env.lxcri, lone)
     r = subprocess.run([lone, "--config", env.config, "create", "-b", by_annotation, "app3"],
                        capture_output=True, text=True, timeout=60)
-    missing = re.search(r"error: .*the proxmox backend module (\S+) could not be loaded: .*No such file", r.stderr)
+    missing = re.search(r"error: .*the proxmox backend helper (\S+) could not be run: .*No such file", r.stderr)
     check(r.returncode != 0 and missing and missing.group(1).startswith(env.tmp + "/"),
-          "lxcri without its module: exit %d: %s" % (r.returncode, r.stderr))
+          "lxcri without its helper: exit %d: %s" % (r.returncode, r.stderr))
     check("app3" not in env.ok("list", "-q").split(), "no state left for app3")
     env.assert_nothing_left("app3")
     # No rule matches: the default (linux) runs it; this rootfs has no /bin/httpd, so linux refuses it.

@@ -72,9 +72,9 @@ class Package(unittest.TestCase):
     def path(self, installed):
         return self.root + installed
 
-    def proxmox_module(self):
+    def helper(self, name):
         # lib/pvekit, or lib/<multiarch>/pvekit when configured with --prefix /usr.
-        found = glob.glob(self.path("/usr/lib/**/pvekit/lxcri-proxmox.so"), recursive=True)
+        found = glob.glob(self.path("/usr/lib/**/pvekit/" + name), recursive=True)
         self.assertEqual(len(found), 1, found)
         return found[0]
 
@@ -83,25 +83,33 @@ class Package(unittest.TestCase):
         self.assertRegex(info, r"(?m)^Package: pvekit$")
         self.assertRegex(info, r"(?m)^Architecture: %s$" % run("dpkg", "--print-architecture").stdout.strip())
         depends = re.search(r"(?m)^Depends: (.*)$", info).group(1)
-        for lib in ("libc6", "libstdc++6", "libcurl4", "libssl3", "libyaml-cpp0.7", "libsystemd0"):
+        for lib in ("libc6", "libstdc++6", "libcurl4", "libssl3", "libsystemd0"):
             self.assertIn(lib, depends)
+        # yaml-cpp is linked in everywhere, lxcri's helpers included (executables, not shared objects).
+        self.assertNotIn("libyaml-cpp", depends)
         # The HTTP server (Boost.Beast/Asio) is header-only: no Boost library at run time.
         self.assertNotIn("libboost", depends)
 
-    def test_lxcri_loads_no_cxx_shared_library(self):
-        # It runs once per podman or containerd call: its C++ runtime and
-        # libraries are linked in (README, bench/lxcri), only libc and libm are shared.
-        dynamic = run("objdump", "-p", self.path("/usr/bin/lxcri")).stdout
-        needed = set(re.findall(r"(?m)^\s+NEEDED\s+(\S+)$", dynamic))
-        self.assertTrue(needed, dynamic)
-        self.assertLessEqual(needed, {"libc.so.6", "libm.so.6", "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1"})
+    def test_lxcri_is_static_and_its_helpers_are_executable(self):
+        # lxcri runs once per podman or containerd call: it loads no shared
+        # library at all (README, bench/lxcri); its helpers link what it does not.
+        lxcri = self.path("/usr/bin/lxcri")
+        dynamic = run("objdump", "-p", lxcri).stdout
+        self.assertEqual(re.findall(r"(?m)^\s+NEEDED\s+(\S+)$", dynamic), [], dynamic)
+        self.assertNotIn("INTERP", dynamic)
+        self.assertEqual(run(lxcri, "--version").returncode, 0)
+        for name, lib in (("lxcri-proxmox", "libcurl"), ("lxcri-systemd", "libsystemd")):
+            helper = self.helper(name)
+            self.assertTrue(os.access(helper, os.X_OK), helper)
+            needed = re.findall(r"(?m)^\s+NEEDED\s+(\S+)$", run("objdump", "-p", helper).stdout)
+            self.assertTrue(any(n.startswith(lib) for n in needed), (name, needed))
 
     def test_contents_and_conffiles(self):
         listed = {re.sub(r"^\.", "", line.split()[-1]) for line in run("dpkg-deb", "--contents", self.deb).stdout.splitlines()}
         for f in SHIPPED + CONFFILES:
             self.assertIn(f, listed)
-        for module in ("lxcri-proxmox", "lxcri-systemd"):
-            self.assertTrue(any(re.fullmatch(r"/usr/lib/(.+/)?pvekit/%s\.so" % module, f) for f in listed), listed)
+        for helper in ("lxcri-proxmox", "lxcri-systemd"):
+            self.assertTrue(any(re.fullmatch(r"/usr/lib/(.+/)?pvekit/%s" % helper, f) for f in listed), listed)
         conffiles = run("dpkg-deb", "--info", self.deb, "conffiles").stdout.split()
         self.assertEqual(sorted(conffiles), sorted(CONFFILES))
 
@@ -112,7 +120,8 @@ class Package(unittest.TestCase):
             self.assertTrue(os.path.isfile(self.path(f)), f)
         # proxlb.yaml may hold the API password: not world-readable.
         self.assertEqual(os.stat(self.path("/etc/proxlb/proxlb.yaml")).st_mode & 0o777, 0o640)
-        for binary in [self.path("/usr/bin/" + program) for program in PROGRAMS] + [self.proxmox_module()]:
+        for binary in [self.path("/usr/bin/" + program) for program in PROGRAMS] + [
+                self.helper("lxcri-proxmox"), self.helper("lxcri-systemd")]:
             sections = run("readelf", "--section-headers", binary).stdout
             self.assertNotIn(".debug_info", sections, binary + " is not stripped")
 
@@ -171,9 +180,9 @@ class Package(unittest.TestCase):
         report = json.loads(run(lxcri, "--config", shipped, "--root", state, "config").stdout)
         self.assertEqual(report["default_backend"]["source"], shipped)
 
-    def test_lxcri_loads_its_installed_proxmox_module(self):
+    def test_lxcri_hands_over_to_its_installed_proxmox_helper(self):
         # A proxmox command (recovering a container lost from --root asks the
-        # cluster) goes through the module; the cluster here is a closed port.
+        # cluster) goes through the helper; the cluster here is a closed port.
         state = os.path.join(self.tmp.name, "pve-state")
         config = os.path.join(self.tmp.name, "lxcri-pve.json")
         with open(config, "w") as f:
@@ -183,22 +192,22 @@ class Package(unittest.TestCase):
         p = run(*lxcri, check=False)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("looking for container lost in the Proxmox cluster", p.stderr)
-        self.assertNotIn("could not be loaded", p.stderr)
-        # Without the installed module it is that one (not the build tree's) that is missing.
-        module = self.proxmox_module()
-        os.rename(module, module + ".away")
+        self.assertNotIn("could not be run", p.stderr)
+        # Without the installed helper it is that one (not the build tree's) that is missing.
+        helper = self.helper("lxcri-proxmox")
+        os.rename(helper, helper + ".away")
         try:
             p = run(*lxcri, check=False)
         finally:
-            os.rename(module + ".away", module)
-        self.assertIn("the proxmox backend module %s could not be loaded" % module, p.stderr)
+            os.rename(helper + ".away", helper)
+        self.assertIn("the proxmox backend helper %s could not be run" % helper, p.stderr)
 
     def test_zz_remove_keeps_conffiles_and_purge_drops_them(self):
         # Runs last (unittest sorts by name): the other tests use the install.
         run(*self.dpkg, "--remove", "pvekit")
         for f in SHIPPED:
             self.assertFalse(os.path.exists(self.path(f)), f)
-        self.assertEqual(glob.glob(self.path("/usr/lib/**/lxcri-proxmox.so"), recursive=True), [])
+        self.assertEqual(glob.glob(self.path("/usr/lib/**/lxcri-proxmox"), recursive=True), [])
         for f in CONFFILES:
             self.assertTrue(os.path.exists(self.path(f)), f)
         run(*self.dpkg, "--purge", "pvekit")

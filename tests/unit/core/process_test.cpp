@@ -29,6 +29,19 @@ TEST(ProcessRunner, LargeOutputOnBothStreamsDoesNotBlock) {
   EXPECT_EQ(r->err.size(), 200000u);
 }
 
+TEST(ProcessRunner, InputOfAnySizeIsStandardInput) {
+  // More than a pipe holds: the child reads it from a memfd, nobody waits on a writer.
+  const std::string input(1 << 20, 'x');
+  ProcessRunner runner(input);
+  auto r = runner.run({"sh", "-c", "wc -c; cat >/dev/null"});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->out, std::to_string(input.size()) + "\n");
+  ProcessRunner without;
+  auto empty = without.run({"wc", "-c"});
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty->out, "0\n");
+}
+
 TEST(ProcessRunner, MissingProgramIsASystemError) {
   ProcessRunner runner;
   auto r = runner.run({"/nonexistent/zfs", "list"});

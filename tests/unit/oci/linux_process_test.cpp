@@ -32,6 +32,14 @@ TEST(EnvWithHome, KeepsAGivenHomeAndReplacesAnEmptyOne) {
   EXPECT_EQ(env_with_home({"HOME=", "A=1"}, 1000, kPasswd), (Env{"A=1", "HOME=/home/user"}));
 }
 
+TEST(UserName, TakesTheNameOfTheUidFromPasswd) {
+  EXPECT_EQ(user_name(0, kPasswd), "root");
+  EXPECT_EQ(user_name(1000, kPasswd), "user");
+  EXPECT_EQ(user_name(4242, kPasswd), "4242");
+  EXPECT_EQ(user_name(0, ""), "0");
+  EXPECT_EQ(user_name(0, "garbage line\n:x:0:0::/:/bin/sh\n"), "0");
+}
+
 LinuxConfig with(std::vector<std::string> namespaces, std::map<std::string, std::string> sysctl) {
   LinuxConfig l;
   for (auto& type : namespaces) l.namespaces.push_back({type, ""});

@@ -1,12 +1,9 @@
-// Entry point of lxcri-proxmox.so, the module lxcri dlopens for the proxmox
-// backend and the pve snapshot driver (see oci/proxmox_module.h).
+// What the helper lxcri-proxmox links in (see oci/proxmox_helper.h).
 
 #include "core/files.h"
-#include "oci/module.h"
 #include "oci/proxmox/backend.h"
-#include "oci/proxmox_module.h"
+#include "oci/proxmox_helper.h"
 #include "pve/api_config.h"
-#include "pvekit/version.h"
 
 namespace pvekit::oci::proxmox {
 namespace {
@@ -58,7 +55,7 @@ class ConnectedPveDriver final : public snapshot::Driver {
   std::unique_ptr<snapshot::Driver> driver_;  // declared last: destroyed before the client it uses
 };
 
-const ProxmoxModule kModule{
+const ProxmoxFunctions kFunctions{
     .connect = connect,
     .find = find,
     .list_managed = list_managed,
@@ -66,9 +63,7 @@ const ProxmoxModule kModule{
 };
 
 }  // namespace
-}  // namespace pvekit::oci::proxmox
 
-extern "C" __attribute__((visibility("default"))) const pvekit::oci::ProxmoxModule* pvekit_lxcri_proxmox_module(
-    const char* version, const std::shared_ptr<spdlog::logger>* logger) {
-  return pvekit::oci::enter_module(pvekit::oci::proxmox::kModule, pvekit::kVersion, version, logger);
-}
+void link_into_lxcri() { link_proxmox_functions(kFunctions); }
+
+}  // namespace pvekit::oci::proxmox
