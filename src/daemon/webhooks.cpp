@@ -143,7 +143,11 @@ void WebhookDispatcher::publish(const std::string& event, const std::string& clu
     }
     Delivery delivery{.hook = i, .event = event, .body = body, .due = clock_.monotonic()};
     if (auto dropped = queue_.push(std::move(delivery))) {
-      spdlog::warn("webhooks: queue full ({} deliveries), dropped the oldest ({})", queue_.capacity(), dropped->event);
+      // Once per spell of a full queue, not per drop: the metric counts them.
+      if (!full_warned_) {
+        spdlog::warn("webhooks: queue full ({} deliveries), dropping the oldest", queue_.capacity());
+        full_warned_ = true;
+      }
       drop_locked(*dropped);
     }
   }
@@ -158,6 +162,8 @@ size_t WebhookDispatcher::queue_length() const {
 void WebhookDispatcher::run() {
   for (;;) {
     std::optional<Delivery> next;
+    std::shared_ptr<const WebhookTarget> target;
+    std::chrono::milliseconds timeout{0};
     {
       std::lock_guard lock(mutex_);
       auto now = clock_.monotonic();
@@ -171,55 +177,55 @@ void WebhookDispatcher::run() {
         return;
       }
       next = queue_.take_due(now);
+      if (queue_.size() < queue_.capacity()) full_warned_ = false;
+      if (next) {
+        // Resolved under the lock that took it: a reload may replace the list.
+        target = targets_.at(next->hook);
+        timeout = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::seconds(target->config.timeout));
+        if (stopping_) {
+          // Attempts at shutdown end with the grace period.
+          auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - now);
+          timeout = std::clamp(left, std::chrono::milliseconds(100), timeout);
+        }
+      }
       update_length_locked();
     }
-    if (next) attempt(std::move(*next));
+    if (next) attempt(std::move(*next), *target, timeout);
     else clock_.sleep_for(50ms);
   }
 }
 
-void WebhookDispatcher::attempt(Delivery delivery) {
-  std::shared_ptr<const WebhookTarget> target;
-  pve::HttpRequest request{.method = pve::HttpMethod::Post};
-  {
-    std::lock_guard lock(mutex_);
-    target = targets_.at(delivery.hook);
-    auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::seconds(target->config.timeout));
-    if (stopping_) {
-      // Attempts at shutdown end with the grace period.
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - clock_.monotonic());
-      timeout = std::clamp(left, std::chrono::milliseconds(100), timeout);
-    }
-    request.timeout = timeout;
-  }
-  request.url = target->config.url;
-  request.headers = target->headers;
-  request.body = delivery.body;
-  auto response = target->transport->send(request);
+void WebhookDispatcher::attempt(Delivery delivery, const WebhookTarget& target, std::chrono::milliseconds timeout) {
+  pve::HttpRequest request{.method = pve::HttpMethod::Post,
+                           .url = target.config.url,
+                           .headers = target.headers,
+                           .body = delivery.body,
+                           .timeout = timeout};
+  auto response = target.transport->send(request);
   ++delivery.attempts;
   int status = response ? response->status : 0;
   std::string answer = response ? "HTTP " + std::to_string(status) : response.error().to_string();
 
   std::lock_guard lock(mutex_);
   std::uniform_real_distribution<double> jitter(0.0, 1.0);
-  auto verdict = after_attempt(delivery, status, target->config.retries, policy_, clock_.monotonic(), jitter(random_));
+  auto verdict = after_attempt(delivery, status, target.config.retries, policy_, clock_.monotonic(), jitter(random_));
   switch (verdict.outcome) {
     case AttemptOutcome::Delivered:
-      spdlog::debug("webhook {}: {} delivered ({})", target->shown, delivery.event, answer);
+      spdlog::debug("webhook {}: {} delivered ({})", target.shown, delivery.event, answer);
       count(delivery.event, "delivered");
       break;
     case AttemptOutcome::Failed:
-      spdlog::warn("webhook {}: {} not delivered after {} attempt(s): {}", target->shown, delivery.event,
+      spdlog::warn("webhook {}: {} not delivered after {} attempt(s): {}", target.shown, delivery.event,
                    delivery.attempts, answer);
       count(delivery.event, "failed");
       break;
     case AttemptOutcome::Retry: {
-      spdlog::info("webhook {}: {} attempt {} failed ({}); retrying in {:.1f} s", target->shown, delivery.event,
+      spdlog::info("webhook {}: {} attempt {} failed ({}); retrying in {:.1f} s", target.shown, delivery.event,
                    delivery.attempts, answer,
                    std::chrono::duration<double>(verdict.due - clock_.monotonic()).count());
       // A reload meanwhile may have moved or removed the webhook.
       auto same = std::find_if(targets_.begin(), targets_.end(), [&](const auto& t) {
-        return t->config.url == target->config.url && asks_for(*t, delivery.event);
+        return t->config.url == target.config.url && asks_for(*t, delivery.event);
       });
       if (same == targets_.end()) {
         drop_locked(delivery);

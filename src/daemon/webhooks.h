@@ -76,7 +76,7 @@ class WebhookDispatcher final : public EventSink {
  private:
   void run();
   // Sends one delivery (no lock held) and settles it (lock held).
-  void attempt(Delivery delivery);
+  void attempt(Delivery delivery, const WebhookTarget& target, std::chrono::milliseconds timeout);
   void count(const std::string& event, const char* result, size_t n = 1);
   void drop_locked(const Delivery& delivery);
   void update_length_locked();
@@ -89,6 +89,7 @@ class WebhookDispatcher final : public EventSink {
   WebhookQueue queue_{100};
   std::vector<std::shared_ptr<const WebhookTarget>> targets_;
   bool stopping_ = false;
+  bool full_warned_ = false;  // the queue is full and that was logged
   core::Clock::Duration deadline_{0};  // while stopping: when pending deliveries are dropped
   std::mt19937 random_{std::random_device{}()};
   std::jthread thread_;

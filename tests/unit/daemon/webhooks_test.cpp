@@ -49,6 +49,11 @@ TEST(WebhookConfig, AFullEntryLoads) {
   EXPECT_EQ(second.retries, 3);
   EXPECT_EQ(second.events, (std::vector<std::string>{"plan_executed", "migration_failed", "leader_changed"}));
   EXPECT_EQ(cfg->service.webhook_queue, 100);
+  auto from_env = balance::load_config(std::string(kApi), "proxlb.yaml",
+                                       {{"PROXLB_SERVICE_WEBHOOKS", "[{url: 'http://h/', retries: 1}]"}});
+  ASSERT_TRUE(from_env.ok()) << from_env.error().to_string();
+  ASSERT_EQ(from_env->service.webhooks.size(), 1u);
+  EXPECT_EQ(from_env->service.webhooks[0].retries, 1);
 }
 
 TEST(WebhookConfig, HostileValuesAreRefusedByKeyName) {
@@ -153,7 +158,9 @@ class Webhooks : public ::testing::Test {
   std::vector<std::shared_ptr<const WebhookTarget>> targets(std::vector<balance::WebhookConfig> hooks) {
     auto made = make_webhook_targets(
         hooks, [](const std::string&) -> core::Result<std::string> { return std::string("Bearer s3cret\n"); },
-        [this](const balance::WebhookConfig&) -> core::Result<std::shared_ptr<pve::Transport>> { return receiver; });
+        [this](const balance::WebhookConfig&) -> core::Result<std::shared_ptr<pve::Transport>> {
+          return std::shared_ptr<pve::Transport>(receiver);
+        });
     EXPECT_TRUE(made.ok()) << made.error().to_string();
     return made.ok() ? *made : std::vector<std::shared_ptr<const WebhookTarget>>{};
   }
@@ -190,7 +197,9 @@ TEST_F(Webhooks, HeaderFilesAreReadAndRefusedWithoutTheirContent) {
   for (const char* hostile : {"Bearer a\r\nX-Injected: 1", "", "a\nb"}) {
     auto bad = make_webhook_targets(
         {hook}, [&](const std::string&) -> core::Result<std::string> { return std::string(hostile); },
-        [this](const balance::WebhookConfig&) -> core::Result<std::shared_ptr<pve::Transport>> { return receiver; });
+        [this](const balance::WebhookConfig&) -> core::Result<std::shared_ptr<pve::Transport>> {
+          return std::shared_ptr<pve::Transport>(receiver);
+        });
     ASSERT_FALSE(bad.ok()) << hostile;
     std::string error = bad.error().to_string();
     EXPECT_NE(error.find("service.webhooks[0].header_files.Authorization"), std::string::npos) << error;
