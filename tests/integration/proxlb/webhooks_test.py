@@ -50,8 +50,8 @@ class Receiver:
         self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def wait_for(self, event, timeout=30):
-        """The first post of `event`; earlier posts of other events are kept in `seen`."""
+    def wait_for(self, event=None, path=None, timeout=30):
+        """The first post of `event` (or to `path`); the posts before it are kept in `seen`."""
         deadline = time.time() + timeout
         while time.time() < deadline:
             try:
@@ -59,17 +59,9 @@ class Receiver:
             except queue.Empty:
                 break
             self.seen.append(post)
-            if post[2]["event"] == event:
+            if post[2]["event"] == event or post[0] == path:
                 return post
-        raise AssertionError("no %s webhook within %d s; received: %s" % (event, timeout, self.seen))
-
-    def wait_for_path(self, path, timeout=30):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            post = self.posts.get(timeout=max(0.05, deadline - time.time()))
-            if post[0] == path:
-                return post
-        raise AssertionError("no post to %s within %d s" % (path, timeout))
+        raise AssertionError("no %s webhook within %d s; received: %s" % (event or path, timeout, self.seen))
 
     def close(self):
         self.server.shutdown()
@@ -167,7 +159,7 @@ class Webhooks(DaemonCase):
         self.hooks_config("    - url: %s/fail\n      events: [round_failed]\n      retries: 1\n" % self.receiver.url)
         d.proc.send_signal(signal.SIGHUP)
         d.expect("config reloaded")
-        self.assertEqual(self.receiver.wait_for_path("/fail")[0], "/fail")
+        self.assertEqual(self.receiver.wait_for(path="/fail")[0], "/fail")
         s = wait_for('proxlb_webhook_deliveries_total{event="round_failed",result="failed"}', 1)
         self.assertLessEqual(s["proxlb_webhook_queue_length"], 2, s)
         started = time.time()
