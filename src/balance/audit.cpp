@@ -144,8 +144,9 @@ core::Result<std::vector<std::string>> AuditLog::tail(size_t lines) const {
   return all;
 }
 
-AuditingProgress::AuditingProgress(ProgressSink& inner, AuditLog* log, AuditContext context, const core::Clock& clock)
-    : inner_(inner), log_(log), context_(std::move(context)), clock_(clock) {}
+AuditingProgress::AuditingProgress(ProgressSink& inner, AuditLog* log, AuditContext context, const core::Clock& clock,
+                                   std::function<void(const core::Json&)> on_record)
+    : inner_(inner), log_(log), context_(std::move(context)), clock_(clock), on_record_(std::move(on_record)) {}
 
 void AuditingProgress::wave_started(size_t wave, size_t waves, size_t moves) { inner_.wave_started(wave, waves, moves); }
 
@@ -159,7 +160,7 @@ void AuditingProgress::move_started(const Move& move, const std::string& upid) {
 
 void AuditingProgress::move_finished(const MoveResult& result) {
   inner_.move_finished(result);
-  if (!log_ || result.outcome == MoveOutcome::Skipped) return;
+  if ((!log_ && !on_record_) || result.outcome == MoveOutcome::Skipped) return;
   double finished = clock_.now_unix();
   double started = finished - result.seconds;  // a request refused at once was never started
   {
@@ -169,7 +170,10 @@ void AuditingProgress::move_finished(const MoveResult& result) {
       started_.erase(it);
     }
   }
-  if (auto written = log_->append(audit_record(result, context_, started, finished)); !written) {
+  core::Json record = audit_record(result, context_, started, finished);
+  if (on_record_) on_record_(record);
+  if (!log_) return;
+  if (auto written = log_->append(record); !written) {
     spdlog::error("audit: migration of {} not recorded: {}", result.move.vmid, written.error().to_string());
   }
 }

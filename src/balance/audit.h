@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -72,10 +73,12 @@ class AuditLog {
 };
 
 // Forwards progress to `inner` and writes an audit line when a migration
-// ends (skipped moves of a dry run are not migrations and write none).
+// ends (skipped moves of a dry run are not migrations and write none), and
+// hands each record to `on_record` when set (the daemon's webhooks).
 class AuditingProgress final : public ProgressSink {
  public:
-  AuditingProgress(ProgressSink& inner, AuditLog* log, AuditContext context, const core::Clock& clock);
+  AuditingProgress(ProgressSink& inner, AuditLog* log, AuditContext context, const core::Clock& clock,
+                   std::function<void(const core::Json&)> on_record = nullptr);
   void wave_started(size_t wave, size_t waves, size_t moves) override;
   void move_started(const Move& move, const std::string& upid) override;
   void move_finished(const MoveResult& result) override;
@@ -86,6 +89,7 @@ class AuditingProgress final : public ProgressSink {
   AuditContext context_;
   const core::Clock& clock_;
   std::mutex mutex_;
+  std::function<void(const core::Json&)> on_record_;
   std::map<uint32_t, double> started_;  // vmid -> unix time its migration was asked for
 };
 

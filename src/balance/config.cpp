@@ -233,6 +233,110 @@ Status check_local_path(const std::string& key, const std::string& path, size_t 
   return core::ok();
 }
 
+// RFC 9110's token characters: what a header name may be made of.
+bool is_token(std::string_view name) {
+  static constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char ch) {
+    return std::isalnum(ch) || kSpecials.find(static_cast<char>(ch)) != std::string_view::npos;
+  });
+}
+
+// A map of header name -> string (headers, header_files); names are checked
+// here, values by the caller. Names the header, never its value.
+Result<std::vector<std::pair<std::string, std::string>>> parse_header_map(const std::string& key, const Json& doc) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (doc.is_null()) return out;
+  if (!doc.is_object()) return config_key_error(key, "expected a mapping of header name to value");
+  for (const auto& [name, value] : doc.items()) {
+    if (!is_token(name) || name.size() > 256)
+      return config_key_error(key, "header name " + Json(name).dump() + " is not an HTTP token (letters, digits, !#$%&'*+-.^_`|~)");
+    static const std::vector<std::string> reserved = {"content-type", "content-length", "host", "transfer-encoding"};
+    if (contains(reserved, core::to_lower(name)))
+      return config_key_error(key + "." + name, "is set by proxlb itself");
+    if (!value.is_string() && !value.is_number())
+      return config_key_error(key + "." + name, "expected a string");
+    std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+    if (text.size() > 8192) return config_key_error(key + "." + name, "is longer than 8192 bytes");
+    for (unsigned char ch : text) {
+      if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+        return config_key_error(key + "." + name, "contains a control character (CR, LF, ...)");
+    }
+    out.emplace_back(name, std::move(text));
+  }
+  return out;
+}
+
+Result<WebhookConfig> parse_webhook(const std::string& key, const Json& entry) {
+  if (!entry.is_object()) return config_key_error(key, "expected a mapping with url, events, ...");
+  WebhookConfig hook;
+  auto integer = [&](const std::string& name, const Json& value, int min, int max) -> Result<int> {
+    if (!value.is_number_integer() || value.get<int64_t>() < min || value.get<int64_t>() > max)
+      return config_key_error(key + "." + name,
+                              "expected an integer from " + std::to_string(min) + " to " + std::to_string(max));
+    return static_cast<int>(value.get<int64_t>());
+  };
+  for (const auto& [name, value] : entry.items()) {
+    if (name == "url") {
+      if (!value.is_string()) return config_key_error(key + ".url", "expected a string");
+      hook.url = value.get<std::string>();
+    } else if (name == "events") {
+      if (!value.is_array() || value.empty())
+        return config_key_error(key + ".events", "expected a non-empty list of events");
+      hook.events.clear();
+      for (const auto& event : value) {
+        std::string e = event.is_string() ? event.get<std::string>() : event.dump();
+        if (std::find(kWebhookEvents.begin(), kWebhookEvents.end(), e) == kWebhookEvents.end())
+          return config_key_error(key + ".events", Json(e).dump() + " is not one of: " +
+                                                       core::join(std::vector<std::string>(kWebhookEvents.begin(),
+                                                                                           kWebhookEvents.end()),
+                                                                  ", "));
+        if (!contains(hook.events, e)) hook.events.push_back(e);
+      }
+    } else if (name == "timeout") {
+      PVEKIT_ASSIGN(hook.timeout, integer(name, value, 1, 60));
+    } else if (name == "retries") {
+      PVEKIT_ASSIGN(hook.retries, integer(name, value, 0, 10));
+    } else if (name == "headers") {
+      PVEKIT_ASSIGN(hook.headers, parse_header_map(key + ".headers", value));
+    } else if (name == "header_files") {
+      PVEKIT_ASSIGN(hook.header_files, parse_header_map(key + ".header_files", value));
+      for (const auto& [header, path] : hook.header_files)
+        PVEKIT_TRY(check_local_path(key + ".header_files." + header, path, 4096));
+    } else if (name == "ca_file") {
+      if (!value.is_string()) return config_key_error(key + ".ca_file", "expected a string");
+      hook.ca_file = value.get<std::string>();
+      PVEKIT_TRY(check_local_path(key + ".ca_file", hook.ca_file, 4096));
+    } else {
+      return config_key_error(key + "." + name,
+                              "unknown key (url, events, timeout, retries, headers, header_files, ca_file)");
+    }
+  }
+  const bool https = core::starts_with(hook.url, "https://");
+  if (!https && !core::starts_with(hook.url, "http://"))
+    return config_key_error(key + ".url", "must start with http:// or https://");
+  std::string_view rest = std::string_view(hook.url).substr(https ? 8 : 7);
+  if (rest.empty() || rest.front() == '/' || hook.url.size() > 2048 ||
+      std::any_of(hook.url.begin(), hook.url.end(), [](unsigned char ch) { return ch <= 0x20 || ch == 0x7f; }))
+    return config_key_error(key + ".url", "is not a URL with a host (and no spaces or control characters)");
+  if (!https && !hook.ca_file.empty()) return config_key_error(key + ".ca_file", "is set but the url is not https://");
+  for (const auto& [header, path] : hook.header_files) {
+    for (const auto& inline_header : hook.headers) {
+      if (core::to_lower(inline_header.first) == core::to_lower(header))
+        return config_key_error(key + ".header_files." + header, "is also in headers");
+    }
+  }
+  return hook;
+}
+
+Result<std::vector<WebhookConfig>> parse_webhooks(const Json& list) {
+  std::vector<WebhookConfig> hooks;
+  for (size_t i = 0; i < list.size(); ++i) {
+    PVEKIT_ASSIGN(auto hook, parse_webhook("service.webhooks[" + std::to_string(i) + "]", list[i]));
+    hooks.push_back(std::move(hook));
+  }
+  return hooks;
+}
+
 Result<ServiceConfig> read_service(const LayeredConfig& c) {
   ServiceConfig s;
   s.daemon = c.get_bool("service.daemon");
@@ -272,6 +376,8 @@ Result<ServiceConfig> read_service(const LayeredConfig& c) {
   PVEKIT_TRY(check_local_path("service.audit_log", s.audit_log, 4096));
   // sun_path holds 108 bytes with the terminating NUL.
   PVEKIT_TRY(check_local_path("service.status_socket", s.status_socket, 107));
+  PVEKIT_ASSIGN(s.webhooks, parse_webhooks(c.get("service.webhooks")));
+  s.webhook_queue = static_cast<int>(c.get_int("service.webhook_queue"));
   if (le.mode == "etcd" && le.etcd_endpoints.empty()) {
     return config_key_error("service.leader_election.etcd.endpoints",
                             "leader_election mode etcd needs at least one endpoint (http://host:2379)");

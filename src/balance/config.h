@@ -119,6 +119,24 @@ struct LeaderElectionConfig {
   std::string node;           // ha-master: this daemon's node; empty: the host name
 };
 
+// The events a webhook can ask for (service.webhooks[].events);
+// docs/proxlb-config.md documents each one's body.
+inline constexpr std::array<std::string_view, 5> kWebhookEvents{
+    "plan_executed", "migration_failed", "migration_succeeded", "leader_changed", "round_failed"};
+
+// service.webhooks[]: a JSON POST to `url` for each of `events`.
+struct WebhookConfig {
+  std::string url;  // http:// or https://; may hold a secret (a Slack path): logged as scheme://host only
+  std::vector<std::string> events{"plan_executed", "migration_failed", "leader_changed"};
+  int timeout = 5;  // seconds, per attempt
+  int retries = 3;  // attempts after the first
+  std::vector<std::pair<std::string, std::string>> headers;  // name, value
+  // name -> file whose content (trimmed) is the value: secrets such as an
+  // Authorization token, read at start and on SIGHUP, never logged.
+  std::vector<std::pair<std::string, std::string>> header_files;
+  std::string ca_file;  // https: the CA of the receiver's certificate; empty: the system's
+};
+
 struct ServiceConfig {
   bool daemon = true;
   int schedule_interval = 12;
@@ -150,6 +168,9 @@ struct ServiceConfig {
   // A file holding the bearer token that opens the status API on `listen`
   // (TCP); empty: over TCP only /status, as before the status API.
   std::string status_token_file;
+  std::vector<WebhookConfig> webhooks;
+  // Deliveries waiting (or between retries) at most; beyond, the oldest is dropped.
+  int webhook_queue = 100;
 
   int64_t schedule_seconds() const;
   int64_t delay_seconds() const;

@@ -110,6 +110,9 @@ void add_service(core::ConfigSchema& s) {
          .help = "absolute path of the status API's unix socket; empty: not served"});
   s.add({.path = "service.status_token_file", .default_value = "",
          .help = "file with the bearer token for the status API on service.listen; empty: no token"});
+  s.add({.path = "service.webhooks", .type = ValueType::List, .default_value = Json::array(),
+         .help = "[{url, events, timeout, retries, headers: {name: value}, header_files: {name: path}, ca_file}]"});
+  add_integer(s, "service.webhook_queue", 100, 1, 100000);
 }
 
 // ProxLB's dynamic power management section: accepted so existing files load,

@@ -24,6 +24,7 @@ std::string type_name(ValueType t) {
     case ValueType::Boolean: return "a boolean";
     case ValueType::StringList: return "a list of strings";
     case ValueType::Object: return "a mapping";
+    case ValueType::List: return "a list";
   }
   return "a value";
 }
@@ -114,6 +115,10 @@ Result<Json> LayeredConfig::coerce(const KeySpec& spec, const Json& value) const
       if (!value.is_object() && !value.is_null()) return fail();
       out = value.is_null() ? Json::object() : value;
       break;
+    case ValueType::List:
+      if (!value.is_array() && !value.is_null()) return fail();
+      out = value.is_null() ? Json::array() : value;
+      break;
   }
   if (spec.type == ValueType::Integer || spec.type == ValueType::Number) {
     // Bounds print as integers for integer keys ("minimum 1", not "1.0").
@@ -140,7 +145,7 @@ Result<Json> LayeredConfig::coerce(const KeySpec& spec, const Json& value) const
 }
 
 Result<Json> LayeredConfig::parse_text(const KeySpec& spec, const std::string& text) const {
-  if (spec.type == ValueType::Object) {
+  if (spec.type == ValueType::Object || spec.type == ValueType::List) {
     auto parsed = parse_yaml(text, "value");
     if (!parsed) return std::move(parsed).error();
     return coerce(spec, *parsed);

@@ -18,6 +18,7 @@ enum class ValueType {
   Boolean,
   StringList,  // YAML/JSON list; from env or flags: comma-separated
   Object,      // free-form mapping, validated by the owner of the key
+  List,        // free-form list (of mappings, say), validated by the owner of the key
 };
 
 // One configuration key. `path` is dotted ("balancing.balanciness").

@@ -160,13 +160,18 @@ core::Result<Schedule> schedule_of(const balance::ServiceConfig& service) {
 }
 
 Daemon::Daemon(pve::Client& client, Leadership& leadership, MetricsRegistry& metrics, balance::BalanceConfig config,
-               balance::AuditLog* audit)
+               balance::AuditLog* audit, EventSink* events)
     : client_(client),
       leadership_(leadership),
       metrics_(metrics),
       config_(std::move(config)),
       gate_(gate_settings(config_)),
-      audit_(audit) {}
+      audit_(audit),
+      events_(events) {}
+
+void Daemon::publish(const std::string& event, const core::Json& fields) {
+  if (events_) events_->publish(event, cluster_, fields);
+}
 
 void Daemon::reconfigure(balance::BalanceConfig config) {
   if (config.service.audit_log != config_.service.audit_log) {
@@ -239,8 +244,13 @@ core::Result<RoundReport> Daemon::round(const std::function<core::Status()>& may
   auto started = client_.clock().monotonic();
   PVEKIT_TRY(label_cluster());
   auto leader = leadership_.confirm();
-  (void)metrics_.set("proxlb_leader", {cluster_}, leader.ok() && *leader ? 1 : 0);
-  if (!leader.ok() || !*leader) {
+  const bool leading = leader.ok() && *leader;
+  (void)metrics_.set("proxlb_leader", {cluster_}, leading ? 1 : 0);
+  if (leading != leader_) {
+    leader_ = leading;
+    publish("leader_changed", {{"leader", leading}, {"leadership", leadership_.describe()}});
+  }
+  if (!leading) {
     RoundReport report{.verdict = RoundVerdict::NotLeader, .leadership = leadership_.describe()};
     report.summary = "not acting: " + leadership_.describe() +
                      (leader.ok() ? std::string() : " (" + leader.error().to_string() + ")");
@@ -256,6 +266,7 @@ core::Result<RoundReport> Daemon::round(const std::function<core::Status()>& may
   (void)metrics_.set("proxlb_round_duration_seconds", {cluster_}, seconds_since(client_.clock(), started));
   if (!report) {
     count_error(report.error());
+    publish("round_failed", {{"error", report.error().to_string()}});
     return report;
   }
   (void)metrics_.add("proxlb_rounds_total", {cluster_, std::string(to_string(report->verdict))}, 1);
@@ -345,8 +356,11 @@ core::Result<RoundReport> Daemon::act(const std::function<core::Status()>& may_c
   };
   RoundProgress logged(metrics_, cluster_);
   report.plan_id = balance::new_plan_id(client_.clock().now_unix());
-  balance::AuditingProgress progress(logged, audit_, {.plan_id = report.plan_id, .cluster = cluster_, .by = "daemon"},
-                                     client_.clock());
+  balance::AuditingProgress progress(
+      logged, audit_, {.plan_id = report.plan_id, .cluster = cluster_, .by = "daemon"}, client_.clock(),
+      [this](const core::Json& record) {
+        publish(record.value("result", "") == "done" ? "migration_succeeded" : "migration_failed", record);
+      });
   const uint64_t audit_errors = audit_ ? audit_->write_errors() : 0;
   auto run = balance::execute(client_, plan, exec, progress);
   if (audit_) {
@@ -367,6 +381,15 @@ core::Result<RoundReport> Daemon::act(const std::function<core::Status()>& may_c
   (void)metrics_.add("proxlb_migrations_failed_total", {cluster_}, static_cast<double>(report.failed));
   (void)metrics_.add("proxlb_migrated_bytes_total", {cluster_}, bytes);
   if (verdict == PlanVerdict::Execute && report.done > 0) gate_.executed();
+  core::Json moves = core::Json::array();
+  for (const auto& r : executed.results) {
+    moves.push_back({{"vmid", r.move.vmid}, {"name", r.move.name}, {"from", r.move.from}, {"to", r.move.to},
+                     {"reason", std::string(to_string(r.move.reason))}, {"result", std::string(to_string(r.outcome))}});
+  }
+  publish("plan_executed", {{"plan_id", report.plan_id}, {"moves", std::move(moves)}, {"planned", report.planned},
+                            {"done", report.done}, {"failed", report.failed},
+                            {"spread_before", plan.spread_before}, {"spread_after", plan.spread_after},
+                            {"stopped_early", report.stopped_early}, {"stop_reason", report.stop_reason}});
   report.verdict = RoundVerdict::Executed;
   report.summary = fmt::format("{}: {} of {} migration(s) done, {} failed; spread {:.1f} -> {:.1f} points{}{}",
                                verdict == PlanVerdict::Execute ? "balanced" : "repaired rules", report.done,

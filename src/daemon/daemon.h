@@ -19,6 +19,7 @@
 #include "daemon/metrics.h"
 #include "daemon/round_gate.h"
 #include "daemon/schedule.h"
+#include "daemon/webhooks.h"
 #include "pve/client.h"
 
 namespace pvekit::daemon {
@@ -58,9 +59,11 @@ struct RoundReport {
 class Daemon {
  public:
   // `cluster` labels the metrics (the PVE cluster's name once read).
-  // `audit`: where each migration is recorded; null: nowhere.
+  // `audit`: where each migration is recorded; null: nowhere. `events`:
+  // told of executed plans, migrations, leadership changes and failed
+  // rounds (the webhooks); null: nobody.
   Daemon(pve::Client& client, Leadership& leadership, MetricsRegistry& metrics, balance::BalanceConfig config,
-         balance::AuditLog* audit = nullptr);
+         balance::AuditLog* audit = nullptr, EventSink* events = nullptr);
 
   // One round. `may_continue` is asked before every wave and migration,
   // after the leadership (the loop's shutdown check). Errors: the cluster
@@ -75,6 +78,7 @@ class Daemon {
 
  private:
   core::Result<RoundReport> act(const std::function<core::Status()>& may_continue);
+  void publish(const std::string& event, const core::Json& fields);
   void count_error(const core::Error& error);
   // Learns the cluster's name for the metrics' `cluster` label (once), so
   // every series carries it from the first round on; counters start at 0.
@@ -93,6 +97,8 @@ class Daemon {
   std::optional<bool> crs_rebalancing_;  // as last seen, to log changes once
   balance::GuestConfigCache config_cache_;  // guest configs between rounds
   balance::AuditLog* audit_;
+  EventSink* events_;
+  bool leader_ = false;  // as of the last round, for leader_changed
 };
 
 // Declares every proxlb_* metric the daemon exports.

@@ -16,12 +16,17 @@
 #include "daemon/etcd_election.h"
 #include "daemon/leadership.h"
 #include "daemon/service_manager.h"
+#include "daemon/webhooks.h"
 #include "pve/api_config.h"
 #include "pve/client.h"
 #include "pve/curl_transport.h"
 
 namespace pvekit::daemon {
 namespace {
+
+// How long pending webhook deliveries may still take at SIGTERM: long enough
+// for a receiver that answers, short enough for systemd's stop timeout.
+constexpr auto kWebhookGrace = std::chrono::seconds(5);
 
 // The loop's flags, set from signal handlers (lock-free atomics only).
 LoopControl* g_control = nullptr;
@@ -130,6 +135,16 @@ core::Status run_service(balance::BalanceConfig config, const ServiceOptions& op
 
   MetricsRegistry metrics;
   PVEKIT_TRY(declare_daemon_metrics(metrics));
+  PVEKIT_TRY(declare_webhook_metrics(metrics));
+  PVEKIT_ASSIGN(auto hooks, make_webhook_targets(config.service.webhooks, core::read_file, curl_webhook_transport));
+  // The system clock: the webhook thread's sleeps must not count as the
+  // loop's heartbeat (the watchdog).
+  WebhookDispatcher webhooks(system_clock, metrics, host_name());
+  webhooks.configure(std::move(hooks), static_cast<size_t>(config.service.webhook_queue));
+  if (!config.service.webhooks.empty()) {
+    spdlog::info("proxlb daemon: {} webhook(s), queue of {}", config.service.webhooks.size(),
+                 config.service.webhook_queue);
+  }
 
   const auto& mode = config.service.leader_election.mode;
   SoleDaemon sole;
@@ -190,7 +205,7 @@ core::Status run_service(balance::BalanceConfig config, const ServiceOptions& op
     unix_socket.start();
   }
 
-  Daemon daemon(*client, *leadership, metrics, std::move(config), audit.get());
+  Daemon daemon(*client, *leadership, metrics, std::move(config), audit.get(), &webhooks);
   LoopControl control;
   control.on_start = [&](const std::string& schedule, double period) {
     board.started(schedule, period, clock.now_unix());
@@ -200,10 +215,19 @@ core::Status run_service(balance::BalanceConfig config, const ServiceOptions& op
   control.interval = options.interval;
   control.max_rounds = options.rounds;
   control.notify = notify_service_manager;
-  control.load_config = [&options]() { return balance::load_proxlb_config(options.sources); };
+  // The webhook list is replaced only with a config the loop accepts (its
+  // schedule included), so a bad reload keeps the old list too.
+  control.load_config = [&options, &webhooks]() -> core::Result<balance::BalanceConfig> {
+    PVEKIT_ASSIGN(auto loaded, balance::load_proxlb_config(options.sources));
+    PVEKIT_TRY(schedule_of(loaded.service));
+    PVEKIT_ASSIGN(auto targets, make_webhook_targets(loaded.service.webhooks, core::read_file, curl_webhook_transport));
+    webhooks.configure(std::move(targets), static_cast<size_t>(loaded.service.webhook_queue));
+    return loaded;
+  };
   SignalHandlers signals(control);
   Watchdog watchdog(clock);
   core::Status status = run_loop(daemon, clock, control);
+  webhooks.shutdown(kWebhookGrace);
   if (etcd.election) {
     etcd.thread.reset();
     if (auto resigned = etcd.election->resign(); !resigned) {
