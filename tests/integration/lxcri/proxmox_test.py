@@ -572,6 +572,11 @@ def scenario_least_privilege(env):
             env.ok("delete", "--force", cid)
             env.assert_nothing_left(cid)
 
+    # A privileged CT (proxmox.unprivileged false) needs Sys.Modify on /, which the roles do not give.
+    env.write_config(token=("lxcri@pve!ct", secret), unprivileged=False)
+    env.fails("create", "-b", env.bundle, "pve-lp-priv", expect="403 Permission check failed (/, Sys.Modify)")
+    env.assert_nothing_left("pve-lp-priv")
+
 
 SCENARIOS = {"lifecycle": scenario_lifecycle, "routing": scenario_routing, "failures": scenario_failures,
              "recovery": scenario_recovery, "exec": scenario_exec, "config": scenario_config,
