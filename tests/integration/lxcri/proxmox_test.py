@@ -533,6 +533,13 @@ def scenario_least_privilege(env):
     403 message (path and privilege) and leaves nothing behind."""
     secret = least_privilege_token(env)
     env.write_config(token=("lxcri@pve!ct", secret))
+    # A CPU limit too (cpulimit: VM.Config.CPU); the memory limit of make_bundle needs VM.Config.Memory.
+    spec_path = os.path.join(env.bundle, "config.json")
+    with open(spec_path) as f:
+        spec = json.load(f)
+    spec["linux"]["resources"]["cpu"] = {"quota": 50000, "period": 100000}
+    with open(spec_path, "w") as f:
+        json.dump(spec, f)
     env.ok("create", "-b", env.bundle, "pve-lp")
     check(env.state("pve-lp")["status"] == "created", "created with the least privileges")
     env.ok("start", "pve-lp")
@@ -554,7 +561,7 @@ def scenario_least_privilege(env):
         set_least_roles(env, without=missing)
         try:
             args = {"create": ("create", "-b", env.bundle, cid), "state": ("state", cid), "start": ("start", cid),
-                    "checkpoint": ("checkpoint", "--snapshot", "x", cid)}[command]
+                    "checkpoint": ("checkpoint", "--snapshot", "lp2", cid)}[command]
             err = env.fails(*args)
             if missing == "Datastore.Allocate":
                 # PVE would refuse only the template's removal, after the create: lxcri asks first.
