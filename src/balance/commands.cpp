@@ -128,6 +128,7 @@ core::Result<BalanceConfig> load_proxlb_config(const ConfigSources& sources) {
 
 core::Status run_status(pve::Client& client, const BalanceConfig& config, const CommandOptions& options,
                         std::ostream& out) {
+  PVEKIT_TRY(check_privileges(client, PrivilegeUse::Read));
   PVEKIT_ASSIGN(auto snap, read_snapshot(client, config).wrap("read cluster"));
   if (options.json) out << status_json(snap, config).dump(2) << "\n";
   else render_status(snap, config, out);
@@ -136,6 +137,7 @@ core::Status run_status(pve::Client& client, const BalanceConfig& config, const 
 
 core::Status run_plan(pve::Client& client, const BalanceConfig& config, const CommandOptions& options,
                       std::ostream& out) {
+  PVEKIT_TRY(check_privileges(client, PrivilegeUse::Read));
   PVEKIT_ASSIGN(auto snap, read_snapshot(client, config).wrap("read cluster"));
   Plan p = plan(snap.state, config);
   if (options.json) out << plan_json(p).dump(2) << "\n";
@@ -165,6 +167,7 @@ namespace {
 // which passes `record`).
 core::Status run_rounds(pve::Client& client, const BalanceConfig& config, const CommandOptions& options,
                         const ExecutorOptions& exec, ProgressSink& progress, std::ostream& out, CompatRecord* record) {
+  PVEKIT_TRY(check_privileges(client, options.dry_run ? PrivilegeUse::Read : PrivilegeUse::Balance));
   PVEKIT_ASSIGN(auto audit, open_audit_log(config, options.dry_run));
   core::Json rounds = core::Json::array();
   std::set<uint32_t> failed;
@@ -255,6 +258,7 @@ core::Status run_snapshot(pve::Client& client, const std::string& output, const 
 
 core::Status run_best_node(pve::Client& client, const BalanceConfig& config, const PlacementRequest& request,
                            const CommandOptions& options, std::ostream& out) {
+  PVEKIT_TRY(check_privileges(client, PrivilegeUse::Read));
   PVEKIT_ASSIGN(auto snap, read_snapshot(client, config).wrap("read cluster"));
   PVEKIT_ASSIGN(std::string node, best_node(snap.state, config, request));
   if (options.json) out << core::Json{{"node", node}}.dump() << "\n";

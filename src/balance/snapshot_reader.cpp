@@ -307,6 +307,16 @@ uint64_t local_disk_bytes(const std::map<std::string, std::string>& config,
   return total;
 }
 
+core::Status check_privileges(pve::Client& client, PrivilegeUse use) {
+  const pve::ClientOptions& o = client.options();
+  std::string who = "user " + o.user;
+  if (!o.token_secret.empty()) {
+    who = "the API token " + (o.token_id.find('!') == std::string::npos ? o.user + "!" + o.token_id : o.token_id);
+  }
+  PVEKIT_ASSIGN(auto permissions, client.get("/access/permissions"));
+  return require_privileges(permissions, use, who);
+}
+
 core::Result<ClusterSnapshot> read_snapshot(pve::Client& client, const BalanceConfig& config,
                                             int parallel_requests, GuestConfigCache* cache) {
   ClusterSnapshot snap;

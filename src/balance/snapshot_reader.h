@@ -7,6 +7,7 @@
 #include "balance/capacity.h"  // percentile()
 #include "balance/config.h"
 #include "balance/model.h"
+#include "balance/privileges.h"
 #include "core/result.h"
 #include "pve/client.h"
 #include "pve/types.h"
@@ -71,6 +72,12 @@ class GuestConfigCache {
 // (see GuestConfigCache).
 core::Result<ClusterSnapshot> read_snapshot(pve::Client& client, const BalanceConfig& config,
                                             int parallel_requests = 4, GuestConfigCache* cache = nullptr);
+
+// GET /access/permissions (the caller's privileges; for a privilege-separated
+// token its own) checked by require_privileges(). Once per command run, at
+// the daemon's start and on SIGHUP, not every round: privileges rarely change
+// and a round's requests are counted (bench/proxlb/daemon_requests.py).
+core::Status check_privileges(pve::Client& client, PrivilegeUse use);
 
 // Pure parts of the reader, exposed for tests.
 

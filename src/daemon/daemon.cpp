@@ -186,6 +186,11 @@ void Daemon::reconfigure(balance::BalanceConfig config) {
   gate_.reconfigure(gate_settings(config_));
 }
 
+core::Status Daemon::check_privileges() {
+  return balance::check_privileges(client_, config_.balancing.enable ? balance::PrivilegeUse::Balance
+                                                                     : balance::PrivilegeUse::Read);
+}
+
 void Daemon::count_error(const core::Error& error) {
   std::string kind(core::to_string(error.category()));
   std::transform(kind.begin(), kind.end(), kind.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -404,9 +409,28 @@ core::Status run_loop(Daemon& daemon, core::Clock& clock, LoopControl& control) 
   };
   PVEKIT_ASSIGN(Schedule schedule, schedule_of(daemon.config().service));
   if (control.interval) schedule = Interval{std::chrono::duration_cast<std::chrono::seconds>(*control.interval)};
+  // The privileges are read at the start and after each SIGHUP (how an
+  // operator says the ACLs changed), not every round. Missing ones stop the
+  // daemon; a cluster that cannot be asked is asked again before the next
+  // round, which waits until it answered.
+  std::optional<core::Error> unverified;
+  auto verify_privileges = [&]() -> core::Status {
+    auto held = daemon.check_privileges();
+    if (held) {
+      unverified.reset();
+      return core::ok();
+    }
+    if (held.error().category() == core::ErrorCategory::Auth) return held;
+    unverified = held.error();
+    return core::ok();
+  };
+  std::optional<core::Error> refused;
   auto reload = [&]() {
     control.reload = false;
-    if (!control.load_config) return;
+    auto recheck = [&] {
+      if (auto held = verify_privileges(); !held) refused = held.error();
+    };
+    if (!control.load_config) return recheck();
     notify("RELOADING=1");
     auto loaded = control.load_config();
     core::Result<Schedule> next = loaded ? schedule_of(loaded->service) : core::Result<Schedule>(loaded.error());
@@ -418,17 +442,19 @@ core::Status run_loop(Daemon& daemon, core::Clock& clock, LoopControl& control) 
       if (!control.interval) schedule = *next;
       spdlog::info("config reloaded; rounds {}", describe(schedule));
     }
+    recheck();
     notify("READY=1");
   };
 
   // Sleeps until `wait` passed or a stop; a SIGHUP meanwhile reloads at once.
   auto wait_until_stop_or = [&](core::Clock::Duration wait) {
-    for (auto slept = core::Clock::Duration{0}; slept < wait && !control.stop; slept += 100ms) {
+    for (auto slept = core::Clock::Duration{0}; slept < wait && !control.stop && !refused; slept += 100ms) {
       if (control.reload) reload();
       clock.sleep_for(std::min<core::Clock::Duration>(100ms, wait - slept));
     }
   };
 
+  PVEKIT_TRY(verify_privileges());
   std::string interval_text = control.interval ? fmt::format("every {} ms", control.interval->count()) : describe(schedule);
   spdlog::info("proxlb daemon: rounds {}", interval_text);
   if (control.on_start) {
@@ -447,11 +473,14 @@ core::Status run_loop(Daemon& daemon, core::Clock& clock, LoopControl& control) 
   int rounds = 0;
   while (!control.stop) {
     if (control.reload) reload();
+    if (refused) break;
     auto started = clock.monotonic();
-    auto report = daemon.round([&]() -> core::Status {
-      if (control.stop) return core::Error(core::ErrorCategory::Conflict, "shutting down");
-      return core::ok();
-    });
+    if (unverified) PVEKIT_TRY(verify_privileges());
+    auto report = unverified ? core::Result<RoundReport>(core::Error(*unverified).wrap("read the API token's privileges"))
+                             : daemon.round([&]() -> core::Status {
+                                 if (control.stop) return core::Error(core::ErrorCategory::Conflict, "shutting down");
+                                 return core::ok();
+                               });
     if (control.on_round) control.on_round(report);
     if (report) {
       spdlog::info("round: {}", report->summary);
@@ -479,6 +508,7 @@ core::Status run_loop(Daemon& daemon, core::Clock& clock, LoopControl& control) 
     wait_until_stop_or(wait);
   }
   notify("STOPPING=1");
+  if (refused) return std::move(*refused).wrap("after SIGHUP");
   spdlog::info("proxlb daemon: stopped");
   return core::ok();
 }

@@ -75,6 +75,9 @@ class Daemon {
   // (log rotation), its path kept until the next start.
   void reconfigure(balance::BalanceConfig config);
   const balance::BalanceConfig& config() const { return config_; }
+  // The API token's privileges for what the config asks (balance, or only
+  // read when balancing.enable is false); see balance::check_privileges.
+  core::Status check_privileges();
 
  private:
   core::Result<RoundReport> act(const std::function<core::Status()>& may_continue);

@@ -35,6 +35,20 @@ std::string host_name() {
   return name.substr(0, name.find('.'));
 }
 
+// PVE asks for Datastore.Allocate on the template's storage only when the
+// template is deleted, after the CT exists: without it the uploaded template
+// would stay behind. So it is asked for before anything is made.
+core::Status require_template_removal(pve::Client& client, const std::string& storage) {
+  const std::string path = "/storage/" + storage;
+  PVEKIT_ASSIGN(auto held, client.get("/access/permissions", {{"path", path}}));
+  if (held.is_object() && held.contains(path) && held[path].is_object() && held[path].contains("Datastore.Allocate")) {
+    return core::ok();
+  }
+  return Error(ErrorCategory::Auth, "the proxmox_api credentials lack Datastore.Allocate on " + path +
+                                        ": the uploaded template could not be removed after the create "
+                                        "(proxmox.template_storage; see \"Least privileges\" in docs/lxcri.md)");
+}
+
 }  // namespace
 
 ProxmoxBackend::ProxmoxBackend(ProxmoxSettings settings, std::unique_ptr<pve::Transport> transport)
@@ -100,6 +114,7 @@ core::Result<ContainerState> ProxmoxBackend::create(const CreateRequest& r) {
                                            "not on this host; leave --pid-file out");
   PVEKIT_ASSIGN(auto options, map_spec(r.spec, settings_));
   PVEKIT_ASSIGN(std::string node, target_node());
+  PVEKIT_TRY(require_template_removal(*client_, settings_.template_storage));
   PVEKIT_ASSIGN(int64_t vmid, pve::get_next_vmid(*client_));
   const bool oci = settings_.template_format == TemplateFormat::Oci;
   // PVE 9.1 takes a plain .tar holding an image layout for an OCI image.

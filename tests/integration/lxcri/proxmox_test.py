@@ -43,13 +43,13 @@ class Env:
         self.config = os.path.join(self.tmp, "lxcri.json")
         self.write_config()
 
-    def write_config(self, **proxmox):
+    def write_config(self, token=(DEFAULT_TOKEN, DEFAULT_SECRET), **proxmox):
         settings = {"node": NODE, "poll_interval_ms": 20, "task_timeout": 30}
         settings.update(proxmox)
         config = {
             "root": self.root,
-            "proxmox_api": {"hosts": ["%s:%d" % (self.sim.host, self.sim.port)], "token_id": DEFAULT_TOKEN,
-                            "token_secret": DEFAULT_SECRET, "ssl_fingerprint": [self.sim.fingerprint]},
+            "proxmox_api": {"hosts": ["%s:%d" % (self.sim.host, self.sim.port)], "token_id": token[0],
+                            "token_secret": token[1], "ssl_fingerprint": [self.sim.fingerprint]},
             "proxmox": settings,
             "routing": {"rules": {"10-pve-ids": {"backend": "proxmox", "id": "^pve-"},
                                   "20-tier": {"backend": "proxmox", "annotations": {"tier": "^db$"}}}},
@@ -475,10 +475,121 @@ def scenario_list_recovery(env):
     env.assert_nothing_left("pve-l3")
 
 
+# The roles of docs/lxcri.md ("Least privileges"), with the paths they are granted on.
+LEAST_ROLES = {
+    "LxcriCT": (["VM.Allocate", "VM.Audit", "VM.PowerMgmt", "VM.Snapshot", "VM.Config.Disk", "VM.Config.Memory",
+                 "VM.Config.CPU", "VM.Config.Network", "VM.Config.Options"], ["/vms"]),
+    "LxcriStorage": (["Datastore.AllocateTemplate", "Datastore.Allocate", "Datastore.AllocateSpace"],
+                     ["/storage/local", "/storage/local-lvm"]),
+    "LxcriBridge": (["SDN.Use"], ["/sdn/zones/localnetwork/vmbr0"]),
+}
+# The command that needs each privilege first, and the path PVE names when it is missing.
+NEEDED_BY = {
+    "Datastore.AllocateTemplate": ("create", "/storage/local"),
+    "Datastore.Allocate": ("create", None),
+    "Datastore.AllocateSpace": ("create", "/storage/local"),  # the template's storage is checked first
+    "VM.Allocate": ("create", "/vms/"),
+    "VM.Config.Disk": ("create", "/vms/"),
+    "VM.Config.Memory": ("create", "/vms/"),
+    "VM.Config.CPU": ("create", "/vms/"),
+    "VM.Config.Network": ("create", "/vms/"),
+    "VM.Config.Options": ("create", "/vms/"),
+    "SDN.Use": ("create", "/sdn/zones/localnetwork/vmbr0"),
+    "VM.Audit": ("state", "/vms/"),
+    "VM.PowerMgmt": ("start", "/vms/"),
+    "VM.Snapshot": ("checkpoint", "/vms/"),
+}
+
+
+def least_privilege_token(env):
+    """A privilege-separated token of lxcri@pve holding exactly the documented roles."""
+    base = env.sim.base
+
+    def ok(r):
+        check(r.status_code == 200, "%s %s: %d %s" % (r.request.method, r.request.url, r.status_code, r.text))
+        return r.json().get("data")
+
+    for role, (privs, _) in LEAST_ROLES.items():
+        ok(env.api.post(base + "/access/roles", data={"roleid": role, "privs": ",".join(privs)}, timeout=10))
+    ok(env.api.post(base + "/access/users", data={"userid": "lxcri@pve"}, timeout=10))
+    secret = ok(env.api.post(base + "/access/users/lxcri@pve/token/ct", data={"privsep": 1}, timeout=10))["value"]
+    for role, (_, paths) in LEAST_ROLES.items():
+        for path in paths:
+            ok(env.api.put(base + "/access/acl", data={"path": path, "roles": role, "users": "lxcri@pve",
+                                                       "tokens": "lxcri@pve!ct"}, timeout=10))
+    return secret
+
+
+def set_least_roles(env, without=None):
+    for role, (privs, _) in LEAST_ROLES.items():
+        r = env.api.put(env.sim.base + "/access/roles/" + role,
+                        data={"privs": ",".join(p for p in privs if p != without)}, timeout=10)
+        check(r.status_code == 200, "set role %s: %s" % (role, r.text))
+
+
+def scenario_least_privilege(env):
+    """The lifecycle with a token holding exactly the documented roles, then
+    with each privilege taken away: the command needing it fails with PVE's
+    403 message (path and privilege) and leaves nothing behind."""
+    secret = least_privilege_token(env)
+    env.write_config(token=("lxcri@pve!ct", secret))
+    # A CPU limit too (cpulimit: VM.Config.CPU); the memory limit of make_bundle needs VM.Config.Memory.
+    spec_path = os.path.join(env.bundle, "config.json")
+    with open(spec_path) as f:
+        spec = json.load(f)
+    spec["linux"]["resources"]["cpu"] = {"quota": 50000, "period": 100000}
+    with open(spec_path, "w") as f:
+        json.dump(spec, f)
+    env.ok("create", "-b", env.bundle, "pve-lp")
+    check(env.state("pve-lp")["status"] == "created", "created with the least privileges")
+    env.ok("start", "pve-lp")
+    env.ok("pause", "pve-lp")
+    env.ok("resume", "pve-lp")
+    check(env.state("pve-lp")["status"] == "running", "running")
+    env.ok("checkpoint", "--snapshot", "lp", "pve-lp")
+    env.ok("restore", "--snapshot", "lp", "pve-lp")
+    env.ok("kill", "pve-lp", "KILL")
+    env.ok("delete", "pve-lp")
+    env.assert_nothing_left("pve-lp")
+
+    for missing, (command, path) in NEEDED_BY.items():
+        cid = "pve-lp-" + missing.lower().replace(".", "-")
+        if command != "create":
+            env.ok("create", "-b", env.bundle, cid)
+            if command == "checkpoint":
+                env.ok("start", cid)
+        set_least_roles(env, without=missing)
+        try:
+            args = {"create": ("create", "-b", env.bundle, cid), "state": ("state", cid), "start": ("start", cid),
+                    "checkpoint": ("checkpoint", "--snapshot", "lp2", cid)}[command]
+            err = env.fails(*args)
+            if missing == "Datastore.Allocate":
+                # PVE would refuse only the template's removal, after the create: lxcri asks first.
+                check("lack Datastore.Allocate on /storage/local:" in err, "without %s: %s" % (missing, err))
+            else:
+                refused = re.search(r"403 Permission check failed \((/[^,)]*), ([^)]*)\)", err)
+                check(refused and refused.group(1).startswith(path) and missing in refused.group(2).split("|"),
+                      "without %s: %s fails with PVE's 403 naming %s and it: %s" % (missing, command, path, err))
+            check(secret not in err, "no secret in the error")
+        finally:
+            set_least_roles(env)
+        if command == "create":
+            env.assert_nothing_left(cid)
+        else:
+            env.ok("delete", "--force", cid)
+            env.assert_nothing_left(cid)
+
+    # A privileged CT (proxmox.unprivileged false) needs Sys.Modify on /, which the roles do not give.
+    env.write_config(token=("lxcri@pve!ct", secret), unprivileged=False)
+    env.fails("create", "-b", env.bundle, "pve-lp-priv", expect="403 Permission check failed (/, Sys.Modify)")
+    env.assert_nothing_left("pve-lp-priv")
+
+
 SCENARIOS = {"lifecycle": scenario_lifecycle, "routing": scenario_routing, "failures": scenario_failures,
              "recovery": scenario_recovery, "exec": scenario_exec, "config": scenario_config,
              "snapshot": scenario_snapshot, "pidfile": scenario_pidfile, "oci_archive": scenario_oci_archive,
-             "list_recovery": scenario_list_recovery}
+             "list_recovery": scenario_list_recovery,
+             "least_privilege": scenario_least_privilege}
 
 
 def main():

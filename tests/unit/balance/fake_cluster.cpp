@@ -20,6 +20,9 @@ FakeCluster::FakeCluster() {
   transport_.route(pve::HttpMethod::Get, "/cluster/tasks", [this](const pve::HttpRequest&) {
     return core::Result<pve::HttpResponse>(pve_data(task_list()));
   });
+  transport_.route(pve::HttpMethod::Get, "/access/permissions", [this](const pve::HttpRequest&) {
+    return core::Result<pve::HttpResponse>(pve_data(permissions));
+  });
   transport_.route_data(pve::HttpMethod::Get, "/version", {{"version", "9.1.1"}, {"release", "9.1"}, {"repoid", "x"}});
   transport_.route_data(pve::HttpMethod::Get, "/cluster/ha/resources", core::Json::array());
   transport_.route_data(pve::HttpMethod::Get, "/cluster/ha/rules", core::Json::array());

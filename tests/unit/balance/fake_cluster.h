@@ -36,6 +36,16 @@ class FakeCluster {
   std::map<uint32_t, int> task_polls_of;        // per vmid, instead of task_polls
   std::map<uint32_t, std::string> fail_migration;  // vmid -> exitstatus text
   std::map<uint32_t, GuestEntry> guests;
+  // GET /access/permissions: the token's privileges per path (PVE's
+  // path -> {privilege: propagate}); everything proxlb needs on the top-level
+  // paths, propagated, as the documented role on / gives.
+  core::Json permissions = {
+      {"/", {{"Sys.Audit", 1}, {"Sys.Console", 1}, {"VM.Audit", 1}, {"VM.Migrate", 1}, {"Datastore.Audit", 1},
+             {"Pool.Audit", 1}}},
+      {"/vms", {{"VM.Audit", 1}, {"VM.Migrate", 1}}},
+      {"/storage", {{"Datastore.Audit", 1}}},
+      {"/pool", {{"Pool.Audit", 1}, {"VM.Audit", 1}}},
+  };
 
   // A migration PVE runs already (started by someone else, e.g. a proxlb
   // that was killed): the guest is locked and /cluster/tasks lists the task,
