@@ -315,7 +315,9 @@ class ProxLBCommandLine(ProxlbCase):
         rest = example[example.index("proxmox_cluster:"):]
         with open(self.config) as f:
             api = f.read()
-        api = api[:api.index("balancing:")]
+        # The example has its own service section: the status socket goes there.
+        api = api[:api.index("service:")]
+        rest = rest.replace("\nservice:\n", "\nservice:\n  status_socket: ''\n", 1)
         path = os.path.join(self.tmp.name, "proxlb_example.yaml")
         with open(path, "w") as f:
             f.write(api + rest)
