@@ -6,6 +6,7 @@
 
 #include "balance/capacity.h"
 #include "core/strings.h"
+#include "core/utc_time.h"
 
 namespace pvekit::balance {
 namespace {
@@ -22,12 +23,7 @@ std::string printf_str(const char* format, auto... args) {
 }
 
 std::string date(double unix_seconds) {
-  const std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
+  return core::format_utc(static_cast<std::time_t>(unix_seconds), "%Y-%m-%d");
 }
 
 std::string amount(CapacityResource r, double v) {

@@ -4,6 +4,7 @@
 
 #include "core/files.h"
 #include "core/strings.h"
+#include "core/utc_time.h"
 
 namespace pvekit::oci {
 
@@ -97,12 +98,9 @@ nlohmann::ordered_json runc_state_json(const ContainerState& s, ContainerStatus 
 std::string rfc3339_now() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
-  tm utc{};
-  gmtime_r(&ts.tv_sec, &utc);
-  char buf[64];
-  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
-  snprintf(buf + n, sizeof buf - n, ".%09ldZ", static_cast<long>(ts.tv_nsec));
-  return buf;
+  char nanos[16];
+  snprintf(nanos, sizeof nanos, ".%09ldZ", static_cast<long>(ts.tv_nsec));
+  return core::format_utc(ts.tv_sec, "%Y-%m-%dT%H:%M:%S") + nanos;
 }
 
 }  // namespace pvekit::oci

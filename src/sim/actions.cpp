@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "core/strings.h"
+#include "core/utc_time.h"
 #include "pve/tags.h"
 
 namespace pvekit::sim {
@@ -24,14 +25,7 @@ Error api_error(const std::string& message, ErrorCategory cat = ErrorCategory::C
 std::string label(GuestType t) { return t == GuestType::Qemu ? "VM" : "CT"; }
 std::string prefix(GuestType t) { return t == GuestType::Qemu ? "qm" : "vz"; }
 
-std::string stamp(double now) {
-  std::time_t t = static_cast<std::time_t>(now);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
+std::string stamp(double now) { return core::format_utc(static_cast<std::time_t>(now), "%Y-%m-%d %H:%M:%S"); }
 
 std::string hms(double seconds) {
   const int s = static_cast<int>(seconds);

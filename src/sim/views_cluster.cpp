@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "core/strings.h"
+#include "core/utc_time.h"
 #include "sim/views.h"
 
 namespace pvekit::sim {
@@ -27,12 +28,7 @@ std::string digest_of(const Json& j) {
 // PVE::API2::HA::Status puts in the master and lrm status texts; pvesim's
 // nodes run in UTC.
 std::string perl_localtime(double now) {
-  const std::time_t t = static_cast<std::time_t>(now);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%a %b %e %H:%M:%S %Y", &tm);
-  return buf;
+  return core::format_utc(static_cast<std::time_t>(now), "%a %b %e %H:%M:%S %Y");
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "core/strings.h"
+#include "core/utc_time.h"
 
 namespace pvekit::snapshot {
 
@@ -59,14 +60,9 @@ core::Status validate_snapshot_name(const std::string& name) {
 }
 
 std::string auto_snapshot_name(int64_t unix_ms) {
-  std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  ::gmtime_r(&seconds, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "lxcri_%Y%m%d_%H%M%S", &tm);
   char ms[8];
   std::snprintf(ms, sizeof ms, "_%03d", static_cast<int>(unix_ms % 1000));
-  return std::string(buf) + ms;
+  return core::format_utc(static_cast<std::time_t>(unix_ms / 1000), "lxcri_%Y%m%d_%H%M%S") + ms;
 }
 
 std::string expand_template(std::string text, const std::vector<std::pair<std::string, std::string>>& values) {

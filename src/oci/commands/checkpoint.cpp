@@ -3,6 +3,7 @@
 #include <iomanip>
 
 #include "core/log.h"
+#include "core/utc_time.h"
 #include "oci/checkpoint_support.h"
 #include "oci/commands.h"
 
@@ -20,12 +21,7 @@ int64_t now_ms() {
 
 std::string format_time(int64_t unix_s) {
   if (unix_s == 0) return "-";
-  std::time_t t = static_cast<std::time_t>(unix_s);
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return core::format_utc(static_cast<std::time_t>(unix_s), "%Y-%m-%dT%H:%M:%SZ");
 }
 
 core::Status print_list(Context& ctx, SnapshotTools& tools, const ContainerState& state, const std::string& format) {
