@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "core/process.h"
 #include "core/strings.h"
@@ -31,12 +32,14 @@ class HelperBus final : public linux::SystemdBus {
                                    const std::vector<linux::UnitProperty>& properties) override {
     return call("set-unit-properties", unit, properties);
   }
-  core::Status stop_unit(const std::string& unit) override { return call("stop-unit", unit, {}); }
+  core::Status stop_unit(const std::string& unit) override { return call("stop-unit", unit, std::nullopt); }
 
  private:
+  // Calls that take properties always send a JSON list, "[]" included (an
+  // update that changes only files systemd does not manage, such as io.max).
   core::Status call(const std::string& method, const std::string& unit,
-                    const std::vector<linux::UnitProperty>& properties) {
-    core::ProcessRunner runner(properties.empty() ? std::string() : linux::unit_properties_to_json(properties));
+                    const std::optional<std::vector<linux::UnitProperty>>& properties) {
+    core::ProcessRunner runner(properties ? linux::unit_properties_to_json(*properties) : std::string());
     auto out = runner.run({path_, method, unit});
     if (!out.ok()) return helper_error(path_, kWhat, out.error().to_string());
     if (out->exit_status == 0) return core::ok();

@@ -70,6 +70,18 @@ TEST_F(StandIn, CallsCarryMethodUnitAndProperties) {
   EXPECT_EQ(recorded("stdin"), "");
 }
 
+// An update of files only (io.max) has no unit property; the helper still
+// gets a list to parse (the VM run found it sent nothing).
+TEST_F(StandIn, NoPropertiesIsAnEmptyListTheHelperAccepts) {
+  auto bus = connect_systemd_helper(write(0, ""));
+  ASSERT_TRUE(bus.ok());
+  ASSERT_TRUE((*bus)->set_unit_properties("lxcri-a.scope", {}).ok());
+  EXPECT_EQ(recorded("argv"), "set-unit-properties lxcri-a.scope\n");
+  auto sent = linux::unit_properties_from_json(recorded("stdin"));
+  ASSERT_TRUE(sent.ok()) << "sent " << recorded("stdin") << ": " << sent.error().to_string();
+  EXPECT_TRUE(sent->empty());
+}
+
 TEST_F(StandIn, FailureComesBackWithTheHelpersError) {
   auto bus = connect_systemd_helper(write(1, "systemd: StopUnit: Access denied"));
   ASSERT_TRUE(bus.ok());
