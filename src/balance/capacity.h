@@ -141,7 +141,7 @@ struct ResourceStats {
   double now = 0;
   std::optional<double> p50, p90, p99;  // from history (used resources only)
   double headroom = 0;  // threshold * capacity - (p99 or now)
-  std::optional<Forecast> forecast;  // used memory and CPU
+  std::optional<Forecast> forecast;  // used memory, CPU and disk
   std::vector<Sample> history;       // for charts
 };
 
@@ -151,10 +151,14 @@ struct ScopeReport {
   std::vector<ResourceStats> resources;
 };
 
-// Node history from rrddata: memory used (bytes) and CPU used (cores).
+// Node history from rrddata: memory used (bytes) and CPU used (cores) from
+// the node's; disk used (bytes) summed over its local guest storages'.
 struct NodeHistory {
-  std::vector<Sample> memory, cpu;
+  std::vector<Sample> memory, cpu, disk;
 };
+
+// The sum of the series at the times every one of them has a finite sample.
+std::vector<Sample> sum_at_common_times(const std::vector<const std::vector<Sample>*>& series);
 
 struct WhatIf {
   int add_guests = 0;  // signed so that a negative count is refused by name, not wrapped

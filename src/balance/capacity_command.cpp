@@ -42,6 +42,23 @@ NodeHistory to_history(const std::vector<pve::RrdRow>& rows, const Node& node) {
   return h;
 }
 
+// Disk used (bytes) of a node: the sum of its local guest storages' "used".
+core::Result<std::vector<Sample>> disk_history(pve::Client& client, const Node& node, pve::Timeframe frame) {
+  std::vector<std::vector<Sample>> storages;
+  for (const auto& storage : node.local_storages) {
+    PVEKIT_ASSIGN(auto rows, pve::get_storage_rrddata(client, node.name, storage, frame).wrap("storage " + storage));
+    auto& series = storages.emplace_back();
+    for (const auto& row : rows) {
+      auto t = row.find("time");
+      auto used = row.find("used");
+      if (t != row.end() && used != row.end()) series.push_back({t->second, used->second});
+    }
+  }
+  std::vector<const std::vector<Sample>*> series;
+  for (const auto& s : storages) series.push_back(&s);
+  return sum_at_common_times(series);
+}
+
 core::Status write_charts(const std::string& dir, const CapacityReport& report) {
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
     return core::Error(core::ErrorCategory::System, "--charts " + dir + ": " + std::strerror(errno));
@@ -81,7 +98,11 @@ core::Status run_capacity(pve::Client& client, const BalanceConfig& config, cons
       notes.push_back("node " + node.name + ": no history (" + rows.error().to_string() + ")");
       continue;
     }
-    history[node.name] = to_history(*rows, node);
+    NodeHistory& h = history[node.name] = to_history(*rows, node);
+    if (node.local_storages.empty()) continue;
+    auto disk = disk_history(client, node, frame);
+    if (disk) h.disk = std::move(*disk);
+    else notes.push_back("node " + node.name + ": no disk history (" + disk.error().to_string() + ")");
   }
   PVEKIT_ASSIGN(auto changed, apply_what_if(state, config, command.what_if));
   CapacityOptions options;

@@ -165,21 +165,6 @@ std::vector<Sample> flat(const std::vector<Sample>& times, double value) {
   return out;
 }
 
-// Sum of the series at the times every series has a sample.
-std::vector<Sample> summed(const std::vector<const std::vector<Sample>*>& series) {
-  std::map<double, std::pair<double, size_t>> at;
-  for (const auto* s : series)
-    for (const auto& p : *s)
-      if (std::isfinite(p.value)) {
-        auto& [sum, n] = at[p.time];
-        sum += p.value;
-        ++n;
-      }
-  std::vector<Sample> out;
-  for (const auto& [t, v] : at)
-    if (v.second == series.size()) out.push_back({t, v.first});
-  return out;
-}
 
 ResourceStats stats(CapacityResource resource, double capacity, double now, const std::vector<Sample>* history,
                     const CapacityOptions& options) {
@@ -210,13 +195,29 @@ ScopeReport scope(std::string name, bool cluster, const Figures& f, const Figure
   s.resources.push_back(stats(CapacityResource::CpuUsed, cap.cpu_used, f.cpu_used, h ? &h->cpu : nullptr, options));
   s.resources.push_back(stats(CapacityResource::CpuAssigned, cap.cpu_used, f.cpu_assigned, nullptr, options));
   if (cap.disk_used > 0) {
-    s.resources.push_back(stats(CapacityResource::DiskUsed, cap.disk_used, f.disk_used, nullptr, options));
+    s.resources.push_back(stats(CapacityResource::DiskUsed, cap.disk_used, f.disk_used,
+                                h && !h->disk.empty() ? &h->disk : nullptr, options));
     s.resources.push_back(stats(CapacityResource::DiskAssigned, cap.disk_used, f.disk_assigned, nullptr, options));
   }
   return s;
 }
 
 }  // namespace
+
+std::vector<Sample> sum_at_common_times(const std::vector<const std::vector<Sample>*>& series) {
+  std::map<double, std::pair<double, size_t>> at;
+  for (const auto* s : series)
+    for (const auto& p : *s)
+      if (std::isfinite(p.value)) {
+        auto& [sum, n] = at[p.time];
+        sum += p.value;
+        ++n;
+      }
+  std::vector<Sample> out;
+  for (const auto& [t, v] : at)
+    if (v.second == series.size()) out.push_back({t, v.first});
+  return out;
+}
 
 std::string_view to_string(CapacityResource resource) {
   switch (resource) {
@@ -251,9 +252,11 @@ core::Result<CapacityReport> build_capacity_report(const ClusterState& original,
   report.notes = changed.notes;
   const ClusterState state = normalized(changed.state);
   // Times of the history, for the flat history of nodes that have none.
-  std::vector<Sample> times;
-  for (const auto& [name, h] : history)
+  std::vector<Sample> times, disk_times;
+  for (const auto& [name, h] : history) {
     if (h.memory.size() > times.size()) times = h.memory;
+    if (h.disk.size() > disk_times.size()) disk_times = h.disk;
+  }
 
   std::map<std::string, NodeHistory> adjusted;
   Figures total, capacity;
@@ -270,9 +273,11 @@ core::Result<CapacityReport> build_capacity_report(const ClusterState& original,
       const Figures was = figures(original, *before);
       a.memory = shifted(h->second.memory, f.memory_used - was.memory_used);
       a.cpu = shifted(h->second.cpu, f.cpu_used - was.cpu_used);
+      a.disk = shifted(h->second.disk, f.disk_used - was.disk_used);
     } else {
       a.memory = flat(times, f.memory_used);
       a.cpu = flat(times, f.cpu_used);
+      a.disk = flat(disk_times, f.disk_used);
     }
     const Figures cap{.memory_used = static_cast<double>(node.memory_total),
                       .cpu_used = static_cast<double>(node.cpus),
@@ -283,9 +288,15 @@ core::Result<CapacityReport> build_capacity_report(const ClusterState& original,
     total.disk_used += f.disk_used, total.disk_assigned += f.disk_assigned;
     capacity.memory_used += cap.memory_used, capacity.cpu_used += cap.cpu_used, capacity.disk_used += cap.disk_used;
   }
-  std::vector<const std::vector<Sample>*> memory, cpu;
-  for (const auto& [name, a] : adjusted) memory.push_back(&a.memory), cpu.push_back(&a.cpu);
-  NodeHistory cluster{.memory = summed(memory), .cpu = summed(cpu)};
+  // Disk counts the nodes with local guest storage only; one of them without
+  // history leaves the cluster without it.
+  std::vector<const std::vector<Sample>*> memory, cpu, disk;
+  for (const auto& [name, a] : adjusted) {
+    memory.push_back(&a.memory), cpu.push_back(&a.cpu);
+    if (const Node* n = state.find_node(name); n && n->disk_total > 0) disk.push_back(&a.disk);
+  }
+  NodeHistory cluster{.memory = sum_at_common_times(memory), .cpu = sum_at_common_times(cpu),
+                      .disk = disk.empty() ? std::vector<Sample>{} : sum_at_common_times(disk)};
   report.scopes.insert(report.scopes.begin(), scope("cluster", true, total, capacity, &cluster, options));
 
   PVEKIT_ASSIGN(auto failover,

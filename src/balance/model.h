@@ -39,6 +39,7 @@ struct Node {
   uint64_t memory_used = 0;   // bytes, includes the host's own use
   uint64_t disk_total = 0;    // bytes of local guest storage; 0: no local storage
   uint64_t disk_used = 0;     // bytes
+  std::vector<std::string> local_storages;  // ids of the storages disk_total sums
   double cpu_usage = 0.0;     // fraction 0..1 of all cores, recent average
   std::optional<Pressure> pressure;  // PVE >= 9 only
   Reserve reserve;            // filled from config by apply_cluster_config()

@@ -65,6 +65,7 @@ void add_local_storage(const pve::ClusterResource& r, std::vector<Node>& nodes) 
     if (n.name != r.node) continue;
     n.disk_total += r.maxdisk;
     n.disk_used += r.disk;
+    n.local_storages.push_back(r.storage);
   }
 }
 

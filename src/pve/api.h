@@ -59,6 +59,10 @@ core::Result<std::vector<RrdRow>> get_node_rrddata(Client& client, const std::st
 core::Result<std::vector<RrdRow>> get_guest_rrddata(Client& client, const std::string& node,
                                                     GuestType type, int64_t vmid, Timeframe timeframe,
                                                     Consolidation cf = Consolidation::Average);
+// GET /nodes/{node}/storage/{storage}/rrddata: rows of "total" and "used".
+core::Result<std::vector<RrdRow>> get_storage_rrddata(Client& client, const std::string& node,
+                                                      const std::string& storage, Timeframe timeframe,
+                                                      Consolidation cf = Consolidation::Average);
 
 // ---- tasks (api_tasks.cpp) -----------------------------------------------------------
 

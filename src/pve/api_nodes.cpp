@@ -47,6 +47,12 @@ core::Result<std::vector<RrdRow>> get_node_rrddata(Client& client, const std::st
   return rrddata(client, node_path(node) + "/rrddata", timeframe, cf);
 }
 
+core::Result<std::vector<RrdRow>> get_storage_rrddata(Client& client, const std::string& node,
+                                                      const std::string& storage, Timeframe timeframe,
+                                                      Consolidation cf) {
+  return rrddata(client, node_path(node) + "/storage/" + encode_path_segment(storage) + "/rrddata", timeframe, cf);
+}
+
 core::Result<std::vector<RrdRow>> get_guest_rrddata(Client& client, const std::string& node,
                                                     GuestType type, int64_t vmid, Timeframe timeframe,
                                                     Consolidation cf) {

@@ -68,6 +68,11 @@ GuestSample sample_guest(const Guest& g, uint64_t seed, double t) {
   return s;
 }
 
+uint64_t guest_volume_used(const Guest& g, double t) {
+  const double days = (t - g.load.trend_origin) / 86400.0;
+  return static_cast<uint64_t>(clamp01(g.load.disk + g.load.disk_trend * days) * static_cast<double>(g.maxdisk));
+}
+
 NodeSample sample_node(const Node& node, const std::vector<const Guest*>& guests, uint64_t seed, double t) {
   NodeSample s;
   if (!node.online) return s;
@@ -193,6 +198,25 @@ Json node_rrd(const Node& node, const std::vector<const Guest*>& guests, uint64_
                   {"pressurememoryfull", round4(pm / 2)}});
     }
     rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+Json storage_rrd(uint64_t total, uint64_t volumes, const std::vector<const Guest*>& guests, double now,
+                 const std::string& timeframe, bool max_cf) {
+  const RrdFrame f = rrd_frame(timeframe);
+  Json rows = Json::array();
+  const double end = std::floor(now / f.step) * f.step;
+  const double capacity = static_cast<double>(total);
+  for (int r = f.rows - 1; r >= 0; --r) {
+    const double start = end - f.step * (r + 1);
+    double used = 0;
+    fold_step(start, f.step, max_cf, [&](double t, bool first, bool mx, int n) {
+      double sum = static_cast<double>(volumes);
+      for (const Guest* g : guests) sum += static_cast<double>(guest_volume_used(*g, t));
+      fold(used, std::min(sum, capacity), first, mx, n);
+    });
+    rows.push_back({{"time", static_cast<int64_t>(start)}, {"total", capacity}, {"used", std::round(used)}});
   }
   return rows;
 }

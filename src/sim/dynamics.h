@@ -24,6 +24,11 @@ struct GuestSample {
 };
 GuestSample sample_guest(const Guest& guest, uint64_t seed, double t);
 
+// Bytes the guest's volume fills on its storage at Unix time t: its load's
+// `disk` fraction of maxdisk, changed by `disk_trend` per day. Running or
+// not, a volume keeps its data.
+uint64_t guest_volume_used(const Guest& guest, double t);
+
 // Node figures: its own base plus the sum of its running guests.
 struct NodeSample {
   double cpu = 0;        // fraction of the node's cores (0..1)
@@ -54,5 +59,10 @@ RrdFrame rrd_frame(const std::string& timeframe);
 core::Json guest_rrd(const Guest& guest, uint64_t seed, double now, const std::string& timeframe, bool max_cf);
 core::Json node_rrd(const Node& node, const std::vector<const Guest*>& guests, uint64_t seed, double now,
                     const std::string& timeframe, bool max_cf);
+// A storage's rows on one node (pve2-storage: total and used). `volumes`:
+// bytes of the volumes that are not guest disks (templates, ISOs, uploads);
+// `guests`: those whose disk is on this storage (and node, unless shared).
+core::Json storage_rrd(uint64_t total, uint64_t volumes, const std::vector<const Guest*>& guests, double now,
+                       const std::string& timeframe, bool max_cf);
 
 }  // namespace pvekit::sim

@@ -38,6 +38,11 @@ struct LoadProfile {
   double cpu_weekly_amp = 0;  // fraction
   double mem_weekly_amp = 0;  // fraction
   double weekly_peak_day = 2;
+  // The guest's volume fills this fraction of its disk on its storage, and
+  // changes by disk_trend per day (storage rrddata; proxlb capacity's disk
+  // forecast).
+  double disk = 0.6;
+  double disk_trend = 0;
   double trend_origin = 0;
 };
 

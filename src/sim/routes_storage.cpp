@@ -1,6 +1,7 @@
 // /nodes/{node}/storage...
 #include "sim/actions.h"
 #include "sim/api.h"
+#include "sim/dynamics.h"
 #include "sim/views.h"
 
 namespace pvekit::sim {
@@ -22,6 +23,19 @@ Result<const Storage*> storage_on(Ctx& c) {
 Result<Reply> content(Ctx& c) {
   PVEKIT_ASSIGN(const Storage* s, storage_on(c));
   return Reply(storage_content(c.world, c.node(), *s, c.str("content"), c.params.count("vmid") ? c.vmid() : 0));
+}
+
+// pve-manager's API2::Storage::Status rrddata reads the storage's RRD file
+// on the node without checking the storage: an unknown one is an RRD error.
+Result<Reply> rrddata(Ctx& c) {
+  const Storage* s = c.world.cluster.find_storage(c.str("storage"));
+  if (!s || !c.world.cluster.storage_on_node(*s, c.node())) {
+    return Error(ErrorCategory::NotFound, "RRD error: opening '/var/lib/rrdcached/db/pve-storage-9.0/" + c.node() +
+                                              "/" + c.str("storage") + "': No such file or directory")
+        .with_http_status(500);
+  }
+  return Reply(storage_rrd(s->total, storage_volumes(c.world, *s, c.node()), guests_on_storage(c.world, *s, c.node()),
+                           c.now, c.str("timeframe"), c.str("cf") == "MAX"));
 }
 
 Result<Reply> upload(Ctx& c) {
@@ -49,7 +63,7 @@ std::vector<Route> storage_routes() {
       {"GET", "/nodes/{node}/storage",
        {p_node(), p_str("content"), p_bool("enabled"), p_bool("format"), p_str("storage"), p_str("target")},
        [](Ctx& c) -> Result<Reply> {
-         Json list = visible_entries(c.access, node_storage_list(c.world, c.node(), c.str("content")));
+         Json list = visible_entries(c.access, node_storage_list(c.world, c.node(), c.str("content"), c.now));
          if (c.params.count("storage")) {
            Json filtered = Json::array();
            for (auto& s : list) {
@@ -61,6 +75,10 @@ std::vector<Route> storage_routes() {
        }},
       {"GET", "/nodes/{node}/storage/{storage}/content",
        {p_node(), p_str("storage", true), p_str("content"), p_int("vmid", false, 100, 999999999)}, content},
+      {"GET", "/nodes/{node}/storage/{storage}/rrddata",
+       {p_node(), p_str("storage", true), p_enum("timeframe", {"hour", "day", "week", "month", "year"}, true),
+        p_enum("cf", {"AVERAGE", "MAX"})},
+       rrddata},
       {"POST", "/nodes/{node}/storage/{storage}/upload",
        {p_node(), p_str("storage", true), p_enum("content", {"iso", "vztmpl", "import"}, true),
         p_str("filename", true), p_str("checksum"),

@@ -149,14 +149,19 @@ Result<LoadProfile> parse_load(const Json& j, const std::string& path, double no
   p.trend_origin = now;
   if (j.is_null()) return p;
   PVEKIT_TRY(check_keys(j, path, {"cpu", "cpu_amp", "mem", "mem_amp", "noise", "peak_hour", "net", "io", "cpu_trend",
-                                  "mem_trend", "cpu_weekly_amp", "mem_weekly_amp", "weekly_peak_day"}));
+                                  "mem_trend", "cpu_weekly_amp", "mem_weekly_amp", "weekly_peak_day", "disk",
+                                  "disk_trend"}));
   PVEKIT_ASSIGN(p.cpu_trend, get_num(j, path, "cpu_trend", p.cpu_trend));
   PVEKIT_ASSIGN(p.mem_trend, get_num(j, path, "mem_trend", p.mem_trend));
   PVEKIT_ASSIGN(p.cpu_weekly_amp, get_num(j, path, "cpu_weekly_amp", p.cpu_weekly_amp));
   PVEKIT_ASSIGN(p.mem_weekly_amp, get_num(j, path, "mem_weekly_amp", p.mem_weekly_amp));
   PVEKIT_ASSIGN(p.weekly_peak_day, get_num(j, path, "weekly_peak_day", p.weekly_peak_day));
+  PVEKIT_ASSIGN(p.disk, get_num(j, path, "disk", p.disk));
+  PVEKIT_ASSIGN(p.disk_trend, get_num(j, path, "disk_trend", p.disk_trend));
+  if (!(p.disk >= 0 && p.disk <= 1)) return config_error(path + ".disk", "must be within 0..1 (fraction of the disk)");
   for (auto [key, v, limit] : {std::tuple{"cpu_trend", p.cpu_trend, 1.0}, {"mem_trend", p.mem_trend, 1.0},
-                               {"cpu_weekly_amp", p.cpu_weekly_amp, 1.0}, {"mem_weekly_amp", p.mem_weekly_amp, 1.0}}) {
+                               {"cpu_weekly_amp", p.cpu_weekly_amp, 1.0}, {"mem_weekly_amp", p.mem_weekly_amp, 1.0},
+                               {"disk_trend", p.disk_trend, 1.0}}) {
     if (!std::isfinite(v) || std::abs(v) > limit) return config_error(path + "." + key, "must be within -1..1");
   }
   if (!(p.weekly_peak_day >= 0 && p.weekly_peak_day < 7))

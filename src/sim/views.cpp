@@ -13,6 +13,7 @@
 
 #include "core/strings.h"
 #include "sim/actions.h"
+#include "sim/dynamics.h"
 
 namespace pvekit::sim {
 namespace {
@@ -183,15 +184,26 @@ Json storage_resource(const Storage& s, const Node& n, uint64_t used) {
 
 }  // namespace
 
-uint64_t storage_used(const World& w, const Storage& s, const std::string& node) {
-  uint64_t used = 0;
+std::vector<const Guest*> guests_on_storage(const World& w, const Storage& s, const std::string& node) {
+  std::vector<const Guest*> out;
   for (const auto& [vmid, g] : w.cluster.guests) {
-    if (g.storage == s.id && (s.shared || g.node == node)) used += g.maxdisk * 6 / 10;
+    if (g.storage == s.id && (s.shared || g.node == node)) out.push_back(&g);
   }
+  return out;
+}
+
+uint64_t storage_volumes(const World& w, const Storage& s, const std::string& node) {
+  uint64_t used = 0;
   auto it = w.cluster.volumes.find(Cluster::volume_key(s, node));
   if (it != w.cluster.volumes.end()) {
     for (const Volume& v : it->second) used += v.size;
   }
+  return used;
+}
+
+uint64_t storage_used(const World& w, const Storage& s, const std::string& node, double now) {
+  uint64_t used = storage_volumes(w, s, node);
+  for (const Guest* g : guests_on_storage(w, s, node)) used += guest_volume_used(*g, status_time(now));
   return std::min(used, s.total);
 }
 
@@ -213,17 +225,13 @@ Json resources_of_kind(const World& w, const LiveView& live, std::string_view ki
     std::map<std::string, uint64_t> used;
     for (const auto& [vmid, g] : w.cluster.guests) {
       const Storage* s = w.cluster.find_storage(g.storage);
-      if (s) used[s->shared ? s->id : g.node + "/" + s->id] += g.maxdisk * 6 / 10;
+      if (s) used[Cluster::volume_key(*s, g.node)] += guest_volume_used(g, status_time(now));
     }
     for (const Node& n : w.cluster.nodes) {
       for (const Storage& s : w.cluster.storages) {
         if (!w.cluster.storage_on_node(s, n.name)) continue;
         const std::string key = Cluster::volume_key(s, n.name);
-        uint64_t u = used[key];
-        if (auto it = w.cluster.volumes.find(key); it != w.cluster.volumes.end()) {
-          for (const Volume& v : it->second) u += v.size;
-        }
-        out.push_back(storage_resource(s, n, u));
+        out.push_back(storage_resource(s, n, used[key] + storage_volumes(w, s, n.name)));
       }
     }
   } else if (kind == "sdn") {

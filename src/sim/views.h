@@ -33,7 +33,8 @@ std::string config_file_text(const Guest& g);
 core::Json snapshot_list(const Guest& g);
 
 core::Json storage_config_list(const World& w, const std::string& type_filter);
-core::Json node_storage_list(const World& w, const std::string& node, const std::string& content_filter);
+core::Json node_storage_list(const World& w, const std::string& node, const std::string& content_filter,
+                             double now);
 core::Json storage_content(const World& w, const std::string& node, const Storage& s, const std::string& content,
                            int vmid);
 
@@ -50,7 +51,10 @@ core::Json access_domains();
 core::Json ha_status_current(const World& w, double now);
 core::Json ha_manager_status(const World& w, double now);
 
-// Storage usage in bytes of `storage` as seen from `node`.
-uint64_t storage_used(const World& w, const Storage& s, const std::string& node);
+// A storage's use on a node at `now` (as its status shows it): the guests'
+// volumes on it plus its other volumes (templates, ISOs, uploads).
+uint64_t storage_used(const World& w, const Storage& s, const std::string& node, double now);
+std::vector<const Guest*> guests_on_storage(const World& w, const Storage& s, const std::string& node);
+uint64_t storage_volumes(const World& w, const Storage& s, const std::string& node);
 
 }  // namespace pvekit::sim

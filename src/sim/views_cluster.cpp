@@ -48,7 +48,7 @@ Json storage_config_list(const World& w, const std::string& type_filter) {
   return out;
 }
 
-Json node_storage_list(const World& w, const std::string& node, const std::string& content_filter) {
+Json node_storage_list(const World& w, const std::string& node, const std::string& content_filter, double now) {
   Json out = Json::array();
   for (const Storage& s : w.cluster.storages) {
     if (!w.cluster.storage_on_node(s, node)) continue;
@@ -57,7 +57,7 @@ Json node_storage_list(const World& w, const std::string& node, const std::strin
       for (const auto& c : core::split(content_filter, ',', true)) any = any || has(s.content, c);
       if (!any) continue;
     }
-    const uint64_t used = storage_used(w, s, node);
+    const uint64_t used = storage_used(w, s, node, now);
     out.push_back({{"storage", s.id}, {"type", s.type}, {"content", core::join(s.content, ",")},
                    {"shared", b(s.shared)}, {"active", 1}, {"enabled", 1}, {"total", s.total}, {"used", used},
                    {"avail", s.total - used},

@@ -28,6 +28,8 @@ GIB = 1024 ** 3
 # From the scenario: pve1 uses 2G + 24G now, +0.48G/day, daily peaks +4.8G.
 EXPECTED_DAYS = (0.85 * 64 - 26 - 4.8) / 0.48
 TOLERANCE_DAYS = 0.1 * EXPECTED_DAYS  # 10 % of the distance to the crossing
+# pve3's local-lvm: 200G of 512G now, +4G/day; the cluster's three: 1536G.
+EXPECTED_DISK_DAYS = {"pve3": (0.85 * 512 - 200) / 4, "cluster": (0.85 * 1536 - 200) / 4}
 
 
 class Capacity(unittest.TestCase):
@@ -76,7 +78,20 @@ class Capacity(unittest.TestCase):
         self.assertAlmostEqual(f["slope_per_day"], 0.48 / 64, delta=0.1 * 0.48 / 64)
         # pve3's guest has no trend.
         self.assertEqual(self.resource(report, "pve3", "memory used")["forecast"]["verdict"], "no trend")
-        self.assertEqual(self.resource(report, "cluster", "memory assigned")["now"], 86 * GIB)
+        self.assertEqual(self.resource(report, "cluster", "memory assigned")["now"], 87 * GIB)
+
+    def test_disk_forecast_recovers_the_planted_exhaustion_date(self):
+        start = time.time()
+        report = self.report()
+        for scope, expected in EXPECTED_DISK_DAYS.items():
+            disk = self.resource(report, scope, "disk used")
+            self.assertEqual(disk["capacity"], (512 if scope == "pve3" else 1536) * GIB)
+            f = disk["forecast"]
+            self.assertEqual(f["verdict"], "rising", (scope, f))
+            days = (f["crosses"] - start) / 86400
+            self.assertLess(abs(days - expected), 0.1 * expected,
+                            "%s: disk crosses after %.1f days, expected %.1f" % (scope, days, expected))
+        self.assertEqual(self.resource(report, "pve1", "disk used")["forecast"]["verdict"], "no trend")
 
     def test_failover_verdict_matches_the_case_solved_by_hand(self):
         report = self.report()
@@ -143,7 +158,8 @@ class ScenarioKeys(unittest.TestCase):
             base = f.read()
         for bad, key in (("mem_trend: 0.01", "mem_trend: 5"), ("mem_trend: 0.01", "mem_trend: .nan"),
                          ("weekly_peak_day: 0", "weekly_peak_day: 7"),
-                         ("mem_weekly_amp: 0.05", "mem_weekly_amp: -2")):
+                         ("mem_weekly_amp: 0.05", "mem_weekly_amp: -2"), ("disk_trend: 0.01", "disk_trend: 2"),
+                         ("disk: 0.5", "disk: 1.5")):
             with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
                 f.write(base.replace(bad, key, 1))
                 f.flush()

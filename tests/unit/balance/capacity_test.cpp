@@ -347,6 +347,50 @@ TEST(CapacityReport, StatisticsPerNodeAndCluster) {
   EXPECT_DOUBLE_EQ(assigned.now, 30.0 * kGiB);
 }
 
+// Disk history comes from the local guest storages: nodes without one are
+// not counted, and the cluster's series needs every such node's history.
+TEST(CapacityReport, DiskForecastFromStorageHistoryOfNodesWithLocalStorage) {
+  ClusterState s = three_small_nodes();
+  for (size_t i = 0; i < 2; ++i) {
+    s.nodes[i].disk_total = 1000 * kGiB;
+    s.nodes[i].disk_used = 400 * kGiB;
+    s.nodes[i].local_storages = {"local-lvm"};
+  }
+  s.nodes[2].disk_total = s.nodes[2].disk_used = 0;
+  std::map<std::string, NodeHistory> history;
+  for (const auto& n : s.nodes) {
+    auto& h = history[n.name] = {synthetic(30, 1800, 40, 0, 5, 0, 1), synthetic(30, 1800, 20, 0, 5, 0, 1), {}};
+    if (n.disk_total == 0) continue;
+    h.disk = synthetic(30, 1800, 40, 1, 0, 0, 0.1);  // 40 % now, +1 %/day: crosses 85 % in 45 days
+    for (auto& p : h.disk) p.value *= static_cast<double>(n.disk_total) / 100;
+  }
+  auto disk_of = [](const ScopeReport& scope) -> const ResourceStats* {
+    for (const auto& r : scope.resources)
+      if (r.resource == CapacityResource::DiskUsed) return &r;
+    return nullptr;
+  };
+  auto r = build_capacity_report(s, history, {.state = s, .notes = {}, .unplaced = {}}, config(), {});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  for (const auto& scope : r->scopes) {
+    const ResourceStats* disk = disk_of(scope);
+    if (scope.name == "node3") {
+      EXPECT_EQ(disk, nullptr) << "node3 has no local guest storage";
+      continue;
+    }
+    ASSERT_NE(disk, nullptr) << scope.name;
+    EXPECT_DOUBLE_EQ(disk->capacity, (scope.cluster ? 2000 : 1000) * kGiB) << scope.name;
+    ASSERT_TRUE(disk->forecast.has_value()) << scope.name;
+    EXPECT_EQ(disk->forecast->verdict, TrendVerdict::Rising) << scope.name;
+    ASSERT_TRUE(disk->forecast->crosses.has_value()) << scope.name;
+    EXPECT_NEAR((*disk->forecast->crosses - kNow) / kDay, 45, 1) << scope.name;
+  }
+  history["node2"].disk.clear();
+  r = build_capacity_report(s, history, {.state = s, .notes = {}, .unplaced = {}}, config(), {});
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(disk_of(r->scopes[0])->forecast.has_value()) << "one node without disk history: no cluster history";
+  EXPECT_TRUE(disk_of(r->scopes[1])->forecast.has_value()) << "node1 keeps its own";
+}
+
 TEST(CapacityReport, TextFitsEightyColumnsEvenWithLongNames) {
   auto r = sample_report("a-very-long-node-name-that-goes-on-and-on-and-on-far-beyond-eighty-columns-x");
   const std::string text = render_capacity_text(r);

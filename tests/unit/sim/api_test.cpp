@@ -152,6 +152,24 @@ TEST_F(ApiTest, RrddataIsNotEmptyForOnlineNodeAndRunningGuest) {
   }
 }
 
+// pve-manager's storage rrddata: total and used per row, the last row as
+// the storage's status shows it; an unknown storage is an RRD error.
+TEST_F(ApiTest, StorageRrddataEndsAtTheStorageStatus) {
+  Json status = data(token_call("GET", "/nodes/pve1/storage", {{"storage", "local-lvm"}}));
+  ASSERT_EQ(status.size(), 1u);
+  Json rows = data(token_call("GET", "/nodes/pve1/storage/local-lvm/rrddata", {{"timeframe", "month"}}));
+  ASSERT_EQ(rows.size(), 1440u);
+  EXPECT_EQ(rows.back()["total"], status[0]["total"]);
+  EXPECT_EQ(rows.back()["used"].get<double>(), status[0]["used"].get<double>());
+  EXPECT_GT(rows.back()["used"].get<double>(), 0) << "local-lvm holds guests in the built-in cluster";
+  for (const char* bad : {"decade", "bogus"}) {
+    EXPECT_EQ(token_call("GET", "/nodes/pve1/storage/local-lvm/rrddata", {{"timeframe", bad}}).status, 400) << bad;
+  }
+  ApiResponse none = token_call("GET", "/nodes/pve1/storage/nope/rrddata", {{"timeframe", "hour"}});
+  EXPECT_EQ(none.status, 500);
+  EXPECT_EQ(none.reason, "RRD error: opening '/var/lib/rrdcached/db/pve-storage-9.0/pve1/nope': No such file or directory");
+}
+
 // qemu-server's and pve-container's rrddata read the RRD file of the vmid
 // ("pve-vm-9.0/$vmid", PVE::RRD::create_rrd_data) without loading a config:
 // the qemu path answers for a container and any node answers for any guest.

@@ -132,5 +132,33 @@ TEST(DynamicsTest, RrdHourAgreesWithCurrentProfile) {
   EXPECT_NEAR(last["cpu"].get<double>(), sum / 4, 1e-3);
 }
 
+// A planted disk trend shows in the storage's history at its exact rate,
+// and a volume keeps its data when the guest stops.
+TEST(DynamicsTest, StorageRrdFollowsTheGuestsDiskTrend) {
+  Guest g = running_guest(100);
+  g.load.trend_origin = kT0;
+  g.load.disk = 0.5;
+  g.load.disk_trend = 0.01;  // 1 % of 32 GiB a day
+  Guest stopped = running_guest(101);
+  stopped.status = "stopped";
+  stopped.load.trend_origin = kT0;
+  const uint64_t other = 1ull << 30;
+  core::Json rows = storage_rrd(100ull << 30, other, {&g, &stopped}, kT0, "month", false);
+  ASSERT_EQ(rows.size(), 1440u);
+  const double gib = 1ull << 30;
+  const core::Json& last = rows.back();
+  EXPECT_EQ(last["total"].get<double>(), 100 * gib);
+  // 0.5 + 0.6 of 32 GiB plus 1 GiB at kT0, and the growth to the middle of the last 30-minute row.
+  const double middle = last["time"].get<double>() + 900;
+  EXPECT_NEAR(last["used"].get<double>(), (0.5 * 32 + 0.6 * 32 + 1) * gib + 0.32 * gib * (middle - kT0) / 86400, 1e3);
+  const double per_row = (last["used"].get<double>() - rows[0]["used"].get<double>()) / 1439;
+  EXPECT_NEAR(per_row * 48, 0.32 * gib, 1e3) << "0.32 GiB a day, 48 rows a day";
+  Guest full = g;
+  full.load.disk = 1;
+  full.load.disk_trend = 1;
+  for (const auto& row : storage_rrd(40ull << 30, 0, {&full, &full}, kT0 + 86400 * 30, "day", true))
+    EXPECT_LE(row["used"].get<double>(), 40 * gib) << "never more than the storage holds";
+}
+
 }  // namespace
 }  // namespace pvekit::sim
