@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "balance/capacity.h"
+#include "balance/generator.h"
 #include "fixtures.h"
 
 namespace pvekit::balance {
@@ -207,6 +208,38 @@ TEST(CapacityFailover, HaPrioritiesAreRecomputedAmongTheSurvivors) {
   EXPECT_TRUE(r->fits);
   ASSERT_EQ(r->guests.size(), 1u);
   EXPECT_EQ(r->guests[0].target, "node2");
+}
+
+// check_failover computes the HA rules' classes per combination on top of
+// constraints compiled once; restart_elsewhere compiles the cluster with the
+// failed node offline. On generated clusters with prioritised HA rules both
+// must give the same verdict and the same targets.
+TEST(CapacityFailover, HaClassesPerCombinationAgreeWithRecompilingTheCluster) {
+  size_t compared = 0, switched = 0;
+  for (uint64_t seed = 1; seed <= 150; ++seed) {
+    const ClusterState s = generate_cluster({.nodes = 5, .guests = 40, .seed = seed, .ha_rules = true});
+    auto r = check_failover(s, config(), {});
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    bool all_fit = true;
+    for (const auto& n : s.nodes) {
+      if (!n.online || n.maintenance || n.ignored) continue;
+      auto moved = restart_elsewhere(s, config(), {n.name});
+      all_fit = all_fit && std::all_of(moved.begin(), moved.end(), [](const Displaced& d) { return !d.target.empty(); });
+      if (r->failed != std::vector<std::string>{n.name}) continue;
+      ++compared;
+      ASSERT_EQ(r->guests.size(), moved.size()) << "seed " << seed;
+      for (size_t i = 0; i < moved.size(); ++i) {
+        EXPECT_EQ(r->guests[i].vmid, moved[i].vmid) << "seed " << seed;
+        EXPECT_EQ(r->guests[i].target, moved[i].target) << "seed " << seed << ", vmid " << moved[i].vmid;
+      }
+      for (const auto& rule : s.node_affinity)
+        switched += std::any_of(rule.nodes.begin(), rule.nodes.end(),
+                                [&](const NodePriority& p) { return p.node == n.name && p.priority == 2; });
+    }
+    EXPECT_EQ(r->fits, all_fit) << "seed " << seed;
+  }
+  EXPECT_EQ(compared, 150u);
+  EXPECT_GT(switched, 20u) << "the worst node must often be a rule's first choice, or this checks little";
 }
 
 TEST(CapacityFailover, MaintenanceNodeTakesNothing) {
