@@ -32,6 +32,8 @@ bool can_pause(ContainerStatus s) { return s == ContainerStatus::Running || s ==
 
 bool can_resume(ContainerStatus s) { return s == ContainerStatus::Paused; }
 
-bool can_exec(ContainerStatus s) { return s == ContainerStatus::Running || s == ContainerStatus::Created; }
+bool can_exec(ContainerStatus s, bool ignore_paused) {
+  return s == ContainerStatus::Running || s == ContainerStatus::Created || (ignore_paused && s == ContainerStatus::Paused);
+}
 
 }  // namespace pvekit::oci

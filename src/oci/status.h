@@ -22,6 +22,8 @@ bool can_kill(ContainerStatus s);
 bool can_delete(ContainerStatus s);
 bool can_pause(ContainerStatus s);
 bool can_resume(ContainerStatus s);
-bool can_exec(ContainerStatus s);
+// `exec` needs a created or running container; a paused one only with
+// --ignore-paused (the process then waits for `resume`), as runc.
+bool can_exec(ContainerStatus s, bool ignore_paused);
 
 }  // namespace pvekit::oci

@@ -74,9 +74,11 @@ core::Result<Spec> exec_spec(Context& ctx, const ExecOptions& o) {
 // Starts the process with the container locked; the caller waits unlocked.
 core::Result<Started> start_exec(Context& ctx, const ExecOptions& o, int proxy_fd) {
   PVEKIT_ASSIGN(auto c, load_container(ctx, o.id));
-  if (c.status == ContainerStatus::Stopped) return Error(ErrorCategory::Conflict, "cannot exec in a stopped container");
-  if (c.status == ContainerStatus::Paused && !o.ignore_paused)
-    return Error(ErrorCategory::Conflict, "cannot exec in a paused container (use --ignore-paused to override)");
+  if (!can_exec(c.status, o.ignore_paused)) {
+    if (c.status == ContainerStatus::Paused)
+      return Error(ErrorCategory::Conflict, "cannot exec in a paused container (use --ignore-paused to override)");
+    return Error(ErrorCategory::Conflict, "cannot exec in a " + std::string(to_string(c.status)) + " container");
+  }
   // The process freezes on joining the cgroup and only reports its execve
   // after `resume`, which needs the lock.
   if (c.status == ContainerStatus::Paused) c.lock.unlock();

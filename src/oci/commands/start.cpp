@@ -9,15 +9,14 @@ using core::ErrorCategory;
 
 core::Status cmd_start(Context& ctx, const StartOptions& o) {
   PVEKIT_ASSIGN(auto c, load_container(ctx, o.id));
-  switch (c.status) {
-    case ContainerStatus::Created: break;
-    case ContainerStatus::Stopped:
+  if (!can_start(c.status)) {
+    // runc's messages for the two cases users meet.
+    if (c.status == ContainerStatus::Stopped)
       return Error(ErrorCategory::Conflict, "cannot start a container that has stopped");
-    case ContainerStatus::Running:
+    if (c.status == ContainerStatus::Running)
       return Error(ErrorCategory::Conflict, "cannot start an already running container");
-    default:
-      return Error(ErrorCategory::Conflict,
-                   "cannot start a container in the " + std::string(to_string(c.status)) + " state");
+    return Error(ErrorCategory::Conflict,
+                 "cannot start a container in the " + std::string(to_string(c.status)) + " state");
   }
   PVEKIT_TRY(c.backend->start(c.state, ctx.store.dir(o.id)));
   c.state.status = ContainerStatus::Running;

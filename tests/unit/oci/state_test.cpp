@@ -19,14 +19,14 @@ TEST(Status, NamesRoundTrip) {
 TEST(Status, AllowedOperationsFollowRunc) {
   struct Case {
     S status;
-    bool start, kill, del, pause, resume;
+    bool start, kill, del, pause, resume, exec, exec_ignoring_paused;
   };
   const Case cases[] = {
-      {S::Creating, false, false, false, false, false},
-      {S::Created, true, true, true, true, false},
-      {S::Running, false, true, false, true, false},
-      {S::Paused, false, true, false, false, true},
-      {S::Stopped, false, false, true, false, false},
+      {S::Creating, false, false, false, false, false, false, false},
+      {S::Created, true, true, true, true, false, true, true},
+      {S::Running, false, true, false, true, false, true, true},
+      {S::Paused, false, true, false, false, true, false, true},
+      {S::Stopped, false, false, true, false, false, false, false},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(can_start(c.status), c.start) << to_string(c.status);
@@ -34,6 +34,8 @@ TEST(Status, AllowedOperationsFollowRunc) {
     EXPECT_EQ(can_delete(c.status), c.del) << to_string(c.status);
     EXPECT_EQ(can_pause(c.status), c.pause) << to_string(c.status);
     EXPECT_EQ(can_resume(c.status), c.resume) << to_string(c.status);
+    EXPECT_EQ(can_exec(c.status, false), c.exec) << to_string(c.status);
+    EXPECT_EQ(can_exec(c.status, true), c.exec_ignoring_paused) << to_string(c.status);
   }
 }
 
