@@ -591,10 +591,11 @@ def start_bomb(env, cid):
     check(p.returncode == 0, "create %s: %s" % (cid, p.stderr.strip()))
     env.rt("start", cid, check_ok=True)
     init_pid = env.state(cid)["pid"]
-    deadline = time.time() + 5
+    deadline = time.time() + 10  # slower on a loaded machine
     while len(bomb_processes(env, cid, init_pid)) < 64 and time.time() < deadline:
         time.sleep(0.05)
-    check(len(bomb_processes(env, cid, init_pid)) >= 64, "the fork bomb did not grow")
+    check(len(bomb_processes(env, cid, init_pid)) >= 64,
+          "the fork bomb did not grow to 64 processes in 10 s: %d" % len(bomb_processes(env, cid, init_pid)))
     return init_pid
 
 
@@ -615,6 +616,11 @@ def scenario_fork_bomb(env):
         # At once: a process the runtime signalled has SIGTERM pending or is
         # exiting, and cannot fork any more; one forked while it signalled has not.
         missed = not_signalled(bomb_processes(env, cid, init_pid), signal.SIGTERM)
+        if missed:
+            # One that has just taken the signal but not yet begun to exit
+            # shows neither; it is gone a moment later, a missed one is not.
+            time.sleep(0.5)
+            missed = not_signalled(missed, signal.SIGTERM)
         check(not missed, "round %d: kill --all TERM returned with %d processes not signalled (forked while "
               "it signalled)" % (n, len(missed)))
         deadline = time.time() + 3
