@@ -20,7 +20,9 @@ or runc, the control) and checks that nothing reaches the host:
                     after loading it (no close_range), with and without noNewPrivileges
   interrupted       a create killed during its prestart hook, and a bare state directory:
                     list shows them, delete --force removes everything
-  fork_bomb         kill --all and delete --force of a container forking without pause
+  fork_bomb         kill --all TERM of a container whose processes fork as fast as they
+                    can, 5 rounds (only freezing the cgroup while signalling stops it);
+                    kill --all KILL and delete --force of one
   exe_overwrite     /proc/<pid>/exe of the runtime's process in the container held
                     and reopened for writing after it exits (CVE-2019-5736), with
                     environment variables that once switched lxcri's protection off
@@ -35,6 +37,7 @@ cgroup parent, cleanup even on failure) and skips (77) the same way.
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -537,34 +540,112 @@ def scenario_interrupted(env):
     check(not os.path.exists(os.path.join(env.root, "bare")), "delete --force left the bare state directory")
 
 
+# Eight chains of shells, each forking a child that does the same and waiting
+# for it, down to the pids limit, where forks fail and the deepest shells exit
+# and are forked again at once: about 120 processes, and a pid freed anywhere
+# is taken by a new shell within a fork's time. The init, as its pid
+# namespace's init, does not get the runtime's SIGTERM; it waits (so reaps
+# orphans) while its chains live, then idles on a fifo: a fork would fail at
+# the pids limit and end it.
+FORK_BOMB = ("exec 2>/dev/null; mkfifo /dev/idle; exec 3<>/dev/idle; "
+             "w() { while :; do (w); done; }; "
+             "i=0; while [ $i -lt 8 ]; do (w) & i=$((i+1)); done; "
+             "wait; while :; do read -t 1 x <&3; done")
+FORK_BOMB_ROUNDS = 10
+PF_EXITING = 0x4
+
+
+def bomb_processes(env, cid, init_pid):
+    """The container's processes other than its init."""
+    try:
+        with open(os.path.join(env.cgroup_dir(cid, "pids"), "cgroup.procs")) as f:
+            return [int(x) for x in f.read().split() if int(x) != init_pid]
+    except OSError:
+        return []
+
+
+def not_signalled(pids, signal):
+    """The processes among `pids` that are alive, not exiting, and have neither
+    `signal` nor SIGKILL pending (the kernel turns a fatal signal into SIGKILL)."""
+    missed = []
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open("/proc/%d/status" % pid) as f:
+                status = dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:
+            continue  # gone
+        pending = int(status["SigPnd"], 16) | int(status["ShdPnd"], 16)
+        if fields[0] in ("Z", "X") or int(fields[6]) & PF_EXITING:
+            continue
+        if pending & (1 << (signal - 1) | 1 << (9 - 1)):
+            continue
+        missed.append(pid)
+    return missed
+
+
+def start_bomb(env, cid):
+    env.config(cid, ["sh", "-c", FORK_BOMB], resources={"pids": {"limit": 128}})
+    p = env.create(cid)
+    check(p.returncode == 0, "create %s: %s" % (cid, p.stderr.strip()))
+    env.rt("start", cid, check_ok=True)
+    init_pid = env.state(cid)["pid"]
+    deadline = time.time() + 10  # slower on a loaded machine
+    while len(bomb_processes(env, cid, init_pid)) < 64 and time.time() < deadline:
+        time.sleep(0.05)
+    check(len(bomb_processes(env, cid, init_pid)) >= 64,
+          "the fork bomb did not grow to 64 processes in 10 s: %d" % len(bomb_processes(env, cid, init_pid)))
+    return init_pid
+
+
 def scenario_fork_bomb(env):
-    """kill --all and delete --force of a container whose processes fork
-    without pause leave no process behind (freeze, signal, thaw)."""
-    env.config("bomb", ["sh", "-c", "while true; do (sleep 1000 &) ; done"],
-               resources={"pids": {"limit": 200}})
-    env.ids.add("bomb")
-    p = env.create("bomb")
-    check(p.returncode == 0, "create: %s" % p.stderr.strip())
-    env.rt("start", "bomb", check_ok=True)
-    time.sleep(1.0)
-    p = env.rt("kill", "--all", "bomb", "KILL")
-    check(p.returncode == 0, "kill --all: %s" % p.stderr.strip())
+    """kill --all signals every process of a container whose processes fork
+    as fast as they can, including children forked while the runtime signals:
+    that needs the cgroup frozen while signalling (runc's signalAllProcesses).
+    A runtime that reads cgroup.procs and signals the pids as they run misses
+    the children forked meanwhile, and those fork on: the bomb survives.
+    SIGTERM, so that the kernel's pid namespace teardown (which SIGKILL of the
+    init starts) does not do the runtime's work. Then kill --all KILL and
+    delete --force of a running bomb leave nothing."""
+    for n in range(1, FORK_BOMB_ROUNDS + 1):
+        cid = "bomb%d" % n
+        init_pid = start_bomb(env, cid)
+        p = env.rt("kill", "--all", cid, "TERM")
+        check(p.returncode == 0, "kill --all TERM: %s" % p.stderr.strip())
+        # At once: a process the runtime signalled has SIGTERM pending or is
+        # exiting, and cannot fork any more; one forked while it signalled has not.
+        missed = not_signalled(bomb_processes(env, cid, init_pid), signal.SIGTERM)
+        if missed:
+            # One that has just taken the signal but not yet begun to exit
+            # shows neither; it is gone a moment later, a missed one is not.
+            time.sleep(0.5)
+            missed = not_signalled(missed, signal.SIGTERM)
+        check(not missed, "round %d: kill --all TERM returned with %d processes not signalled (forked while "
+              "it signalled)" % (n, len(missed)))
+        deadline = time.time() + 3
+        while bomb_processes(env, cid, init_pid) and time.time() < deadline:
+            time.sleep(0.05)
+        left = bomb_processes(env, cid, init_pid)
+        check(not left, "round %d: %d processes still running 3 s after kill --all TERM" % (n, len(left)))
+        check(env.status(cid) == "running", "round %d: the init did not outlive kill --all TERM" % n)
+        env.rt("delete", "--force", cid, check_ok=True)
+        env.assert_nothing_left(cid)
+
+    init_pid = start_bomb(env, "bombk")
+    p = env.rt("kill", "--all", "bombk", "KILL")
+    check(p.returncode == 0, "kill --all KILL: %s" % p.stderr.strip())
     deadline = time.time() + 5
     while time.time() < deadline and env.processes_in_rootfs():
         time.sleep(0.05)
-    check(not env.processes_in_rootfs(), "kill --all left processes: %s" % env.processes_in_rootfs())
-    env.rt("delete", "--force", "bomb", check_ok=True)
-    env.assert_nothing_left("bomb")
+    check(not env.processes_in_rootfs(), "kill --all KILL left processes: %s" % env.processes_in_rootfs())
+    env.rt("delete", "--force", "bombk", check_ok=True)
+    env.assert_nothing_left("bombk")
 
-    env.config("bomb2", ["sh", "-c", "while true; do (sleep 1000 &) ; done"],
-               resources={"pids": {"limit": 200}})
-    env.ids.add("bomb2")
-    env.create("bomb2")
-    env.rt("start", "bomb2", check_ok=True)
-    time.sleep(1.0)
-    p = env.rt("delete", "--force", "bomb2")
+    start_bomb(env, "bombd")
+    p = env.rt("delete", "--force", "bombd")
     check(p.returncode == 0, "delete --force: %s" % p.stderr.strip())
-    env.assert_nothing_left("bomb2")
+    env.assert_nothing_left("bombd")
 
 
 # Environment variables that switched the protection off in lxcri's past (a
