@@ -218,7 +218,21 @@ bool Search::can_end_on(size_t unit, size_t t) const {
   for (size_t m : u.members)
     if (s_.guest_node[m] != static_cast<int>(t) && (!c_.movable(m) || !c_.allowed(m, t))) return false;
   if (!Constraints::fits(s_.fit[t], arriving(unit, t), c_.limit(t))) return false;
+  return anti_ok_arriving(unit, t);
+}
+
+// anti_ok() for a unit that may be split (its own members do not count).
+bool Search::anti_ok_arriving(size_t unit, size_t t) const {
   return unit_node(unit) >= 0 ? anti_ok(unit, t) : anti_ok(unit, t, static_cast<int>(unit));
+}
+
+// Whether units a and b are in a common anti-affinity group.
+bool Search::apart(size_t a, size_t b) const {
+  for (size_t g : c_.units()[a].anti_groups) {
+    const auto& other = c_.units()[b].anti_groups;
+    if (std::find(other.begin(), other.end(), g) != other.end()) return true;
+  }
+  return false;
 }
 
 // Making room for a required move (evacuation, pin, affinity gathering,
@@ -228,8 +242,9 @@ bool Search::can_end_on(size_t unit, size_t t) const {
 // then the largest first, then the smallest first, until `unit` fits. A unit
 // moved aside goes where it evens the cluster most; when it finds no room,
 // room is made for it in turn (clear_for, one level deeper), never on a node
-// being cleared. Each order is first tried with `unit` where it is, then with
-// its place counted as free (units may take it; the waves order or park the
+// being cleared. Every node and order is first tried with `unit` where it
+// is, then with its place counted as free (units may take it, also where anti-affinity
+// would not let them share a node with it; the waves order or park the
 // moves, waves.cpp). Returns the node, or -1 and no change. The moves are
 // required ones (MakeRoom): they count against no limit, and a guest moved
 // more than once is one net move.
@@ -249,8 +264,7 @@ int Search::clear_for(size_t unit, int depth, Room& room) {
     if (room.reserved[t]) continue;
     if (u.anchor >= 0 ? static_cast<int>(t) != u.anchor : !u.allowed.test(t)) continue;
     if (!c_.eligible(t) || unit_node(unit) == static_cast<int>(t)) continue;
-    bool anti = unit_node(unit) >= 0 ? anti_ok(unit, t) : anti_ok(unit, t, static_cast<int>(unit));
-    if (anti) targets.push_back(t);
+    targets.push_back(t);
   }
   std::sort(targets.begin(), targets.end(), [&](size_t a, size_t b) {
     double ua = truncate_score(s_.load.weighted_usage(a)), ub = truncate_score(s_.load.weighted_usage(b));
@@ -261,11 +275,25 @@ int Search::clear_for(size_t unit, int depth, Room& room) {
   bool liftable = false;
   for (size_t m : u.members)
     liftable = liftable || (s_.guest_node[m] >= 0 && c_.eligible(static_cast<size_t>(s_.guest_node[m])));
+  for (int lifted = 0; lifted < 1 + liftable; ++lifted)
+    if (int t = clear_one_of(unit, targets, lifted, depth, room); t >= 0) return t;
+  return -1;
+}
+
+// clear_for() on each of `targets` in turn, `lifted`: with the unit's place
+// counted as free.
+int Search::clear_one_of(size_t unit, const std::vector<size_t>& targets, bool lifted, int depth, Room& room) {
   for (size_t t : targets) {
     const Amount need = arriving(unit, t);
+    // Units in one of its anti-affinity groups leave first (clear_node), so
+    // the orders below start from the room that leaves.
     std::vector<size_t> out;
+    Amount free_of_apart = s_.fit[t];
     for (size_t v : s_.units_on[t])
-      if (v != unit && c_.units()[v].movable) out.push_back(v);
+      if (v != unit && c_.units()[v].movable) {
+        out.push_back(v);
+        if (apart(unit, v)) free_of_apart = free_of_apart - info_[v].need;
+      }
     if (out.empty()) continue;
     std::sort(out.begin(), out.end(), [&](size_t a, size_t b) {
       if (info_[a].need.memory != info_[b].need.memory) return info_[a].need.memory < info_[b].need.memory;
@@ -273,22 +301,21 @@ int Search::clear_for(size_t unit, int depth, Room& room) {
     });
     const size_t singles = std::min(out.size(), kRoomSingles);
     room.reserved[t] = true;
-    for (int lifted = 0; lifted < 1 + liftable; ++lifted)
-      for (size_t order = 0; order < singles + 2; ++order) {
-        if (order < singles && !Constraints::fits(s_.fit[t] - info_[out[order]].need, need, c_.limit(t)))
-          continue;
-        if (room.copies == 0) break;
-        --room.copies;
-        Search trial(*this);
-        if (lifted) trial.lift(unit, t, true);
-        bool cleared = trial.clear_node(unit, t, out, order, depth, room);
-        if (lifted) trial.lift(unit, t, false);
-        if (cleared && trial.can_end_on(unit, t)) {
-          room.reserved[t] = false;
-          adopt(trial);
-          return static_cast<int>(t);
-        }
+    for (size_t order = 0; order < singles + 2 && room.copies > 0; ++order) {
+      if (order < singles && (apart(unit, out[order]) ||
+                              !Constraints::fits(free_of_apart - info_[out[order]].need, need, c_.limit(t))))
+        continue;
+      --room.copies;
+      Search trial(*this);
+      if (lifted) trial.lift(unit, t, true);
+      bool cleared = trial.clear_node(unit, t, out, order, depth, room);
+      if (lifted) trial.lift(unit, t, false);
+      if (cleared && trial.can_end_on(unit, t)) {
+        room.reserved[t] = false;
+        adopt(trial);
+        return static_cast<int>(t);
       }
+    }
     room.reserved[t] = false;
   }
   return -1;
@@ -299,12 +326,16 @@ int Search::clear_for(size_t unit, int depth, Room& room) {
 bool Search::clear_node(size_t unit, size_t t, const std::vector<size_t>& out, size_t order, int depth,
                         Room& room) {
   const Amount need = arriving(unit, t);
+  for (size_t v : out)
+    if (!anti_ok_arriving(unit, t) && apart(unit, v) && !move_aside(v, depth, room)) return false;
+  if (!anti_ok_arriving(unit, t)) return false;
   const size_t singles = std::min(out.size(), kRoomSingles);
-  if (order < singles) return move_aside(out[order], depth, room);
+  if (order < singles) return Constraints::fits(s_.fit[t], need, c_.limit(t)) || move_aside(out[order], depth, room);
   const bool largest_first = order == singles;
   for (size_t i = 0; i < out.size(); ++i) {
     if (Constraints::fits(s_.fit[t], need, c_.limit(t))) return true;
-    move_aside(largest_first ? out[out.size() - 1 - i] : out[i], depth, room);
+    size_t v = largest_first ? out[out.size() - 1 - i] : out[i];
+    if (unit_node(v) == static_cast<int>(t)) move_aside(v, depth, room);
   }
   return Constraints::fits(s_.fit[t], need, c_.limit(t));
 }
@@ -318,8 +349,10 @@ bool Search::move_aside(size_t unit, int depth, Room& room) {
 }
 
 // Takes the capacity of the unit's members that are not on t off their
-// nodes (`off`), or puts it back.
+// nodes, and the unit out of its anti-affinity counts (`off`), or puts them
+// back.
 void Search::lift(size_t unit, size_t t, bool off) {
+  count_anti(unit, off ? -1 : +1);
   for (size_t m : c_.units()[unit].members) {
     int n = s_.guest_node[m];
     if (n < 0 || n == static_cast<int>(t)) continue;

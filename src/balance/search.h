@@ -128,12 +128,15 @@ class Search {
     size_t copies = 0;           // copies of the working state the search may still make
   };
   int clear_for(size_t unit, int depth, Room& room);
+  int clear_one_of(size_t unit, const std::vector<size_t>& targets, bool lifted, int depth, Room& room);
   bool clear_node(size_t unit, size_t t, const std::vector<size_t>& out, size_t order, int depth,
                   Room& room);
   bool move_aside(size_t unit, int depth, Room& room);
   void lift(size_t unit, size_t t, bool off);
   Amount arriving(size_t unit, size_t node) const;
   bool can_end_on(size_t unit, size_t node) const;
+  bool anti_ok_arriving(size_t unit, size_t node) const;
+  bool apart(size_t a, size_t b) const;
 
   // Phase 4 parts.
   std::vector<size_t> balancing_moved() const;
