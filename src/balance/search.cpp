@@ -251,7 +251,7 @@ bool Search::apart(size_t a, size_t b) const {
 int Search::make_room(size_t unit) {
   if (room_budget_ <= 0) return -1;
   --room_budget_;
-  Room room{std::vector<bool>(c_.node_count(), false), room_copies_};
+  Room room{std::vector<bool>(c_.node_count(), false), std::vector<int>(c_.node_count(), -1), room_copies_};
   int target = clear_for(unit, c_.guest_count() > kNestedRoomGuests ? 0 : kRoomDepth, room);
   room_copies_ = room.copies;
   return target;
@@ -301,6 +301,7 @@ int Search::clear_one_of(size_t unit, const std::vector<size_t>& targets, bool l
     });
     const size_t singles = std::min(out.size(), kRoomSingles);
     room.reserved[t] = true;
+    room.waiting[t] = static_cast<int>(unit);
     for (size_t order = 0; order < singles + 2 && room.copies > 0; ++order) {
       if (order < singles && (apart(unit, out[order]) ||
                               !Constraints::fits(free_of_apart - info_[out[order]].need, need, c_.limit(t))))
@@ -342,6 +343,15 @@ bool Search::clear_node(size_t unit, size_t t, const std::vector<size_t>& out, s
 
 bool Search::move_aside(size_t unit, int depth, Room& room) {
   int to = best_target(unit, &room.reserved);
+  // A node being cleared takes it when the unit waiting for the node still
+  // fits beside it.
+  for (size_t t = 0; to < 0 && t < c_.node_count(); ++t) {
+    if (!room.reserved[t] || !can_place(unit, t)) continue;
+    size_t waiting = static_cast<size_t>(room.waiting[t]);
+    if (!apart(unit, waiting) &&
+        Constraints::fits(s_.fit[t] + info_[unit].need, arriving(waiting, t), c_.limit(t)))
+      to = static_cast<int>(t);
+  }
   if (to < 0 && depth > 0) to = clear_for(unit, depth - 1, room);
   if (to < 0) return false;
   move_unit(unit, static_cast<size_t>(to), MoveReason::MakeRoom, 0.0, 0.0);

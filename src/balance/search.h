@@ -124,7 +124,8 @@ class Search {
   // made for them in turn.
   int make_room(size_t unit);
   struct Room {
-    std::vector<bool> reserved;  // nodes being cleared: nothing moved aside may go there
+    std::vector<bool> reserved;  // nodes being cleared: units moved aside go elsewhere if they can
+    std::vector<int> waiting;    // [node]: the unit it is being cleared for
     size_t copies = 0;           // copies of the working state the search may still make
   };
   int clear_for(size_t unit, int depth, Room& room);
