@@ -30,31 +30,39 @@ constexpr size_t kRoomCopies = 20000;
 }  // namespace
 
 Search::Search(const Constraints& constraints, const BalanceConfig& config)
-    : c_(constraints), config_(config), s_{.load = LoadModel(constraints.state(), config)} {
+    : c_(constraints),
+      config_(config),
+      s_{.load = LoadModel(constraints.state(), config)},
+      info_store_(std::make_shared<const std::vector<UnitInfo>>(unit_info())),
+      info_(*info_store_) {
   const auto& guests = c_.state().guests;
   s_.guest_node.resize(guests.size());
   for (size_t g = 0; g < guests.size(); ++g) s_.guest_node[g] = c_.node_of(g);
   s_.base = s_.guest_node;
   s_.fit.resize(c_.node_count());
   for (size_t n = 0; n < c_.node_count(); ++n) s_.fit[n] = c_.initial_load(n);
-  info_.resize(c_.units().size());
   s_.units_on.resize(c_.node_count());
   s_.unit_at.resize(c_.units().size());
   for (size_t u = 0; u < c_.units().size(); ++u) s_.unit_at[u] = locate(u);
-  for (size_t u = 0; u < c_.units().size(); ++u) {
-    for (size_t m : c_.units()[u].members) {
-      const Guest& g = guests[m];
-      Vec3 contrib = s_.load.contribution(g);
-      for (size_t r = 0; r < kResources; ++r) info_[u].contrib[r] += contrib[r];
-      info_[u].need = info_[u].need + c_.need(m);
-      info_[u].gib += guest_gib(m);
-    }
-    info_[u].size = info_[u].need.memory;
+  for (size_t u = 0; u < c_.units().size(); ++u)
     if (int node = unit_node(u); node >= 0) s_.units_on[node].push_back(u);
-  }
   s_.anti_count.assign(c_.anti_groups().size(), std::vector<int>(c_.node_count(), 0));
   for (size_t u = 0; u < c_.units().size(); ++u) count_anti(u, +1);
   triggered_ = balancing_needed();
+}
+
+std::vector<Search::UnitInfo> Search::unit_info() const {
+  std::vector<UnitInfo> info(c_.units().size());
+  for (size_t u = 0; u < c_.units().size(); ++u) {
+    for (size_t m : c_.units()[u].members) {
+      Vec3 contrib = s_.load.contribution(c_.state().guests[m]);
+      for (size_t r = 0; r < kResources; ++r) info[u].contrib[r] += contrib[r];
+      info[u].need = info[u].need + c_.need(m);
+      info[u].gib += guest_gib(m);
+    }
+    info[u].size = info[u].need.memory;
+  }
+  return info;
 }
 
 bool Search::needs_balancing(const LoadModel& load) const {
@@ -237,17 +245,18 @@ bool Search::apart(size_t a, size_t b) const {
 
 // Making room for a required move (evacuation, pin, affinity gathering,
 // anti-affinity split) that finds none: a bounded depth-first search. On the
-// nodes `unit` may end on (least loaded first), units are moved aside in a
-// few orders: each single unit whose leaving frees enough (smallest first),
-// then the largest first, then the smallest first, until `unit` fits. A unit
-// moved aside goes where it evens the cluster most; when it finds no room,
-// room is made for it in turn (clear_for, one level deeper), never on a node
-// being cleared. Every node and order is first tried with `unit` where it
-// is, then with its place counted as free (units may take it, also where anti-affinity
-// would not let them share a node with it; the waves order or park the
-// moves, waves.cpp). Returns the node, or -1 and no change. The moves are
-// required ones (MakeRoom): they count against no limit, and a guest moved
-// more than once is one net move.
+// nodes `unit` may end on (least loaded first), the members of its
+// anti-affinity groups leave first, then units are moved aside in a few
+// orders: each single unit whose leaving frees enough (smallest first), the
+// largest first, and (small clusters) the smallest first, until `unit` fits.
+// A unit moved aside goes where it evens the cluster most; when it finds no
+// room, room is made for it in turn (clear_for, one level deeper). A node
+// being cleared takes it only if the unit waiting for that node still fits.
+// Every node and order is first tried with `unit` where it is, then with its
+// place counted as free (capacity and anti-affinity: units may take it; the
+// waves order or park the moves, waves.cpp). Returns the node, or -1 and no
+// change. The moves are required ones (MakeRoom): they count against no
+// limit, and a guest moved more than once is one net move.
 int Search::make_room(size_t unit) {
   if (room_budget_ <= 0) return -1;
   --room_budget_;
@@ -302,7 +311,9 @@ int Search::clear_one_of(size_t unit, const std::vector<size_t>& targets, bool l
     const size_t singles = std::min(out.size(), kRoomSingles);
     room.reserved[t] = true;
     room.waiting[t] = static_cast<int>(unit);
-    for (size_t order = 0; order < singles + 2 && room.copies > 0; ++order) {
+    // Smallest first moves many units on large nodes: small clusters only.
+    const size_t orders = singles + (c_.guest_count() > kNestedRoomGuests ? 1 : 2);
+    for (size_t order = 0; order < orders && room.copies > 0; ++order) {
       if (order < singles && (apart(unit, out[order]) ||
                               !Constraints::fits(free_of_apart - info_[out[order]].need, need, c_.limit(t))))
         continue;

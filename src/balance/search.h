@@ -3,6 +3,7 @@
 // Internal to the planner: the mutable working state of one planning run.
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -91,6 +92,7 @@ class Search {
   };
 
   bool needs_balancing(const LoadModel& load) const;
+  std::vector<UnitInfo> unit_info() const;
 
   // State and moves.
   int unit_node(size_t unit) const { return s_.unit_at[unit]; }  // -1 when members are spread
@@ -196,7 +198,9 @@ class Search {
   State s_;
   bool triggered_ = false;
   bool by_gain_ = false;  // rank by gain alone (the second balancing run)
-  std::vector<UnitInfo> info_;
+  // Per unit, fixed for the run: shared by copies, which stay cheap.
+  std::shared_ptr<const std::vector<UnitInfo>> info_store_;
+  const std::vector<UnitInfo>& info_;
   std::vector<Conflict> unresolved_;
   double start_imbalance_ = 0.0;  // when phase 2 began: pruning never ends above it
   int room_budget_ = 0;  // make_room() attempts left (set by retry())

@@ -223,14 +223,19 @@ TEST(Rules, PoolPinsRestrictMembers) {
   EXPECT_EQ(allowed_names(c, 1).size(), 4u);
 }
 
-// ProxLB's strict: false adds its "most free node" to the pinned ones.
-TEST(Rules, NonStrictPoolAlsoAllowsTheLeastUsedNode) {
+// Pool db's guest 100 on node1; node4, empty, is the least used node.
+ClusterState pool_cluster() {
   auto s = empty_cluster();
   add(s, guest(100, "node1", 16));
   s.guests[0].pool = "db";
   add(s, guest(101, "node2", 8));
-  add(s, guest(102, "node3", 4));
-  add(s, guest(103, "node4", 2));
+  add(s, guest(102, "node3", 2));
+  return s;
+}
+
+// ProxLB's strict: false adds its "most free node" to the pinned ones.
+TEST(Rules, NonStrictPoolAlsoAllowsTheLeastUsedNode) {
+  auto s = pool_cluster();
   auto cfg = test_config();
   cfg.balancing.pools["db"] = {GroupType::Affinity, {"node2"}, false};
   auto c = Constraints::compile(s, cfg);
@@ -245,11 +250,7 @@ TEST(Rules, NonStrictPoolAlsoAllowsTheLeastUsedNode) {
 // A non-strict pool whose pinned nodes cannot take guests is no conflict: the
 // least used node is still a candidate.
 TEST(Rules, NonStrictPoolWithUnusablePinsIsNoConflict) {
-  auto s = empty_cluster();
-  add(s, guest(100, "node1", 16));
-  s.guests[0].pool = "db";
-  add(s, guest(101, "node2", 8));
-  add(s, guest(102, "node3", 2));
+  auto s = pool_cluster();
   auto cfg = test_config();
   cfg.balancing.pools["db"] = {GroupType::Affinity, {"node9"}, false};
   auto c = Constraints::compile(s, cfg);
