@@ -121,7 +121,7 @@ constexpr IgnoredSection kIgnored[] = {
     {"balancing.psi", "ProxLB's PSI thresholds are not used; proxlb's psi mode weighs usage by node pressure"},
 };
 
-std::vector<std::string> ignored_key_warnings(const LayeredConfig& c, const BalancingConfig& b) {
+std::vector<std::string> ignored_key_warnings(const LayeredConfig& c) {
   std::vector<std::string> warnings;
   std::map<std::string, std::vector<std::string>> by_reason;
   std::vector<std::string> order;
@@ -136,11 +136,6 @@ std::vector<std::string> ignored_key_warnings(const LayeredConfig& c, const Bala
   }
   for (const auto& reason : order)
     warnings.push_back("not acted on: " + core::join(by_reason[reason], ", ") + " (" + reason + ")");
-  for (const auto& [pool, rule] : b.pools) {
-    if (!rule.strict)
-      warnings.push_back("not acted on: balancing.pools." + pool +
-                         ".strict: false (proxlb keeps the pool's guests on its pinned nodes, as with strict: true)");
-  }
   return warnings;
 }
 
@@ -463,7 +458,7 @@ Result<BalanceConfig> to_balance_config(const LayeredConfig& layers) {
   PVEKIT_ASSIGN(cfg.balancing, read_balancing(layers));
   PVEKIT_ASSIGN(cfg.service, read_service(layers));
   PVEKIT_TRY(check_nodes(cfg.proxmox_cluster, cfg.balancing));
-  cfg.warnings = ignored_key_warnings(layers, cfg.balancing);
+  cfg.warnings = ignored_key_warnings(layers);
   return cfg;
 }
 

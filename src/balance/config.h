@@ -45,8 +45,9 @@ struct ClusterConfig {
 struct PoolRule {
   GroupType type = GroupType::Affinity;
   std::vector<std::string> pin;  // allowed nodes; empty: any
-  // ProxLB's `strict`. proxlb always keeps pool guests on `pin` (strict);
-  // `strict: false` loads with a warning (BalanceConfig::warnings).
+  // ProxLB's `strict`: false adds the least used node of the snapshot (ProxLB's
+  // "most free node") to `pin`, so the pins are preferred, not required, and
+  // no conflict is reported when none of them can take guests.
   bool strict = true;
 };
 

@@ -4,6 +4,7 @@
 #include <bit>
 #include <limits>
 
+#include "balance/score.h"
 #include "core/strings.h"
 
 namespace pvekit::balance {
@@ -168,8 +169,29 @@ NodeSet Constraints::pin_set(const std::vector<std::string>& pins, const std::st
   return named;
 }
 
-void Constraints::compute_allowed(const BalanceConfig&) {
+// ProxLB's "most free node": the eligible node least used in the balancing
+// mode (ties: the first by name); -1 when there is none.
+int Constraints::least_loaded(const BalanceConfig& config) const {
+  const LoadModel load(*state_, config);
+  int best = -1;
+  for (size_t n = 0; n < node_count(); ++n)
+    if (eligible(n) && (best < 0 || truncate_score(load.weighted_usage(n)) <
+                                        truncate_score(load.weighted_usage(static_cast<size_t>(best)))))
+      best = static_cast<int>(n);
+  return best;
+}
+
+NodeSet Constraints::pool_set(const PoolRule& rule, NodeSet pinned) const {
+  if (!rule.strict && least_loaded_ >= 0) pinned.set(static_cast<size_t>(least_loaded_));
+  return pinned;
+}
+
+void Constraints::compute_allowed(const BalanceConfig& config) {
   const auto& guests = state_->guests;
+  // ProxLB's strict: false adds its most free node to a pool's pinned nodes
+  // as a candidate: the pins are preferred, not required.
+  if (std::any_of(pools_.begin(), pools_.end(), [](const auto& p) { return !p.second.strict && !p.second.pin.empty(); }))
+    least_loaded_ = least_loaded(config);
   allowed_.assign(guests.size(), eligible_);
   for (size_t i = 0; i < guests.size(); ++i) {
     auto pins = pinned_nodes(guests[i].tags);
@@ -183,7 +205,7 @@ void Constraints::compute_allowed(const BalanceConfig&) {
     std::vector<uint32_t> members;
     for (const auto& g : guests)
       if (g.pool == pool) members.push_back(g.vmid);
-    NodeSet set = pin_set(rule.pin, "pool " + pool, members, !members.empty());
+    NodeSet set = pool_set(rule, pin_set(rule.pin, "pool " + pool, members, rule.strict && !members.empty()));
     for (size_t i = 0; i < guests.size(); ++i)
       if (guests[i].pool == pool) allowed_[i] &= set;
   }

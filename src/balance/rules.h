@@ -134,6 +134,9 @@ class Constraints {
   void check_unit_capacity();
   NodeSet pin_set(const std::vector<std::string>& pins, const std::string& rule,
                   const std::vector<uint32_t>& vmids, bool report);
+  int least_loaded(const BalanceConfig& config) const;
+  // A pool's allowed nodes: its pinned ones, plus least_loaded_ when not strict.
+  NodeSet pool_set(const PoolRule& rule, NodeSet pinned) const;
   void add_conflict(std::string rule, std::vector<uint32_t> vmids, std::string message);
 
   const ClusterState* state_ = nullptr;
@@ -149,6 +152,7 @@ class Constraints {
   std::vector<Amount> limits_, needs_, loads_;
   std::vector<Conflict> conflicts_;
   std::map<std::string, PoolRule> pools_;
+  int least_loaded_ = -1;  // set when a pool is not strict: its extra candidate
 };
 
 // Tag helpers (PVE tags are lower-case; see pve::parse_tags).

@@ -238,15 +238,15 @@ void Constraints::check_unit_capacity() {
 
 NodeSet Constraints::allowed_for(const std::vector<std::string>& tags, const std::string& pool) const {
   NodeSet set = eligible_;
-  auto restrict_to = [&](const std::vector<std::string>& names) {
-    NodeSet named(node_count());
+  auto named = [&](const std::vector<std::string>& names) {
+    NodeSet nodes(node_count());
     for (const auto& p : names)
-      if (int idx = node_index(p); idx >= 0) named.set(static_cast<size_t>(idx));
-    set &= named;
+      if (int idx = node_index(p); idx >= 0) nodes.set(static_cast<size_t>(idx));
+    return nodes;
   };
-  if (auto pins = pinned_nodes(tags); !pins.empty()) restrict_to(pins);
+  if (auto pins = pinned_nodes(tags); !pins.empty()) set &= named(pins);
   if (auto it = pools_.find(pool); it != pools_.end() && !it->second.pin.empty())
-    restrict_to(it->second.pin);
+    set &= pool_set(it->second, named(it->second.pin));
   return set;
 }
 

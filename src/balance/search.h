@@ -3,6 +3,7 @@
 // Internal to the planner: the mutable working state of one planning run.
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,18 +26,19 @@ struct Step {
   double cost = 0.0;
 };
 
-// The working state of one planning run, a value: polish() copies it to try
-// kicks, adopt() takes another run's over. Every change goes through
-// move_guest(), which keeps these invariants:
-//  - guest_node_ is the snapshot's placement with steps_ applied in order;
-//    load_ and fit_ (capacity, in the fit check's units) are the loads of
-//    that placement; unit_at_[u] == locate(u); units_on_[n] lists the whole
-//    units on n, ascending; anti_count_[g][n] counts the units of anti group
+// One planning run over its working state s_ (Search::State, a value:
+// polish() and make_room() copy the run to try alternatives, adopt() takes
+// another run's state over whole). Every change goes through move_guest(),
+// which keeps these invariants:
+//  - s_.guest_node is the snapshot's placement with s_.steps applied in order;
+//    s_.load and s_.fit (capacity, in the fit check's units) are the loads of
+//    that placement; s_.unit_at[u] == locate(u); s_.units_on[n] lists the whole
+//    units on n, ascending; s_.anti_count[g][n] counts the units of anti group
 //    g with a member on n.
-//  - base_[guest] is the guest's node in the snapshot or after its last
-//    required move; displaced_ counts guests away from it, the net balancing
+//  - s_.base[guest] is the guest's node in the snapshot or after its last
+//    required move; s_.displaced counts guests away from it, the net balancing
 //    moves, and admits() keeps it <= max_moves for every candidate taken.
-// steps_ may move a guest more than once (a swap partner moved on later, a
+// s_.steps may move a guest more than once (a swap partner moved on later, a
 // repair then a balancing move); schedule() turns them into net moves.
 class Search {
  public:
@@ -55,10 +57,10 @@ class Search {
   // when that still meets the targets.
   void prune();
 
-  bool balancing_needed() const { return needs_balancing(load_); }  // imbalance or a threshold above its limit
+  bool balancing_needed() const { return needs_balancing(s_.load); }  // imbalance or a threshold above its limit
   bool triggered() const { return triggered_; }  // balancing_needed() before any move
-  const std::vector<Step>& steps() const { return steps_; }
-  const LoadModel& load() const { return load_; }
+  const std::vector<Step>& steps() const { return s_.steps; }
+  const LoadModel& load() const { return s_.load; }
   std::vector<Conflict>& unresolved() { return unresolved_; }
   // Checks the invariants below from scratch (tests): empty when they hold,
   // else the first that does not.
@@ -71,21 +73,29 @@ class Search {
     double gib = 0.0;   // GiB copied to move the unit
     double size = 0.0;  // weighted share of its node, for balance_larger_guests_first
   };
+  // The kinds of balancing candidate, all steps of whole units (an affinity
+  // group is one unit, so it moves as one candidate), all passing admits()
+  // and made by apply():
+  //  - Move: `unit` from -> to;
+  //  - Swap: `unit` from -> to and `partner` to -> from;
+  //  - Chain: `unit` from -> to and `partner` to -> via (an ejection chain,
+  //    search_compound.cpp).
+  enum class Kind { Move, Swap, Chain };
   struct Candidate {
+    Kind kind = Kind::Move;
     size_t unit = 0;
-    size_t partner = 0;  // swap partner unit
-    bool swap = false;
-    bool partner_first = false;
-    bool chain = false;  // compound: unit from->to, then partner to->via
+    size_t partner = 0;          // Swap, Chain
+    bool partner_first = false;  // Swap, Chain: the partner's step is made first
     int from = -1, to = -1;
-    int via = -1;  // chain only: where the partner goes
+    int via = -1;  // Chain: where the partner goes
     double gain = 0.0, cost = 0.0, score = 0.0;
   };
 
   bool needs_balancing(const LoadModel& load) const;
+  std::vector<UnitInfo> unit_info() const;
 
   // State and moves.
-  int unit_node(size_t unit) const { return unit_at_[unit]; }  // -1 when members are spread
+  int unit_node(size_t unit) const { return s_.unit_at[unit]; }  // -1 when members are spread
   int locate(size_t unit) const;
   std::vector<int> unit_nodes(size_t unit) const;
   bool can_place(size_t unit, size_t node) const;
@@ -95,11 +105,13 @@ class Search {
   // balancing moves (guests away from where the last required move, or the
   // snapshot, put them) after `c` stay within the limit.
   bool admits(const Candidate& c) const;
-  int displacement(size_t unit, int node) const;  // change of displaced_ if the unit went there
+  int displacement(size_t unit, int node) const;  // change of s_.displaced if the unit went there
   void move_unit(size_t unit, size_t node, MoveReason reason, double gain, double cost);
   void count_anti(size_t unit, int delta);
   double move_cost(double gib, int moves) const;
-  int best_target(size_t unit) const;
+  // The allowed node where the unit leaves the cluster most even, other than
+  // the `excluded` ones.
+  int best_target(size_t unit, const std::vector<bool>* excluded = nullptr) const;
 
   // Phase 1 parts.
   void gather(size_t unit);
@@ -109,10 +121,25 @@ class Search {
   void repair_anti(size_t group);
   void report(size_t unit, const std::string& what);
   // When retrying: moves units off a node `unit` may end on until it fits
-  // there (it may be split: an affinity group gathering).
-  int make_room(size_t unit, int depth = 1);
+  // there (it may be split: an affinity group gathering). A bounded
+  // depth-first search (search.cpp): units moved out of the way may get room
+  // made for them in turn.
+  int make_room(size_t unit);
+  struct Room {
+    std::vector<bool> reserved;  // nodes being cleared: units moved aside go elsewhere if they can
+    std::vector<int> waiting;    // [node]: the unit it is being cleared for
+    size_t copies = 0;           // copies of the working state the search may still make
+  };
+  int clear_for(size_t unit, int depth, Room& room);
+  int clear_one_of(size_t unit, const std::vector<size_t>& targets, bool lifted, int depth, Room& room);
+  bool clear_node(size_t unit, size_t t, const std::vector<size_t>& out, size_t order, int depth,
+                  Room& room);
+  bool move_aside(size_t unit, int depth, Room& room);
+  void lift(size_t unit, size_t t, bool off);
   Amount arriving(size_t unit, size_t node) const;
   bool can_end_on(size_t unit, size_t node) const;
+  bool anti_ok_arriving(size_t unit, size_t node) const;
+  bool apart(size_t a, size_t b) const;
 
   // Phase 4 parts.
   std::vector<size_t> balancing_moved() const;
@@ -153,23 +180,31 @@ class Search {
 
   const Constraints& c_;
   const BalanceConfig& config_;
-  LoadModel load_;
+  // The working state, one value: copied to try alternatives, taken over
+  // whole by adopt(). Net balancing moves: base[guest] is where the snapshot
+  // or the last required move put the guest; displaced counts guests
+  // elsewhere.
+  struct State {
+    LoadModel load;
+    std::vector<int> guest_node;
+    std::vector<int> unit_at;  // cache of locate()
+    std::vector<Amount> fit;
+    std::vector<std::vector<int>> anti_count;  // [group][node]: units present
+    std::vector<std::vector<size_t>> units_on;  // [node]: whole units, ascending
+    std::vector<Step> steps;
+    std::vector<int> base;
+    size_t displaced = 0;
+  };
+  State s_;
   bool triggered_ = false;
   bool by_gain_ = false;  // rank by gain alone (the second balancing run)
-  std::vector<UnitInfo> info_;
-  std::vector<int> guest_node_;
-  std::vector<int> unit_at_;  // cache of locate()
-  std::vector<Amount> fit_;
-  std::vector<std::vector<int>> anti_count_;  // [group][node]: units present
-  std::vector<std::vector<size_t>> units_on_;  // [node]: whole units, ascending
-  std::vector<Step> steps_;
+  // Per unit, fixed for the run: shared by copies, which stay cheap.
+  std::shared_ptr<const std::vector<UnitInfo>> info_store_;
+  const std::vector<UnitInfo>& info_;
   std::vector<Conflict> unresolved_;
-  // Net balancing moves: base_[guest] is where the snapshot or the last
-  // required move put the guest; displaced_ counts guests elsewhere.
-  std::vector<int> base_;
-  size_t displaced_ = 0;
   double start_imbalance_ = 0.0;  // when phase 2 began: pruning never ends above it
   int room_budget_ = 0;  // make_room() attempts left (set by retry())
+  size_t room_copies_ = 0;  // Room::copies left for the whole plan (set by retry())
 };
 
 // The search's sequential steps collapsed to one move per guest, from its

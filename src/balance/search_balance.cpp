@@ -27,7 +27,7 @@ std::vector<size_t> Search::ranked_nodes() const {
   for (size_t n = 0; n < c_.node_count(); ++n) {
     if (!c_.eligible(n)) continue;
     nodes.push_back(n);
-    usage[n] = truncate_score(load_.weighted_usage(n));
+    usage[n] = truncate_score(s_.load.weighted_usage(n));
   }
   std::sort(nodes.begin(), nodes.end(), [&](size_t a, size_t b) {
     return usage[a] != usage[b] ? usage[a] > usage[b] : a < b;
@@ -49,12 +49,12 @@ bool Search::better(const Candidate& a, const Candidate& b) const {
 }
 
 void Search::consider(size_t unit, size_t from, size_t to, Candidate& best) const {
-  double after = load_.imbalance_after(static_cast<int>(from), static_cast<int>(to), info_[unit].contrib);
-  double gain = truncate_score(load_.imbalance() - after);
+  double after = s_.load.imbalance_after(static_cast<int>(from), static_cast<int>(to), info_[unit].contrib);
+  double gain = truncate_score(s_.load.imbalance() - after);
   double cost = move_cost(info_[unit].gib, 1);
   if (gain <= 0.0 || gain < cost) return;  // does not pay for itself
-  Candidate cand{unit, unit, false, false, false, static_cast<int>(from), static_cast<int>(to), -1,
-                 gain, cost, rank(gain, cost)};
+  Candidate cand{.unit = unit, .partner = unit, .from = static_cast<int>(from), .to = static_cast<int>(to),
+                 .gain = gain, .cost = cost, .score = rank(gain, cost)};
   if (better(cand, best) && admits(cand)) best = cand;
 }
 
@@ -63,19 +63,19 @@ void Search::consider(size_t unit, size_t from, size_t to, Candidate& best) cons
 std::vector<Search::Candidate> Search::collect(const std::vector<size_t>& sources,
                                                const std::vector<size_t>& targets) const {
   std::vector<Candidate> found;
-  double lowest = targets.empty() ? 0.0 : load_.weighted_usage(targets.front());
+  double lowest = targets.empty() ? 0.0 : s_.load.weighted_usage(targets.front());
   for (size_t s : sources) {
-    double source_usage = load_.weighted_usage(s);
-    for (size_t u : units_on_[s]) {
+    double source_usage = s_.load.weighted_usage(s);
+    for (size_t u : s_.units_on[s]) {
       if (!c_.units()[u].movable || !c_.units()[u].running) continue;
       // A unit larger than the gap to the least loaded node would only turn
       // the target into the new hot spot (exact for one resource on equal
       // nodes, a cheap filter otherwise).
-      if (load_.weighted_share(s, info_[u].contrib) > 2 * (source_usage - lowest)) continue;
+      if (s_.load.weighted_share(s, info_[u].contrib) > 2 * (source_usage - lowest)) continue;
       Candidate best;
       size_t tried = 0;
       for (size_t t : targets) {
-        if (load_.weighted_usage(t) >= source_usage || tried == kTargetsPerUnit) break;
+        if (s_.load.weighted_usage(t) >= source_usage || tried == kTargetsPerUnit) break;
         if (!can_place(u, t)) continue;
         ++tried;
         consider(u, s, t, best);
@@ -94,25 +94,26 @@ void Search::consider_swap(size_t a, size_t b, size_t s, size_t t, Candidate& be
   if (!ua.allowed.test(t) || !ub.allowed.test(s)) return;
   const Amount& na = info_[a].need;
   const Amount& nb = info_[b].need;
-  bool b_first = Constraints::fits(fit_[s], nb, c_.limit(s)) &&
-                 Constraints::fits(fit_[t] - nb, na, c_.limit(t));
-  bool a_first = Constraints::fits(fit_[t], na, c_.limit(t)) &&
-                 Constraints::fits(fit_[s] - na, nb, c_.limit(s));
+  bool b_first = Constraints::fits(s_.fit[s], nb, c_.limit(s)) &&
+                 Constraints::fits(s_.fit[t] - nb, na, c_.limit(t));
+  bool a_first = Constraints::fits(s_.fit[t], na, c_.limit(t)) &&
+                 Constraints::fits(s_.fit[s] - na, nb, c_.limit(s));
   if (!a_first && !b_first) return;
-  double after = load_.imbalance_after_swap(static_cast<int>(s), static_cast<int>(t),
+  double after = s_.load.imbalance_after_swap(static_cast<int>(s), static_cast<int>(t),
                                             info_[a].contrib, info_[b].contrib);
-  double gain = truncate_score(load_.imbalance() - after);
+  double gain = truncate_score(s_.load.imbalance() - after);
   double cost = move_cost(info_[a].gib + info_[b].gib, 2);
   if (gain <= 0.0 || gain < cost) return;
-  Candidate cand{a, b, true, !a_first, false, static_cast<int>(s), static_cast<int>(t), -1,
-                 gain, cost, rank(gain, cost)};
+  Candidate cand{.kind = Kind::Swap, .unit = a, .partner = b, .partner_first = !a_first,
+                 .from = static_cast<int>(s), .to = static_cast<int>(t), .gain = gain, .cost = cost,
+                 .score = rank(gain, cost)};
   if (better(cand, best) && admits(cand)) best = cand;
 }
 
 bool Search::find_swap(const std::vector<size_t>& ranked, Candidate& best) const {
   auto pick = [&](size_t node, bool largest, size_t limit) {
     std::vector<size_t> units;
-    for (size_t u : units_on_[node]) {
+    for (size_t u : s_.units_on[node]) {
       const Unit& unit = c_.units()[u];
       // Anti-affinity members are left out: checking a group against a node
       // that loses one member while gaining another is not worth the code.
@@ -137,12 +138,12 @@ bool Search::find_swap(const std::vector<size_t>& ranked, Candidate& best) const
 }
 
 void Search::apply(const Candidate& c) {
-  if (c.chain) {
+  if (c.kind == Kind::Chain) {
     size_t via = static_cast<size_t>(c.via);
     if (c.partner_first) move_unit(c.partner, via, MoveReason::Balance, c.gain, c.cost);
     move_unit(c.unit, c.to, MoveReason::Balance, c.gain, c.cost);
     if (!c.partner_first) move_unit(c.partner, via, MoveReason::Balance, c.gain, c.cost);
-  } else if (!c.swap) {
+  } else if (c.kind == Kind::Move) {
     move_unit(c.unit, c.to, MoveReason::Balance, c.gain, c.cost);
   } else if (c.partner_first) {
     move_unit(c.partner, c.from, MoveReason::Balance, c.gain, c.cost);
@@ -165,10 +166,10 @@ size_t Search::apply_round(const std::vector<Candidate>& candidates,
     if (!balancing_needed()) break;
     if (touched[cand.from] || unit_node(cand.unit) != cand.from) continue;
     Candidate now;
-    double source_usage = load_.weighted_usage(cand.from);
+    double source_usage = s_.load.weighted_usage(cand.from);
     size_t tried = 0;
     for (size_t t : targets) {
-      if (load_.weighted_usage(t) >= source_usage || tried == kTargetsPerUnit) break;
+      if (s_.load.weighted_usage(t) >= source_usage || tried == kTargetsPerUnit) break;
       if (touched[t] || !can_place(cand.unit, t)) continue;
       ++tried;
       consider(cand.unit, cand.from, t, now);
@@ -186,15 +187,7 @@ double Search::rank(double gain, double cost) const {
 }
 
 void Search::adopt(Search& other) {
-  load_ = std::move(other.load_);
-  guest_node_ = std::move(other.guest_node_);
-  unit_at_ = std::move(other.unit_at_);
-  fit_ = std::move(other.fit_);
-  anti_count_ = std::move(other.anti_count_);
-  units_on_ = std::move(other.units_on_);
-  steps_ = std::move(other.steps_);
-  base_ = std::move(other.base_);
-  displaced_ = other.displaced_;
+  s_ = std::move(other.s_);
 }
 
 // Ranking by gain per cost prefers cheap moves, which on small clusters can
@@ -204,14 +197,14 @@ void Search::adopt(Search& other) {
 // clusters polish() then looks beyond the basin.
 void Search::balance() {
   if (!config_.balancing.enable) return;
-  start_imbalance_ = load_.imbalance();
+  start_imbalance_ = s_.load.imbalance();
   const Search start(*this);
   balance_pass();
   if (balancing_needed()) {
     Search alt(start);
     alt.by_gain_ = true;
     alt.balance_pass();
-    if (!alt.balancing_needed() || alt.load_.imbalance() < load_.imbalance()) adopt(alt);
+    if (!alt.balancing_needed() || alt.s_.load.imbalance() < s_.load.imbalance()) adopt(alt);
     polish(start);
   }
   cheapest(start);
@@ -225,11 +218,11 @@ void Search::balance_pass() {
     auto ranked = ranked_nodes();
     if (ranked.size() < 2) return;
     double mean = 0.0;
-    for (size_t n : ranked) mean += load_.weighted_usage(n);
+    for (size_t n : ranked) mean += s_.load.weighted_usage(n);
     mean /= static_cast<double>(ranked.size());
     std::vector<size_t> sources;
     for (size_t n : ranked)
-      if (load_.weighted_usage(n) > mean) sources.push_back(n);
+      if (s_.load.weighted_usage(n) > mean) sources.push_back(n);
     std::vector<size_t> targets(ranked.rbegin(), ranked.rend());
     auto candidates = collect(sources, targets);
     if (!candidates.empty()) {

@@ -24,7 +24,7 @@ constexpr size_t kChainTargets = 8;
 // count would change on three nodes), largest first, at most `limit`.
 std::vector<size_t> Search::chain_units(size_t node, size_t limit) const {
   std::vector<size_t> units;
-  for (size_t u : units_on_[node]) {
+  for (size_t u : s_.units_on[node]) {
     const Unit& unit = c_.units()[u];
     if (unit.movable && unit.running && unit.anti_groups.empty()) units.push_back(u);
   }
@@ -40,23 +40,23 @@ std::vector<size_t> Search::chain_units(size_t node, size_t limit) const {
 bool Search::chain_fits(size_t a, size_t b, size_t s, size_t x, size_t y, bool& b_first) const {
   const Amount& na = info_[a].need;
   const Amount& nb = info_[b].need;
-  Amount y_after_a = y == s ? fit_[y] - na : fit_[y];
-  if (Constraints::fits(fit_[x], na, c_.limit(x)) &&
+  Amount y_after_a = y == s ? s_.fit[y] - na : s_.fit[y];
+  if (Constraints::fits(s_.fit[x], na, c_.limit(x)) &&
       Constraints::fits(y_after_a, nb, c_.limit(y))) {
     b_first = false;
     return true;
   }
   b_first = true;
-  return Constraints::fits(fit_[y], nb, c_.limit(y)) &&
-         Constraints::fits(fit_[x] - nb, na, c_.limit(x));
+  return Constraints::fits(s_.fit[y], nb, c_.limit(y)) &&
+         Constraints::fits(s_.fit[x] - nb, na, c_.limit(x));
 }
 
 // Every chain that starts with unit `a` going from `s` to `x`.
 void Search::chain_from(size_t a, size_t s, size_t x, const std::vector<size_t>& ranked,
                         Candidate& best) const {
-  LoadModel after_a = load_;
+  LoadModel after_a = s_.load;
   after_a.apply(static_cast<int>(s), static_cast<int>(x), info_[a].contrib);
-  double before = load_.imbalance();
+  double before = s_.load.imbalance();
   for (size_t b : chain_units(x, kChainIn)) {
     const Unit& ub = c_.units()[b];
     size_t tried = 0;
@@ -71,9 +71,9 @@ void Search::chain_from(size_t a, size_t s, size_t x, const std::vector<size_t>&
       double gain = truncate_score(before - after);
       double cost = move_cost(info_[a].gib + info_[b].gib, 2);
       if (gain <= 0.0 || gain < cost) continue;
-      Candidate cand{a, b, false, b_first, true, static_cast<int>(s), static_cast<int>(x),
-                     static_cast<int>(y), gain, cost,
-                     rank(gain, cost)};
+      Candidate cand{.kind = Kind::Chain, .unit = a, .partner = b, .partner_first = b_first,
+                     .from = static_cast<int>(s), .to = static_cast<int>(x), .via = static_cast<int>(y),
+                     .gain = gain, .cost = cost, .score = rank(gain, cost)};
       if (better(cand, best) && admits(cand)) best = cand;
     }
   }

@@ -37,12 +37,12 @@ constexpr double kPolishEpsilon = 1e-9;
 // is a spread in points, the imbalance a coefficient of variation.)
 std::pair<bool, double> Search::objective(size_t start) const {
   const bool needed = balancing_needed();
-  return {needed, (needed ? load_.imbalance() : 0.0) + steps_cost(start)};
+  return {needed, (needed ? s_.load.imbalance() : 0.0) + steps_cost(start)};
 }
 
 double Search::steps_cost(size_t first) const {
   double cost = 0.0;
-  for (size_t i = first; i < steps_.size(); ++i) cost += move_cost(guest_gib(steps_[i].guest), 1);
+  for (size_t i = first; i < s_.steps.size(); ++i) cost += move_cost(guest_gib(s_.steps[i].guest), 1);
   return cost;
 }
 
@@ -54,8 +54,8 @@ double Search::steps_cost(size_t first) const {
 // (and no change) when no such order exists.
 bool Search::compact(const Search& start) {
   std::vector<std::pair<size_t, size_t>> pending;  // (unit, final node)
-  for (size_t i = start.steps_.size(); i < steps_.size(); ++i) {
-    size_t u = steps_[i].unit;
+  for (size_t i = start.s_.steps.size(); i < s_.steps.size(); ++i) {
+    size_t u = s_.steps[i].unit;
     int now = unit_node(u);
     if (now < 0 || now == start.unit_node(u)) continue;
     if (std::none_of(pending.begin(), pending.end(), [&](const auto& p) { return p.first == u; }))
@@ -69,11 +69,11 @@ bool Search::compact(const Search& start) {
     replay.move_unit(next->first, next->second, MoveReason::Balance, 0.0, 0.0);
     pending.erase(next);
   }
-  double gain = truncate_score(start.load_.imbalance() - replay.load_.imbalance());
-  double cost = truncate_score(replay.steps_cost(start.steps_.size()));
-  for (size_t i = start.steps_.size(); i < replay.steps_.size(); ++i) {
-    replay.steps_[i].gain = gain;
-    replay.steps_[i].cost = cost;
+  double gain = truncate_score(start.s_.load.imbalance() - replay.s_.load.imbalance());
+  double cost = truncate_score(replay.steps_cost(start.s_.steps.size()));
+  for (size_t i = start.s_.steps.size(); i < replay.s_.steps.size(); ++i) {
+    replay.s_.steps[i].gain = gain;
+    replay.s_.steps[i].cost = cost;
   }
   adopt(replay);
   return true;
@@ -89,7 +89,7 @@ void Search::polish(const Search& start) {
   const size_t kicks = kickable.size() * (nodes > 0 ? nodes - 1 : 0);
   if (nodes < 2 || kicks > kPolishKicks) return;
 
-  const size_t first = start.steps_.size();
+  const size_t first = start.s_.steps.size();
   std::optional<Search> best;
   auto best_key = objective(first);
   std::optional<Search> round_best;
@@ -97,7 +97,7 @@ void Search::polish(const Search& start) {
   auto consider = [&](Search& trial) {
     ++trials;
     trial.balance_pass();
-    if (!trial.compact(start) || trial.displaced_ > static_cast<size_t>(config_.balancing.max_moves)) return;
+    if (!trial.compact(start) || trial.s_.displaced > static_cast<size_t>(config_.balancing.max_moves)) return;
     auto key = trial.objective(first);
     if (key.first < best_key.first ||
         (key.first == best_key.first && key.second < best_key.second - kPolishEpsilon)) {

@@ -34,10 +34,10 @@ constexpr size_t kBandPairs = 4000;
 int Search::home(size_t unit) const {
   const auto& members = c_.units()[unit].members;
   int at = unit_node(unit);
-  int base = base_[members.front()];
+  int base = s_.base[members.front()];
   if (at < 0 || base < 0 || base == at || !c_.eligible(static_cast<size_t>(base))) return -1;
   for (size_t m : members)
-    if (base_[m] != base) return -1;
+    if (s_.base[m] != base) return -1;
   return base;
 }
 
@@ -59,11 +59,11 @@ bool Search::undo_unneeded() {
   for (size_t u : balancing_moved()) {
     int back = home(u);
     if (back < 0 || !can_place(u, static_cast<size_t>(back))) continue;
-    LoadModel trial = load_;
+    LoadModel trial = s_.load;
     trial.apply(unit_node(u), back, info_[u].contrib);
     bool keep = trial.imbalance() <= start_imbalance_ &&
                 (met ? !needs_balancing(trial)
-                     : trial.imbalance() <= load_.imbalance() && trial.spread() <= load_.spread());
+                     : trial.imbalance() <= s_.load.imbalance() && trial.spread() <= s_.load.spread());
     if (!keep) continue;
     move_unit(u, static_cast<size_t>(back), MoveReason::Balance, 0.0, 0.0);
     changed = true;
@@ -83,7 +83,7 @@ bool Search::replace_cheaper(size_t& budget) {
     const Unit& unit = c_.units()[v];
     if (!unit.movable || !unit.running || unit_node(v) < 0) continue;
     if (std::all_of(unit.members.begin(), unit.members.end(),
-                    [&](size_t m) { return guest_node_[m] == base_[m]; }))
+                    [&](size_t m) { return s_.guest_node[m] == s_.base[m]; }))
       at_home.push_back(v);
   }
   std::sort(at_home.begin(), at_home.end(), [&](size_t a, size_t b) {
@@ -102,15 +102,15 @@ bool Search::replace_cheaper(size_t& budget) {
       int from = unit_node(v);
       for (size_t t = 0; t < c_.node_count() && budget > 0; ++t) {
         if (!c_.eligible(t) || !can_place(v, t)) continue;
-        if (displaced_ + static_cast<size_t>(std::max(0, displacement(v, static_cast<int>(t)))) >
+        if (s_.displaced + static_cast<size_t>(std::max(0, displacement(v, static_cast<int>(t)))) >
             static_cast<size_t>(config_.balancing.max_moves))
           continue;
         --budget;
-        LoadModel trial = load_;
+        LoadModel trial = s_.load;
         trial.apply(from, static_cast<int>(t), info_[v].contrib);
         double after = trial.imbalance();
         // The move must pay for itself where it is made, as every balancing move does.
-        double gain = truncate_score(load_.imbalance() - after);
+        double gain = truncate_score(s_.load.imbalance() - after);
         if (needs_balancing(trial) || after > start_imbalance_ || gain <= 0.0 ||
             gain < move_cost(info_[v].gib, 1))
           continue;
@@ -121,7 +121,7 @@ bool Search::replace_cheaper(size_t& budget) {
       move_unit(u, static_cast<size_t>(at), MoveReason::Balance, 0.0, 0.0);
       continue;
     }
-    double gain = truncate_score(load_.imbalance() - best_after);
+    double gain = truncate_score(s_.load.imbalance() - best_after);
     move_unit(static_cast<size_t>(best_v), static_cast<size_t>(best_t), MoveReason::Balance, gain,
               move_cost(info_[best_v].gib, 1));
     at_home.erase(std::find(at_home.begin(), at_home.end(), static_cast<size_t>(best_v)));
@@ -134,8 +134,8 @@ bool Search::replace_cheaper(size_t& budget) {
 // another node counts once.
 double Search::net_gib(const Search& start) const {
   double total = 0.0;
-  for (size_t g = 0; g < guest_node_.size(); ++g)
-    if (guest_node_[g] != start.guest_node_[g]) total += guest_gib(g);
+  for (size_t g = 0; g < s_.guest_node.size(); ++g)
+    if (s_.guest_node[g] != start.s_.guest_node[g]) total += guest_gib(g);
   return total;
 }
 
@@ -154,28 +154,28 @@ void Search::band_pass(double offset) {
     auto ranked = ranked_nodes();
     if (ranked.size() < 2) return;
     double mean = 0.0;
-    for (size_t n : ranked) mean += load_.weighted_usage(n);
+    for (size_t n : ranked) mean += s_.load.weighted_usage(n);
     mean = mean / static_cast<double>(ranked.size()) + offset * half;
     Candidate best;
     double best_rate = 0.0;
     for (size_t s : ranked) {
-      double us = load_.weighted_usage(s);
+      double us = s_.load.weighted_usage(s);
       // Above the centre: a node inside the band may still fill one below it.
       if (us <= mean) break;  // ranked: most loaded first
-      for (size_t u : units_on_[s]) {
+      for (size_t u : s_.units_on[s]) {
         if (!c_.units()[u].movable || !c_.units()[u].running) continue;
         for (auto it = ranked.rbegin(); it != ranked.rend(); ++it) {
           size_t t = *it;
-          double ut = load_.weighted_usage(t);
+          double ut = s_.load.weighted_usage(t);
           if (ut >= mean) break;  // ascending: no lighter node left
           if (!can_place(u, t)) continue;
           double cut = outside(us, mean) + outside(ut, mean) -
-                       outside(us - load_.weighted_share(s, info_[u].contrib), mean) -
-                       outside(ut + load_.weighted_share(t, info_[u].contrib), mean);
+                       outside(us - s_.load.weighted_share(s, info_[u].contrib), mean) -
+                       outside(ut + s_.load.weighted_share(t, info_[u].contrib), mean);
           if (cut <= 1e-12) continue;
           double rate = truncate_score(cut / (info_[u].gib + 1e-3));
-          Candidate cand{u, u, false, false, false, static_cast<int>(s), static_cast<int>(t), -1, 0.0,
-                         move_cost(info_[u].gib, 1), rate};
+          Candidate cand{.unit = u, .partner = u, .from = static_cast<int>(s), .to = static_cast<int>(t),
+                         .cost = move_cost(info_[u].gib, 1), .score = rate};
           bool wins = best.to < 0 || rate > best_rate ||
                       (rate == best_rate && (c_.units()[u].vmid < c_.units()[best.unit].vmid ||
                                              (u == best.unit && cand.to < best.to)));
@@ -184,8 +184,8 @@ void Search::band_pass(double offset) {
       }
     }
     if (best.to < 0) return;
-    best.gain = truncate_score(load_.imbalance() -
-                               load_.imbalance_after(best.from, best.to, info_[best.unit].contrib));
+    best.gain = truncate_score(s_.load.imbalance() -
+                               s_.load.imbalance_after(best.from, best.to, info_[best.unit].contrib));
     apply(best);
   }
 }
@@ -206,7 +206,7 @@ void Search::cheapest(const Search& start) {
   for (double offset : {0.0, -0.5, 0.5, -1.0, 1.0}) {
     Search band(start);
     band.band_pass(offset);
-    if (band.balancing_needed() || band.load_.imbalance() > start.load_.imbalance()) continue;
+    if (band.balancing_needed() || band.s_.load.imbalance() > start.s_.load.imbalance()) continue;
     band.prune();
     if (!band.stamp_set(start)) continue;
     if (!best || band.net_gib(start) < best->net_gib(start)) best.emplace(std::move(band));
@@ -220,14 +220,14 @@ void Search::cheapest(const Search& start) {
 // not pay for itself.
 bool Search::stamp_set(const Search& start) {
   double cost = 0.0;
-  for (size_t g = 0; g < guest_node_.size(); ++g)
-    if (guest_node_[g] != start.guest_node_[g]) cost += move_cost(guest_gib(g), 1);
+  for (size_t g = 0; g < s_.guest_node.size(); ++g)
+    if (s_.guest_node[g] != start.s_.guest_node[g]) cost += move_cost(guest_gib(g), 1);
   cost = truncate_score(cost);
-  double gain = truncate_score(start.load_.imbalance() - load_.imbalance());
+  double gain = truncate_score(start.s_.load.imbalance() - s_.load.imbalance());
   if (gain <= 0.0 || gain < cost) return false;
-  std::vector<bool> seen(guest_node_.size(), false);
-  for (size_t i = start.steps_.size(); i < steps_.size(); ++i) {
-    Step& step = steps_[i];
+  std::vector<bool> seen(s_.guest_node.size(), false);
+  for (size_t i = start.s_.steps.size(); i < s_.steps.size(); ++i) {
+    Step& step = s_.steps[i];
     bool first = !seen[step.guest];
     seen[step.guest] = true;
     step.gain = first ? gain : 0.0;

@@ -64,10 +64,13 @@ TEST(ProxLBExamples, KeysNotActedOnAreNamedInWarnings) {
   auto v1 = load_config(read_data("proxlb_1.1.13_example.yaml"), "v1.yaml", {});
   auto v2 = load_config(read_data("proxlb_2.x_example.yaml"), "v2.yaml", {});
   ASSERT_TRUE(v1.ok() && v2.ok());
-  for (const char* key : {"service.daemon", "balancing.psi", "balancing.pools.db-cluster.strict"}) {
+  for (const char* key : {"service.daemon", "balancing.psi"}) {
     EXPECT_TRUE(has_warning_naming(*v1, key)) << key << "\n" << core::join(v1->warnings, "\n");
     EXPECT_TRUE(has_warning_naming(*v2, key)) << key;
   }
+  // A pool's strict: false acts (rules.cpp: the least used node joins its pins).
+  EXPECT_FALSE(has_warning_naming(*v1, "strict")) << core::join(v1->warnings, "\n");
+  EXPECT_FALSE(has_warning_naming(*v2, "strict")) << core::join(v2->warnings, "\n");
   // proxlb daemon acts on the schedule and the delay.
   for (const char* key : {"service.schedule.interval", "service.schedule.format", "service.delay.enable"}) {
     EXPECT_FALSE(has_warning_naming(*v1, key)) << key;

@@ -180,6 +180,23 @@ TEST(Planner, ViolatedPinsAreRepairedWhenEnforced) {
   EXPECT_EQ(count_reason(p, MoveReason::Pin), 1u);
 }
 
+// ProxLB's strict: false: the pinned nodes and its "most free node" are the
+// candidates, and the guest goes to the least used of them.
+TEST(Planner, NonStrictPoolPinsLetAGuestGoToTheLeastUsedNode) {
+  auto s = empty_cluster();
+  add(s, guest(100, "node1", 4));
+  s.guests[0].pool = "db";
+  add(s, guest(101, "node1", 12));
+  add(s, guest(102, "node2", 8));
+  add(s, guest(103, "node3", 8));
+  auto cfg = test_config();
+  cfg.balancing.enforce_pinning = true;
+  cfg.balancing.pools["db"] = {GroupType::Affinity, {"node2"}, false};
+  EXPECT_EQ(node_after(s, plan(s, cfg), 100), "node4");
+  cfg.balancing.pools["db"].strict = true;
+  EXPECT_EQ(node_after(s, plan(s, cfg), 100), "node2");
+}
+
 TEST(Planner, HardRulesHoldWhileBalancing) {
   auto s = fixtures::one_hot_node();
   for (int i = 0; i < 6; ++i) s.guests[i].tags = {"plb_pin_node1"};

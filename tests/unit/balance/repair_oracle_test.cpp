@@ -158,18 +158,23 @@ class RepairOracle {
   size_t visits_ = 0;
 };
 
-// Oracle-solvable clusters the plan still leaves unresolved (measured
+// Oracle-solvable clusters the plan still leaves unresolved, measured
 // 2026-12-07: 20 of 273 before make-room covered affinity and anti-affinity
-// repairs and cleared one level deep, 17 after). They need several units to
-// make room for each other at once (mostly a pin whose only node is full of
-// units that fit nowhere else), which the repairs' local clearing does not
-// find. A regression above this fails.
-constexpr size_t kTolerance = 17;
+// repairs and cleared one level deep, 17 after, 6 since room-making is a
+// search (search.cpp: units moved aside get room made in turn, anti-affinity
+// blockers leave too, the unit's own place counts as free). Every one of
+// those 6 reaches a placement without violations, but no order of its moves
+// keeps capacity and anti-affinity at every step (the oracle checks the
+// final state only): a swap between two full nodes with no third node
+// to park on, or an order the waves' greedy scheduling misses. No cluster
+// is left for want of room; a regression above either count fails.
+constexpr size_t kNoRoomTolerance = 0;
+constexpr size_t kNoOrderTolerance = 6;
 constexpr uint64_t kClusters = 400;
 
 TEST(RepairOracle, PlansLeaveNoViolationWhenAPlacementWithoutOneExists) {
   const BalanceConfig config = repair_config();
-  size_t solvable = 0, unsolvable = 0, unknown = 0, left = 0, needed_repair = 0;
+  size_t solvable = 0, unsolvable = 0, unknown = 0, no_room = 0, no_order = 0, needed_repair = 0;
   std::string first;
   for (uint64_t seed = 1; seed <= kClusters; ++seed) {
     ClusterState state = normalized(rule_heavy(seed));
@@ -187,18 +192,23 @@ TEST(RepairOracle, PlansLeaveNoViolationWhenAPlacementWithoutOneExists) {
     Plan p = plan(state, config);
     needed_repair += std::any_of(p.moves.begin(), p.moves.end(),
                                  [](const Move& m) { return m.reason != MoveReason::Balance; });
-    if (!p.unresolved.empty()) {
-      ++left;
+    // planner.cpp's message for moves the waves found no order for.
+    auto unordered = [](const Conflict& u) { return u.message.find("no order of the plan's moves") != std::string::npos; };
+    if (!std::all_of(p.unresolved.begin(), p.unresolved.end(), unordered)) {
+      ++no_room;
       if (first.empty()) first = "seed " + std::to_string(seed) + ": " + p.unresolved.front().message;
+    } else if (!p.unresolved.empty()) {
+      ++no_order;
     }
   }
   std::printf("%llu clusters: %zu solvable (%zu with required moves), %zu not, %zu unknown; "
-              "plans with violations left on solvable ones: %zu %s\n",
-              static_cast<unsigned long long>(kClusters), solvable, needed_repair, unsolvable, unknown, left,
-              first.c_str());
+              "plans with violations left on solvable ones: %zu for want of room %s, %zu for want of an order\n",
+              static_cast<unsigned long long>(kClusters), solvable, needed_repair, unsolvable, unknown, no_room,
+              first.c_str(), no_order);
   EXPECT_GT(solvable, kClusters / 4) << "the generator should give many solvable clusters";
   EXPECT_GT(needed_repair, solvable / 4) << "most of them should need repairs";
-  EXPECT_LE(left, kTolerance) << "first: " << first;
+  EXPECT_LE(no_room, kNoRoomTolerance) << "first: " << first;
+  EXPECT_LE(no_order, kNoOrderTolerance);
 }
 
 }  // namespace

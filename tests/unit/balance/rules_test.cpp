@@ -223,6 +223,43 @@ TEST(Rules, PoolPinsRestrictMembers) {
   EXPECT_EQ(allowed_names(c, 1).size(), 4u);
 }
 
+// Pool db's guest 100 on node1; node4, empty, is the least used node.
+ClusterState pool_cluster() {
+  auto s = empty_cluster();
+  add(s, guest(100, "node1", 16));
+  s.guests[0].pool = "db";
+  add(s, guest(101, "node2", 8));
+  add(s, guest(102, "node3", 2));
+  return s;
+}
+
+// ProxLB's strict: false adds its "most free node" to the pinned ones.
+TEST(Rules, NonStrictPoolAlsoAllowsTheLeastUsedNode) {
+  auto s = pool_cluster();
+  auto cfg = test_config();
+  cfg.balancing.pools["db"] = {GroupType::Affinity, {"node2"}, false};
+  auto c = Constraints::compile(s, cfg);
+  EXPECT_EQ(allowed_names(c, 0), (std::vector<std::string>{"node2", "node4"}));
+  EXPECT_EQ(c.allowed_for({}, "db").count(), 2u);
+  EXPECT_TRUE(c.allowed_for({}, "db").test(3));
+  cfg.balancing.pools["db"].strict = true;
+  auto strict = Constraints::compile(s, cfg);
+  EXPECT_EQ(allowed_names(strict, 0), std::vector<std::string>{"node2"});
+}
+
+// A non-strict pool whose pinned nodes cannot take guests is no conflict: the
+// least used node is still a candidate.
+TEST(Rules, NonStrictPoolWithUnusablePinsIsNoConflict) {
+  auto s = pool_cluster();
+  auto cfg = test_config();
+  cfg.balancing.pools["db"] = {GroupType::Affinity, {"node9"}, false};
+  auto c = Constraints::compile(s, cfg);
+  EXPECT_TRUE(c.conflicts().empty());
+  EXPECT_EQ(allowed_names(c, 0), std::vector<std::string>{"node4"});
+  cfg.balancing.pools["db"].strict = true;
+  EXPECT_TRUE(has_conflict(Constraints::compile(s, cfg), "none of the pinned nodes"));
+}
+
 TEST(Rules, HaNodeAffinityUsesTheHighestAvailablePriority) {
   struct Case {
     const char* name;
