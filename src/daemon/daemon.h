@@ -58,8 +58,8 @@ struct RoundReport {
 
 class Daemon {
  public:
-  // `cluster` labels the metrics (the PVE cluster's name once read).
-  // `audit`: where each migration is recorded; null: nowhere. `events`:
+  // The metrics' `cluster` label is config.name when set (an entry of
+  // clusters:), else the PVE cluster's name once read. `audit`: where each migration is recorded; null: nowhere. `events`:
   // told of executed plans, migrations, leadership changes and failed
   // rounds (the webhooks); null: nobody.
   Daemon(pve::Client& client, Leadership& leadership, MetricsRegistry& metrics, balance::BalanceConfig config,
@@ -75,6 +75,9 @@ class Daemon {
   // (log rotation), its path kept until the next start.
   void reconfigure(balance::BalanceConfig config);
   const balance::BalanceConfig& config() const { return config_; }
+  // The `cluster` label: the config's name for the cluster, else PVE's
+  // (empty until the first round has read it).
+  const std::string& cluster() const { return cluster_; }
   // The API token's privileges for what the config asks (balance, or only
   // read when balancing.enable is false); see balance::check_privileges.
   core::Status check_privileges();
