@@ -169,7 +169,8 @@ struct ServiceConfig {
   // (TCP); empty: over TCP only /status, as before the status API.
   std::string status_token_file;
   std::vector<WebhookConfig> webhooks;
-  // Deliveries waiting (or between retries) at most; beyond, the oldest is dropped.
+  // Deliveries waiting (or between retries) at most, per webhook; beyond,
+  // its oldest is dropped.
   int webhook_queue = 100;
 
   int64_t schedule_seconds() const;
