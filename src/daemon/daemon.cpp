@@ -292,7 +292,7 @@ core::Result<RoundReport> Daemon::round(const std::function<core::Status()>& may
 }
 
 core::Result<RoundReport> Daemon::act(const std::function<core::Status()>& may_continue) {
-  PVEKIT_ASSIGN(auto snap, balance::read_snapshot(client_, config_, 4, &config_cache_).wrap("read cluster"));
+  PVEKIT_ASSIGN(auto snap, balance::read_snapshot(client_, config_, 4, &config_cache_, &node_status_).wrap("read cluster"));
   (void)metrics_.add("proxlb_guest_config_reads_total", {cluster_}, static_cast<double>(config_cache_.reads()));
   PVEKIT_ASSIGN(bool crs_rebalancing, leave_to_pve_crs(snap.state));
   if (!snap.quorate) {

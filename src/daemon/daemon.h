@@ -102,6 +102,7 @@ class Daemon {
   std::string cluster_;  // metrics label; empty until label_cluster()
   std::optional<bool> crs_rebalancing_;  // as last seen, to log changes once
   balance::GuestConfigCache config_cache_;  // guest configs between rounds
+  balance::NodeStatusRotation node_status_;  // which nodes' /nodes/{n}/status a round reads
   balance::AuditLog* audit_;
   EventSink* events_;
   bool leader_ = false;  // as of the last round, for leader_changed
