@@ -86,7 +86,9 @@ core::Status run(const std::string& command, Flags& f) {
     daemon::ServiceOptions service{.sources = f.sources, .rounds = f.rounds, .cluster = f.cluster};
     if (f.interval_seconds > 0)
       service.interval = std::chrono::milliseconds(static_cast<int64_t>(f.interval_seconds * 1000));
-    if (!f.cluster.empty()) PVEKIT_ASSIGN(loaded, balance::select_cluster(loaded, f.cluster));
+    if (!f.cluster.empty()) {
+      PVEKIT_ASSIGN(loaded, balance::select_cluster(loaded, f.cluster));
+    }
     return daemon::run_service(std::move(loaded), service);
   }
   PVEKIT_ASSIGN(auto config, balance::select_cluster(loaded, f.cluster));

@@ -140,7 +140,7 @@ struct Serving {
 // thread of its loop. Not movable (the clock, the board and the loop's
 // flags are shared by address).
 struct ClusterRun {
-  ClusterRun(core::Clock& system, const std::string& name) : clock(system), board(name) {}
+  ClusterRun(core::Clock& system, const std::string& name) : name(name), clock(system), board(name) {}
   ~ClusterRun() {
     if (thread.joinable()) thread.join();
     if (!etcd.election) return;
@@ -153,7 +153,8 @@ struct ClusterRun {
   ClusterRun& operator=(const ClusterRun&) = delete;
   double heartbeat_age() const { return std::chrono::duration<double>(clock.monotonic() - clock.last_beat()).count(); }
 
-  HeartbeatClock clock;  // per cluster: one stuck loop must show in /healthz and the watchdog
+  const std::string name;  // its entry in clusters:; empty for a lone cluster
+  HeartbeatClock clock;    // per cluster: one stuck loop must show in /healthz and the watchdog
   std::unique_ptr<pve::Transport> transport;
   std::unique_ptr<pve::Client> client;
   SoleDaemon sole;
@@ -197,7 +198,9 @@ void reload_all(const ServiceOptions& options, WebhookDispatcher& webhooks,
                 std::vector<std::unique_ptr<ClusterRun>>& runs) {
   auto loaded = [&]() -> core::Result<balance::BalanceConfig> {
     PVEKIT_ASSIGN(auto config, balance::load_proxlb_config(options.sources));
-    if (!options.cluster.empty()) PVEKIT_ASSIGN(config, balance::select_cluster(config, options.cluster));
+    if (!options.cluster.empty()) {
+      PVEKIT_ASSIGN(config, balance::select_cluster(config, options.cluster));
+    }
     PVEKIT_TRY(schedule_of(config.service));
     PVEKIT_ASSIGN(auto targets, make_webhook_targets(config.service.webhooks, core::read_file, curl_webhook_transport));
     // The webhook list is replaced only with a config the loops accept (its
@@ -208,7 +211,7 @@ void reload_all(const ServiceOptions& options, WebhookDispatcher& webhooks,
   std::vector<balance::BalanceConfig> clusters;
   if (loaded) clusters = balance::clusters_of(*loaded);
   for (auto& run : runs) {
-    const std::string& name = run->daemon->config().name;
+    const std::string& name = run->name;
     core::Result<balance::BalanceConfig> mine =
         loaded ? core::Result<balance::BalanceConfig>(
                      core::Error(core::ErrorCategory::Config, "cluster " + name +
@@ -356,8 +359,8 @@ core::Status run_service(balance::BalanceConfig config, const ServiceOptions& op
   webhooks.shutdown(kWebhookGrace);
   for (auto& run : runs) {
     if (run->status) continue;
-    const std::string& name = run->daemon->config().name;
-    return core::Error(run->status.error()).wrap(name.empty() ? std::string("proxlb daemon") : "cluster " + name);
+    return core::Error(run->status.error()).wrap(run->name.empty() ? std::string("proxlb daemon")
+                                                                   : "cluster " + run->name);
   }
   return core::ok();
 }
