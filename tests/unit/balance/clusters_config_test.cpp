@@ -62,7 +62,7 @@ TEST(ClustersConfig, EachClusterHasItsOwnApiAndBalancingOverTheTopLevel) {
   EXPECT_EQ(prod.balancing.method, Method::Cpu);
   EXPECT_EQ(prod.proxmox_cluster.maintenance_nodes, std::vector<std::string>{"prod3"});
   // The service section is global: the same for the daemon and each cluster.
-  for (const auto* c : {&*cfg, &lab, &prod}) {
+  for (const BalanceConfig* c : {static_cast<const BalanceConfig*>(&*cfg), &lab, &prod}) {
     EXPECT_EQ(c->service.hold, 2);
     EXPECT_EQ(c->service.leader_election.mode, "etcd");
   }
@@ -117,8 +117,10 @@ TEST(ClustersConfig, DuplicateOrInvalidNamesAreRefused) {
   const std::string api = "    proxmox_api: {hosts: [pve1], user: root@pam, token_id: t, token_secret: s}\n";
   EXPECT_EQ(error_of("clusters:\n  - name: lab\n" + api + "  - name: lab\n" + api),
             "proxlb.yaml: key 'clusters[1].name': 'lab' names two clusters");
-  for (const std::string name : {"\"\"", "\"-lab\"", "\"a b\"", "\"lab/../x\"", "\"lab\\nx\"", "\"l\\u00e4b\"",
-                                 "\"" + std::string(64, 'x') + "\"", "42", "[lab]", "null", "\"{{cluster}}\""}) {
+  const std::vector<std::string> names = {"\"\"",      "\"-lab\"", "\"a b\"", "\"lab/../x\"", "\"lab\\nx\"",
+                                          "\"l\\u00e4b\"", "\"" + std::string(64, 'x') + "\"", "42", "[lab]", "null",
+                                          "\"{{cluster}}\""};
+  for (const auto& name : names) {
     EXPECT_EQ(error_of("clusters:\n  - name: " + name + "\n" + api),
               "proxlb.yaml: key 'clusters[0].name': expected 1-63 letters, digits, '-', '_' or '.', starting with "
               "a letter or digit")

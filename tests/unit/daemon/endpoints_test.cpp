@@ -245,8 +245,10 @@ TEST(Endpoints, SeveralClustersNeedTheClusterParameter) {
 
 TEST(Endpoints, HostileClusterNamesAreNotFoundAndNotEchoed) {
   TwoClusters f;
-  for (const std::string query : {"cluster=", "cluster=%3Cscript%3E", "cluster=lab%00", "cluster=..%2F..%2Fetc",
-                                  "cluster=" + std::string(5000, 'x'), "cluster=lab&cluster=nope"}) {
+  const std::vector<std::string> queries = {"cluster=",          "cluster=%3Cscript%3E", "cluster=lab%00",
+                                            "cluster=..%2F..%2Fetc", "cluster=" + std::string(5000, 'x'),
+                                            "cluster=lab&cluster=nope"};
+  for (const auto& query : queries) {
     auto r = f.request("/status", query);
     EXPECT_EQ(r.status, 404) << query;
     EXPECT_EQ(r.body, "no such cluster (lab, prod)\n") << query;
