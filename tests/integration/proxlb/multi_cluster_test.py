@@ -20,6 +20,9 @@ from pvesim_harness import DEFAULT_SECRET, Pvesim  # noqa: E402
 from daemon_test import MIGRATIONS, PROXLB, PVE1_GUESTS, SCENARIO, Daemon  # noqa: E402
 
 NAMES = ("alpha", "beta")
+# Seconds per API request: beta's rounds against a hanging API take 5 s
+# each, so rounds run one after the other would space alpha's 5 s apart.
+TIMEOUTS = {"alpha": 2, "beta": 5}
 
 
 class TwoClusters(unittest.TestCase):
@@ -43,7 +46,7 @@ class TwoClusters(unittest.TestCase):
         entries = "".join(
             "  - name: %s\n    proxmox_api:\n      hosts: ['127.0.0.1:%d']\n      user: root@pam\n"
             "      token_id: pvekit\n      token_secret: %s\n      ssl_fingerprint: ['%s']\n"
-            "      timeout: 2\n      retries: 1\n" % (name, sim.port, DEFAULT_SECRET, sim.fingerprint)
+            "      timeout: %d\n      retries: 1\n" % (name, sim.port, DEFAULT_SECRET, sim.fingerprint, TIMEOUTS[name])
             for name, sim in self.sims.items())
         with open(self.config, "w") as f:
             f.write("balancing:\n  method: memory\n  mode: used\n  balanciness: 5\n"
@@ -76,9 +79,12 @@ class TwoClusters(unittest.TestCase):
         for name in NAMES:
             self.load_pve1(name, 1.0)
         d = self.start()
-        for name in NAMES:
-            done = d.expect("cluster %s: round: balanced:" % name, timeout=60)
-            self.assertIn("0 failed", done)
+        done = {}
+        while len(done) < len(NAMES):  # the two loops' lines interleave
+            line = d.expect("migration(s) done", timeout=60)
+            done[re.search(r"cluster (\w+): round:", line).group(1)] = line
+        for line in done.values():
+            self.assertIn("0 failed", line)
         for name in NAMES:
             tasks = self.migrations(name)
             self.assertTrue(tasks, "no migration in cluster %s" % name)
@@ -98,7 +104,7 @@ class TwoClusters(unittest.TestCase):
         self.assertEqual({line["cluster"] for line in lines}, set(NAMES), lines)
         # proxlb status/plan read the daemon's view of the cluster named.
         for name in NAMES:
-            shown = subprocess.run([PROXLB, "-c", self.config, "--cluster", name, "status", "--json"],
+            shown = subprocess.run([PROXLB, "-c", self.config, "--cluster", name, "--json", "status"],
                                    capture_output=True, text=True, timeout=60)
             self.assertEqual(shown.returncode, 0, shown.stderr)
             self.assertEqual(json.loads(shown.stdout)["daemon"]["cluster"], name)
@@ -110,8 +116,8 @@ class TwoClusters(unittest.TestCase):
         d = self.start()
         for name in NAMES:
             d.expect("cluster %s: round: balanced" % name)
-        # beta's API hangs (each request 5 s; the client gives up after 2 s).
-        self.sims["beta"].admin("fail-requests", count=100000, mode="hang", hang_ms=5000)
+        # beta's API hangs (each request 8 s; the client gives up after 5 s).
+        self.sims["beta"].admin("fail-requests", count=100000, mode="hang", hang_ms=8000)
         started = time.time()
         for _ in range(4):
             d.expect("cluster alpha: round: balanced", timeout=5)
