@@ -210,7 +210,8 @@ core::Result<bool> Daemon::leave_to_pve_crs(balance::ClusterState& state) {
   if (!crs) {
     // Without Sys.Audit on / the options cannot be read; PVE's default is off.
     if (crs_rebalancing_ != false) {
-      spdlog::warn("{}cannot read PVE's CRS settings, assuming its rebalancing is off: {}", log_prefix(config_), crs.error().to_string());
+      spdlog::warn("{}cannot read PVE's CRS settings, assuming its rebalancing is off: {}", log_prefix(config_),
+                   crs.error().to_string());
     }
     crs_rebalancing_ = false;
     (void)metrics_.set("proxlb_pve_crs_rebalancing", {cluster_}, 0);
@@ -220,7 +221,8 @@ core::Result<bool> Daemon::leave_to_pve_crs(balance::ClusterState& state) {
   (void)metrics_.set("proxlb_pve_crs_rebalancing", {cluster_}, on ? 1 : 0);
   if (crs_rebalancing_ != on) {
     if (on) {
-      spdlog::warn("{}PVE's CRS rebalances HA guests (crs: ha={}, ha-auto-rebalance=1): {}", log_prefix(config_), crs->ha,
+      spdlog::warn("{}PVE's CRS rebalances HA guests (crs: ha={}, ha-auto-rebalance=1): {}", log_prefix(config_),
+                   crs->ha,
                    config_.service.pve_crs_rebalancing == "refuse" ? "proxlb does not act (service.pve_crs_rebalancing: refuse)"
                                                                   : "proxlb leaves HA-managed guests to it");
     } else if (crs_rebalancing_) {
