@@ -33,6 +33,7 @@ struct Flags {
   double interval_seconds = 0;  // daemon --interval
   int rounds = 0;               // daemon --rounds
   bool no_daemon = false;       // status, plan: read the cluster even when a daemon runs
+  std::string cluster;          // --cluster: one entry of the config's clusters: list
 };
 
 core::Status parse_overrides(Flags& f) {
@@ -79,18 +80,22 @@ core::Status run(const std::string& command, Flags& f) {
   f.sources.environment = core::LayeredConfig::process_environment();
   if (f.sources.path.empty() && f.sources.environment.count("PROXLB_CONFIG"))
     f.sources.path = f.sources.environment["PROXLB_CONFIG"];
-  PVEKIT_ASSIGN(auto config, balance::load_proxlb_config(f.sources));
-  for (const auto& w : config.warnings) spdlog::warn("config: {}", w);
+  PVEKIT_ASSIGN(auto loaded, balance::load_proxlb_config(f.sources));
+  for (const auto& w : loaded.warnings) spdlog::warn("config: {}", w);
   if (command == "daemon" || command == "start") {
-    daemon::ServiceOptions service{.sources = f.sources, .rounds = f.rounds};
+    daemon::ServiceOptions service{.sources = f.sources, .rounds = f.rounds, .cluster = f.cluster};
     if (f.interval_seconds > 0)
       service.interval = std::chrono::milliseconds(static_cast<int64_t>(f.interval_seconds * 1000));
-    return daemon::run_service(std::move(config), service);
+    if (!f.cluster.empty()) {
+      PVEKIT_ASSIGN(loaded, balance::select_cluster(loaded, f.cluster));
+    }
+    return daemon::run_service(std::move(loaded), service);
   }
+  PVEKIT_ASSIGN(auto config, balance::select_cluster(loaded, f.cluster));
   core::SystemClock clock;
   if ((command == "status" || command == "plan") && !f.no_daemon) {
     PVEKIT_ASSIGN(bool shown, daemon::show_from_daemon(
-                                  config.service.status_socket,
+                                  config.service.status_socket, config.name,
                                   command == "status" ? daemon::DaemonView::Status : daemon::DaemonView::Plan,
                                   f.command.json, clock.now_unix(), std::cout));
     if (shown) return core::ok();
@@ -122,6 +127,9 @@ int main(int argc, char** argv) {
                                            " (pvekit; ProxLB-compatible command line)");
   app.require_subcommand(0, 1);
   app.add_option("-c,--config", f.sources.path, "YAML config file (ProxLB's layout)");
+  app.add_option("--cluster", f.cluster,
+                 "The cluster of the config's clusters: list to work on (needed when it lists several; "
+                 "the daemon then runs only that one)");
   app.add_option("--set", f.sets, "Override a config key, e.g. --set balancing.balanciness=3")->take_all();
   app.add_flag("-j,--json", f.command.json,
                "Print JSON: with a subcommand proxlb's own document, without one ProxLB's document of the round");

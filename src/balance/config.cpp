@@ -448,7 +448,9 @@ Reserve BalanceConfig::reserve_for(const std::string& node) const {
   return it == balancing.node_reserve.end() ? balancing.default_reserve : it->second;
 }
 
-Result<BalanceConfig> to_balance_config(const LayeredConfig& layers) {
+namespace {
+
+Result<BalanceConfig> one_cluster(const LayeredConfig& layers) {
   BalanceConfig cfg;
   PVEKIT_ASSIGN(cfg.proxmox_api, pve::read_api_config(layers));
   PVEKIT_TRY(pve::check_api_config(cfg.proxmox_api));
@@ -460,6 +462,110 @@ Result<BalanceConfig> to_balance_config(const LayeredConfig& layers) {
   PVEKIT_TRY(check_nodes(cfg.proxmox_cluster, cfg.balancing));
   cfg.warnings = ignored_key_warnings(layers);
   return cfg;
+}
+
+// The sections an entry of `clusters:` may have besides its name: what is
+// per cluster. The service section (schedule, leader election, endpoints,
+// audit log, webhooks) is the daemon's, so global.
+constexpr const char* kClusterSections[] = {"proxmox_api", "proxmox_cluster", "balancing"};
+
+// Each entry is the top-level config with the entry's own sections merged
+// over it: top-level balancing keys are the defaults of every cluster.
+Result<std::vector<BalanceConfig>> read_clusters(const LayeredConfig& layers) {
+  const Json& list = layers.get("clusters");
+  for (const auto& spec : proxlb_schema().keys()) {
+    if (spec.path.rfind(std::string(pve::kApiSection) + ".", 0) == 0 && layers.has(spec.path) &&
+        layers.source_of(spec.path) != "default") {
+      return config_key_error(spec.path, "is set at the top level (" + layers.source_of(spec.path) +
+                                             ") and clusters: is set too; give each cluster its own proxmox_api");
+    }
+  }
+  std::vector<BalanceConfig> clusters;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string key = "clusters[" + std::to_string(i) + "]";
+    const Json& entry = list[i];
+    if (!entry.is_object()) return config_key_error(key, "expected a mapping with name, proxmox_api, ...");
+    if (!entry.contains("name") || !entry["name"].is_string() ||
+        !valid_cluster_name(entry["name"].get<std::string>())) {
+      return config_key_error(key + ".name", "expected 1-63 letters, digits, '-', '_' or '.', starting with a "
+                                             "letter or digit");
+    }
+    const std::string name = entry["name"].get<std::string>();
+    for (const auto& other : clusters) {
+      if (other.name == name) return config_key_error(key + ".name", "'" + name + "' names two clusters");
+    }
+    Json sections = Json::object();
+    for (const auto& [section, value] : entry.items()) {
+      if (section == "name") continue;
+      if (std::find(std::begin(kClusterSections), std::end(kClusterSections), section) == std::end(kClusterSections)) {
+        return config_key_error(key + "." + section, "unknown key (name, proxmox_api, proxmox_cluster, balancing; "
+                                                     "the service section is global)");
+      }
+      sections[section] = value;
+    }
+    sections["clusters"] = Json::array();
+    LayeredConfig merged = layers;
+    const std::string source = key + " (" + name + ")";
+    PVEKIT_TRY(merged.merge_document(sections, source));
+    PVEKIT_ASSIGN(BalanceConfig cluster, one_cluster(merged).wrap(source));
+    cluster.name = name;
+    clusters.push_back(std::move(cluster));
+  }
+  return clusters;
+}
+
+}  // namespace
+
+bool valid_cluster_name(std::string_view name) {
+  if (name.empty() || name.size() > 63 || !std::isalnum(static_cast<unsigned char>(name.front()))) return false;
+  return std::all_of(name.begin(), name.end(), [](unsigned char ch) {
+    return std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.';
+  });
+}
+
+Result<BalanceConfig> to_balance_config(const LayeredConfig& layers) {
+  if (layers.get("clusters").empty()) return one_cluster(layers);
+  PVEKIT_ASSIGN(auto clusters, read_clusters(layers));
+  BalanceConfig cfg;
+  // The top level keeps what is global (the service section) for the daemon.
+  cfg.service = clusters.front().service;
+  if (cfg.service.leader_election.mode == "ha-master" && clusters.size() > 1) {
+    return config_key_error("service.leader_election.mode",
+                            "ha-master needs one daemon on each node of one cluster; with several clusters use "
+                            "etcd (one election per cluster) or none");
+  }
+  for (const auto& cluster : clusters) {
+    for (const auto& warning : cluster.warnings) {
+      if (!contains(cfg.warnings, warning)) cfg.warnings.push_back(warning);
+    }
+  }
+  cfg.clusters = std::move(clusters);
+  return cfg;
+}
+
+std::vector<BalanceConfig> clusters_of(const BalanceConfig& config) {
+  if (config.clusters.empty()) return {config};
+  return config.clusters;
+}
+
+Result<BalanceConfig> select_cluster(const BalanceConfig& config, const std::string& name) {
+  if (config.clusters.empty()) {
+    if (name.empty()) return config;
+    return Error(ErrorCategory::Usage, "--cluster " + name + ": the config has no clusters: list (one cluster, "
+                                       "from its top-level proxmox_api)");
+  }
+  std::vector<std::string> names;
+  for (const auto& cluster : config.clusters) {
+    if (cluster.name == name || (name.empty() && config.clusters.size() == 1)) return cluster;
+    names.push_back(cluster.name);
+  }
+  if (name.empty()) {
+    return Error(ErrorCategory::Usage,
+                 "the config has " + std::to_string(names.size()) + " clusters (" + core::join(names, ", ") +
+                     "): pick one with --cluster NAME");
+  }
+  return Error(ErrorCategory::Usage, "--cluster " + name + ": no such cluster in the config (" +
+                                         core::join(names, ", ") + ")");
 }
 
 Result<BalanceConfig> load_config(const std::string& yaml_text, const std::string& source,

@@ -170,7 +170,8 @@ struct ServiceConfig {
   // (TCP); empty: over TCP only /status, as before the status API.
   std::string status_token_file;
   std::vector<WebhookConfig> webhooks;
-  // Deliveries waiting (or between retries) at most; beyond, the oldest is dropped.
+  // Deliveries waiting (or between retries) at most, per webhook; beyond,
+  // its oldest is dropped.
   int webhook_queue = 100;
 
   int64_t schedule_seconds() const;
@@ -178,6 +179,11 @@ struct ServiceConfig {
 };
 
 struct BalanceConfig {
+  // The cluster's name as an entry of a `clusters:` list gives it: the
+  // `cluster` label of the daemon's metrics, the status API's ?cluster=, the
+  // audit log and the webhooks. Empty for a config with a top-level
+  // proxmox_api (the daemon then labels with PVE's own cluster name).
+  std::string name;
   // Checked at load time (hosts and credentials); *_file secrets are read by
   // pve::to_client_options when the client is made.
   pve::ApiConfig proxmox_api;
@@ -187,6 +193,10 @@ struct BalanceConfig {
   // Keys set in a layer that proxlb accepts (ProxLB knows them) but does not
   // act on, one sentence each naming the key; the commands log them.
   std::vector<std::string> warnings;
+  // The `clusters:` list: one whole config per entry (its name, proxmox_api,
+  // proxmox_cluster and balancing over the top-level ones; the service
+  // section is the top-level one). Empty: one cluster, this config.
+  std::vector<BalanceConfig> clusters;
 
   // The reserve of a node: its own entry, else the defaults.
   Reserve reserve_for(const std::string& node) const;
@@ -205,6 +215,19 @@ core::Result<BalanceConfig> to_balance_config(const core::LayeredConfig& layers)
 // Pure convenience: YAML text (`source` names it) + environment -> config.
 core::Result<BalanceConfig> load_config(const std::string& yaml_text, const std::string& source,
                                         const std::map<std::string, std::string>& env);
+
+// A cluster name in `clusters:`: 1-63 letters, digits, '-', '_' or '.',
+// starting with a letter or digit (it goes into metric labels, URLs, etcd
+// keys and log lines).
+bool valid_cluster_name(std::string_view name);
+
+// The clusters a config balances: each entry of `clusters`, or the config
+// itself when it has none.
+std::vector<BalanceConfig> clusters_of(const BalanceConfig& config);
+
+// The one cluster a command works on (--cluster NAME): the entry of that
+// name; with no name, the only cluster. Errors list the names to choose from.
+core::Result<BalanceConfig> select_cluster(const BalanceConfig& config, const std::string& name);
 
 // Copies the configured reserves onto the snapshot's nodes and marks the
 // configured maintenance / ignored nodes.

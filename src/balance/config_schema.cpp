@@ -113,6 +113,8 @@ void add_service(core::ConfigSchema& s) {
   s.add({.path = "service.webhooks", .type = ValueType::List, .default_value = Json::array(),
          .help = "[{url, events, timeout, retries, headers: {name: value}, header_files: {name: path}, ca_file}]"});
   add_integer(s, "service.webhook_queue", 100, 1, 100000);
+  s.add({.path = "clusters", .type = ValueType::List, .default_value = Json::array(),
+         .help = "[{name, proxmox_api, proxmox_cluster, balancing}]: several clusters from one daemon"});
 }
 
 // ProxLB's dynamic power management section: accepted so existing files load,

@@ -216,18 +216,50 @@ void read_guest_details(pve::Client& client, const BalanceConfig& config, const 
   guests = std::move(kept);
 }
 
+std::vector<std::string> NodeStatusRotation::due(const std::vector<std::string>& online) {
+  ++round_;
+  // Nodes that left (or went offline) are forgotten: back online, they are new.
+  std::erase_if(asked_in_round_, [&](const auto& entry) {
+    return std::find(online.begin(), online.end(), entry.first) == online.end();
+  });
+  std::vector<std::string> picked;
+  std::vector<std::pair<uint64_t, std::string>> known;
+  for (const auto& name : online) {
+    auto it = asked_in_round_.find(name);
+    if (it == asked_in_round_.end()) picked.push_back(name);
+    else known.emplace_back(it->second, name);
+  }
+  std::sort(known.begin(), known.end());
+  for (size_t i = 0; i < known.size() && i < per_round_; ++i) picked.push_back(known[i].second);
+  reads_ = picked.size();
+  return picked;
+}
+
+void NodeStatusRotation::answered(const std::string& node, bool ok) {
+  if (ok) asked_in_round_[node] = round_;
+  else asked_in_round_.erase(node);
+}
+
 namespace {
 
 // /cluster/resources has each node's memory and CPU count as the cluster
 // file system last saw them; /nodes/{n}/status asks the node itself. A node
 // that does not answer is not a safe migration target and is left out of
-// the balancing like an offline one.
-void read_node_status(pve::Client& client, int parallel, ClusterSnapshot& snap) {
+// the balancing like an offline one. With a rotation only its picks are
+// asked (NodeStatusRotation).
+void read_node_status(pve::Client& client, int parallel, NodeStatusRotation* rotation, ClusterSnapshot& snap) {
   auto& nodes = snap.state.nodes;
-  std::vector<std::string> failures(nodes.size());
-  parallel_for(nodes.size(), parallel, [&](size_t i) {
-    Node& n = nodes[i];
-    if (!n.online) return;
+  std::vector<std::string> online;
+  for (const auto& n : nodes)
+    if (n.online) online.push_back(n.name);
+  std::vector<Node*> asked;
+  const std::vector<std::string> due = rotation ? rotation->due(online) : online;
+  for (auto& n : nodes) {
+    if (std::find(due.begin(), due.end(), n.name) != due.end()) asked.push_back(&n);
+  }
+  std::vector<std::string> failures(asked.size());
+  parallel_for(asked.size(), parallel, [&](size_t i) {
+    Node& n = *asked[i];
     auto status = pve::get_node_status(client, n.name);
     if (!status) {
       failures[i] = "node " + n.name + " treated as offline: " + status.error().to_string();
@@ -241,8 +273,10 @@ void read_node_status(pve::Client& client, int parallel, ClusterSnapshot& snap) 
     if (status->cpuinfo.cpus > 0) n.cpus = static_cast<uint32_t>(status->cpuinfo.cpus);
     n.cpu_usage = status->cpu;
   });
-  for (const auto& f : failures)
-    if (!f.empty()) snap.warnings.push_back(f);
+  for (size_t i = 0; i < asked.size(); ++i) {
+    if (rotation) rotation->answered(asked[i]->name, failures[i].empty());
+    if (!failures[i].empty()) snap.warnings.push_back(failures[i]);
+  }
 }
 
 // Guests PVE is migrating. A running qmigrate/vzmigrate task names the guest
@@ -319,7 +353,8 @@ core::Status check_privileges(pve::Client& client, PrivilegeUse use) {
 }
 
 core::Result<ClusterSnapshot> read_snapshot(pve::Client& client, const BalanceConfig& config,
-                                            int parallel_requests, GuestConfigCache* cache) {
+                                            int parallel_requests, GuestConfigCache* cache,
+                                            NodeStatusRotation* rotation) {
   ClusterSnapshot snap;
   PVEKIT_ASSIGN(auto version, pve::get_version(client));
   snap.pve_version = version.version;
@@ -355,7 +390,7 @@ core::Result<ClusterSnapshot> read_snapshot(pve::Client& client, const BalanceCo
   for (const auto& p : pools) snap.state.pools.push_back(p.poolid);
 
   read_migrations(client, ha_moving, snap);
-  read_node_status(client, parallel_requests, snap);
+  read_node_status(client, parallel_requests, rotation, snap);
   read_guest_details(client, config, shared, parallel_requests, cache, snap);
   if (config.balancing.mode == Mode::Psi) {
     for (auto& n : snap.state.nodes)

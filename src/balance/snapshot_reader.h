@@ -57,6 +57,34 @@ class GuestConfigCache {
   size_t digest_changes_ = 0;
 };
 
+// /nodes/{n}/status between the daemon's rounds, in rotation. What the
+// planner takes from a node (memory total and used, CPU count and use) is
+// in /cluster/resources already: the figures pvestatd publishes every 10 s,
+// fresh enough for a plan. What only the node's own status adds is that the
+// node answers its API (one that does not is no migration target). So a
+// round asks the nodes that are new to it or came back online, plus the
+// `per_round` online nodes asked longest ago: every node is asked at least
+// every ceil(nodes / per_round) rounds, and a node that did not answer is
+// asked again next round. The nodes asked take their figures from their
+// status; the others keep those of /cluster/resources.
+class NodeStatusRotation {
+ public:
+  explicit NodeStatusRotation(size_t per_round = 8) : per_round_(per_round < 1 ? 1 : per_round) {}
+
+  // The nodes of `online` to ask this round (starts the round; pure).
+  std::vector<std::string> due(const std::vector<std::string>& online);
+  // A node answered (asked again only in its turn) or did not (asked again
+  // next round).
+  void answered(const std::string& node, bool ok);
+  size_t reads() const { return reads_; }  // asked in the last round
+
+ private:
+  size_t per_round_;
+  std::map<std::string, uint64_t> asked_in_round_;  // nodes that answered, by round
+  uint64_t round_ = 0;
+  size_t reads_ = 0;
+};
+
 // Reads a ClusterSnapshot through the PVE API:
 //   /version, /cluster/status (quorum), /cluster/resources (nodes, guests,
 //   storages), /cluster/tasks and the logs of running migration tasks
@@ -69,9 +97,11 @@ class GuestConfigCache {
 // itself cannot be read; a node whose status fails is treated as offline and
 // a guest whose details fail is left out, each with a warning.
 // With a `cache`, guest configs come from it where they cannot have changed
-// (see GuestConfigCache).
+// (see GuestConfigCache); with a `rotation`, only the node statuses it picks
+// are read (see NodeStatusRotation), else every online node's.
 core::Result<ClusterSnapshot> read_snapshot(pve::Client& client, const BalanceConfig& config,
-                                            int parallel_requests = 4, GuestConfigCache* cache = nullptr);
+                                            int parallel_requests = 4, GuestConfigCache* cache = nullptr,
+                                            NodeStatusRotation* rotation = nullptr);
 
 // GET /access/permissions (the caller's privileges; for a privilege-separated
 // token its own) checked by require_privileges(). Once per command run, at

@@ -29,27 +29,35 @@ bool is_repair(MoveReason reason) {
          reason == MoveReason::AntiAffinity;
 }
 
+// "cluster NAME: " for an entry of clusters:, so that the interleaved lines
+// of several clusters' loops say whose they are; "" for a lone cluster.
+std::string log_prefix(const balance::BalanceConfig& config) {
+  return config.name.empty() ? std::string() : "cluster " + config.name + ": ";
+}
+
 // Logs each migration and counts the ones started.
 class RoundProgress final : public balance::ProgressSink {
  public:
-  RoundProgress(MetricsRegistry& metrics, const std::string& cluster) : metrics_(metrics), cluster_(cluster) {}
+  RoundProgress(MetricsRegistry& metrics, const std::string& cluster, std::string prefix)
+      : metrics_(metrics), cluster_(cluster), prefix_(std::move(prefix)) {}
   void wave_started(size_t wave, size_t waves, size_t moves) override {
-    spdlog::info("wave {}/{}: {} migration(s)", wave + 1, waves, moves);
+    spdlog::info("{}wave {}/{}: {} migration(s)", prefix_, wave + 1, waves, moves);
   }
   void move_started(const balance::Move& m, const std::string& upid) override {
     (void)metrics_.add("proxlb_migrations_started_total", {cluster_}, 1);
-    spdlog::info("migrating {} ({}) {} -> {} ({}){}", m.vmid, m.name, m.from, m.to, to_string(m.reason),
+    spdlog::info("{}migrating {} ({}) {} -> {} ({}){}", prefix_, m.vmid, m.name, m.from, m.to, to_string(m.reason),
                  upid.empty() ? " via the HA manager" : "");
   }
   void move_finished(const balance::MoveResult& r) override {
     spdlog::log(r.outcome == MoveOutcome::Failed ? spdlog::level::warn : spdlog::level::info,
-                "migration of {} {} -> {}: {} in {:.1f} s{}{}", r.move.vmid, r.move.from, r.move.to,
+                "{}migration of {} {} -> {}: {} in {:.1f} s{}{}", prefix_, r.move.vmid, r.move.from, r.move.to,
                 to_string(r.outcome), r.seconds, r.message.empty() ? "" : ": ", r.message);
   }
 
  private:
   MetricsRegistry& metrics_;
   const std::string& cluster_;
+  std::string prefix_;
 };
 
 std::string plan_text(const balance::Plan& plan) {
@@ -202,7 +210,8 @@ core::Result<bool> Daemon::leave_to_pve_crs(balance::ClusterState& state) {
   if (!crs) {
     // Without Sys.Audit on / the options cannot be read; PVE's default is off.
     if (crs_rebalancing_ != false) {
-      spdlog::warn("cannot read PVE's CRS settings, assuming its rebalancing is off: {}", crs.error().to_string());
+      spdlog::warn("{}cannot read PVE's CRS settings, assuming its rebalancing is off: {}", log_prefix(config_),
+                   crs.error().to_string());
     }
     crs_rebalancing_ = false;
     (void)metrics_.set("proxlb_pve_crs_rebalancing", {cluster_}, 0);
@@ -212,11 +221,12 @@ core::Result<bool> Daemon::leave_to_pve_crs(balance::ClusterState& state) {
   (void)metrics_.set("proxlb_pve_crs_rebalancing", {cluster_}, on ? 1 : 0);
   if (crs_rebalancing_ != on) {
     if (on) {
-      spdlog::warn("PVE's CRS rebalances HA guests (crs: ha={}, ha-auto-rebalance=1): {}", crs->ha,
+      spdlog::warn("{}PVE's CRS rebalances HA guests (crs: ha={}, ha-auto-rebalance=1): {}", log_prefix(config_),
+                   crs->ha,
                    config_.service.pve_crs_rebalancing == "refuse" ? "proxlb does not act (service.pve_crs_rebalancing: refuse)"
                                                                   : "proxlb leaves HA-managed guests to it");
     } else if (crs_rebalancing_) {
-      spdlog::info("PVE's CRS rebalancing is off again: proxlb balances HA-managed guests too");
+      spdlog::info("{}PVE's CRS rebalancing is off again: proxlb balances HA-managed guests too", log_prefix(config_));
     }
     crs_rebalancing_ = on;
   }
@@ -234,9 +244,13 @@ core::Result<bool> Daemon::leave_to_pve_crs(balance::ClusterState& state) {
 
 core::Status Daemon::label_cluster() {
   if (!cluster_.empty()) return core::ok();
-  PVEKIT_ASSIGN(auto status, pve::get_cluster_status(client_).wrap("read the cluster's name"));
-  // A node without a cluster has no name: its own name stands for it.
-  cluster_ = !status.name.empty() ? status.name : !status.nodes.empty() ? status.nodes.front().name : "standalone";
+  if (!config_.name.empty()) {
+    cluster_ = config_.name;  // an entry of clusters:, named by the config
+  } else {
+    PVEKIT_ASSIGN(auto status, pve::get_cluster_status(client_).wrap("read the cluster's name"));
+    // A node without a cluster has no name: its own name stands for it.
+    cluster_ = !status.name.empty() ? status.name : !status.nodes.empty() ? status.nodes.front().name : "standalone";
+  }
   for (const char* counter : {"proxlb_migrations_planned_total", "proxlb_migrations_started_total",
                               "proxlb_migrations_succeeded_total", "proxlb_migrations_failed_total",
                               "proxlb_migrated_bytes_total", "proxlb_audit_write_errors_total"}) {
@@ -280,7 +294,7 @@ core::Result<RoundReport> Daemon::round(const std::function<core::Status()>& may
 }
 
 core::Result<RoundReport> Daemon::act(const std::function<core::Status()>& may_continue) {
-  PVEKIT_ASSIGN(auto snap, balance::read_snapshot(client_, config_, 4, &config_cache_).wrap("read cluster"));
+  PVEKIT_ASSIGN(auto snap, balance::read_snapshot(client_, config_, 4, &config_cache_, &node_status_).wrap("read cluster"));
   (void)metrics_.add("proxlb_guest_config_reads_total", {cluster_}, static_cast<double>(config_cache_.reads()));
   PVEKIT_ASSIGN(bool crs_rebalancing, leave_to_pve_crs(snap.state));
   if (!snap.quorate) {
@@ -291,8 +305,8 @@ core::Result<RoundReport> Daemon::act(const std::function<core::Status()>& may_c
   balance::Plan plan = balance::plan(snap.state, config_);
   (void)metrics_.set("proxlb_plan_duration_seconds", {cluster_}, seconds_since(client_.clock(), planning));
 
-  metrics_.clear("proxlb_node_usage_ratio");
-  metrics_.clear("proxlb_node_guests");
+  metrics_.clear("proxlb_node_usage_ratio", {cluster_});
+  metrics_.clear("proxlb_node_guests", {cluster_});
   std::array<double, 3> low{1e9, 1e9, 1e9}, high{-1e9, -1e9, -1e9};
   for (const auto& n : plan.nodes) {
     for (size_t r = 0; r < 3; ++r) {
@@ -359,7 +373,7 @@ core::Result<RoundReport> Daemon::act(const std::function<core::Status()>& may_c
     if (!*leader) return core::Error(core::ErrorCategory::Conflict, "no longer the leader: " + leadership_.describe());
     return core::ok();
   };
-  RoundProgress logged(metrics_, cluster_);
+  RoundProgress logged(metrics_, cluster_, log_prefix(config_));
   report.plan_id = balance::new_plan_id(client_.clock().now_unix());
   balance::AuditingProgress progress(
       logged, audit_, {.plan_id = report.plan_id, .cluster = cluster_, .by = "daemon"}, client_.clock(),
@@ -404,6 +418,8 @@ core::Result<RoundReport> Daemon::act(const std::function<core::Status()>& may_c
 }
 
 core::Status run_loop(Daemon& daemon, core::Clock& clock, LoopControl& control) {
+  // With several clusters each loop's lines say which cluster they are of.
+  const std::string prefix = log_prefix(daemon.config());
   auto notify = [&](const std::string& message) {
     if (control.notify) control.notify(message);
   };
@@ -435,12 +451,12 @@ core::Status run_loop(Daemon& daemon, core::Clock& clock, LoopControl& control) 
     auto loaded = control.load_config();
     core::Result<Schedule> next = loaded ? schedule_of(loaded->service) : core::Result<Schedule>(loaded.error());
     if (!next) {
-      spdlog::error("config reload failed, keeping the previous config: {}", next.error().to_string());
+      spdlog::error("{}config reload failed, keeping the previous config: {}", prefix, next.error().to_string());
     } else {
-      for (const auto& w : loaded->warnings) spdlog::warn("config: {}", w);
+      for (const auto& w : loaded->warnings) spdlog::warn("{}config: {}", prefix, w);
       daemon.reconfigure(std::move(*loaded));
       if (!control.interval) schedule = *next;
-      spdlog::info("config reloaded; rounds {}", describe(schedule));
+      spdlog::info("{}config reloaded; rounds {}", prefix, describe(schedule));
     }
     recheck();
     notify("READY=1");
@@ -456,7 +472,7 @@ core::Status run_loop(Daemon& daemon, core::Clock& clock, LoopControl& control) 
 
   PVEKIT_TRY(verify_privileges());
   std::string interval_text = control.interval ? fmt::format("every {} ms", control.interval->count()) : describe(schedule);
-  spdlog::info("proxlb daemon: rounds {}", interval_text);
+  spdlog::info("{}proxlb daemon: rounds {}", prefix, interval_text);
   if (control.on_start) {
     double period = 0;
     if (control.interval) period = std::chrono::duration<double>(*control.interval).count();
@@ -467,7 +483,7 @@ core::Status run_loop(Daemon& daemon, core::Clock& clock, LoopControl& control) 
   notify("STATUS=waiting for the first round");
   auto delay = std::chrono::seconds(daemon.config().service.delay_seconds());
   if (delay.count() > 0) {
-    spdlog::info("first round after service.delay of {} s", delay.count());
+    spdlog::info("{}first round after service.delay of {} s", prefix, delay.count());
     wait_until_stop_or(delay);
   }
   int rounds = 0;
@@ -483,11 +499,11 @@ core::Status run_loop(Daemon& daemon, core::Clock& clock, LoopControl& control) 
                                });
     if (control.on_round) control.on_round(report);
     if (report) {
-      spdlog::info("round: {}", report->summary);
-      notify("STATUS=" + report->summary);
+      spdlog::info("{}round: {}", prefix, report->summary);
+      notify("STATUS=" + prefix + report->summary);
     } else {
-      spdlog::error("round failed: {}", report.error().to_string());
-      notify("STATUS=round failed: " + report.error().to_string());
+      spdlog::error("{}round failed: {}", prefix, report.error().to_string());
+      notify("STATUS=" + prefix + "round failed: " + report.error().to_string());
     }
     if (control.max_rounds > 0 && ++rounds >= control.max_rounds) break;
     core::Clock::Duration wait{0};
@@ -509,7 +525,7 @@ core::Status run_loop(Daemon& daemon, core::Clock& clock, LoopControl& control) 
   }
   notify("STOPPING=1");
   if (refused) return std::move(*refused).wrap("after SIGHUP");
-  spdlog::info("proxlb daemon: stopped");
+  spdlog::info("{}proxlb daemon: stopped", prefix);
   return core::ok();
 }
 

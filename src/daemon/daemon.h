@@ -58,8 +58,8 @@ struct RoundReport {
 
 class Daemon {
  public:
-  // `cluster` labels the metrics (the PVE cluster's name once read).
-  // `audit`: where each migration is recorded; null: nowhere. `events`:
+  // The metrics' `cluster` label is config.name when set (an entry of
+  // clusters:), else the PVE cluster's name once read. `audit`: where each migration is recorded; null: nowhere. `events`:
   // told of executed plans, migrations, leadership changes and failed
   // rounds (the webhooks); null: nobody.
   Daemon(pve::Client& client, Leadership& leadership, MetricsRegistry& metrics, balance::BalanceConfig config,
@@ -75,6 +75,9 @@ class Daemon {
   // (log rotation), its path kept until the next start.
   void reconfigure(balance::BalanceConfig config);
   const balance::BalanceConfig& config() const { return config_; }
+  // The `cluster` label: the config's name for the cluster, else PVE's
+  // (empty until the first round has read it).
+  const std::string& cluster() const { return cluster_; }
   // The API token's privileges for what the config asks (balance, or only
   // read when balancing.enable is false); see balance::check_privileges.
   core::Status check_privileges();
@@ -99,6 +102,7 @@ class Daemon {
   std::string cluster_;  // metrics label; empty until label_cluster()
   std::optional<bool> crs_rebalancing_;  // as last seen, to log changes once
   balance::GuestConfigCache config_cache_;  // guest configs between rounds
+  balance::NodeStatusRotation node_status_;  // which nodes' /nodes/{n}/status a round reads
   balance::AuditLog* audit_;
   EventSink* events_;
   bool leader_ = false;  // as of the last round, for leader_changed

@@ -1,6 +1,7 @@
 #include "daemon/endpoints.h"
 
 #include <algorithm>
+#include <variant>
 
 #include <fmt/format.h>
 
@@ -9,6 +10,16 @@
 #include "http/form.h"
 
 namespace pvekit::daemon {
+
+void StatusBoard::named(std::string name) {
+  std::lock_guard lock(mutex_);
+  name_ = std::move(name);
+}
+
+std::string StatusBoard::name() const {
+  std::lock_guard lock(mutex_);
+  return name_;
+}
 
 void StatusBoard::started(std::string schedule, double interval_seconds, double now_unix) {
   std::lock_guard lock(mutex_);
@@ -53,6 +64,10 @@ std::optional<StatusBoard::View> StatusBoard::last_cluster() const {
 
 std::optional<std::string> StatusBoard::not_ready(double now_unix) const {
   std::lock_guard lock(mutex_);
+  return not_ready_locked(now_unix);
+}
+
+std::optional<std::string> StatusBoard::not_ready_locked(double now_unix) const {
   if (rounds_ == 0) return std::string("no round has run yet");
   if (!last_error_.empty()) return "the last round failed: " + last_error_;
   if (interval_seconds_ > 0 && now_unix - last_round_unix_ > 3 * interval_seconds_ + 60) {
@@ -63,7 +78,10 @@ std::optional<std::string> StatusBoard::not_ready(double now_unix) const {
 
 core::Json StatusBoard::status_json(double now_unix) const {
   std::lock_guard lock(mutex_);
-  core::Json j = {{"schedule", schedule_}, {"rounds", rounds_}, {"uptime_seconds", now_unix - started_unix_}};
+  core::Json j = {{"cluster", name_.empty() ? core::Json(nullptr) : core::Json(name_)},
+                  {"schedule", schedule_},
+                  {"rounds", rounds_},
+                  {"uptime_seconds", now_unix - started_unix_}};
   j["last_round"] = nullptr;
   if (last_) {
     j["last_round"] = {{"verdict", std::string(to_string(last_->verdict))},
@@ -89,6 +107,23 @@ core::Json StatusBoard::status_json(double now_unix) const {
   j["last_success_time"] = last_success_unix_ > 0 ? core::Json(last_success_unix_) : core::Json(nullptr);
   j["next_round_time"] = next_round_unix_ > 0 ? core::Json(next_round_unix_) : core::Json(nullptr);
   return j;
+}
+
+core::Json StatusBoard::summary_json(double now_unix) const {
+  std::lock_guard lock(mutex_);
+  auto why = not_ready_locked(now_unix);
+  auto time = [](double t) { return t > 0 ? core::Json(t) : core::Json(nullptr); };
+  return {{"name", name_.empty() ? core::Json(nullptr) : core::Json(name_)},
+          {"leader", last_ ? core::Json(last_->leader) : core::Json(nullptr)},
+          {"verdict", last_ ? core::Json(std::string(to_string(last_->verdict))) : core::Json(nullptr)},
+          {"summary", last_ ? core::Json(last_->summary) : core::Json(nullptr)},
+          {"last_error", last_error_.empty() ? core::Json(nullptr) : core::Json(last_error_)},
+          {"ready", !why},
+          {"not_ready", why ? core::Json(*why) : core::Json(nullptr)},
+          {"rounds", rounds_},
+          {"last_round_time", time(last_round_unix_)},
+          {"last_success_time", time(last_success_unix_)},
+          {"next_round_time", time(next_round_unix_)}};
 }
 
 namespace {
@@ -119,7 +154,7 @@ http::Response view(const std::optional<StatusBoard::View>& v, const std::string
 std::optional<http::Response> refused(const http::Request& request, const EndpointState& state) {
   if (state.trusted) return std::nullopt;
   if (state.token.empty()) {
-    if (request.path == "/status") return std::nullopt;
+    if (request.path == "/status" || request.path == "/clusters") return std::nullopt;
     return text(403, request.path + " is served on the status socket (service.status_socket), or here with "
                                     "service.status_token_file\n");
   }
@@ -134,8 +169,8 @@ std::optional<http::Response> refused(const http::Request& request, const Endpoi
 core::Result<std::map<std::string, std::string>> query_of(const http::Request& request) {
   std::map<std::string, std::string> params;
   for (auto& [key, value] : http::parse_urlencoded(request.query)) {
-    if (key != "format" && key != "lines") {
-      return core::Error(core::ErrorCategory::Usage, "unknown parameter '" + key + "' (format, lines)");
+    if (key != "format" && key != "lines" && key != "cluster") {
+      return core::Error(core::ErrorCategory::Usage, "unknown parameter '" + key + "' (format, lines, cluster)");
     }
     params[key] = value;
   }
@@ -143,6 +178,28 @@ core::Result<std::map<std::string, std::string>> query_of(const http::Request& r
     return core::Error(core::ErrorCategory::Usage, "format must be json or text");
   }
   return params;
+}
+
+std::vector<std::string> names_of(const EndpointState& state) {
+  std::vector<std::string> names;
+  for (const auto* board : state.boards) names.push_back(board->name());
+  return names;
+}
+
+// The board ?cluster= names; without it, the only one. Otherwise the
+// response that says why not (the name is not echoed: it is the client's).
+std::variant<const StatusBoard*, http::Response> board_of(const EndpointState& state,
+                                                          const std::map<std::string, std::string>& params) {
+  auto it = params.find("cluster");
+  if (it == params.end()) {
+    if (state.boards.size() == 1) return state.boards.front();
+    return text(400, fmt::format("{} clusters ({}): add ?cluster=NAME\n", state.boards.size(),
+                                 core::join(names_of(state), ", ")));
+  }
+  for (const auto* board : state.boards) {
+    if (board->name() == it->second) return board;
+  }
+  return text(404, "no such cluster (" + core::join(names_of(state), ", ") + ")\n");
 }
 
 http::Response audit(const EndpointState& state, const std::map<std::string, std::string>& params) {
@@ -155,15 +212,45 @@ http::Response audit(const EndpointState& state, const std::map<std::string, std
     }
     lines = static_cast<size_t>(*n);
   }
+  std::optional<std::string> cluster;
+  if (auto it = params.find("cluster"); it != params.end()) {
+    auto board = board_of(state, params);
+    if (auto* refusal = std::get_if<http::Response>(&board)) return *refusal;
+    cluster = it->second;
+  }
+  // The tail is read before the filter: a cluster's lines among the last
+  // `lines` of the log, not its last `lines`.
   auto tail = state.audit_tail(lines);
   if (!tail) return text(500, "audit log: " + tail.error().to_string() + "\n");
   core::Json records = core::Json::array();
   for (const auto& line : *tail) {
     // A line torn by a crash mid-write is skipped, not a failure of the tail.
     auto record = core::Json::parse(line, nullptr, false);
-    if (!record.is_discarded()) records.push_back(std::move(record));
+    if (record.is_discarded()) continue;
+    if (cluster && (!record.is_object() || record.value("cluster", std::string()) != *cluster)) continue;
+    records.push_back(std::move(record));
   }
   return json(records);
+}
+
+// Ready when every cluster is (or the one of ?cluster=); a cluster that is
+// not names itself when there are several.
+http::Response readyz(const http::Request& request, const EndpointState& state) {
+  std::vector<const StatusBoard*> boards = state.boards;
+  for (auto& [key, value] : http::parse_urlencoded(request.query)) {
+    if (key != "cluster") return text(400, "unknown parameter '" + key + "' (cluster)\n");
+    auto board = board_of(state, {{key, value}});
+    if (auto* refusal = std::get_if<http::Response>(&board)) return *refusal;
+    boards = {std::get<const StatusBoard*>(board)};
+  }
+  std::vector<std::string> why;
+  for (const auto* board : boards) {
+    auto reason = board->not_ready(state.now_unix());
+    if (!reason) continue;
+    why.push_back(state.boards.size() > 1 ? "cluster " + board->name() + ": " + *reason : *reason);
+  }
+  if (!why.empty()) return text(503, "not ready: " + core::join(why, "; ") + "\n");
+  return text(200, "ready\n");
 }
 
 }  // namespace
@@ -172,7 +259,7 @@ http::Response serve_endpoint(const http::Request& request, const EndpointState&
   const bool read = request.method == "GET" || request.method == "HEAD";
   const std::string& path = request.path;
   static const std::vector<std::string> kPaths = {"/metrics", "/healthz", "/readyz", "/status",
-                                                  "/cluster", "/plan",    "/audit"};
+                                                  "/clusters", "/cluster", "/plan", "/audit"};
   if (std::find(kPaths.begin(), kPaths.end(), path) == kPaths.end()) {
     return text(404, "not found: " + path + " (" + core::join(kPaths, ", ") + ")\n");
   }
@@ -187,18 +274,23 @@ http::Response serve_endpoint(const http::Request& request, const EndpointState&
     if (age > state.stall_seconds) return text(503, fmt::format("stalled: the loop has not moved for {:.0f} s\n", age));
     return text(200, "ok\n");
   }
-  if (path == "/readyz") {
-    if (auto why = state.board.not_ready(state.now_unix())) return text(503, "not ready: " + *why + "\n");
-    return text(200, "ready\n");
-  }
+  if (path == "/readyz") return readyz(request, state);
   if (auto r = refused(request, state)) return *r;
   auto params = query_of(request);
   if (!params) return text(400, params.error().to_string() + "\n");
   const std::string format = params->count("format") ? params->at("format") : "json";
-  if (path == "/cluster") return view(state.board.last_cluster(), format, "cluster view");
-  if (path == "/plan") return view(state.board.last_plan(), format, "plan");
   if (path == "/audit") return audit(state, *params);
-  return json(state.board.status_json(state.now_unix()));
+  if (path == "/clusters") {
+    core::Json clusters = core::Json::array();
+    for (const auto* board : state.boards) clusters.push_back(board->summary_json(state.now_unix()));
+    return json(clusters);
+  }
+  auto board = board_of(state, *params);
+  if (auto* refusal = std::get_if<http::Response>(&board)) return *refusal;
+  const StatusBoard& chosen = *std::get<const StatusBoard*>(board);
+  if (path == "/cluster") return view(chosen.last_cluster(), format, "cluster view");
+  if (path == "/plan") return view(chosen.last_plan(), format, "plan");
+  return json(chosen.status_json(state.now_unix()));
 }
 
 core::Result<std::pair<std::string, int>> parse_listen(const std::string& listen) {

@@ -1,5 +1,6 @@
 #include "daemon/metrics.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -101,10 +102,14 @@ core::Status MetricsRegistry::add(std::string_view name, const std::vector<std::
   return core::ok();
 }
 
-void MetricsRegistry::clear(std::string_view name) {
+void MetricsRegistry::clear(std::string_view name, const std::vector<std::string>& leading) {
   std::lock_guard lock(mutex_);
   for (auto& f : families_) {
-    if (f.name == name && f.type == MetricType::Gauge) f.samples.clear();
+    if (f.name != name || f.type != MetricType::Gauge) continue;
+    std::erase_if(f.samples, [&](const auto& sample) {
+      const auto& values = sample.first;
+      return values.size() >= leading.size() && std::equal(leading.begin(), leading.end(), values.begin());
+    });
   }
 }
 

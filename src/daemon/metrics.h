@@ -30,9 +30,11 @@ class MetricsRegistry {
   // and refused). Label values are given in the family's label order.
   core::Status set(std::string_view name, const std::vector<std::string>& label_values, double value);
   core::Status add(std::string_view name, const std::vector<std::string>& label_values, double delta);
-  // Drops a gauge family's samples, for series whose label sets change from
-  // round to round (a node that left the cluster must not keep its series).
-  void clear(std::string_view name);
+  // Drops a gauge family's samples whose first label values are `leading`
+  // (all of them when empty), for series whose label sets change from round
+  // to round (a node that left the cluster must not keep its series; one
+  // cluster's round must not drop another's).
+  void clear(std::string_view name, const std::vector<std::string>& leading = {});
 
   std::string render() const;
 

@@ -14,7 +14,7 @@ void HeartbeatClock::sleep_for(Duration d) {
   last_beat_ = inner_.monotonic().count();
 }
 
-Watchdog::Watchdog(const HeartbeatClock& heartbeat) : heartbeat_(heartbeat) {
+Watchdog::Watchdog(std::function<core::Clock::Duration()> heartbeat_age) : heartbeat_age_(std::move(heartbeat_age)) {
   uint64_t usec = 0;
   if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return;
   interval_ = std::chrono::microseconds(usec);
@@ -22,7 +22,7 @@ Watchdog::Watchdog(const HeartbeatClock& heartbeat) : heartbeat_(heartbeat) {
     // Real time, not the daemon's clock: systemd counts real time.
     auto half = interval_ / 2;
     while (!stop.stop_requested()) {
-      if (heartbeat_.monotonic() - heartbeat_.last_beat() < interval_) sd_notify(0, "WATCHDOG=1");
+      if (heartbeat_age_() < interval_) sd_notify(0, "WATCHDOG=1");
       for (auto slept = std::chrono::microseconds(0); slept < half && !stop.stop_requested();
            slept += std::chrono::milliseconds(100)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -33,17 +34,19 @@ class HeartbeatClock final : public core::Clock {
 
 // Sends WATCHDOG=1 every half of systemd's WatchdogSec while the heartbeat
 // is younger than WatchdogSec: a daemon stuck outside any wait stops
-// pinging and systemd restarts it. Does nothing without a watchdog.
+// pinging and systemd restarts it. `heartbeat_age`: the oldest heartbeat's
+// age (with several clusters, one stuck loop is enough). Does nothing
+// without a watchdog.
 class Watchdog {
  public:
-  explicit Watchdog(const HeartbeatClock& heartbeat);
+  explicit Watchdog(std::function<core::Clock::Duration()> heartbeat_age);
   ~Watchdog();
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
   bool enabled() const { return interval_.count() > 0; }
 
  private:
-  const HeartbeatClock& heartbeat_;
+  std::function<core::Clock::Duration()> heartbeat_age_;
   std::chrono::microseconds interval_{0};
   std::jthread thread_;
 };

@@ -7,6 +7,7 @@
 
 #include "balance/audit.h"
 #include "pve/curl_transport.h"
+#include "pve/params.h"
 
 namespace pvekit::daemon {
 namespace {
@@ -16,6 +17,16 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 std::string ago(double seconds) {
   if (seconds < 0) return fmt::format("in {:.0f} s", -seconds);
   return fmt::format("{:.0f} s ago", seconds);
+}
+
+// `path` with the query for one cluster (when named) and the text format.
+std::string target_of(const std::string& path, const std::string& cluster, bool text) {
+  std::vector<std::string> query;
+  if (!cluster.empty()) query.push_back("cluster=" + pve::url_encode(cluster));
+  if (text) query.push_back("format=text");
+  std::string target = path;
+  for (size_t i = 0; i < query.size(); ++i) target += (i == 0 ? "?" : "&") + query[i];
+  return target;
 }
 
 }  // namespace
@@ -69,16 +80,16 @@ std::string daemon_summary(const core::Json& status, const std::string& socket, 
   return out + "\n";
 }
 
-core::Result<bool> show_from_daemon(const std::string& socket, DaemonView view, bool json, double now_unix,
-                                    std::ostream& out) {
-  PVEKIT_ASSIGN(auto status_body, ask_daemon(socket, "/status"));
+core::Result<bool> show_from_daemon(const std::string& socket, const std::string& cluster, DaemonView view, bool json,
+                                    double now_unix, std::ostream& out) {
+  PVEKIT_ASSIGN(auto status_body, ask_daemon(socket, target_of("/status", cluster, false)));
   if (!status_body) return false;
   core::Json status = core::Json::parse(*status_body, nullptr, false);
   if (status.is_discarded()) {
     return core::Error(core::ErrorCategory::Api, "the proxlb daemon on " + socket + " sent /status that is not JSON");
   }
   const std::string path = view == DaemonView::Status ? "/cluster" : "/plan";
-  PVEKIT_ASSIGN(auto body, ask_daemon(socket, path + (json ? "" : "?format=text")));
+  PVEKIT_ASSIGN(auto body, ask_daemon(socket, target_of(path, cluster, !json)));
   if (!body) return false;
   if (!json) {
     out << daemon_summary(status, socket, now_unix) << "\n" << *body;

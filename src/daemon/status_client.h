@@ -27,8 +27,10 @@ enum class DaemonView { Status, Plan };
 
 // Prints the status or plan as the daemon's last round saw it, in the
 // command's own format (text, or its JSON document with a "daemon" member
-// added). False when no daemon answers on `socket`.
-core::Result<bool> show_from_daemon(const std::string& socket, DaemonView view, bool json, double now_unix,
-                                    std::ostream& out);
+// added). `cluster`: the entry of the config's clusters: list (the status
+// API's ?cluster=); empty for a config of one cluster. False when no daemon
+// answers on `socket`.
+core::Result<bool> show_from_daemon(const std::string& socket, const std::string& cluster, DaemonView view, bool json,
+                                    double now_unix, std::ostream& out);
 
 }  // namespace pvekit::daemon

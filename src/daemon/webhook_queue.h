@@ -18,7 +18,7 @@ namespace pvekit::daemon {
 // What every event's body shares.
 struct WebhookSource {
   std::string time;     // RFC 3339 UTC (balance::rfc3339_utc)
-  std::string cluster;  // the PVE cluster's name
+  std::string cluster;  // the cluster's name (its entry in clusters:, else PVE's)
   std::string daemon;   // this daemon's host
 };
 
@@ -43,7 +43,6 @@ struct BackoffPolicy {
 core::Clock::Duration backoff(const BackoffPolicy& policy, int retry, double jitter01);
 
 struct Delivery {
-  size_t hook = 0;  // index into the webhook list it was queued for
   std::string event;
   std::string body;
   int attempts = 0;  // made so far

@@ -77,89 +77,114 @@ core::Result<std::vector<std::shared_ptr<const WebhookTarget>>> make_webhook_tar
 core::Status declare_webhook_metrics(MetricsRegistry& metrics) {
   PVEKIT_TRY(metrics.declare("proxlb_webhook_deliveries_total", MetricType::Counter,
                              "Webhook deliveries by event and result: delivered (2xx), failed (refused or out of "
-                             "retries), dropped (the queue was full, or pending at shutdown or after a reload).",
+                             "retries), dropped (the webhook's queue was full, or pending at shutdown or after a "
+                             "reload).",
                              {"event", "result"}));
   return metrics.declare("proxlb_webhook_queue_length", MetricType::Gauge,
-                         "Webhook deliveries waiting to be sent or retried.");
+                         "Webhook deliveries waiting to be sent or retried, all webhooks' queues together.");
 }
 
-WebhookDispatcher::WebhookDispatcher(core::Clock& clock, MetricsRegistry& metrics, std::string daemon,
-                                     BackoffPolicy policy)
-    : clock_(clock), metrics_(metrics), daemon_(std::move(daemon)), policy_(policy) {
+QueueLengthGauge::QueueLengthGauge(MetricsRegistry& metrics) : metrics_(metrics) {
   (void)metrics_.set("proxlb_webhook_queue_length", {}, 0);
+}
+
+void QueueLengthGauge::add(int64_t delta) {
+  std::lock_guard lock(mutex_);
+  total_ += delta;
+  (void)metrics_.set("proxlb_webhook_queue_length", {}, static_cast<double>(total_));
+}
+
+size_t QueueLengthGauge::total() const {
+  std::lock_guard lock(mutex_);
+  return static_cast<size_t>(total_);
+}
+
+WebhookSender::WebhookSender(core::Clock& clock, MetricsRegistry& metrics, QueueLengthGauge& gauge,
+                             BackoffPolicy policy, std::shared_ptr<const WebhookTarget> target, size_t capacity)
+    : clock_(clock),
+      metrics_(metrics),
+      gauge_(gauge),
+      policy_(policy),
+      url_(target->config.url),
+      target_(std::move(target)),
+      queue_(capacity) {
+  // Every series from the start, so rate() sees the first delivery.
+  for (const auto& event : target_->config.events) {
+    for (const char* result : {"delivered", "failed", "dropped"}) count(event, result, 0);
+  }
   thread_ = std::jthread([this] { run(); });
 }
 
-WebhookDispatcher::~WebhookDispatcher() { shutdown(core::Clock::Duration{0}); }
+WebhookSender::~WebhookSender() {
+  stop(clock_.monotonic());
+  join();
+}
 
-void WebhookDispatcher::count(const std::string& event, const char* result, size_t n) {
+void WebhookSender::count(const std::string& event, const char* result, size_t n) {
   (void)metrics_.add("proxlb_webhook_deliveries_total", {event, result}, static_cast<double>(n));
 }
 
-void WebhookDispatcher::drop_locked(const Delivery& delivery) { count(delivery.event, "dropped"); }
-
-void WebhookDispatcher::update_length_locked() {
-  (void)metrics_.set("proxlb_webhook_queue_length", {}, static_cast<double>(queue_.size()));
+void WebhookSender::update_length_locked() {
+  gauge_.add(static_cast<int64_t>(queue_.size()) - static_cast<int64_t>(reported_));
+  reported_ = queue_.size();
 }
 
-void WebhookDispatcher::configure(std::vector<std::shared_ptr<const WebhookTarget>> targets, size_t queue_capacity) {
+bool WebhookSender::asks_for(const std::string& event) const {
   std::lock_guard lock(mutex_);
-  auto pending = queue_.take_all();
-  auto old = std::exchange(targets_, std::move(targets));
-  (void)queue_.set_capacity(queue_capacity);
-  for (const auto& target : targets_) {
-    // Every series from the start, so rate() sees the first delivery.
-    for (const auto& event : target->config.events) {
-      for (const char* result : {"delivered", "failed", "dropped"}) count(event, result, 0);
-    }
-  }
-  for (auto& delivery : pending) {
-    const std::string& url = old[delivery.hook]->config.url;
-    auto same = std::find_if(targets_.begin(), targets_.end(), [&](const auto& t) {
-      return t->config.url == url && asks_for(*t, delivery.event);
-    });
-    if (same == targets_.end()) {
-      drop_locked(delivery);
-      continue;
-    }
-    delivery.hook = static_cast<size_t>(same - targets_.begin());
-    if (auto dropped = queue_.push(std::move(delivery))) drop_locked(*dropped);
-  }
-  update_length_locked();
+  return daemon::asks_for(*target_, event);
 }
 
-void WebhookDispatcher::publish(const std::string& event, const std::string& cluster, const core::Json& fields) {
-  std::lock_guard lock(mutex_);
-  if (targets_.empty()) return;
-  std::string body;
-  for (size_t i = 0; i < targets_.size(); ++i) {
-    if (!asks_for(*targets_[i], event)) continue;
-    if (stopping_) {
-      drop_locked(Delivery{.event = event});
-      continue;
-    }
-    if (body.empty()) {
-      body = webhook_body(event, fields, {balance::rfc3339_utc(clock_.now_unix()), cluster, daemon_}).dump();
-    }
-    Delivery delivery{.hook = i, .event = event, .body = body, .due = clock_.monotonic()};
-    if (auto dropped = queue_.push(std::move(delivery))) {
-      // Once per spell of a full queue, not per drop: the metric counts them.
-      if (!full_warned_) {
-        spdlog::warn("webhooks: queue full ({} deliveries), dropping the oldest", queue_.capacity());
-        full_warned_ = true;
-      }
-      drop_locked(*dropped);
-    }
-  }
-  update_length_locked();
-}
-
-size_t WebhookDispatcher::queue_length() const {
+size_t WebhookSender::length() const {
   std::lock_guard lock(mutex_);
   return queue_.size();
 }
 
-void WebhookDispatcher::run() {
+void WebhookSender::retarget(std::shared_ptr<const WebhookTarget> target, size_t capacity) {
+  std::lock_guard lock(mutex_);
+  for (const auto& event : target->config.events) {
+    for (const char* result : {"delivered", "failed", "dropped"}) count(event, result, 0);
+  }
+  target_ = std::move(target);
+  for (const auto& dropped : queue_.set_capacity(capacity)) count(dropped.event, "dropped");
+  for (auto& delivery : queue_.take_all()) {
+    if (!daemon::asks_for(*target_, delivery.event)) {
+      count(delivery.event, "dropped");
+      continue;
+    }
+    (void)queue_.push(std::move(delivery));  // fewer than before: nothing is dropped
+  }
+  update_length_locked();
+}
+
+void WebhookSender::push(const std::string& event, const std::string& body) {
+  std::lock_guard lock(mutex_);
+  if (stopping_) {
+    count(event, "dropped");
+    return;
+  }
+  if (auto dropped = queue_.push(Delivery{.event = event, .body = body, .due = clock_.monotonic()})) {
+    // Once per spell of a full queue, not per drop: the metric counts them.
+    if (!full_warned_) {
+      spdlog::warn("webhook {}: queue full ({} deliveries), dropping the oldest", target_->shown, queue_.capacity());
+      full_warned_ = true;
+    }
+    count(dropped->event, "dropped");
+  }
+  update_length_locked();
+}
+
+void WebhookSender::stop(core::Clock::Duration deadline) {
+  std::lock_guard lock(mutex_);
+  if (stopping_) return;
+  stopping_ = true;
+  deadline_ = deadline;
+}
+
+void WebhookSender::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void WebhookSender::run() {
   for (;;) {
     std::optional<Delivery> next;
     std::shared_ptr<const WebhookTarget> target;
@@ -169,18 +194,17 @@ void WebhookDispatcher::run() {
       auto now = clock_.monotonic();
       if (stopping_ && (queue_.size() == 0 || now >= deadline_)) {
         auto left = queue_.take_all();
-        if (!left.empty()) {
-          spdlog::warn("webhooks: {} deliveries still pending at shutdown dropped", left.size());
-        }
-        for (const auto& d : left) drop_locked(d);
+        if (!left.empty()) spdlog::warn("webhook {}: {} deliveries still pending dropped", target_->shown, left.size());
+        for (const auto& d : left) count(d.event, "dropped");
         update_length_locked();
+        finished_ = true;
         return;
       }
       next = queue_.take_due(now);
       if (queue_.size() < queue_.capacity()) full_warned_ = false;
       if (next) {
-        // Resolved under the lock that took it: a reload may replace the list.
-        target = targets_.at(next->hook);
+        // Taken under the lock: a reload may replace the config.
+        target = target_;
         timeout = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::seconds(target->config.timeout));
         if (stopping_) {
           // Attempts at shutdown end with the grace period.
@@ -195,7 +219,7 @@ void WebhookDispatcher::run() {
   }
 }
 
-void WebhookDispatcher::attempt(Delivery delivery, const WebhookTarget& target, std::chrono::milliseconds timeout) {
+void WebhookSender::attempt(Delivery delivery, const WebhookTarget& target, std::chrono::milliseconds timeout) {
   pve::HttpRequest request{.method = pve::HttpMethod::Post,
                            .url = target.config.url,
                            .headers = target.headers,
@@ -219,36 +243,88 @@ void WebhookDispatcher::attempt(Delivery delivery, const WebhookTarget& target, 
                    delivery.attempts, answer);
       count(delivery.event, "failed");
       break;
-    case AttemptOutcome::Retry: {
+    case AttemptOutcome::Retry:
       spdlog::info("webhook {}: {} attempt {} failed ({}); retrying in {:.1f} s", target.shown, delivery.event,
                    delivery.attempts, answer,
                    std::chrono::duration<double>(verdict.due - clock_.monotonic()).count());
-      // A reload meanwhile may have moved or removed the webhook.
-      auto same = std::find_if(targets_.begin(), targets_.end(), [&](const auto& t) {
-        return t->config.url == target.config.url && asks_for(*t, delivery.event);
-      });
-      if (same == targets_.end()) {
-        drop_locked(delivery);
+      // A reload meanwhile may have dropped the event from the webhook's list.
+      if (!daemon::asks_for(*target_, delivery.event)) {
+        count(delivery.event, "dropped");
         break;
       }
-      delivery.hook = static_cast<size_t>(same - targets_.begin());
       delivery.due = verdict.due;
-      if (auto dropped = queue_.push(std::move(delivery))) drop_locked(*dropped);
+      if (auto dropped = queue_.push(std::move(delivery))) count(dropped->event, "dropped");
       break;
-    }
   }
   update_length_locked();
 }
 
+WebhookDispatcher::WebhookDispatcher(core::Clock& clock, MetricsRegistry& metrics, std::string daemon,
+                                     BackoffPolicy policy)
+    : clock_(clock), metrics_(metrics), daemon_(std::move(daemon)), policy_(policy), gauge_(metrics) {}
+
+WebhookDispatcher::~WebhookDispatcher() { shutdown(core::Clock::Duration{0}); }
+
+void WebhookDispatcher::count_dropped(const std::string& event) {
+  (void)metrics_.add("proxlb_webhook_deliveries_total", {event, "dropped"}, 1);
+}
+
+void WebhookDispatcher::configure(std::vector<std::shared_ptr<const WebhookTarget>> targets, size_t queue_capacity) {
+  std::lock_guard lock(mutex_);
+  std::vector<std::unique_ptr<WebhookSender>> senders;
+  for (auto& target : targets) {
+    auto same = std::find_if(senders_.begin(), senders_.end(),
+                             [&](const auto& s) { return s && s->url() == target->config.url; });
+    if (same != senders_.end()) {
+      (*same)->retarget(std::move(target), queue_capacity);
+      senders.push_back(std::move(*same));
+    } else {
+      senders.push_back(
+          std::make_unique<WebhookSender>(clock_, metrics_, gauge_, policy_, std::move(target), queue_capacity));
+    }
+  }
+  // Senders of webhooks that left drop what is pending and end after the
+  // attempt they may be in (joined at shutdown, not here: it may hang).
+  std::erase_if(retired_, [](const auto& s) { return s->finished(); });
+  for (auto& sender : senders_) {
+    if (!sender) continue;
+    sender->stop(clock_.monotonic());
+    retired_.push_back(std::move(sender));
+  }
+  senders_ = std::move(senders);
+}
+
+void WebhookDispatcher::publish(const std::string& event, const std::string& cluster, const core::Json& fields) {
+  std::lock_guard lock(mutex_);
+  std::string body;
+  for (const auto& sender : senders_) {
+    if (!sender->asks_for(event)) continue;
+    if (stopping_) {
+      count_dropped(event);
+      continue;
+    }
+    if (body.empty()) {
+      body = webhook_body(event, fields, {balance::rfc3339_utc(clock_.now_unix()), cluster, daemon_}).dump();
+    }
+    sender->push(event, body);
+  }
+}
+
+size_t WebhookDispatcher::queue_length() const { return gauge_.total(); }
+
 void WebhookDispatcher::shutdown(core::Clock::Duration grace) {
+  std::vector<WebhookSender*> all;
   {
     std::lock_guard lock(mutex_);
     if (!stopping_) {
       stopping_ = true;
-      deadline_ = clock_.monotonic() + grace;
+      for (const auto& sender : senders_) sender->stop(clock_.monotonic() + grace);
     }
+    for (const auto& sender : senders_) all.push_back(sender.get());
+    for (const auto& sender : retired_) all.push_back(sender.get());
   }
-  if (thread_.joinable()) thread_.join();
+  // The senders wind down at once, each within the grace period.
+  for (auto* sender : all) sender->join();
 }
 
 }  // namespace pvekit::daemon

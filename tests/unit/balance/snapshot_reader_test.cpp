@@ -177,6 +177,66 @@ TEST(SnapshotReader, NodeWhoseStatusFailsIsTreatedAsOfflineWithAWarning) {
   EXPECT_NE(snap->warnings[0].find("hostname lookup"), std::string::npos) << snap->warnings[0];
 }
 
+TEST(NodeStatusRotation, NewNodesAtOnceThenTheOnesAskedLongestAgo) {
+  NodeStatusRotation rotation(2);
+  const std::vector<std::string> five = {"a", "b", "c", "d", "e"};
+  auto ask = [&](const std::vector<std::string>& online, const std::string& failing = "") {
+    auto due = rotation.due(online);
+    for (const auto& n : due) rotation.answered(n, n != failing);
+    return due;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(ask(five), five) << "every node is new";
+  EXPECT_EQ(ask(five), (V{"a", "b"}));
+  EXPECT_EQ(ask(five), (V{"c", "d"}));
+  EXPECT_EQ(ask(five, "e"), (V{"e", "a"}));
+  EXPECT_EQ(ask(five), (V{"e", "b", "c"})) << "e did not answer: asked again at once";
+  EXPECT_EQ(rotation.reads(), 3u);
+  // d goes offline and comes back: asked at once, as a new node.
+  EXPECT_EQ(ask({"a", "b", "c", "e"}), (V{"a", "b"}));
+  EXPECT_EQ(ask(five), (V{"d", "c", "e"}));
+  // Every node within ceil(5 / 2) rounds.
+  std::map<std::string, int> seen;
+  for (int r = 0; r < 3; ++r)
+    for (const auto& n : ask(five)) ++seen[n];
+  EXPECT_EQ(seen.size(), 5u);
+}
+
+TEST(SnapshotReader, NodeStatusesInRotationKeepTheResourceFiguresOfTheOthers) {
+  testing::FakeCluster c;
+  for (int i = 1; i <= 6; ++i) c.add_node("pve" + std::to_string(i), 64ull << 30, 16);
+  c.add_guest(100, {.node = "pve1"});
+  NodeStatusRotation rotation(2);
+  GuestConfigCache cache;
+  auto status_reads = [&] {
+    size_t n = 0;
+    for (const auto& r : c.transport().requests())
+      if (r.url.find("/nodes/") != std::string::npos && r.url.ends_with("/status")) ++n;
+    c.transport().clear_requests();
+    return n;
+  };
+  auto round = [&] { return read_snapshot(c.client(), BalanceConfig{}, 4, &cache, &rotation); };
+  auto first = round();
+  ASSERT_TRUE(first.ok()) << first.error().to_string();
+  EXPECT_EQ(status_reads(), 6u);
+  auto later = round();
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(status_reads(), 2u);
+  // The plan's input is the same as with every status read: the nodes not
+  // asked keep /cluster/resources' figures, which the node's status repeats.
+  auto full = read_snapshot(c.client(), BalanceConfig{});
+  ASSERT_TRUE(full.ok());
+  c.transport().clear_requests();
+  for (const auto& n : full->state.nodes) {
+    const Node* same = later->state.find_node(n.name);
+    ASSERT_NE(same, nullptr);
+    EXPECT_EQ(same->memory_total, n.memory_total) << n.name;
+    EXPECT_EQ(same->memory_used, n.memory_used) << n.name;
+    EXPECT_EQ(same->cpus, n.cpus) << n.name;
+    EXPECT_EQ(same->online, n.online) << n.name;
+  }
+}
+
 TEST(SnapshotReader, FailsWhenTheClusterCannotBeListed) {
   testing::FakeCluster c;
   c.transport().route(pve::HttpMethod::Get, "/cluster/resources", [](const pve::HttpRequest&) {

@@ -11,7 +11,7 @@ struct Fixture {
   double heartbeat_age = 1;
   double now = 1'000'000;
   EndpointState state{.metrics = metrics,
-                      .board = board,
+                      .boards = {&board},
                       .heartbeat_age = [this] { return heartbeat_age; },
                       .now_unix = [this] { return now; }};
   http::Response get(const std::string& path, const std::string& method = "GET") {
@@ -191,6 +191,105 @@ TEST(StatusApi, OverTcpWithoutATokenOnlyStatusIsServed) {
   EXPECT_EQ(f.request("/plan").status, 403);
   EXPECT_EQ(f.request("/audit").status, 403);
   EXPECT_EQ(f.request("/cluster").status, 403);
+}
+
+// Two clusters from one daemon: /clusters lists both, the per-cluster views
+// need ?cluster=NAME, and one failing cluster is named by /readyz.
+struct TwoClusters : Fixture {
+  StatusBoard lab{"lab"}, prod{"prod"};
+  TwoClusters() {
+    state.boards = {&lab, &prod};
+    state.trusted = true;
+    for (auto* b : {&lab, &prod}) b->started("every 60 s", 60, now);
+    RoundReport round{.verdict = RoundVerdict::Balanced, .summary = "balanced: spread 1.0 points"};
+    round.plan = {{"moves", core::Json::array()}};
+    round.plan_text = "no migration\n";
+    round.cluster = {{"name", "lab"}};
+    round.cluster_text = "lab\n";
+    round.leader = true;
+    lab.record(round, now);
+    prod.record(core::Error(core::ErrorCategory::Transport, "connect to pve9: refused"), now);
+  }
+};
+
+TEST(Endpoints, ClustersListsEveryClusterWithItsState) {
+  TwoClusters f;
+  auto r = f.get("/clusters");
+  ASSERT_EQ(r.status, 200);
+  auto list = core::Json::parse(r.body);
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0]["name"], "lab");
+  EXPECT_EQ(list[0]["ready"], true);
+  EXPECT_EQ(list[0]["verdict"], "balanced");
+  EXPECT_EQ(list[0]["leader"], true);
+  EXPECT_EQ(list[1]["name"], "prod");
+  EXPECT_EQ(list[1]["ready"], false);
+  EXPECT_EQ(list[1]["last_error"], "connect to pve9: refused");
+  EXPECT_EQ(list[1]["verdict"], nullptr);
+}
+
+TEST(Endpoints, SeveralClustersNeedTheClusterParameter) {
+  TwoClusters f;
+  auto r = f.request("/status");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body, "2 clusters (lab, prod): add ?cluster=NAME\n");
+  r = f.request("/status", "cluster=lab");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(core::Json::parse(r.body)["cluster"], "lab");
+  r = f.request("/plan", "cluster=lab&format=text");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "no migration\n");
+  EXPECT_EQ(f.request("/cluster", "cluster=prod").status, 404);  // no round read it yet
+  EXPECT_EQ(f.request("/plan").status, 400);
+}
+
+TEST(Endpoints, HostileClusterNamesAreNotFoundAndNotEchoed) {
+  TwoClusters f;
+  const std::vector<std::string> queries = {"cluster=",          "cluster=%3Cscript%3E", "cluster=lab%00",
+                                            "cluster=..%2F..%2Fetc", "cluster=" + std::string(5000, 'x'),
+                                            "cluster=lab&cluster=nope"};
+  for (const auto& query : queries) {
+    auto r = f.request("/status", query);
+    EXPECT_EQ(r.status, 404) << query;
+    EXPECT_EQ(r.body, "no such cluster (lab, prod)\n") << query;
+  }
+}
+
+TEST(Endpoints, ReadyzNamesTheClusterThatIsNotReady) {
+  TwoClusters f;
+  auto r = f.get("/readyz");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body, "not ready: cluster prod: the last round failed: connect to pve9: refused\n");
+  http::Request one;
+  one.method = "GET";
+  one.path = "/readyz";
+  one.query = "cluster=lab";
+  EXPECT_EQ(serve_endpoint(one, f.state).status, 200);
+  one.query = "cluster=nope";
+  EXPECT_EQ(serve_endpoint(one, f.state).status, 404);
+  one.query = "format=text";
+  EXPECT_EQ(serve_endpoint(one, f.state).status, 400);
+}
+
+TEST(Endpoints, AuditFiltersByCluster) {
+  TwoClusters f;
+  f.state.audit_tail = [](size_t) -> core::Result<std::vector<std::string>> {
+    return std::vector<std::string>{R"({"vmid":1,"cluster":"lab"})", R"({"vmid":2,"cluster":"prod"})", "[1]"};
+  };
+  auto r = f.request("/audit", "cluster=prod");
+  ASSERT_EQ(r.status, 200);
+  auto records = core::Json::parse(r.body);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0]["vmid"], 2);
+  EXPECT_EQ(core::Json::parse(f.request("/audit").body).size(), 3u);
+  EXPECT_EQ(f.request("/audit", "cluster=nope").status, 404);
+}
+
+TEST(Endpoints, ClustersIsServedOverTcpWithoutTokenLikeStatus) {
+  TwoClusters f;
+  f.state.trusted = false;
+  EXPECT_EQ(f.request("/clusters").status, 200);
+  EXPECT_EQ(f.request("/plan", "cluster=lab").status, 403);
 }
 
 }  // namespace

@@ -65,5 +65,15 @@ TEST(Metrics, ClearDropsSeriesOfNodesThatLeft) {
   EXPECT_NE(r.render().find("proxlb_node_guests{node=\"pve1\"} 11\n"), std::string::npos);
 }
 
+TEST(Metrics, ClearOfOneClusterKeepsTheOthersSeries) {
+  MetricsRegistry r;
+  ASSERT_TRUE(r.declare("proxlb_node_guests", MetricType::Gauge, "Guests per node.", {"cluster", "node"}).ok());
+  ASSERT_TRUE(r.set("proxlb_node_guests", {"lab", "pve1"}, 10).ok());
+  ASSERT_TRUE(r.set("proxlb_node_guests", {"prod", "pve1"}, 12).ok());
+  r.clear("proxlb_node_guests", {"lab"});
+  EXPECT_EQ(r.render().find("cluster=\"lab\""), std::string::npos);
+  EXPECT_NE(r.render().find("proxlb_node_guests{cluster=\"prod\",node=\"pve1\"} 12\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace pvekit::daemon

@@ -1,11 +1,13 @@
 // service.webhooks: the config with hostile values, header files, and the
 // dispatcher on in-memory transports (retries, no retry on 4xx, a receiver
-// that hangs does not block publishing and the queue stays bounded).
+// that hangs blocks neither publishing nor another webhook, and its queue
+// stays bounded).
 #include "daemon/webhooks.h"
 
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <map>
 #include <thread>
 
 #include "balance/config.h"
@@ -155,11 +157,15 @@ class Webhooks : public ::testing::Test {
     receiver = std::make_shared<ScriptedReceiver>();
   }
 
-  std::vector<std::shared_ptr<const WebhookTarget>> targets(std::vector<balance::WebhookConfig> hooks) {
+  // Each webhook sends to `receiver`, or to its own in `by_url`.
+  std::vector<std::shared_ptr<const WebhookTarget>> targets(
+      std::vector<balance::WebhookConfig> hooks,
+      std::map<std::string, std::shared_ptr<ScriptedReceiver>> by_url = {}) {
     auto made = make_webhook_targets(
         hooks, [](const std::string&) -> core::Result<std::string> { return std::string("Bearer s3cret\n"); },
-        [this](const balance::WebhookConfig&) -> core::Result<std::shared_ptr<pve::Transport>> {
-          return std::shared_ptr<pve::Transport>(receiver);
+        [this, by_url](const balance::WebhookConfig& hook) -> core::Result<std::shared_ptr<pve::Transport>> {
+          auto own = by_url.find(hook.url);
+          return std::shared_ptr<pve::Transport>(own != by_url.end() ? own->second : receiver);
         });
     EXPECT_TRUE(made.ok()) << made.error().to_string();
     return made.ok() ? *made : std::vector<std::shared_ptr<const WebhookTarget>>{};
@@ -292,18 +298,44 @@ TEST_F(Webhooks, ShutdownDropsWhatTheGracePeriodCannotDeliver) {
 TEST_F(Webhooks, AReloadKeepsPendingDeliveriesOfWebhooksThatStay) {
   balance::WebhookConfig stays{.url = "http://h.example/stays", .events = {"round_failed"}};
   balance::WebhookConfig goes{.url = "http://h.example/goes", .events = {"round_failed"}};
+  auto slow = std::make_shared<ScriptedReceiver>();
   WebhookDispatcher dispatcher(clock, metrics, "pve1", fast);
-  dispatcher.configure(targets({goes, stays}), 10);
-  receiver->hang(true);
-  dispatcher.publish("round_failed", "lab", {{"error", "x"}});  // one in flight, one queued
-  ASSERT_EQ(receiver->wait_for_requests(1), 1u);
+  dispatcher.configure(targets({goes, stays}, {{stays.url, slow}}), 10);
+  slow->hang(true);
+  dispatcher.publish("round_failed", "lab", {{"error", "x"}});  // stays: in flight
+  dispatcher.publish("round_failed", "lab", {{"error", "y"}});  // stays: queued
+  ASSERT_EQ(slow->wait_for_requests(1), 1u);
+  ASSERT_TRUE(reaches("round_failed", "delivered", 2));  // goes: both, meanwhile
   EXPECT_EQ(dispatcher.queue_length(), 1u);
-  dispatcher.configure(targets({stays}), 10);
+  stays.timeout = 7;
+  dispatcher.configure(targets({stays}, {{stays.url, slow}}), 10);
   EXPECT_EQ(dispatcher.queue_length(), 1u);
-  receiver->hang(false);
-  ASSERT_TRUE(reaches("round_failed", "delivered", 2));
-  auto sent = receiver->requests();
-  EXPECT_EQ(sent.back().url, "http://h.example/stays");
+  slow->hang(false);
+  ASSERT_TRUE(reaches("round_failed", "delivered", 4));
+  auto sent = slow->requests();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(core::Json::parse(sent.back().body)["error"], "y");
+  EXPECT_EQ(sent.back().timeout, std::chrono::milliseconds(7000)) << "the reloaded config sends it";
+  EXPECT_EQ(receiver->requests().size(), 2u);
+}
+
+TEST_F(Webhooks, AHangingReceiverDoesNotDelayAnotherWebhook) {
+  balance::WebhookConfig hanging{.url = "http://h.example/hangs", .events = {"plan_executed"}, .timeout = 60};
+  balance::WebhookConfig quick{.url = "http://other.example/hook", .events = {"plan_executed"}};
+  auto stuck = std::make_shared<ScriptedReceiver>();
+  WebhookDispatcher dispatcher(clock, metrics, "pve1", fast);
+  dispatcher.configure(targets({hanging, quick}, {{hanging.url, stuck}}), 10);
+  stuck->hang(true);
+  auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < 5; ++i) dispatcher.publish("plan_executed", "lab", {{"n", i}});
+  ASSERT_EQ(stuck->wait_for_requests(1), 1u);  // its sender is stuck in the first
+  ASSERT_TRUE(reaches("plan_executed", "delivered", 5)) << metrics.render();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+  EXPECT_EQ(receiver->requests().size(), 5u);
+  EXPECT_EQ(stuck->requests().size(), 1u);
+  EXPECT_EQ(dispatcher.queue_length(), 4u);  // the hanging webhook's, waiting
+  stuck->hang(false);
+  ASSERT_TRUE(reaches("plan_executed", "delivered", 10));
 }
 
 }  // namespace
