@@ -12,6 +12,7 @@
 #include "core/files.h"
 #include "core/strings.h"
 #include "daemon/daemon.h"
+#include "daemon/dashboard_service.h"
 #include "daemon/endpoints.h"
 #include "daemon/etcd_election.h"
 #include "daemon/leadership.h"
@@ -95,15 +96,15 @@ core::Result<EtcdLeadership> start_etcd(const balance::BalanceConfig& config, co
   return etcd;
 }
 
-// The status API's bearer token: the file's content without surrounding
-// whitespace. Errors name the file, never its content.
-core::Result<std::string> read_status_token(const std::string& path) {
+// A bearer token (the status API's, the dashboard's): the file's content
+// without surrounding whitespace. Errors name the key and the file, never
+// the content.
+core::Result<std::string> read_token(const std::string& key, const std::string& path) {
   if (path.empty()) return std::string();
-  PVEKIT_ASSIGN(auto content, core::read_file(path).wrap("service.status_token_file"));
+  PVEKIT_ASSIGN(auto content, core::read_file(path).wrap(key));
   std::string token(core::trim(content));
   if (token.size() < 16) {
-    return core::Error(core::ErrorCategory::Config,
-                       "service.status_token_file " + path + ": the token must be at least 16 characters");
+    return core::Error(core::ErrorCategory::Config, key + " " + path + ": the token must be at least 16 characters");
   }
   return token;
 }
@@ -166,7 +167,7 @@ core::Status run_service(balance::BalanceConfig config, const ServiceOptions& op
     PVEKIT_ASSIGN(audit, balance::AuditLog::open(config.service.audit_log).wrap("service.audit_log"));
     spdlog::info("proxlb daemon: audit log {}", audit->path());
   }
-  PVEKIT_ASSIGN(std::string token, read_status_token(config.service.status_token_file));
+  PVEKIT_ASSIGN(std::string token, read_token("service.status_token_file", config.service.status_token_file));
 
   StatusBoard board;
   EndpointState endpoints{
@@ -205,12 +206,25 @@ core::Status run_service(balance::BalanceConfig config, const ServiceOptions& op
     unix_socket.start();
   }
 
-  Daemon daemon(*client, *leadership, metrics, std::move(config), audit.get(), &webhooks);
   LoopControl control;
+  std::unique_ptr<DashboardService> dashboard;
+  Serving dashboard_serving;  // declared after `dashboard`: stopped before it goes
+  if (const auto& d = config.service.dashboard; !d.listen.empty()) {
+    PVEKIT_ASSIGN(std::string dashboard_token, read_token("service.dashboard.token_file", d.token_file));
+    dashboard = std::make_unique<DashboardService>(d, std::move(dashboard_token), board, endpoints.audit_tail,
+                                                   control, clock, &webhooks);
+    PVEKIT_ASSIGN(dashboard_serving.server, dashboard->bind(d));
+    dashboard_serving.start();
+  }
+  Daemon daemon(*client, *leadership, metrics, std::move(config), audit.get(),
+                dashboard ? &dashboard->events() : static_cast<EventSink*>(&webhooks));
   control.on_start = [&](const std::string& schedule, double period) {
     board.started(schedule, period, clock.now_unix());
   };
-  control.on_round = [&](const core::Result<RoundReport>& round) { board.record(round, clock.now_unix()); };
+  control.on_round = [&](const core::Result<RoundReport>& round) {
+    board.record(round, clock.now_unix());
+    if (dashboard) dashboard->record(round);
+  };
   control.on_scheduled = [&](double next) { board.scheduled(next); };
   control.interval = options.interval;
   control.max_rounds = options.rounds;

@@ -1,0 +1,293 @@
+#include "daemon/dashboard.h"
+
+#include <charconv>
+
+#include "core/strings.h"
+#include "http/form.h"
+#include "http/sse.h"
+
+namespace pvekit::daemon {
+namespace {
+
+constexpr std::string_view kPrefix = "/dashboard/";
+constexpr std::string_view kApi = "/dashboard/api/";
+// Events replayed to a new stream: enough for the moves of a large plan.
+constexpr size_t kAuditLinesDefault = 200;
+
+void secure(http::Response& r) {
+  r.headers.emplace_back("Content-Security-Policy", kDashboardCsp);
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  r.headers.emplace_back("X-Frame-Options", "DENY");
+  r.headers.emplace_back("Referrer-Policy", "no-referrer");
+  r.headers.emplace_back("Cross-Origin-Opener-Policy", "same-origin");
+  r.headers.emplace_back("Cross-Origin-Resource-Policy", "same-origin");
+}
+
+http::Response json(int status, const core::Json& body) {
+  http::Response r;
+  r.status = status;
+  r.headers = {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}};
+  // Names from PVE are not trusted to be UTF-8.
+  r.body = body.dump(-1, ' ', false, core::Json::error_handler_t::replace);
+  return r;
+}
+
+http::Response error(int status, const std::string& why) { return json(status, {{"error", why}}); }
+
+http::Response refused(const Refusal& refusal) {
+  http::Response r = error(refusal.status, refusal.why);
+  if (refusal.status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"proxlb dashboard\"");
+  return r;
+}
+
+const DashboardAsset* find_asset(std::string_view name) {
+  // An exact match against the embedded names: no file system, so no path
+  // ("../", "%2e%2e", NUL) can reach anything else.
+  for (const auto& asset : dashboard_assets()) {
+    if (asset.name == name) return &asset;
+  }
+  return nullptr;
+}
+
+http::Response serve_asset(const http::Request& request, std::string_view name) {
+  const DashboardAsset* asset = find_asset(name);
+  if (!asset) return error(404, "no such file in the dashboard");
+  http::Response r;
+  // index.html is asked again each time (it names the other files); the
+  // others by ETag after a short while.
+  const char* cache = name == "index.html" ? "no-cache" : "max-age=300";
+  r.headers = {{"ETag", std::string(asset->etag)}, {"Cache-Control", cache}};
+  if (request.header("if-none-match") == asset->etag) {
+    r.status = 304;
+    return r;
+  }
+  r.headers.emplace_back("Content-Type", std::string(asset->content_type));
+  r.body = std::string(asset->bytes);
+  return r;
+}
+
+// The cluster the daemon watches: its PVE name once a round read it.
+std::string cluster_name(const StatusBoard& board) {
+  if (auto view = board.last_cluster(); view && view->json.is_object()) {
+    const auto name = view->json.value("cluster", std::string());
+    if (!name.empty()) return name;
+  }
+  return "default";
+}
+
+std::string query_param(const http::Request& request, const std::string& name) {
+  for (auto& [key, value] : http::parse_urlencoded(request.query)) {
+    if (key == name) return value;
+  }
+  return {};
+}
+
+core::Json clusters_json(const StatusBoard& board) {
+  return {{"clusters", core::Json::array({{{"name", cluster_name(board)}}})}};
+}
+
+http::Response overview(const DashboardState& s) {
+  const double now = s.now_unix();
+  auto cluster = s.board.last_cluster();
+  return json(200, {{"name", cluster_name(s.board)},
+                    {"status", s.board.status_json(now)},
+                    {"cluster", cluster ? cluster->json : core::Json(nullptr)},
+                    {"cluster_time", cluster ? core::Json(cluster->time) : core::Json(nullptr)},
+                    {"history", s.history.json()},
+                    {"actions", s.auth.actions_enabled()}});
+}
+
+http::Response plan(const DashboardState& s) {
+  auto plan = s.board.last_plan();
+  return json(200, {{"plan", plan ? plan->json : core::Json(nullptr)},
+                    {"time", plan ? core::Json(plan->time) : core::Json(nullptr)}});
+}
+
+http::Response audit(const http::Request& request, const DashboardState& s) {
+  if (!s.audit_tail) return json(200, {{"records", core::Json::array()}, {"audit_log", false}});
+  size_t lines = kAuditLinesDefault;
+  if (const std::string asked = query_param(request, "lines"); !asked.empty()) {
+    const auto [end, ec] = std::from_chars(asked.data(), asked.data() + asked.size(), lines);
+    if (ec != std::errc() || end != asked.data() + asked.size() || lines == 0 || lines > kMaxAuditLines) {
+      return error(400, "lines must be a number from 1 to " + std::to_string(kMaxAuditLines));
+    }
+  }
+  auto tail = s.audit_tail(lines);
+  if (!tail) return error(500, "audit log: " + tail.error().to_string());
+  core::Json records = core::Json::array();
+  for (const auto& line : *tail) {
+    auto record = core::Json::parse(line, nullptr, false);
+    if (!record.is_discarded()) records.push_back(std::move(record));
+  }
+  return json(200, {{"records", records}, {"audit_log", true}});
+}
+
+http::Response events(const http::Request& request, const DashboardState& s) {
+  uint64_t after = 0;
+  // A reconnecting EventSource says where it stopped.
+  if (const std::string& last = request.header("last-event-id"); !last.empty()) {
+    const auto [end, ec] = std::from_chars(last.data(), last.data() + last.size(), after);
+    if (ec != std::errc() || end != last.data() + last.size()) after = 0;
+  }
+  http::Response r;
+  r.headers = {{"Content-Type", http::kEventStreamType}, {"Cache-Control", "no-store"}, {"X-Accel-Buffering", "no"}};
+  r.stream = std::make_shared<EventStream>(s.events, after, s.now_monotonic, s.heartbeat_seconds);
+  return r;
+}
+
+http::Response session(const http::Request& request, const DashboardState& s) {
+  auto csrf = s.auth.session_csrf(request, s.now_unix());
+  return json(200, {{"actions", s.auth.actions_enabled()},
+                    {"logged_in", csrf.has_value()},
+                    {"csrf_token", csrf ? core::Json(*csrf) : core::Json(nullptr)}});
+}
+
+http::Response login(const http::Request& request, DashboardState& s) {
+  auto body = core::Json::parse(request.body, nullptr, false);
+  if (!body.is_object() || !body.contains("token") || !body["token"].is_string()) {
+    return error(400, "send {\"token\": \"...\"} as JSON");
+  }
+  auto done = s.auth.login(request, body["token"].get<std::string>(), s.now_unix());
+  if (!done) return error(done.error().http_status(), done.error().message());
+  http::Response r = json(200, {{"csrf_token", done->csrf_token}});
+  r.headers.emplace_back("Set-Cookie", done->set_cookie);
+  return r;
+}
+
+http::Response action(const http::Request& request, DashboardState& s, std::string_view what) {
+  RoundRequest asked = RoundRequest::None;
+  if (what == "plan") asked = RoundRequest::Plan;
+  else if (what == "balance") asked = RoundRequest::Balance;
+  else return error(404, "no such action (plan, balance)");
+  if (auto refusal = s.auth.authorize_action(request, s.now_unix())) return refused(*refusal);
+  const core::Json status = s.board.status_json(s.now_unix());
+  if (status["leader"].is_boolean() && !status["leader"].get<bool>()) {
+    return error(409, "this daemon does not act: " + status.value("leadership", std::string("another daemon leads")));
+  }
+  if (!s.request_round || !s.request_round(asked)) {
+    return error(409, "a round is already asked for; it runs as soon as the loop is free");
+  }
+  return json(202, {{"accepted", std::string(what)},
+                    {"message", asked == RoundRequest::Plan ? "a planning round (no migration) starts now"
+                                                            : "a balancing round starts now"}});
+}
+
+http::Response api(const http::Request& request, DashboardState& s, std::string_view route) {
+  const bool post = request.method == "POST";
+  if (post) {
+    if (route == "login") return login(request, s);
+    if (route == "logout") {
+      if (auto refusal = s.auth.authorize_action(request, s.now_unix())) return refused(*refusal);
+      s.auth.logout(request);
+      http::Response r = json(200, {{"logged_out", true}});
+      r.headers.emplace_back("Set-Cookie", std::string(kSessionCookie) + "=; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age=0");
+      return r;
+    }
+    if (core::starts_with(route, "actions/")) return action(request, s, route.substr(8));
+  }
+  const bool get = request.method == "GET";
+  const bool known_get = route == "clusters" || route == "overview" || route == "plan" || route == "audit" ||
+                         route == "events" || route == "session";
+  if (known_get && !get) {
+    http::Response r = error(405, "use GET");
+    r.headers.emplace_back("Allow", "GET, HEAD");
+    return r;
+  }
+  if (!known_get) {
+    if (!post && (route == "login" || route == "logout" || core::starts_with(route, "actions/"))) {
+      http::Response r = error(405, "use POST");
+      r.headers.emplace_back("Allow", "POST");
+      return r;
+    }
+    return error(404, "no such API");
+  }
+  if (route == "clusters") return json(200, clusters_json(s.board));
+  if (const std::string cluster = query_param(request, "cluster");
+      !cluster.empty() && cluster != cluster_name(s.board)) {
+    return error(404, "unknown cluster; /dashboard/api/clusters lists them");
+  }
+  if (route == "overview") return overview(s);
+  if (route == "plan") return plan(s);
+  if (route == "audit") return audit(request, s);
+  if (route == "events") return events(request, s);
+  return session(request, s);
+}
+
+http::Response route(const http::Request& request, DashboardState& s) {
+  if (auto refusal = s.auth.check_host(request)) return refused(*refusal);
+  const std::string& path = request.path;
+  if (path == "/" || path == "/dashboard") {
+    http::Response r{.status = 302};
+    r.headers = {{"Location", "/dashboard/"}};
+    return r;
+  }
+  if (core::starts_with(path, kApi)) return api(request, s, std::string_view(path).substr(kApi.size()));
+  if (!core::starts_with(path, kPrefix)) return error(404, "not found; the dashboard is at /dashboard/");
+  if (request.method != "GET" && request.method != "HEAD") {
+    http::Response r = error(405, "use GET");
+    r.headers.emplace_back("Allow", "GET, HEAD");
+    return r;
+  }
+  std::string_view name = std::string_view(path).substr(kPrefix.size());
+  return serve_asset(request, name.empty() ? "index.html" : name);
+}
+
+}  // namespace
+
+EventStream::EventStream(const EventLog& log, uint64_t after, std::function<double()> now_monotonic,
+                         double heartbeat_seconds)
+    : log_(log), cursor_(after), now_(std::move(now_monotonic)), heartbeat_(heartbeat_seconds), last_sent_(now_()) {}
+
+std::optional<std::string> EventStream::poll() {
+  std::string out;
+  if (!started_) {
+    started_ = true;
+    out = "retry: 2000\n\n";  // reconnect soon after a daemon restart
+  }
+  bool missed = false;
+  for (const auto& e : log_.since(cursor_, missed)) {
+    if (missed) {
+      out += http::sse_event("reset", "{}");
+      missed = false;
+    }
+    out += http::sse_event(e.event, e.data, std::to_string(e.id));
+    cursor_ = e.id;
+  }
+  const double now = now_();
+  if (out.empty() && now - last_sent_ >= heartbeat_) out = http::sse_comment("keep-alive");
+  if (!out.empty()) last_sent_ = now;
+  return out;
+}
+
+http::Response serve_dashboard(const http::Request& request, DashboardState& state) {
+  http::Response r = route(request, state);
+  secure(r);
+  if (request.method == "HEAD") r.body.clear();
+  return r;
+}
+
+void DashboardEventSink::publish(const std::string& event, const std::string& cluster, const core::Json& fields) {
+  core::Json data = fields;
+  data["cluster"] = cluster;
+  log_.append(event, data);
+  if (next_) next_->publish(event, cluster, fields);
+}
+
+RoundPoint round_point(const core::Result<RoundReport>& round, double now_unix) {
+  RoundPoint p{.time = now_unix};
+  if (!round) {
+    p.verdict = "failed";
+    p.ok = false;
+    return p;
+  }
+  p.verdict = std::string(to_string(round->verdict));
+  p.spread_before = round->spread_before;
+  p.spread_after = round->spread_after;
+  if (round->cluster.is_object()) p.imbalance = round->cluster.value("imbalance", 0.0);
+  p.planned = round->planned;
+  p.done = round->done;
+  p.failed = round->failed;
+  return p;
+}
+
+}  // namespace pvekit::daemon

@@ -1,0 +1,44 @@
+// The dashboard as the daemon runs it: its memory (round history, event
+// log), its auth, and its HTTP(S) server on service.dashboard.listen.
+#pragma once
+
+#include <memory>
+
+#include "balance/config.h"
+#include "core/clock.h"
+#include "daemon/dashboard.h"
+
+namespace pvekit::daemon {
+
+// Rounds kept for the imbalance chart: a month of hourly rounds, or a day
+// of rounds every 30 s.
+inline constexpr size_t kDashboardRounds = 2880;
+// Events kept for late or reconnecting progress streams.
+inline constexpr size_t kDashboardEvents = 1024;
+
+class DashboardService {
+ public:
+  // `token`: the content of service.dashboard.token_file (empty: read-only).
+  // `next`: where events go on to (the webhooks). `control`: asked for
+  // rounds by the actions.
+  DashboardService(const balance::DashboardConfig& config, std::string token, const StatusBoard& board,
+                   std::function<core::Result<std::vector<std::string>>(size_t)> audit_tail, LoopControl& control,
+                   core::Clock& clock, EventSink* next);
+
+  // The server on config.listen (TLS when the config has cert and key),
+  // bound; the caller runs serve(). Errors name the key.
+  core::Result<std::unique_ptr<http::Server>> bind(const balance::DashboardConfig& config);
+  EventSink& events() { return sink_; }
+  // Every round's outcome: the history and the progress stream.
+  void record(const core::Result<RoundReport>& round);
+
+ private:
+  core::Clock& clock_;
+  RoundHistory history_{kDashboardRounds};
+  EventLog log_{kDashboardEvents};
+  DashboardAuth auth_;
+  DashboardEventSink sink_;
+  DashboardState state_;
+};
+
+}  // namespace pvekit::daemon
