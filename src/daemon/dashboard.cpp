@@ -11,7 +11,7 @@ namespace {
 
 constexpr std::string_view kPrefix = "/dashboard/";
 constexpr std::string_view kApi = "/dashboard/api/";
-// Events replayed to a new stream: enough for the moves of a large plan.
+// Audit records the page shows when it does not ask for a number.
 constexpr size_t kAuditLinesDefault = 200;
 
 void secure(http::Response& r) {
@@ -162,7 +162,8 @@ http::Response action(const http::Request& request, DashboardState& s, std::stri
   if (auto refusal = s.auth.authorize_action(request, s.now_unix())) return refused(*refusal);
   const core::Json status = s.board.status_json(s.now_unix());
   if (status["leader"].is_boolean() && !status["leader"].get<bool>()) {
-    return error(409, "this daemon does not act: " + status.value("leadership", std::string("another daemon leads")));
+    const auto& who = status["leadership"];
+    return error(409, "this daemon does not act: " + (who.is_string() ? who.get<std::string>() : "another daemon leads"));
   }
   if (!s.request_round || !s.request_round(asked)) {
     return error(409, "a round is already asked for; it runs as soon as the loop is free");
@@ -190,7 +191,7 @@ http::Response api(const http::Request& request, DashboardState& s, std::string_
                          route == "events" || route == "session";
   if (known_get && !get) {
     http::Response r = error(405, "use GET");
-    r.headers.emplace_back("Allow", "GET, HEAD");
+    r.headers.emplace_back("Allow", "GET");
     return r;
   }
   if (!known_get) {
@@ -223,9 +224,9 @@ http::Response route(const http::Request& request, DashboardState& s) {
   }
   if (core::starts_with(path, kApi)) return api(request, s, std::string_view(path).substr(kApi.size()));
   if (!core::starts_with(path, kPrefix)) return error(404, "not found; the dashboard is at /dashboard/");
-  if (request.method != "GET" && request.method != "HEAD") {
+  if (request.method != "GET") {
     http::Response r = error(405, "use GET");
-    r.headers.emplace_back("Allow", "GET, HEAD");
+    r.headers.emplace_back("Allow", "GET");
     return r;
   }
   std::string_view name = std::string_view(path).substr(kPrefix.size());
@@ -262,7 +263,6 @@ std::optional<std::string> EventStream::poll() {
 http::Response serve_dashboard(const http::Request& request, DashboardState& state) {
   http::Response r = route(request, state);
   secure(r);
-  if (request.method == "HEAD") r.body.clear();
   return r;
 }
 

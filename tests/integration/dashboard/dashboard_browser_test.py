@@ -14,17 +14,18 @@ Screenshots go to --artifacts; --screenshot also copies the overview there
 chromium, node or npm is missing or npm cannot install playwright-core.
 """
 import os
-import queue
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sim"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "sim"))
+sys.path.insert(0, os.path.join(HERE, "..", "proxlb"))
 from pvesim_harness import DEFAULT_SECRET, SKIP, Pvesim  # noqa: E402
+from npm_proxmox_api_test import install  # noqa: E402
+from daemon_test import Daemon  # noqa: E402
 
 PACKAGE = "playwright-core@1.65.1"
 TOKEN = "dashboard-test-token-0123456789"
@@ -43,59 +44,6 @@ def chromium():
     return None
 
 
-def install(cache):
-    if os.path.exists(os.path.join(cache, "node_modules", "playwright-core", "package.json")):
-        return None
-    os.makedirs(cache, exist_ok=True)
-    try:
-        r = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", cache, PACKAGE],
-                           capture_output=True, text=True, timeout=300,
-                           env={**os.environ, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1"})
-    except subprocess.TimeoutExpired:
-        return "npm install %s timed out (registry unreachable?)" % PACKAGE
-    if r.returncode != 0:
-        return "npm install %s failed (registry unreachable?): %s" % (PACKAGE, r.stderr.strip()[-300:])
-    return None
-
-
-class Daemon:
-    """`proxlb daemon`; its log is read on a thread so the pipe never fills."""
-
-    def __init__(self, proxlb, config):
-        self.proc = subprocess.Popen([proxlb, "-c", config, "--log-level", "info", "daemon"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        self.lines = queue.Queue()
-        self.log = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.proc.stderr:
-            self.lines.put(line.rstrip("\n"))
-
-    def expect(self, pattern, timeout=60):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            try:
-                line = self.lines.get(timeout=max(0.05, deadline - time.time()))
-            except queue.Empty:
-                break
-            self.log.append(line)
-            found = re.search(pattern, line)
-            if found:
-                return found
-        raise AssertionError("no log line matching %r within %d s; log:\n%s" % (pattern, timeout, "\n".join(self.log)))
-
-    def drain(self):
-        while not self.lines.empty():
-            self.log.append(self.lines.get())
-        return "\n".join(self.log)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-
 def main():
     browser = chromium()
     if not browser:
@@ -106,13 +54,13 @@ def main():
             print("SKIP: %s is not installed" % tool)
             return SKIP
     cache = arg("--cache")
-    problem = install(cache)
+    problem = install(cache, PACKAGE, env={**os.environ, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1"})
     if problem:
         print("SKIP: " + problem)
         return SKIP
     artifacts = arg("--artifacts")
     os.makedirs(artifacts, exist_ok=True)
-    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dashboard_browser.mjs")
+    script = os.path.join(HERE, "dashboard_browser.mjs")
     with tempfile.TemporaryDirectory() as tmp, \
             Pvesim("--time-scale", "2", "--scenario", arg("--scenario")) as sim:
         token_file = os.path.join(tmp, "dashboard.token")
@@ -130,14 +78,16 @@ def main():
                     "  dashboard:\n    listen: 127.0.0.1:0\n    token_file: %s\n"
                     % (sim.port, DEFAULT_SECRET, sim.fingerprint, os.path.join(tmp, "audit.jsonl"),
                        os.path.join(tmp, "status.sock"), token_file))
-        daemon = Daemon(arg("--proxlb"), config)
+        daemon = Daemon(config)
         try:
-            url = daemon.expect(r"dashboard on (http://127\.0\.0\.1:\d+/dashboard/)").group(1)
-            daemon.expect(r"round: ")
+            url = re.search(r"dashboard on (http://127\.0\.0\.1:\d+/dashboard/)", daemon.expect("dashboard on ")).group(1)
+            daemon.expect("round: ")
             r = subprocess.run(["node", script, cache, browser, url, TOKEN, artifacts, ",".join(NODES)],
                                text=True, timeout=240)
             if r.returncode != 0:
-                print("daemon log:\n" + daemon.drain())
+                while not daemon.lines.empty():
+                    daemon.log.append(daemon.lines.get())
+                print("daemon log:\n" + "\n".join(daemon.log))
                 return r.returncode
         finally:
             daemon.stop()

@@ -352,13 +352,12 @@ TEST_F(ServerTest, ConnectionsOverTheLimitAreClosed) {
 }
 
 // A stream that hands out `chunks` one per poll, with an empty poll (nothing
-// ready) before each, then ends; counts its polls.
+// ready) before each, then ends (or stays open without data: `end` false).
 class ScriptedStream : public BodyStream {
  public:
   explicit ScriptedStream(std::vector<std::string> chunks, bool end = true) : chunks_(std::move(chunks)), end_(end) {}
   std::optional<std::string> poll() override {
     std::lock_guard lock(mutex_);
-    ++polls_;
     if (next_ == chunks_.size()) return end_ ? std::nullopt : std::optional<std::string>("");
     if (idle_) {
       idle_ = false;
@@ -374,7 +373,6 @@ class ScriptedStream : public BodyStream {
   bool end_;
   size_t next_ = 0;
   bool idle_ = true;
-  int polls_ = 0;
 };
 
 // Reads until the server closes; returns everything received.
