@@ -115,6 +115,90 @@ async function refreshAudit() {
   });
 }
 
+const gib = (bytes) => (bytes / 2 ** 30).toFixed(1) + " GiB";
+const capacityCharts = [];
+
+function capacityQuery() {
+  const q = new URLSearchParams({
+    timeframe: $("wi-timeframe").value, failures: $("wi-failures").value, add_guests: $("wi-add").value,
+    guest_memory: $("wi-memory").value, guest_cores: $("wi-cores").value,
+  });
+  if ($("wi-remove").value) q.append("remove_node", $("wi-remove").value);
+  if ($("wi-like").value) q.append("add_node_like", $("wi-like").value);
+  return q.toString();
+}
+
+function nodeOptions(select, names) {
+  const keep = select.value;
+  select.replaceChildren(select.options[0], ...names.map((n) => {
+    const option = document.createElement("option");
+    option.value = n;
+    option.textContent = n;
+    return option;
+  }));
+  select.value = names.includes(keep) ? keep : "";
+}
+
+async function refreshCapacity() {
+  $("capacity-state").textContent = "Computing…";
+  let c;
+  try {
+    c = await api("capacity?" + capacityQuery());
+  } catch (e) {
+    $("capacity-state").textContent = "Not available: " + e.message;
+    return;
+  }
+  $("capacity-state").textContent = "Threshold " + c.threshold + " %, history of the last " + c.timeframe + ".";
+  const names = c.scopes.filter((s) => !s.cluster).map((s) => s.name);
+  nodeOptions($("wi-remove"), names);
+  nodeOptions($("wi-like"), names);
+  fill($("failover").tBodies[0], [c.failover.ha, c.failover.running], (tr, f) => {
+    cell(tr, f.scope === "ha" ? "HA-managed" : "running");
+    cell(tr, f.fits ? "fits" : "does not fit", f.fits ? "" : "bad");
+    cell(tr, f.failed.join(", ") + " down");
+    cell(tr, f.fits ? "" : gib(f.short_by.memory) + ", " + f.short_by.cpus + " vCPUs");
+    cell(tr, f.guests.filter((g) => g.target === null).map((g) => g.vmid + " " + g.name).join(", "));
+  });
+  const cluster = c.scopes.find((s) => s.cluster);
+  fill($("forecast").tBodies[0], cluster ? cluster.resources.filter((r) => r.forecast) : [], (tr, r) => {
+    const value = (x) => (x === null ? "—" : r.unit === "bytes" ? gib(x) : x.toFixed(1) + " cores");
+    cell(tr, r.resource);
+    cell(tr, value(r.now));
+    cell(tr, value(r.p99));
+    cell(tr, r.forecast.verdict.replace("_", " ") + (r.forecast.detail ? ": " + r.forecast.detail : ""));
+    cell(tr, r.forecast.crosses_date
+      ? r.forecast.crosses_date + " (" + (r.forecast.earliest_date || "?") + " – " + (r.forecast.latest_date || "?") + ")"
+      : r.forecast.above_now ? "already above" : "not within the horizon");
+  });
+  for (const chart of capacityCharts.splice(0)) chart.destroy();
+  const box = $("capacity-charts");
+  box.replaceChildren();
+  for (const ch of c.charts) {
+    // One time axis: history, then the forecast's fitted value and band.
+    const times = ch.history.map((p) => p[0]).concat(ch.forecast.map((p) => p[0]));
+    const pad = (n) => new Array(n).fill(null);
+    const data = [times,
+      ch.history.map((p) => p[1] * 100).concat(pad(ch.forecast.length)),
+      pad(ch.history.length).concat(ch.forecast.map((p) => p[1] * 100)),
+      pad(ch.history.length).concat(ch.forecast.map((p) => p[2] * 100)),
+      pad(ch.history.length).concat(ch.forecast.map((p) => p[3] * 100)),
+      times.map(() => ch.threshold)];
+    const div = document.createElement("div");
+    box.appendChild(div);
+    capacityCharts.push(new uPlot({
+      title: ch.resource + " (% of capacity)", width: 520, height: 220,
+      series: [{}, { label: "history", stroke: "#2b6cb0" }, { label: "forecast", stroke: "#a4262c" },
+        { label: "low", stroke: "#e0a0a0", dash: [4, 4] }, { label: "high", stroke: "#e0a0a0", dash: [4, 4] },
+        { label: "threshold", stroke: "#5b6672", dash: [2, 6] }],
+    }, data, div));
+  }
+  $("capacity-notes").replaceChildren(...c.notes.map((n) => {
+    const li = document.createElement("li");
+    li.textContent = n;
+    return li;
+  }));
+}
+
 // Live progress: the moves of the running (or last) balance, by vmid.
 const moves = new Map();
 function renderProgress() {
@@ -179,8 +263,9 @@ async function act(what) {
 
 function showView(name) {
   for (const b of document.querySelectorAll("nav button")) b.classList.toggle("active", b.dataset.view === name);
-  for (const v of ["overview", "plan", "audit"]) $("view-" + v).hidden = v !== name;
+  for (const v of ["overview", "plan", "capacity", "audit"]) $("view-" + v).hidden = v !== name;
   if (name === "plan") refreshPlan();
+  if (name === "capacity") refreshCapacity();
   if (name === "audit") refreshAudit();
 }
 
@@ -210,6 +295,10 @@ async function start() {
       $("action-result").textContent = "Login refused: " + err.message;
     }
     refreshSession();
+  });
+  $("what-if").addEventListener("submit", (e) => {
+    e.preventDefault();
+    refreshCapacity();
   });
   $("action-plan").addEventListener("click", () => act("plan"));
   $("action-balance").addEventListener("click", () => act("balance"));

@@ -318,6 +318,7 @@ core::Result<RoundReport> Daemon::act(const std::function<core::Status()>& may_c
   RoundReport report{.spread_before = plan.spread_before, .spread_after = plan.spread_after,
                      .pve_crs_rebalancing = crs_rebalancing, .plan = balance::plan_json(plan),
                      .plan_text = plan_text(plan), .cluster = balance::status_json(snap, config_)};
+  report.state = std::make_shared<const balance::ClusterState>(snap.state);
   std::ostringstream cluster_text;
   balance::render_status(snap, config_, cluster_text);
   report.cluster_text = cluster_text.str();

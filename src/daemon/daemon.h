@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,6 +57,9 @@ struct RoundReport {
   // this round (null / empty when the round read nothing).
   core::Json cluster = nullptr;
   std::string cluster_text;
+  // The cluster as read (null when the round read nothing): the dashboard's
+  // capacity view computes on it.
+  std::shared_ptr<const balance::ClusterState> state;
   bool leader = false;     // this daemon acted (or would have)
   std::string leadership;  // who acts, in words
   std::string gate;        // the hysteresis: how many rounds of imbalance of service.hold

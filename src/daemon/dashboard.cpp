@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include <fmt/format.h>
+
 #include "core/strings.h"
 #include "http/form.h"
 #include "http/sse.h"
@@ -122,6 +124,30 @@ http::Response audit(const http::Request& request, const DashboardState& s) {
   return json(200, {{"records", records}, {"audit_log", true}});
 }
 
+template <class T>
+core::Result<T> number(const std::string& name, const std::string& text, T low, T high) {
+  T value{};
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || !(value >= low && value <= high)) {
+    return core::Error(core::ErrorCategory::Usage, name + " must be a number from " + fmt::format("{}", low) +
+                                                       " to " + fmt::format("{}", high));
+  }
+  return value;
+}
+
+http::Response capacity(const http::Request& request, const DashboardState& s) {
+  if (!s.capacity) return error(404, "the capacity view is not offered by this daemon");
+  auto command = capacity_query(request.query);
+  if (!command) return error(400, command.error().to_string());
+  auto view = s.capacity(*command);
+  if (!view) {
+    const auto category = view.error().category();
+    const bool bad_input = category == core::ErrorCategory::Usage || category == core::ErrorCategory::NotFound;
+    return error(bad_input ? 400 : category == core::ErrorCategory::Conflict ? 409 : 502, view.error().to_string());
+  }
+  return json(200, *view);
+}
+
 http::Response events(const http::Request& request, const DashboardState& s) {
   uint64_t after = 0;
   // A reconnecting EventSource says where it stopped.
@@ -188,7 +214,7 @@ http::Response api(const http::Request& request, DashboardState& s, std::string_
   }
   const bool get = request.method == "GET";
   const bool known_get = route == "clusters" || route == "overview" || route == "plan" || route == "audit" ||
-                         route == "events" || route == "session";
+                         route == "events" || route == "session" || route == "capacity";
   if (known_get && !get) {
     http::Response r = error(405, "use GET");
     r.headers.emplace_back("Allow", "GET");
@@ -211,6 +237,7 @@ http::Response api(const http::Request& request, DashboardState& s, std::string_
   if (route == "plan") return plan(s);
   if (route == "audit") return audit(request, s);
   if (route == "events") return events(request, s);
+  if (route == "capacity") return capacity(request, s);
   return session(request, s);
 }
 
@@ -271,6 +298,77 @@ void DashboardEventSink::publish(const std::string& event, const std::string& cl
   data["cluster"] = cluster;
   log_.append(event, data);
   if (next_) next_->publish(event, cluster, fields);
+}
+
+core::Result<balance::CapacityCommand> capacity_query(const std::string& query) {
+  balance::CapacityCommand c;
+  for (const auto& [key, value] : http::parse_urlencoded(query)) {
+    if (key == "cluster") continue;
+    if (key == "timeframe") {
+      if (value != "week" && value != "month" && value != "year") {
+        return core::Error(core::ErrorCategory::Usage, "timeframe must be week, month or year");
+      }
+      c.timeframe = value;
+    } else if (key == "threshold") {
+      PVEKIT_ASSIGN(c.threshold, number<double>(key, value, 1, 100));
+    } else if (key == "failures") {
+      PVEKIT_ASSIGN(c.failures, number<int>(key, value, 1, 16));
+    } else if (key == "add_guests") {
+      PVEKIT_ASSIGN(c.what_if.add_guests, number<int>(key, value, 0, 1000));
+    } else if (key == "guest_cores") {
+      PVEKIT_ASSIGN(c.what_if.guest_cores, number<int>(key, value, 1, 1024));
+    } else if (key == "guest_memory") {
+      auto bytes = core::parse_size(value);
+      if (!bytes || *bytes == 0 || *bytes > (uint64_t{64} << 40)) {
+        return core::Error(core::ErrorCategory::Usage, "guest_memory must be a size like 4G, above 0 and at most 64T");
+      }
+      c.what_if.guest_memory = *bytes;
+    } else if (key == "remove_node" || key == "add_node_like") {
+      if (value.empty() || value.size() > 64) {
+        return core::Error(core::ErrorCategory::Usage, key + " must be a node name");
+      }
+      (key == "remove_node" ? c.what_if.remove_nodes : c.what_if.add_node_like).push_back(value);
+    } else {
+      return core::Error(core::ErrorCategory::Usage, "unknown parameter; capacity takes timeframe, threshold, "
+                                                     "failures, add_guests, guest_memory, guest_cores, remove_node, "
+                                                     "add_node_like");
+    }
+  }
+  if (c.what_if.remove_nodes.size() + c.what_if.add_node_like.size() > 16) {
+    return core::Error(core::ErrorCategory::Usage, "at most 16 nodes removed or added");
+  }
+  return c;
+}
+
+core::Json capacity_view(const balance::CapacityReport& report, double days, size_t points) {
+  core::Json view = balance::capacity_json(report);
+  core::Json charts = core::Json::array();
+  for (const auto& scope : report.scopes) {
+    if (!scope.cluster) continue;
+    for (const auto& r : scope.resources) {
+      if (!r.forecast || r.capacity <= 0) continue;
+      core::Json history = core::Json::array();
+      const size_t step = std::max<size_t>(1, r.history.size() / std::max<size_t>(1, points));
+      for (size_t i = 0; i < r.history.size(); i += step) {
+        history.push_back({r.history[i].time, r.history[i].value / r.capacity});
+      }
+      core::Json ahead = core::Json::array();
+      const auto& f = *r.forecast;
+      if (f.verdict != balance::TrendVerdict::TooShort) {
+        const size_t n = std::max<size_t>(2, points / 4);
+        for (size_t i = 0; i <= n; ++i) {
+          const double t = f.now + days * 86400 * static_cast<double>(i) / static_cast<double>(n);
+          ahead.push_back({t, f.fitted(t), f.fitted(t) - f.band(t), f.fitted(t) + f.band(t)});
+        }
+      }
+      charts.push_back({{"resource", std::string(balance::to_string(r.resource))},
+                        {"threshold", report.threshold},
+                        {"history", history},
+                        {"forecast", ahead}});
+    }
+  }
+  view["charts"] = charts;
+  return view;
 }
 
 RoundPoint round_point(const core::Result<RoundReport>& round, double now_unix) {

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "balance/commands.h"
 #include "daemon/dashboard_auth.h"
 #include "daemon/dashboard_history.h"
 #include "daemon/endpoints.h"
@@ -65,6 +66,9 @@ struct DashboardState {
   std::function<core::Result<std::vector<std::string>>(size_t lines)> audit_tail;
   // Asks the loop for a round now; false when one is already waiting.
   std::function<bool(RoundRequest)> request_round;
+  // The capacity report (capacity_json plus chart series) of the last
+  // round's cluster with the what-if of `command`; null: not offered.
+  std::function<core::Result<core::Json>(const balance::CapacityCommand& command)> capacity;
   double heartbeat_seconds = 15;
 };
 
@@ -83,5 +87,16 @@ class DashboardEventSink final : public EventSink {
 
 // A round as the history chart keeps it.
 RoundPoint round_point(const core::Result<RoundReport>& round, double now_unix);
+
+// The what-if and options of a capacity query (?timeframe=week|month|year,
+// threshold=PERCENT, failures=K, add_guests=N, guest_memory=SIZE,
+// guest_cores=N, remove_node=NAME (repeatable), add_node_like=NAME
+// (repeatable)); a bad value is a Usage error naming the parameter.
+core::Result<balance::CapacityCommand> capacity_query(const std::string& query);
+
+// capacity_json(report) with "charts": for each resource of the cluster that
+// has a forecast, its history and the forecast (fitted value and band, as
+// fractions of capacity) over `days` ahead; history thinned to `points`.
+core::Json capacity_view(const balance::CapacityReport& report, double days = 90, size_t points = 400);
 
 }  // namespace pvekit::daemon

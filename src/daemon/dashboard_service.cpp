@@ -9,8 +9,9 @@ namespace pvekit::daemon {
 DashboardService::DashboardService(const balance::DashboardConfig& config, std::string token,
                                    const StatusBoard& board,
                                    std::function<core::Result<std::vector<std::string>>(size_t)> audit_tail,
-                                   LoopControl& control, core::Clock& clock, EventSink* next)
+                                   LoopControl& control, core::Clock& clock, EventSink* next, pve::Client& client)
     : clock_(clock),
+      client_(client),
       auth_(DashboardAuthOptions{.token = std::move(token),
                                  .tls = !config.tls_cert_file.empty(),
                                  .loopback = core::is_loopback_host(parse_listen(config.listen).value_or(std::pair<std::string, int>{}).first)}),
@@ -25,7 +26,24 @@ DashboardService::DashboardService(const balance::DashboardConfig& config, std::
              .request_round = [&control](RoundRequest asked) {
                RoundRequest none = RoundRequest::None;
                return control.requested.compare_exchange_strong(none, asked);
-             }} {}
+             },
+             .capacity = [this](const balance::CapacityCommand& command) { return capacity(command); }} {}
+
+core::Result<core::Json> DashboardService::capacity(const balance::CapacityCommand& command) {
+  std::shared_ptr<const balance::ClusterState> state;
+  std::shared_ptr<const balance::BalanceConfig> config;
+  {
+    std::lock_guard lock(last_mutex_);
+    state = last_state_;
+    config = last_config_;
+  }
+  if (!state || !config) {
+    return core::Error(core::ErrorCategory::Conflict, "no round has read the cluster yet; try again after the first");
+  }
+  std::lock_guard lock(client_mutex_);
+  PVEKIT_ASSIGN(auto report, balance::capacity_report(client_, *state, *config, command).wrap("capacity"));
+  return capacity_view(report);
+}
 
 core::Result<std::unique_ptr<http::Server>> DashboardService::bind(const balance::DashboardConfig& config) {
   PVEKIT_ASSIGN(auto address, parse_listen(config.listen).wrap("service.dashboard.listen"));
@@ -48,9 +66,14 @@ core::Result<std::unique_ptr<http::Server>> DashboardService::bind(const balance
   return server;
 }
 
-void DashboardService::record(const core::Result<RoundReport>& round) {
+void DashboardService::record(const core::Result<RoundReport>& round, const balance::BalanceConfig& config) {
   const double now = clock_.now_unix();
   history_.add(round_point(round, now));
+  if (round && round->state) {
+    std::lock_guard lock(last_mutex_);
+    last_state_ = round->state;
+    last_config_ = std::make_shared<const balance::BalanceConfig>(config);
+  }
   if (round) {
     log_.append("round", {{"verdict", std::string(to_string(round->verdict))}, {"summary", round->summary}});
   } else {

@@ -3,10 +3,12 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 
 #include "balance/config.h"
 #include "core/clock.h"
 #include "daemon/dashboard.h"
+#include "pve/client.h"
 
 namespace pvekit::daemon {
 
@@ -20,20 +22,30 @@ class DashboardService {
  public:
   // `token`: the content of service.dashboard.token_file (empty: read-only).
   // `next`: where events go on to (the webhooks). `control`: asked for
-  // rounds by the actions.
+  // rounds by the actions. `client`: the dashboard's own connection to the
+  // cluster (read-only: RRD history for the capacity view), apart from the
+  // loop's.
   DashboardService(const balance::DashboardConfig& config, std::string token, const StatusBoard& board,
                    std::function<core::Result<std::vector<std::string>>(size_t)> audit_tail, LoopControl& control,
-                   core::Clock& clock, EventSink* next);
+                   core::Clock& clock, EventSink* next, pve::Client& client);
 
   // The server on config.listen (TLS when the config has cert and key),
   // bound; the caller runs serve(). Errors name the key.
   core::Result<std::unique_ptr<http::Server>> bind(const balance::DashboardConfig& config);
   EventSink& events() { return sink_; }
-  // Every round's outcome: the history and the progress stream.
-  void record(const core::Result<RoundReport>& round);
+  // Every round's outcome (the history and the progress stream) and the
+  // config it ran with (the capacity view's rules and reserves).
+  void record(const core::Result<RoundReport>& round, const balance::BalanceConfig& config);
 
  private:
+  core::Result<core::Json> capacity(const balance::CapacityCommand& command);
+
   core::Clock& clock_;
+  pve::Client& client_;
+  std::mutex client_mutex_;  // one capacity computation at a time on client_
+  std::mutex last_mutex_;
+  std::shared_ptr<const balance::ClusterState> last_state_;
+  std::shared_ptr<const balance::BalanceConfig> last_config_;
   RoundHistory history_{kDashboardRounds};
   EventLog log_{kDashboardEvents};
   DashboardAuth auth_;

@@ -207,12 +207,18 @@ core::Status run_service(balance::BalanceConfig config, const ServiceOptions& op
   }
 
   LoopControl control;
+  std::unique_ptr<pve::Transport> dashboard_transport;
+  std::unique_ptr<pve::Client> dashboard_client;
   std::unique_ptr<DashboardService> dashboard;
   Serving dashboard_serving;  // declared after `dashboard`: stopped before it goes
   if (const auto& d = config.service.dashboard; !d.listen.empty()) {
     PVEKIT_ASSIGN(std::string dashboard_token, read_token("service.dashboard.token_file", d.token_file));
+    // Its own client on the system clock: its requests must not count as
+    // the loop's heartbeat, and it never waits behind the loop.
+    PVEKIT_ASSIGN(dashboard_transport, pve::make_transport(client_options));
+    PVEKIT_ASSIGN(dashboard_client, pve::Client::create(client_options, *dashboard_transport, system_clock));
     dashboard = std::make_unique<DashboardService>(d, std::move(dashboard_token), board, endpoints.audit_tail,
-                                                   control, clock, &webhooks);
+                                                   control, clock, &webhooks, *dashboard_client);
     PVEKIT_ASSIGN(dashboard_serving.server, dashboard->bind(d));
     dashboard_serving.start();
   }
@@ -223,7 +229,7 @@ core::Status run_service(balance::BalanceConfig config, const ServiceOptions& op
   };
   control.on_round = [&](const core::Result<RoundReport>& round) {
     board.record(round, clock.now_unix());
-    if (dashboard) dashboard->record(round);
+    if (dashboard) dashboard->record(round, daemon.config());
   };
   control.on_scheduled = [&](double next) { board.scheduled(next); };
   control.interval = options.interval;

@@ -282,6 +282,76 @@ TEST(DashboardTest, TheEventsRouteStreamsServerSentEvents) {
   ASSERT_TRUE(r.stream);
 }
 
+TEST(DashboardTest, CapacityQueriesAreCheckedByName) {
+  auto c = capacity_query("cluster=demo&timeframe=week&threshold=90&failures=2&add_guests=3&guest_memory=8G"
+                          "&guest_cores=4&remove_node=pve2&add_node_like=pve1&add_node_like=pve3");
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  EXPECT_EQ(c->timeframe, "week");
+  EXPECT_EQ(c->threshold, 90);
+  EXPECT_EQ(c->failures, 2);
+  EXPECT_EQ(c->what_if.add_guests, 3);
+  EXPECT_EQ(c->what_if.guest_memory, 8ull << 30);
+  EXPECT_EQ(c->what_if.guest_cores, 4);
+  EXPECT_EQ(c->what_if.remove_nodes, std::vector<std::string>{"pve2"});
+  EXPECT_EQ(c->what_if.add_node_like, (std::vector<std::string>{"pve1", "pve3"}));
+  struct Case {
+    const char* query;
+    const char* named;
+  };
+  for (const Case& bad : {Case{"timeframe=decade", "timeframe"}, Case{"threshold=0", "threshold"},
+                          Case{"threshold=100.5", "threshold"}, Case{"threshold=nan", "threshold"},
+                          Case{"failures=-1", "failures"}, Case{"failures=1e9", "failures"},
+                          Case{"add_guests=99999999999999999999", "add_guests"}, Case{"add_guests=2x", "add_guests"},
+                          Case{"guest_memory=lots", "guest_memory"}, Case{"guest_memory=0", "guest_memory"},
+                          Case{"guest_cores=0", "guest_cores"}, Case{"remove_node=", "remove_node"},
+                          Case{"evil=1", "unknown parameter"}}) {
+    auto r = capacity_query(bad.query);
+    ASSERT_FALSE(r.ok()) << bad.query;
+    EXPECT_EQ(r.error().category(), core::ErrorCategory::Usage);
+    EXPECT_NE(r.error().to_string().find(bad.named), std::string::npos) << r.error().to_string();
+  }
+}
+
+TEST(DashboardTest, TheCapacityRouteAnswersTheViewOrWhyNot) {
+  Fixture f;
+  EXPECT_EQ(f.get("/dashboard/api/capacity").status, 404) << "not offered";
+  std::vector<balance::CapacityCommand> seen;
+  f.state.capacity = [&](const balance::CapacityCommand& c) -> core::Result<core::Json> {
+    seen.push_back(c);
+    if (c.what_if.remove_nodes.empty()) return core::Json{{"threshold", 85}};
+    return core::Error(core::ErrorCategory::NotFound, "node ghost does not exist");
+  };
+  EXPECT_EQ(f.get("/dashboard/api/capacity?add_guests=2").status, 200);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].what_if.add_guests, 2);
+  EXPECT_EQ(f.get("/dashboard/api/capacity?remove_node=ghost").status, 400);
+  EXPECT_EQ(f.get("/dashboard/api/capacity?add_guests=-4").status, 400);
+  EXPECT_EQ(seen.size(), 2u) << "a bad query is refused before any computation";
+}
+
+TEST(DashboardTest, TheCapacityViewCarriesChartSeriesOfTheClusterForecast) {
+  balance::CapacityReport report;
+  report.threshold = 0.85;
+  balance::ResourceStats memory{.resource = balance::CapacityResource::MemoryUsed, .capacity = 100, .now = 50};
+  for (int i = 0; i < 10; ++i) memory.history.push_back({1000.0 * i, 40.0 + i});
+  balance::Forecast forecast;
+  forecast.verdict = balance::TrendVerdict::NoTrend;
+  forecast.now = 9000;
+  memory.forecast = forecast;
+  report.scopes.push_back({.name = "cluster", .cluster = true, .resources = {memory}});
+  report.scopes.push_back({.name = "pve1", .cluster = false, .resources = {memory}});
+  auto view = capacity_view(report, 10, 8);
+  ASSERT_EQ(view["charts"].size(), 1u) << "the cluster's only";
+  const auto& chart = view["charts"][0];
+  EXPECT_EQ(chart["resource"], "memory used");
+  EXPECT_EQ(chart["history"].size(), 10u);
+  EXPECT_DOUBLE_EQ(chart["history"][0][1].get<double>(), 0.4);
+  ASSERT_EQ(chart["forecast"].size(), 3u);
+  EXPECT_EQ(chart["forecast"][0][0], 9000);
+  EXPECT_EQ(chart["forecast"][2][0], 9000 + 10 * 86400);
+  EXPECT_TRUE(view.contains("failover"));
+}
+
 TEST(EventStreamTest, SendsEventsInOrderThenHeartbeatsWhenQuiet) {
   EventLog log(4);
   double mono = 0;
