@@ -53,6 +53,7 @@ function renderOverview(o) {
   $("last-round").textContent = s.last_round ? s.last_round.summary : s.last_error || "none yet";
   $("next-round").textContent = "next: " + when(s.next_round_time);
   const c = o.cluster;
+  $("nodes-time").textContent = o.cluster_time ? "as the last round read them, " + when(o.cluster_time) : "";
   $("imbalance").textContent = c ? c.imbalance.toFixed(1) + " %" : "—";
   $("spread").textContent = c ? "spread " + c.spread.toFixed(1) + " points (balanciness " + c.balanciness + ")" : "";
   fill($("heatmap").tBodies[0], c ? c.nodes : [], (tr, n) => {
@@ -69,16 +70,20 @@ function renderOverview(o) {
 }
 
 function renderHistory(points) {
-  $("history-empty").hidden = points.length > 0;
-  const data = [points.map((p) => p.time), points.map((p) => p.imbalance), points.map((p) => p.spread_before)];
+  // A line needs two rounds; one alone would give the time axis no scale.
+  $("history-empty").hidden = points.length > 1;
+  $("history-empty").textContent = points.length === 1 ? "One round so far." : "No round yet.";
+  const data = [points.map((p) => p.time), points.map((p) => p.imbalance), points.map((p) => p.spread_before),
+    points.map((p) => p.spread_after)];
   if (historyChart) {
     historyChart.setData(data);
     return;
   }
-  if (points.length === 0) return;
+  if (points.length < 2) return;
   historyChart = new uPlot({
     width: Math.min(900, document.body.clientWidth - 40), height: 220,
-    series: [{}, { label: "imbalance %", stroke: "#a4262c" }, { label: "spread (points)", stroke: "#2b6cb0" }],
+    series: [{}, { label: "imbalance %", stroke: "#a4262c" }, { label: "spread read (points)", stroke: "#2b6cb0" },
+      { label: "spread after the plan", stroke: "#1e7a46", dash: [6, 4] }],
   }, data, $("history-chart"));
 }
 
@@ -182,7 +187,7 @@ async function refreshCapacity() {
       pad(ch.history.length).concat(ch.forecast.map((p) => p[1] * 100)),
       pad(ch.history.length).concat(ch.forecast.map((p) => p[2] * 100)),
       pad(ch.history.length).concat(ch.forecast.map((p) => p[3] * 100)),
-      times.map(() => ch.threshold)];
+      times.map(() => ch.threshold * 100)];
     const div = document.createElement("div");
     box.appendChild(div);
     capacityCharts.push(new uPlot({

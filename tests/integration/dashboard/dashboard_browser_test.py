@@ -93,7 +93,7 @@ def main():
             daemon.stop()
     shot = arg("--screenshot")
     if shot:
-        shutil.copyfile(os.path.join(artifacts, "overview.png"), shot)
+        shutil.copyfile(os.path.join(artifacts, "overview-after.png"), shot)
     print("ok: screenshots in " + artifacts)
     return 0
 
