@@ -428,6 +428,11 @@ TEST_F(ServerTest, AStreamToAClientThatStopsReadingIsDroppedAfterTheWriteTimeout
   });
   auto stuck = std::make_unique<RawClient>(port_);
   ASSERT_TRUE(stuck->send(get("/events")));
+  // It holds the one slot (its header came), then reads no more.
+  std::string head;
+  char ch;
+  while (head.find("\r\n\r\n") == std::string::npos && ::recv(stuck->fd(), &ch, 1, 0) == 1) head += ch;
+  ASSERT_EQ(head.substr(0, 15), "HTTP/1.1 200 OK");
   // Its slot is free again once the server gave up on it.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kClientWaitSeconds);
   std::string status;
