@@ -225,6 +225,19 @@ TEST(DashboardTest, CrossSiteActionsAndLoginsAreRefusedEvenWithCredentials) {
   EXPECT_TRUE(f.asked.empty());
 }
 
+TEST(DashboardTest, UnderTlsTheCookieIsSecureAndTheOriginHttps) {
+  DashboardAuth auth{DashboardAuthOptions{.token = kToken, .tls = true, .loopback = false}};
+  http::Request login;
+  login.method = "POST";
+  login.headers = {{"host", "proxlb.example:8190"}, {"origin", "https://proxlb.example:8190"}};
+  auto done = auth.login(login, kToken, 0);
+  ASSERT_TRUE(done.ok()) << done.error().to_string();
+  EXPECT_NE(done->set_cookie.find("; Secure"), std::string::npos);
+  login.headers["origin"] = "http://proxlb.example:8190";
+  EXPECT_FALSE(auth.login(login, kToken, 0).ok()) << "plain-HTTP origin on an HTTPS dashboard";
+  EXPECT_FALSE(auth.check_host(login)) << "a remote listener takes its own host name";
+}
+
 TEST(DashboardTest, WrongLoginsAre401ThenRateLimited) {
   Fixture f;
   for (int i = 0; i < 10; ++i) {
