@@ -20,7 +20,12 @@ test_peers=(
   runc podman containerd busybox-static uidmap man-db
   btrfs-progs criu glpk-utils hyperfine etcd-server prometheus
   qemu-system-x86 qemu-utils debootstrap
+  chromium
 )
+# The dashboard's build runs npm ci (web/package-lock.json). A node and npm
+# installed otherwise (NodeSource, nvm) are used as they are; Debian's
+# otherwise.
+command -v npm >/dev/null 2>&1 || build_packages+=(nodejs npm)
 
 missing=()
 for p in "${build_packages[@]}" "${test_peers[@]}"; do

@@ -86,9 +86,20 @@ core::Status check_capacity_options(const CapacityCommand& c) {
 core::Status run_capacity(pve::Client& client, const BalanceConfig& config, const CapacityCommand& command,
                           std::ostream& out) {
   PVEKIT_TRY(check_capacity_options(command));
-  PVEKIT_ASSIGN(const pve::Timeframe frame, timeframe(command.timeframe));
   PVEKIT_ASSIGN(auto snapshot, read_snapshot(client, config));
-  const ClusterState& state = snapshot.state;
+  PVEKIT_ASSIGN(auto report, capacity_report(client, snapshot.state, config, command));
+  for (const auto& w : snapshot.warnings) report.notes.push_back(w);
+  if (command.json) out << capacity_json(report).dump(2) << "\n";
+  else if (command.csv) out << render_capacity_csv(report);
+  else out << render_capacity_text(report);
+  if (!command.charts_dir.empty()) PVEKIT_TRY(write_charts(command.charts_dir, report));
+  return core::ok();
+}
+
+core::Result<CapacityReport> capacity_report(pve::Client& client, const ClusterState& state,
+                                             const BalanceConfig& config, const CapacityCommand& command) {
+  PVEKIT_TRY(check_capacity_options(command));
+  PVEKIT_ASSIGN(const pve::Timeframe frame, timeframe(command.timeframe));
   std::map<std::string, NodeHistory> history;
   std::vector<std::string> notes;
   for (const auto& node : state.nodes) {
@@ -111,12 +122,7 @@ core::Status run_capacity(pve::Client& client, const BalanceConfig& config, cons
   PVEKIT_ASSIGN(auto report, build_capacity_report(state, history, changed, config, options));
   report.timeframe = command.timeframe;
   report.notes.insert(report.notes.end(), notes.begin(), notes.end());
-  for (const auto& w : snapshot.warnings) report.notes.push_back(w);
-  if (command.json) out << capacity_json(report).dump(2) << "\n";
-  else if (command.csv) out << render_capacity_csv(report);
-  else out << render_capacity_text(report);
-  if (!command.charts_dir.empty()) PVEKIT_TRY(write_charts(command.charts_dir, report));
-  return core::ok();
+  return report;
 }
 
 }  // namespace pvekit::balance

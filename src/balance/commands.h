@@ -73,5 +73,11 @@ struct CapacityCommand {
 core::Status check_capacity_options(const CapacityCommand& command);
 core::Status run_capacity(pve::Client& client, const BalanceConfig& config, const CapacityCommand& command,
                           std::ostream& out);
+// The capacity report of a cluster already read (`state`): its nodes' RRD
+// history over command.timeframe, then the what-if, forecast and failover
+// check of the pure core. Errors: bad options (usage), a what-if that does
+// not apply. Nodes without history are named in the report's notes.
+core::Result<CapacityReport> capacity_report(pve::Client& client, const ClusterState& state,
+                                             const BalanceConfig& config, const CapacityCommand& command);
 
 }  // namespace pvekit::balance

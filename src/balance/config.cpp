@@ -332,6 +332,41 @@ Result<std::vector<WebhookConfig>> parse_webhooks(const Json& list) {
   return hooks;
 }
 
+// A listen address whose host is a loopback name or address: 127.0.0.0/8,
+// ::1, localhost.
+bool loopback_listen(const std::string& listen) {
+  std::string host = listen.substr(0, listen.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return core::is_loopback_host(host);
+}
+
+Result<DashboardConfig> read_dashboard(const LayeredConfig& c) {
+  DashboardConfig d;
+  d.listen = c.get_string("service.dashboard.listen");
+  d.tls_cert_file = c.get_string("service.dashboard.tls_cert_file");
+  d.tls_key_file = c.get_string("service.dashboard.tls_key_file");
+  d.allow_plain_remote = c.get_bool("service.dashboard.allow_plain_remote");
+  d.token_file = c.get_string("service.dashboard.token_file");
+  d.max_streams = static_cast<int>(c.get_int("service.dashboard.max_streams"));
+  PVEKIT_TRY(check_local_path("service.dashboard.tls_cert_file", d.tls_cert_file, 4096));
+  PVEKIT_TRY(check_local_path("service.dashboard.tls_key_file", d.tls_key_file, 4096));
+  PVEKIT_TRY(check_local_path("service.dashboard.token_file", d.token_file, 4096));
+  if (d.tls_cert_file.empty() != d.tls_key_file.empty()) {
+    return config_key_error(d.tls_cert_file.empty() ? "service.dashboard.tls_cert_file" : "service.dashboard.tls_key_file",
+                            "tls_cert_file and tls_key_file go together");
+  }
+  if (!d.listen.empty() && d.listen.find(':') == std::string::npos) {
+    return config_key_error("service.dashboard.listen", "'" + d.listen + "' is not host:port");
+  }
+  if (!d.listen.empty() && !loopback_listen(d.listen) && d.tls_cert_file.empty() && !d.allow_plain_remote) {
+    return config_key_error("service.dashboard.listen",
+                            "'" + d.listen +
+                                "' is not a loopback address: set tls_cert_file and tls_key_file (HTTPS), or "
+                                "allow_plain_remote: true to serve plain HTTP beyond this host");
+  }
+  return d;
+}
+
 Result<ServiceConfig> read_service(const LayeredConfig& c) {
   ServiceConfig s;
   s.daemon = c.get_bool("service.daemon");
@@ -371,6 +406,7 @@ Result<ServiceConfig> read_service(const LayeredConfig& c) {
   PVEKIT_TRY(check_local_path("service.audit_log", s.audit_log, 4096));
   // sun_path holds 108 bytes with the terminating NUL.
   PVEKIT_TRY(check_local_path("service.status_socket", s.status_socket, 107));
+  PVEKIT_ASSIGN(s.dashboard, read_dashboard(c));
   PVEKIT_ASSIGN(s.webhooks, parse_webhooks(c.get("service.webhooks")));
   s.webhook_queue = static_cast<int>(c.get_int("service.webhook_queue"));
   if (le.mode == "etcd" && le.etcd_endpoints.empty()) {

@@ -138,6 +138,20 @@ struct WebhookConfig {
   std::string ca_file;  // https: the CA of the receiver's certificate; empty: the system's
 };
 
+// service.dashboard: the web dashboard the daemon serves (docs/dashboard.md).
+struct DashboardConfig {
+  // host:port; empty: no dashboard. A host that is not loopback needs TLS
+  // (cert_file and key_file) or allow_plain_remote.
+  std::string listen;
+  std::string tls_cert_file;  // PEM certificate (chain) of the dashboard's HTTPS
+  std::string tls_key_file;   // PEM key of tls_cert_file
+  bool allow_plain_remote = false;
+  // A file holding the token that allows actions (plan now, balance now);
+  // empty: the dashboard is read-only.
+  std::string token_file;
+  int max_streams = 16;  // live progress streams open at once
+};
+
 struct ServiceConfig {
   bool daemon = true;
   int schedule_interval = 12;
@@ -169,6 +183,7 @@ struct ServiceConfig {
   // A file holding the bearer token that opens the status API on `listen`
   // (TCP); empty: over TCP only /status, as before the status API.
   std::string status_token_file;
+  DashboardConfig dashboard;
   std::vector<WebhookConfig> webhooks;
   // Deliveries waiting (or between retries) at most, per webhook; beyond,
   // its oldest is dropped.

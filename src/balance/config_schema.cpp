@@ -113,6 +113,15 @@ void add_service(core::ConfigSchema& s) {
   s.add({.path = "service.webhooks", .type = ValueType::List, .default_value = Json::array(),
          .help = "[{url, events, timeout, retries, headers: {name: value}, header_files: {name: path}, ca_file}]"});
   add_integer(s, "service.webhook_queue", 100, 1, 100000);
+  s.add({.path = "service.dashboard.listen", .default_value = "",
+         .help = "host:port of the web dashboard (e.g. 127.0.0.1:8190); empty: no dashboard"});
+  s.add({.path = "service.dashboard.tls_cert_file", .default_value = "",
+         .help = "PEM certificate of the dashboard's HTTPS (with tls_key_file); empty: plain HTTP"});
+  s.add({.path = "service.dashboard.tls_key_file", .default_value = "", .help = "PEM key of tls_cert_file"});
+  add_flag(s, "service.dashboard.allow_plain_remote", false);
+  s.add({.path = "service.dashboard.token_file", .default_value = "",
+         .help = "file with the token that allows the dashboard's actions; empty: read-only"});
+  add_integer(s, "service.dashboard.max_streams", 16, 1, 1000);
   s.add({.path = "clusters", .type = ValueType::List, .default_value = Json::array(),
          .help = "[{name, proxmox_api, proxmox_cluster, balancing}]: several clusters from one daemon"});
 }

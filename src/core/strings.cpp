@@ -155,4 +155,11 @@ std::string format_bytes(double bytes) {
   return buf;
 }
 
+bool is_loopback_host(std::string_view host) {
+  const std::string lower = to_lower(host);
+  if (lower == "localhost" || lower == "::1") return true;
+  if (!starts_with(lower, "127.")) return false;
+  return lower.find_first_not_of("0123456789.") == std::string::npos;
+}
+
 }  // namespace pvekit::core

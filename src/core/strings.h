@@ -14,6 +14,10 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep);
 std::string_view trim(std::string_view text);
 std::string to_lower(std::string_view text);
 bool starts_with(std::string_view text, std::string_view prefix);
+// A loopback host as a listener or a Host header names it: "localhost",
+// "::1", or an address of 127.0.0.0/8 in dotted digits ("127.evil.example"
+// is a name that DNS may point anywhere). Case-insensitive; no brackets.
+bool is_loopback_host(std::string_view host);
 
 // The value of one hex digit (either case), -1 when `c` is not one.
 int hex_digit(char c);

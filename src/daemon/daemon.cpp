@@ -38,8 +38,10 @@ std::string log_prefix(const balance::BalanceConfig& config) {
 // Logs each migration and counts the ones started.
 class RoundProgress final : public balance::ProgressSink {
  public:
-  RoundProgress(MetricsRegistry& metrics, const std::string& cluster, std::string prefix)
-      : metrics_(metrics), cluster_(cluster), prefix_(std::move(prefix)) {}
+  // `started`: told of each migration as it starts (the dashboard's progress).
+  RoundProgress(MetricsRegistry& metrics, const std::string& cluster, std::string prefix,
+                std::function<void(const core::Json&)> started)
+      : metrics_(metrics), cluster_(cluster), prefix_(std::move(prefix)), started_(std::move(started)) {}
   void wave_started(size_t wave, size_t waves, size_t moves) override {
     spdlog::info("{}wave {}/{}: {} migration(s)", prefix_, wave + 1, waves, moves);
   }
@@ -47,6 +49,8 @@ class RoundProgress final : public balance::ProgressSink {
     (void)metrics_.add("proxlb_migrations_started_total", {cluster_}, 1);
     spdlog::info("{}migrating {} ({}) {} -> {} ({}){}", prefix_, m.vmid, m.name, m.from, m.to, to_string(m.reason),
                  upid.empty() ? " via the HA manager" : "");
+    started_({{"vmid", m.vmid}, {"name", m.name}, {"from", m.from}, {"to", m.to},
+              {"reason", std::string(to_string(m.reason))}, {"upid", upid}});
   }
   void move_finished(const balance::MoveResult& r) override {
     spdlog::log(r.outcome == MoveOutcome::Failed ? spdlog::level::warn : spdlog::level::info,
@@ -58,6 +62,7 @@ class RoundProgress final : public balance::ProgressSink {
   MetricsRegistry& metrics_;
   const std::string& cluster_;
   std::string prefix_;
+  std::function<void(const core::Json&)> started_;
 };
 
 std::string plan_text(const balance::Plan& plan) {
@@ -259,7 +264,7 @@ core::Status Daemon::label_cluster() {
   return core::ok();
 }
 
-core::Result<RoundReport> Daemon::round(const std::function<core::Status()>& may_continue) {
+core::Result<RoundReport> Daemon::round(const std::function<core::Status()>& may_continue, RoundRequest asked) {
   auto started = client_.clock().monotonic();
   PVEKIT_TRY(label_cluster());
   auto leader = leadership_.confirm();
@@ -276,7 +281,7 @@ core::Result<RoundReport> Daemon::round(const std::function<core::Status()>& may
     (void)metrics_.add("proxlb_rounds_total", {cluster_, std::string(to_string(report.verdict))}, 1);
     return report;
   }
-  auto report = act(may_continue);
+  auto report = act(may_continue, asked);
   if (report) {
     report->leader = true;
     report->leadership = leadership_.describe();
@@ -293,7 +298,7 @@ core::Result<RoundReport> Daemon::round(const std::function<core::Status()>& may
   return report;
 }
 
-core::Result<RoundReport> Daemon::act(const std::function<core::Status()>& may_continue) {
+core::Result<RoundReport> Daemon::act(const std::function<core::Status()>& may_continue, RoundRequest asked) {
   PVEKIT_ASSIGN(auto snap, balance::read_snapshot(client_, config_, 4, &config_cache_, &node_status_).wrap("read cluster"));
   (void)metrics_.add("proxlb_guest_config_reads_total", {cluster_}, static_cast<double>(config_cache_.reads()));
   PVEKIT_ASSIGN(bool crs_rebalancing, leave_to_pve_crs(snap.state));
@@ -327,13 +332,14 @@ core::Result<RoundReport> Daemon::act(const std::function<core::Status()>& may_c
   RoundReport report{.spread_before = plan.spread_before, .spread_after = plan.spread_after,
                      .pve_crs_rebalancing = crs_rebalancing, .plan = balance::plan_json(plan),
                      .plan_text = plan_text(plan), .cluster = balance::status_json(snap, config_)};
+  report.state = std::make_shared<const balance::ClusterState>(snap.state);
   std::ostringstream cluster_text;
   balance::render_status(snap, config_, cluster_text);
   report.cluster_text = cluster_text.str();
   bool repairs = std::any_of(plan.moves.begin(), plan.moves.end(), [](const auto& m) { return is_repair(m.reason); });
   GateVerdict seen = gate_.observe(plan.balancing_needed);
   (void)metrics_.set("proxlb_hold_rounds", {cluster_}, gate_.needed_rounds());
-  PlanVerdict verdict = gate_.accept(plan.spread_before, plan.spread_after, repairs);
+  PlanVerdict verdict = gate_.accept(plan.spread_before, plan.spread_after, repairs, asked == RoundRequest::Balance);
   if (verdict == PlanVerdict::Skip || plan.moves.empty()) {
     report.verdict = seen == GateVerdict::Balanced  ? RoundVerdict::Balanced
                      : seen == GateVerdict::Holding ? RoundVerdict::Holding
@@ -359,9 +365,11 @@ core::Result<RoundReport> Daemon::act(const std::function<core::Status()>& may_c
     report.plan_text = plan_text(plan);
   }
   report.planned = plan.moves.size();
-  if (!config_.balancing.enable) {
+  if (!config_.balancing.enable || asked == RoundRequest::Plan) {
     report.verdict = RoundVerdict::DryRun;
-    report.summary = fmt::format("balancing.enable is false: {} migration(s) planned, none started", plan.moves.size());
+    report.summary = fmt::format("{}: {} migration(s) planned, none started",
+                                 config_.balancing.enable ? "a plan asked for" : "balancing.enable is false",
+                                 plan.moves.size());
     return report;
   }
   (void)metrics_.add("proxlb_migrations_planned_total", {cluster_}, static_cast<double>(plan.moves.size()));
@@ -373,8 +381,10 @@ core::Result<RoundReport> Daemon::act(const std::function<core::Status()>& may_c
     if (!*leader) return core::Error(core::ErrorCategory::Conflict, "no longer the leader: " + leadership_.describe());
     return core::ok();
   };
-  RoundProgress logged(metrics_, cluster_, log_prefix(config_));
+  RoundProgress logged(metrics_, cluster_, log_prefix(config_),
+                       [this](const core::Json& move) { publish("migration_started", move); });
   report.plan_id = balance::new_plan_id(client_.clock().now_unix());
+  publish("balance_started", {{"plan_id", report.plan_id}, {"moves", report.plan["moves"]}});
   balance::AuditingProgress progress(
       logged, audit_, {.plan_id = report.plan_id, .cluster = cluster_, .by = "daemon"}, client_.clock(),
       [this](const core::Json& record) {
@@ -464,7 +474,8 @@ core::Status run_loop(Daemon& daemon, core::Clock& clock, LoopControl& control) 
 
   // Sleeps until `wait` passed or a stop; a SIGHUP meanwhile reloads at once.
   auto wait_until_stop_or = [&](core::Clock::Duration wait) {
-    for (auto slept = core::Clock::Duration{0}; slept < wait && !control.stop && !refused; slept += 100ms) {
+    for (auto slept = core::Clock::Duration{0};
+         slept < wait && !control.stop && !refused && control.requested == RoundRequest::None; slept += 100ms) {
       if (control.reload) reload();
       clock.sleep_for(std::min<core::Clock::Duration>(100ms, wait - slept));
     }
@@ -492,11 +503,15 @@ core::Status run_loop(Daemon& daemon, core::Clock& clock, LoopControl& control) 
     if (refused) break;
     auto started = clock.monotonic();
     if (unverified) PVEKIT_TRY(verify_privileges());
+    const RoundRequest asked = control.requested.exchange(RoundRequest::None);
+    if (asked != RoundRequest::None) {
+      spdlog::info("round asked for from the dashboard: {}", asked == RoundRequest::Plan ? "plan only" : "balance now");
+    }
     auto report = unverified ? core::Result<RoundReport>(core::Error(*unverified).wrap("read the API token's privileges"))
                              : daemon.round([&]() -> core::Status {
                                  if (control.stop) return core::Error(core::ErrorCategory::Conflict, "shutting down");
                                  return core::ok();
-                               });
+                               }, asked);
     if (control.on_round) control.on_round(report);
     if (report) {
       spdlog::info("{}round: {}", prefix, report->summary);

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,6 +35,11 @@ enum class RoundVerdict {
 };
 std::string_view to_string(RoundVerdict verdict);
 
+// A round asked for out of schedule (the dashboard's actions): Plan makes a
+// plan and migrates nothing; Balance acts without waiting for service.hold
+// (the margin, leadership and the executor's checks still apply).
+enum class RoundRequest { None, Plan, Balance };
+
 struct RoundReport {
   RoundVerdict verdict = RoundVerdict::Balanced;
   std::string summary;  // one line for the log and the status
@@ -51,6 +57,9 @@ struct RoundReport {
   // this round (null / empty when the round read nothing).
   core::Json cluster = nullptr;
   std::string cluster_text;
+  // The cluster as read (null when the round read nothing): the dashboard's
+  // capacity view computes on it.
+  std::shared_ptr<const balance::ClusterState> state;
   bool leader = false;     // this daemon acted (or would have)
   std::string leadership;  // who acts, in words
   std::string gate;        // the hysteresis: how many rounds of imbalance of service.hold
@@ -68,7 +77,8 @@ class Daemon {
   // One round. `may_continue` is asked before every wave and migration,
   // after the leadership (the loop's shutdown check). Errors: the cluster
   // could not be read or has no quorum; the loop logs them and goes on.
-  core::Result<RoundReport> round(const std::function<core::Status()>& may_continue);
+  core::Result<RoundReport> round(const std::function<core::Status()>& may_continue,
+                                  RoundRequest asked = RoundRequest::None);
 
   // A reloaded config (SIGHUP): the gate keeps its count of imbalanced
   // rounds, so a reload does not restart the hold; the audit log is reopened
@@ -83,7 +93,7 @@ class Daemon {
   core::Status check_privileges();
 
  private:
-  core::Result<RoundReport> act(const std::function<core::Status()>& may_continue);
+  core::Result<RoundReport> act(const std::function<core::Status()>& may_continue, RoundRequest asked);
   void publish(const std::string& event, const core::Json& fields);
   void count_error(const core::Error& error);
   // Learns the cluster's name for the metrics' `cluster` label (once), so
@@ -133,6 +143,9 @@ struct LoopControl {
   // Overrides the schedule with a fixed interval (--interval).
   std::optional<std::chrono::milliseconds> interval;
   int max_rounds = 0;  // 0: until stopped (--rounds)
+  // A round asked for now (the dashboard): the wait ends at once. A request
+  // made during a round waits for its end: never two rounds at once.
+  std::atomic<RoundRequest> requested{RoundRequest::None};
 };
 
 // Rounds until control.stop: service.delay before the first, then on the

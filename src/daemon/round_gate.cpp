@@ -11,8 +11,8 @@ GateVerdict RoundGate::observe(bool balancing_needed) {
   return needed_rounds_ >= settings_.hold ? GateVerdict::Plan : GateVerdict::Holding;
 }
 
-PlanVerdict RoundGate::accept(double spread_before, double spread_after, bool has_repairs) const {
-  bool due = needed_rounds_ >= settings_.hold;
+PlanVerdict RoundGate::accept(double spread_before, double spread_after, bool has_repairs, bool hold_waived) const {
+  bool due = hold_waived ? needed_rounds_ > 0 : needed_rounds_ >= settings_.hold;
   if (due && spread_before - spread_after >= settings_.margin) return PlanVerdict::Execute;
   return has_repairs ? PlanVerdict::RepairsOnly : PlanVerdict::Skip;
 }

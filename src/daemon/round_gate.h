@@ -35,7 +35,9 @@ class RoundGate {
   // spread above balanciness or a threshold crossed).
   GateVerdict observe(bool balancing_needed);
   // The plan's spread before and after, and whether it repairs rules.
-  PlanVerdict accept(double spread_before, double spread_after, bool has_repairs) const;
+  // `hold_waived` (an admin's "balance now"): balancing needed this round is
+  // due at once; the margin still applies.
+  PlanVerdict accept(double spread_before, double spread_after, bool has_repairs, bool hold_waived = false) const;
   // A balancing plan ran: the next must wait `hold` rounds again, so the load
   // settles after the migrations before it is judged.
   void executed() { needed_rounds_ = 0; }

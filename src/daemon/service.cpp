@@ -15,6 +15,7 @@
 #include "core/files.h"
 #include "core/strings.h"
 #include "daemon/daemon.h"
+#include "daemon/dashboard_service.h"
 #include "daemon/endpoints.h"
 #include "daemon/etcd_election.h"
 #include "daemon/leadership.h"
@@ -107,15 +108,15 @@ core::Result<EtcdLeadership> start_etcd(const balance::BalanceConfig& config, co
   return etcd;
 }
 
-// The status API's bearer token: the file's content without surrounding
-// whitespace. Errors name the file, never its content.
-core::Result<std::string> read_status_token(const std::string& path) {
+// A bearer token (the status API's, the dashboard's): the file's content
+// without surrounding whitespace. Errors name the key and the file, never
+// the content.
+core::Result<std::string> read_token(const std::string& key, const std::string& path) {
   if (path.empty()) return std::string();
-  PVEKIT_ASSIGN(auto content, core::read_file(path).wrap("service.status_token_file"));
+  PVEKIT_ASSIGN(auto content, core::read_file(path).wrap(key));
   std::string token(core::trim(content));
   if (token.size() < 16) {
-    return core::Error(core::ErrorCategory::Config,
-                       "service.status_token_file " + path + ": the token must be at least 16 characters");
+    return core::Error(core::ErrorCategory::Config, key + " " + path + ": the token must be at least 16 characters");
   }
   return token;
 }
@@ -157,6 +158,11 @@ struct ClusterRun {
   HeartbeatClock clock;    // per cluster: one stuck loop must show in /healthz and the watchdog
   std::unique_ptr<pve::Transport> transport;
   std::unique_ptr<pve::Client> client;
+  // The dashboard's own connection (with service.dashboard.listen), on the
+  // system clock: its requests must not count as the loop's heartbeat, and
+  // it never waits behind the loop.
+  std::unique_ptr<pve::Transport> dashboard_transport;
+  std::unique_ptr<pve::Client> dashboard_client;
   SoleDaemon sole;
   std::optional<HaMasterLeadership> ha_master;
   EtcdLeadership etcd;
@@ -173,10 +179,14 @@ struct ClusterRun {
   std::jthread thread;
 };
 
-core::Status start_cluster(ClusterRun& run, const balance::BalanceConfig& config) {
+core::Status start_cluster(ClusterRun& run, const balance::BalanceConfig& config, core::Clock& system_clock) {
   PVEKIT_ASSIGN(auto client_options, pve::to_client_options(config.proxmox_api, core::read_file));
   PVEKIT_ASSIGN(run.transport, pve::make_transport(client_options));
   PVEKIT_ASSIGN(run.client, pve::Client::create(client_options, *run.transport, run.clock));
+  if (!config.service.dashboard.listen.empty()) {
+    PVEKIT_ASSIGN(run.dashboard_transport, pve::make_transport(client_options));
+    PVEKIT_ASSIGN(run.dashboard_client, pve::Client::create(client_options, *run.dashboard_transport, system_clock));
+  }
   const auto& mode = config.service.leader_election.mode;
   if (mode == "etcd") {
     PVEKIT_ASSIGN(run.etcd, start_etcd(config, run.clock));
@@ -239,7 +249,7 @@ core::Status run_service(balance::BalanceConfig config, const ServiceOptions& op
   std::vector<std::unique_ptr<ClusterRun>> runs;
   for (const auto& cluster : clusters) {
     runs.push_back(std::make_unique<ClusterRun>(system_clock, cluster.name));
-    PVEKIT_TRY(start_cluster(*runs.back(), cluster).wrap(cluster.name.empty() ? std::string("proxlb daemon")
+    PVEKIT_TRY(start_cluster(*runs.back(), cluster, system_clock).wrap(cluster.name.empty() ? std::string("proxlb daemon")
                                                                               : "cluster " + cluster.name));
   }
 
@@ -261,7 +271,7 @@ core::Status run_service(balance::BalanceConfig config, const ServiceOptions& op
     PVEKIT_ASSIGN(audit, balance::AuditLog::open(config.service.audit_log).wrap("service.audit_log"));
     spdlog::info("proxlb daemon: audit log {}", audit->path());
   }
-  PVEKIT_ASSIGN(std::string token, read_status_token(config.service.status_token_file));
+  PVEKIT_ASSIGN(std::string token, read_token("service.status_token_file", config.service.status_token_file));
 
   // The oldest heartbeat of the loops still running: one stuck loop is enough
   // for /healthz and the watchdog to say so.
@@ -307,20 +317,33 @@ core::Status run_service(balance::BalanceConfig config, const ServiceOptions& op
     unix_socket.start();
   }
 
+  std::unique_ptr<DashboardService> dashboard;
+  Serving dashboard_serving;  // declared after `dashboard`: stopped before it goes
+  if (const auto& d = config.service.dashboard; !d.listen.empty()) {
+    PVEKIT_ASSIGN(std::string dashboard_token, read_token("service.dashboard.token_file", d.token_file));
+    std::vector<DashboardService::Cluster> views;
+    for (auto& run : runs) views.push_back({run->board, run->control, *run->dashboard_client});
+    dashboard = std::make_unique<DashboardService>(d, std::move(dashboard_token), views, endpoints.audit_tail,
+                                                   system_clock, &webhooks);
+    PVEKIT_ASSIGN(dashboard_serving.server, dashboard->bind(d));
+    dashboard_serving.start();
+  }
+  EventSink* events = dashboard ? &dashboard->events() : static_cast<EventSink*>(&webhooks);
   SignalHandlers signals;
   Watchdog watchdog([&oldest_heartbeat] {
     return std::chrono::duration_cast<core::Clock::Duration>(std::chrono::duration<double>(oldest_heartbeat()));
   });
   for (size_t i = 0; i < runs.size(); ++i) {
     ClusterRun& run = *runs[i];
-    run.daemon = std::make_unique<Daemon>(*run.client, *run.leadership, metrics, clusters[i], audit.get(), &webhooks);
+    run.daemon = std::make_unique<Daemon>(*run.client, *run.leadership, metrics, clusters[i], audit.get(), events);
     LoopControl& control = run.control;
     control.on_start = [&run](const std::string& schedule, double period) {
       run.board.started(schedule, period, run.clock.now_unix());
     };
-    control.on_round = [&run](const core::Result<RoundReport>& round) {
+    control.on_round = [&run, &dashboard, i](const core::Result<RoundReport>& round) {
       if (!run.daemon->cluster().empty()) run.board.named(run.daemon->cluster());
       run.board.record(round, run.clock.now_unix());
+      if (dashboard) dashboard->record(i, round, run.daemon->config());
     };
     control.on_scheduled = [&run](double next) { run.board.scheduled(next); };
     control.interval = options.interval;

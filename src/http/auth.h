@@ -2,8 +2,10 @@
 // proxlb's status API over TCP.
 #pragma once
 
+#include <cstddef>
 #include <map>
 #include <string>
+#include <string_view>
 
 namespace pvekit::http {
 
@@ -11,5 +13,13 @@ namespace pvekit::http {
 // <token>". Constant time in the token's content: the comparison must not
 // tell how much of a guess was right. An empty token never matches.
 bool bearer_token_matches(const std::map<std::string, std::string>& headers, const std::string& token);
+
+// True when `given` equals `secret`, in time that does not depend on where
+// they differ. An empty secret never matches.
+bool secret_matches(std::string_view given, std::string_view secret);
+
+// `bytes` random bytes from OpenSSL's CSPRNG as lower-case hex: session ids
+// and CSRF tokens.
+std::string random_hex(std::size_t bytes);
 
 }  // namespace pvekit::http

@@ -25,6 +25,7 @@
 #include <boost/beast/core/span.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/span_body.hpp>
@@ -75,6 +76,7 @@ struct Context {
   Handler handler;
   net::thread_pool* workers = nullptr;
   std::atomic<size_t> connections{0};
+  std::atomic<size_t> streams{0};
 };
 
 // After an error answer the client may still be sending (a body over the
@@ -97,7 +99,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   explicit Session(Context& ctx, Args&&... stream_args) : ctx_(ctx), stream_(std::forward<Args>(stream_args)...) {
     ++ctx_.connections;
   }
-  ~Session() { --ctx_.connections; }
+  ~Session() {
+    --ctx_.connections;
+    if (stream_source_) --ctx_.streams;
+  }
 
   void start() {
     tcp_layer().expires_after(ctx_.limits.header_timeout);
@@ -210,6 +215,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   // `keep_alive`: false closes the connection after this response.
   void write(Response r, bool keep_alive) {
+    if (r.stream) {
+      if (ctx_.streams.fetch_add(1) < ctx_.limits.max_streams) return write_stream(std::move(r));
+      --ctx_.streams;
+      spdlog::debug("http: {} streams open (the limit): answering 503", ctx_.limits.max_streams);
+      r = Response{.status = 503, .reason = "Too many open event streams",
+                   .headers = {{"Retry-After", "10"}, {"Content-Type", "text/plain"}},
+                   .body = "too many open event streams; try again later\n"};
+    }
     keep_alive_ = keep_alive_ && keep_alive;
     body_ = r.shared_body ? std::move(r.shared_body) : std::make_shared<const std::string>(std::move(r.body));
     response_ = {};
@@ -231,6 +244,61 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       if (!self->keep_alive_) return self->close();
       self->wait_for_request();
     });
+  }
+
+  // A streamed response: the header, then chunks as the source has them,
+  // then the last chunk and the connection's end (a stream is its last
+  // response). Between polls no timer runs on the socket; each write has the
+  // write timeout, so a client that stops reading is dropped.
+  void write_stream(Response r) {
+    stream_source_ = std::move(r.stream);
+    stream_head_.emplace();
+    stream_head_->result(static_cast<unsigned>(r.status));
+    stream_head_->version(version_);
+    if (std::string reason = safe_reason(r.reason); !reason.empty()) stream_head_->reason(reason);
+    for (const auto& [name, value] : r.headers) stream_head_->insert(name, value);
+    stream_head_->chunked(true);
+    stream_head_->keep_alive(false);
+    keep_alive_ = false;
+    stream_serializer_.emplace(*stream_head_);
+    stream_timer_.emplace(stream_.get_executor());
+    tcp_layer().expires_after(ctx_.limits.write_timeout);
+    bhttp::async_write_header(stream_, *stream_serializer_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->drop("stream header", ec);
+      self->poll_stream();
+    });
+  }
+
+  void poll_stream() {
+    std::optional<std::string> chunk;
+    try {
+      chunk = stream_source_->poll();
+    } catch (const std::exception& e) {
+      spdlog::error("http: a response stream failed: {}", e.what());
+    }
+    if (!chunk) {
+      tcp_layer().expires_after(ctx_.limits.write_timeout);
+      net::async_write(stream_, bhttp::make_chunk_last(), [self = this->shared_from_this()](beast::error_code ec, size_t) {
+        if (ec) return self->drop("stream end", ec);
+        self->close();
+      });
+      return;
+    }
+    if (chunk->empty()) {
+      tcp_layer().expires_never();
+      stream_timer_->expires_after(ctx_.limits.stream_poll);
+      stream_timer_->async_wait([self = this->shared_from_this()](beast::error_code ec) {
+        if (!ec) self->poll_stream();
+      });
+      return;
+    }
+    stream_chunk_ = std::move(*chunk);
+    tcp_layer().expires_after(ctx_.limits.write_timeout);
+    net::async_write(stream_, bhttp::make_chunk(net::buffer(stream_chunk_)),
+                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec) return self->drop("stream chunk", ec);
+                       self->poll_stream();
+                     });
   }
 
   // A request that cannot be read: answered when the client can take an
@@ -287,6 +355,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bhttp::response<bhttp::span_body<const char>> response_;
   std::shared_ptr<const std::string> body_;  // what response_'s span points into
+  // A streamed response (Response::stream): counted in ctx_.streams while set.
+  std::shared_ptr<BodyStream> stream_source_;
+  std::optional<bhttp::response<bhttp::empty_body>> stream_head_;
+  std::optional<bhttp::response_serializer<bhttp::empty_body>> stream_serializer_;
+  std::optional<net::steady_timer> stream_timer_;
+  std::string stream_chunk_;  // the chunk being written
   bool keep_alive_ = true;
   unsigned version_ = 0;
   size_t drained_ = 0;

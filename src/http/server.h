@@ -34,6 +34,21 @@ struct Request {
   const std::string& header(const std::string& lower_case_name) const;
 };
 
+// A response body produced over time (server-sent events). The server sends
+// the header (chunked transfer encoding), then asks poll() on its I/O thread
+// every Limits::stream_poll after the last write has completed; a client that
+// does not take a chunk within write_timeout is disconnected, so a slow
+// reader holds no more than one chunk and never a worker. poll() must be
+// quick and must not block; it may be called from any I/O thread, one call at
+// a time.
+class BodyStream {
+ public:
+  virtual ~BodyStream() = default;
+  // The bytes ready now (empty: none yet), or nullopt when the body is
+  // complete (the server ends it and closes the connection).
+  virtual std::optional<std::string> poll() = 0;
+};
+
 struct Response {
   int status = 200;
   // Sent as the status line's reason phrase after safe_reason(); empty: the
@@ -43,6 +58,9 @@ struct Response {
   std::string body;
   // When set, sent instead of `body` without a copy (cached large bodies).
   std::shared_ptr<const std::string> shared_body;
+  // When set, the body is streamed from it instead (`body` is ignored), up to
+  // Limits::max_streams at once; over that the server answers 503.
+  std::shared_ptr<BodyStream> stream;
 };
 
 using Handler = std::function<Response(const Request&)>;
@@ -72,6 +90,10 @@ struct Limits {
   // Open connections; more are closed at accept. The server raises the
   // process's soft RLIMIT_NOFILE to its hard limit at bind() for them.
   std::size_t max_connections = 10'000;
+  // Streamed responses (BodyStream) open at once; more are answered 503.
+  std::size_t max_streams = 32;
+  // How often an open stream is polled for more bytes.
+  std::chrono::milliseconds stream_poll{200};
 };
 
 struct ServerOptions {

@@ -57,10 +57,6 @@ class SignalStopper {
   std::thread thread_;
 };
 
-bool is_loopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || core::starts_with(host, "127.");
-}
-
 // The bearer token for /_sim: the first line of the file, never logged.
 core::Result<std::string> read_admin_token(const std::string& path) {
   PVEKIT_ASSIGN(std::string text, core::read_file(path));
@@ -75,7 +71,7 @@ core::Result<std::string> read_admin_token(const std::string& path) {
 
 core::Status run_app(const AppOptions& o, std::ostream& out) {
   if (o.time_scale <= 0) return core::Error(core::ErrorCategory::Usage, "--time-scale must be positive");
-  if (!is_loopback(o.server.host) && !o.allow_remote_admin) {
+  if (!core::is_loopback_host(o.server.host) && !o.allow_remote_admin) {
     return core::Error(core::ErrorCategory::Usage,
                        "refusing to listen on " + o.server.host +
                            ": the /_sim/ admin interface (faults, time) would be reachable from other hosts; "

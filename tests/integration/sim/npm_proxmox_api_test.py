@@ -22,18 +22,20 @@ def arg(name):
     return sys.argv[sys.argv.index(name) + 1]
 
 
-def install(cache):
-    module = os.path.join(cache, "node_modules", "proxmox-api", "package.json")
+def install(cache, package=PACKAGE, env=None):
+    """npm installs `package` ("name@version") into `cache` unless it is
+    there; None, or why it could not (the caller skips)."""
+    module = os.path.join(cache, "node_modules", package.rsplit("@", 1)[0], "package.json")
     if os.path.exists(module):
         return None
     os.makedirs(cache, exist_ok=True)
     try:
-        r = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", cache, PACKAGE],
-                           capture_output=True, text=True, timeout=300)
+        r = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", cache, package],
+                           capture_output=True, text=True, timeout=300, env=env)
     except subprocess.TimeoutExpired:
-        return "npm install %s timed out (registry unreachable?)" % PACKAGE
+        return "npm install %s timed out (registry unreachable?)" % package
     if r.returncode != 0:
-        return "npm install %s failed (registry unreachable?): %s" % (PACKAGE, r.stderr.strip()[-300:])
+        return "npm install %s failed (registry unreachable?): %s" % (package, r.stderr.strip()[-300:])
     return None
 
 

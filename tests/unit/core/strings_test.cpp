@@ -102,5 +102,12 @@ TEST(Base64, RoundTripsEveryByteAndRefusesGarbage) {
 }
 
 
+TEST(LoopbackHost, LoopbackNamesAndAddressesOnly) {
+  for (const char* host : {"localhost", "LocalHost", "::1", "127.0.0.1", "127.1.2.3"}) EXPECT_TRUE(is_loopback_host(host)) << host;
+  for (const char* host : {"", "0.0.0.0", "10.0.0.1", "::", "127.evil.example", "localhost.evil.example", "[::1]"}) {
+    EXPECT_FALSE(is_loopback_host(host)) << host;
+  }
+}
+
 }  // namespace
 }  // namespace pvekit::core

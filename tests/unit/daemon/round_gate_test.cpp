@@ -42,6 +42,16 @@ TEST(RoundGate, RepairsDoNotWaitForHold) {
   EXPECT_EQ(gate.accept(40, 5, true), PlanVerdict::RepairsOnly);  // a big improvement still waits for hold
 }
 
+TEST(RoundGate, BalanceNowWaivesTheHoldButNotTheMargin) {
+  RoundGate gate({.hold = 3, .margin = 2});
+  EXPECT_EQ(gate.observe(true), GateVerdict::Holding);
+  EXPECT_EQ(gate.accept(40, 5, false), PlanVerdict::Skip);
+  EXPECT_EQ(gate.accept(40, 5, false, true), PlanVerdict::Execute);
+  EXPECT_EQ(gate.accept(40, 39, false, true), PlanVerdict::Skip);
+  EXPECT_EQ(gate.observe(false), GateVerdict::Balanced);
+  EXPECT_EQ(gate.accept(40, 5, false, true), PlanVerdict::Skip) << "nothing to balance";
+}
+
 TEST(RoundGate, HoldOfOneActsLikeProxLB) {
   RoundGate gate({.hold = 1, .margin = 0});
   EXPECT_EQ(gate.observe(true), GateVerdict::Plan);

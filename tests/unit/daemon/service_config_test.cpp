@@ -99,3 +99,53 @@ TEST(ServiceConfig, HostilePathsAreRefusedNamingTheKey) {
 
 }  // namespace
 }  // namespace pvekit::daemon
+
+namespace pvekit::daemon {
+namespace {
+
+TEST(ServiceConfig, TheDashboardIsOffByDefaultAndLoopbackNeedsNoTls) {
+  auto cfg = load("  hold: 3\n");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().to_string();
+  EXPECT_EQ(cfg->service.dashboard.listen, "");
+  EXPECT_EQ(cfg->service.dashboard.max_streams, 16);
+  for (const char* listen : {"127.0.0.1:8190", "[::1]:8190", "localhost:8190"}) {
+    cfg = load(std::string("  dashboard:\n    listen: \"") + listen + "\"\n    token_file: /etc/proxlb/dashboard.token\n");
+    ASSERT_TRUE(cfg.ok()) << listen << ": " << cfg.error().to_string();
+    EXPECT_EQ(cfg->service.dashboard.listen, listen);
+    EXPECT_EQ(cfg->service.dashboard.token_file, "/etc/proxlb/dashboard.token");
+  }
+}
+
+TEST(ServiceConfig, ARemoteDashboardNeedsTlsOrAnExplicitPlainHttp) {
+  auto plain = load("  dashboard:\n    listen: 0.0.0.0:8190\n");
+  ASSERT_FALSE(plain.ok());
+  EXPECT_NE(plain.error().to_string().find("service.dashboard.listen"), std::string::npos);
+  EXPECT_NE(plain.error().to_string().find("not a loopback address"), std::string::npos);
+  EXPECT_FALSE(load("  dashboard:\n    listen: \"127.evil.example:8190\"\n").ok()) << "a name, not 127.0.0.0/8";
+  EXPECT_TRUE(load("  dashboard:\n    listen: 0.0.0.0:8190\n    allow_plain_remote: true\n").ok());
+  EXPECT_TRUE(load("  dashboard:\n    listen: 0.0.0.0:8190\n    tls_cert_file: /etc/proxlb/c.pem\n"
+                   "    tls_key_file: /etc/proxlb/k.pem\n").ok());
+  auto half = load("  dashboard:\n    listen: 0.0.0.0:8190\n    tls_cert_file: /etc/proxlb/c.pem\n");
+  ASSERT_FALSE(half.ok());
+  EXPECT_NE(half.error().to_string().find("service.dashboard.tls_key_file"), std::string::npos);
+}
+
+TEST(ServiceConfig, HostileDashboardValuesAreRefusedNamingTheKey) {
+  struct Case {
+    const char* yaml;
+    const char* key;
+  };
+  for (const Case& c : {Case{"    token_file: ../token\n", "service.dashboard.token_file"},
+                        Case{"    token_file: /etc/../token\n", "service.dashboard.token_file"},
+                        Case{"    tls_key_file: \"/k\\n.pem\"\n    tls_cert_file: /c\n", "service.dashboard.tls_key_file"},
+                        Case{"    max_streams: 0\n", "service.dashboard.max_streams"},
+                        Case{"    listen: nonsense\n", "service.dashboard.listen"},
+                        Case{"    colour: red\n", "service.dashboard.colour"}}) {
+    auto cfg = load(std::string("  dashboard:\n") + c.yaml);
+    ASSERT_FALSE(cfg.ok()) << c.yaml;
+    EXPECT_NE(cfg.error().to_string().find(c.key), std::string::npos) << cfg.error().to_string();
+  }
+}
+
+}  // namespace
+}  // namespace pvekit::daemon

@@ -351,6 +351,103 @@ TEST_F(ServerTest, ConnectionsOverTheLimitAreClosed) {
   EXPECT_TRUE(second.closed_by_server());
 }
 
+// A stream that hands out `chunks` one per poll, with an empty poll (nothing
+// ready) before each, then ends (or stays open without data: `end` false).
+class ScriptedStream : public BodyStream {
+ public:
+  explicit ScriptedStream(std::vector<std::string> chunks, bool end = true) : chunks_(std::move(chunks)), end_(end) {}
+  std::optional<std::string> poll() override {
+    std::lock_guard lock(mutex_);
+    if (next_ == chunks_.size()) return end_ ? std::nullopt : std::optional<std::string>("");
+    if (idle_) {
+      idle_ = false;
+      return std::string();
+    }
+    idle_ = true;
+    return chunks_[next_++];
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::string> chunks_;
+  bool end_;
+  size_t next_ = 0;
+  bool idle_ = true;
+};
+
+// Reads until the server closes; returns everything received.
+std::string read_to_end(RawClient& c) {
+  std::string all;
+  char chunk[4096];
+  while (true) {
+    const ssize_t n = ::recv(c.fd(), chunk, sizeof chunk, 0);
+    if (n <= 0) return all;
+    all.append(chunk, static_cast<size_t>(n));
+  }
+}
+
+TEST_F(ServerTest, AStreamedBodyIsSentInChunksAsItComesThenEnds) {
+  start({.stream_poll = milliseconds(5)}, [](const Request&) {
+    return Response{.headers = {{"Content-Type", "text/event-stream"}},
+                    .stream = std::make_shared<ScriptedStream>(std::vector<std::string>{"data: a\n\n", "data: bc\n\n"})};
+  });
+  RawClient c(port_);
+  ASSERT_TRUE(c.send(get("/events")));
+  const std::string all = read_to_end(c);
+  EXPECT_EQ(all.substr(0, all.find("\r\n")), "HTTP/1.1 200 OK");
+  EXPECT_NE(all.find("Transfer-Encoding: chunked"), std::string::npos);
+  EXPECT_NE(all.find("Content-Type: text/event-stream"), std::string::npos);
+  EXPECT_NE(all.find("\r\n\r\n9\r\ndata: a\n\n\r\na\r\ndata: bc\n\n\r\n0\r\n\r\n"), std::string::npos) << all;
+}
+
+TEST_F(ServerTest, StreamsOverTheLimitAre503AndOthersAreStillServed) {
+  start({.max_streams = 1, .stream_poll = milliseconds(5)}, [](const Request& req) {
+    if (req.path != "/events") return Response{.body = "plain"};
+    return Response{.stream = std::make_shared<ScriptedStream>(std::vector<std::string>{}, false)};
+  });
+  RawClient first(port_);
+  ASSERT_TRUE(first.send(get("/events")));
+  std::string head;
+  char ch;
+  while (head.find("\r\n\r\n") == std::string::npos && ::recv(first.fd(), &ch, 1, 0) == 1) head += ch;
+  EXPECT_EQ(head.substr(0, head.find("\r\n")), "HTTP/1.1 200 OK");
+  RawClient second(port_);
+  ASSERT_TRUE(second.send(get("/events")));
+  EXPECT_EQ(second.read_response().status_line(), "HTTP/1.1 503 Too many open event streams");
+  RawClient third(port_);
+  ASSERT_TRUE(third.send(get("/")));
+  EXPECT_EQ(third.read_response().body, "plain");
+}
+
+TEST_F(ServerTest, AStreamToAClientThatStopsReadingIsDroppedAfterTheWriteTimeout) {
+  // 1 MiB chunks fill the socket buffers of a client that never reads.
+  start({.write_timeout = milliseconds(300), .max_streams = 1, .stream_poll = milliseconds(1)}, [](const Request& req) {
+    if (req.path != "/events") return Response{.body = "plain"};
+    std::vector<std::string> chunks(64, std::string(1 << 20, 'x'));
+    return Response{.stream = std::make_shared<ScriptedStream>(std::move(chunks), false)};
+  });
+  auto stuck = std::make_unique<RawClient>(port_);
+  ASSERT_TRUE(stuck->send(get("/events")));
+  // It holds the one slot (its header came), then reads no more.
+  std::string head;
+  char ch;
+  while (head.find("\r\n\r\n") == std::string::npos && ::recv(stuck->fd(), &ch, 1, 0) == 1) head += ch;
+  ASSERT_EQ(head.substr(0, 15), "HTTP/1.1 200 OK");
+  // Its slot is free again once the server gave up on it.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kClientWaitSeconds);
+  std::string status;
+  while (std::chrono::steady_clock::now() < deadline) {
+    RawClient probe(port_);
+    ASSERT_TRUE(probe.send(get("/events", "Connection: close\r\n")));
+    char buf[64] = {};
+    const ssize_t n = ::recv(probe.fd(), buf, sizeof buf - 1, 0);
+    status = std::string(buf, n > 0 ? static_cast<size_t>(n) : 0);
+    if (status.rfind("HTTP/1.1 200", 0) == 0) break;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  EXPECT_EQ(status.substr(0, 15), "HTTP/1.1 200 OK");
+}
+
 TEST(ServerTlsTest, ServesHttpsWithTheIdentitysCertificate) {
   auto identity = TlsIdentity::self_signed("127.0.0.1");
   ASSERT_TRUE(identity.ok()) << identity.error().to_string();
