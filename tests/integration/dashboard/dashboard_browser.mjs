@@ -1,29 +1,19 @@
 // Drives headless Chromium through proxlb's dashboard (see
 // dashboard_browser_test.py). usage: node dashboard_browser.mjs CACHE CHROMIUM
 // URL TOKEN ARTIFACTS NODE,NODE,...
-import { createRequire } from "module";
 import path from "path";
+import { checks, playwright, watchProblems } from "./browser_checks.mjs";
 
 const [cache, executablePath, url, token, artifacts, nodeList] = process.argv.slice(2);
-const require = createRequire(path.join(cache, "node_modules", "index.js"));
-const { chromium } = require("playwright-core");
-
-let failures = 0;
-function check(ok, what, detail = "") {
-  console.log((ok ? "ok: " : "FAIL: ") + what + (detail ? " (" + detail + ")" : ""));
-  if (!ok) failures++;
-}
+const { chromium } = playwright(cache);
+const check = checks.check.bind(checks);
 
 const browser = await chromium.launch({ executablePath, args: ["--no-sandbox"] });
 try {
   const page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
-  const problems = [];
-  page.on("pageerror", (e) => problems.push("page error: " + e.message));
   // The refusals this test provokes (401, 403) are logged by the browser as
   // failed loads; anything else (CSP violations, 404s, script errors) counts.
-  page.on("console", (m) => {
-    if (m.type() === "error" && !/status of 40[13] /.test(m.text())) problems.push("console: " + m.text());
-  });
+  const problems = watchProblems(page, /status of 40[13] /);
   await page.goto(url);
 
   // The overview shows every node of the scenario.
@@ -115,4 +105,4 @@ try {
 } finally {
   await browser.close();
 }
-process.exit(failures ? 1 : 0);
+process.exit(checks.failures ? 1 : 0);

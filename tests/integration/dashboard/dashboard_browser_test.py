@@ -80,19 +80,9 @@ def main():
                     "  dashboard:\n    listen: 127.0.0.1:0\n    token_file: %s\n"
                     % (sim.port, DEFAULT_SECRET, sim.fingerprint, os.path.join(tmp, "audit.jsonl"),
                        os.path.join(tmp, "status.sock"), token_file))
-        daemon = Daemon(config)
-        try:
-            url = re.search(r"dashboard on (http://127\.0\.0\.1:\d+/dashboard/)", daemon.expect("dashboard on ")).group(1)
-            daemon.expect("round: ")
-            r = subprocess.run(["node", script, cache, browser, url, TOKEN, artifacts, ",".join(NODES)],
-                               text=True, timeout=240)
-            if r.returncode != 0:
-                while not daemon.lines.empty():
-                    daemon.log.append(daemon.lines.get())
-                print("daemon log:\n" + "\n".join(daemon.log))
-                return r.returncode
-        finally:
-            daemon.stop()
+        code = drive(config, 1, lambda url: ["node", script, cache, browser, url, TOKEN, artifacts, ",".join(NODES)])
+        if code != 0:
+            return code
     code = two_clusters(cache, browser, artifacts)
     if code != 0:
         return code
@@ -115,20 +105,26 @@ def two_clusters(cache, browser, artifacts):
                     "service:\n  hold: 1000\n  listen: ''\n  audit_log: ''\n  status_socket: %s\n"
                     "  schedule:\n    interval: 600\n    format: minutes\n"
                     "  dashboard:\n    listen: 127.0.0.1:0\n" % os.path.join(tmp, "status.sock"))
-        daemon = Daemon(config)
-        try:
-            url = re.search(r"dashboard on (http://127\.0\.0\.1:\d+/dashboard/)", daemon.expect("dashboard on ")).group(1)
+        return drive(config, 2, lambda url: ["node", os.path.join(HERE, "dashboard_clusters.mjs"), cache, browser,
+                                             url, artifacts, "alpha=%d,beta=5" % len(NODES)])
+
+
+def drive(config, rounds, command):
+    """Runs a daemon on `config` until its first `rounds` rounds are done, then
+    the browser script command(url); prints the daemon's log if that fails."""
+    daemon = Daemon(config)
+    try:
+        url = re.search(r"dashboard on (http://127\.0\.0\.1:\d+/dashboard/)", daemon.expect("dashboard on ")).group(1)
+        for _ in range(rounds):
             daemon.expect("round: ")
-            daemon.expect("round: ")
-            r = subprocess.run(["node", os.path.join(HERE, "dashboard_clusters.mjs"), cache, browser, url, artifacts,
-                                "alpha=%d,beta=5" % len(NODES)], text=True, timeout=120)
-            if r.returncode != 0:
-                while not daemon.lines.empty():
-                    daemon.log.append(daemon.lines.get())
-                print("daemon log:\n" + "\n".join(daemon.log))
-            return r.returncode
-        finally:
-            daemon.stop()
+        r = subprocess.run(command(url), text=True, timeout=240)
+        if r.returncode != 0:
+            while not daemon.lines.empty():
+                daemon.log.append(daemon.lines.get())
+            print("daemon log:\n" + "\n".join(daemon.log))
+        return r.returncode
+    finally:
+        daemon.stop()
 
 
 if __name__ == "__main__":

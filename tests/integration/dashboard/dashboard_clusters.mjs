@@ -1,29 +1,21 @@
 // The dashboard of a daemon with two clusters (see dashboard_browser_test.py):
 // the switcher lists both, and each shows its own nodes.
 // usage: node dashboard_clusters.mjs CACHE CHROMIUM URL ARTIFACTS NAME=NODES,NAME=NODES
-import { createRequire } from "module";
 import path from "path";
+import { checks, playwright, watchProblems } from "./browser_checks.mjs";
 
 const [cache, executablePath, url, artifacts, clusterList] = process.argv.slice(2);
-const require = createRequire(path.join(cache, "node_modules", "index.js"));
-const { chromium } = require("playwright-core");
+const { chromium } = playwright(cache);
+const check = checks.check.bind(checks);
 const clusters = clusterList.split(",").map((c) => {
   const [name, nodes] = c.split("=");
   return { name, nodes: Number(nodes) };
 });
 
-let failures = 0;
-function check(ok, what, detail = "") {
-  console.log((ok ? "ok: " : "FAIL: ") + what + (detail ? " (" + detail + ")" : ""));
-  if (!ok) failures++;
-}
-
 const browser = await chromium.launch({ executablePath, args: ["--no-sandbox"] });
 try {
   const page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
-  const problems = [];
-  page.on("pageerror", (e) => problems.push("page error: " + e.message));
-  page.on("console", (m) => { if (m.type() === "error") problems.push("console: " + m.text()); });
+  const problems = watchProblems(page);
   await page.goto(url);
   await page.waitForSelector("#cluster-switch:not([hidden])", { timeout: 30000 });
   const options = await page.$$eval("#cluster-switch option", (o) => o.map((x) => x.value));
@@ -40,4 +32,4 @@ try {
 } finally {
   await browser.close();
 }
-process.exit(failures ? 1 : 0);
+process.exit(checks.failures ? 1 : 0);
