@@ -2,7 +2,8 @@
 """proxlb daemon against pvesim with load that changes while it runs (issue
 14): a short spike moves nothing, a lasting shift is balanced after
 service.hold rounds; SIGTERM mid-wave lets the running migration finish,
-starts no new one and exits 0; SIGHUP with a bad config keeps the old one."""
+starts no new one and exits 0; SIGHUP with a bad config keeps the old one;
+systemd's notify protocol and watchdog as a service manager sees them."""
 
 import os
 import queue
@@ -37,9 +38,9 @@ MIGRATIONS = ("qmigrate", "vzmigrate")
 class Daemon:
     """`proxlb daemon` as a child process whose log lines are read as they come."""
 
-    def __init__(self, config, *args, pre=()):
+    def __init__(self, config, *args, pre=(), env=None):
         self.proc = subprocess.Popen([PROXLB, "-c", config, "--log-level", "info", *pre, "daemon", *args],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
         self.lines = queue.Queue()
         self.log = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -100,11 +101,11 @@ class DaemonCase(unittest.TestCase):
                     "balancing:\n  method: memory\n  mode: used\n  balanciness: 5\n"
                     "service:\n%s%s" % (self.sim.port, DEFAULT_SECRET, self.sim.fingerprint, service, extra))
 
-    def daemon(self, *args, socket_path=None):
+    def daemon(self, *args, socket_path=None, env=None):
         """A daemon with a status socket of its own (several run at once)."""
         self.daemons_started = getattr(self, "daemons_started", 0) + 1
         d = Daemon(self.config, *args, pre=("--set", "service.status_socket=" +
-                                            (socket_path or self.socket_path(self.daemons_started))))
+                                            (socket_path or self.socket_path(self.daemons_started))), env=env)
         d.socket = socket_path or self.socket_path(self.daemons_started)
         self.addCleanup(d.stop)
         return d
@@ -212,6 +213,92 @@ class Signals(DaemonCase):
         d.expect("round: balanced:", timeout=60)  # hold 1: acts on the first imbalanced round
         d.proc.send_signal(signal.SIGTERM)
         self.assertEqual(d.proc.wait(timeout=120), 0)
+
+
+class NotifySocket:
+    """A service manager's end of systemd's notify protocol (sd_notify(3)):
+    a datagram socket whose messages are kept with their arrival time."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.sock.settimeout(0.1)
+        self.messages = []  # (monotonic time, line)
+        self.lock = threading.Lock()
+        self.running = True
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        while self.running:
+            try:
+                data = self.sock.recv(4096).decode()
+            except socket.timeout:
+                continue
+            with self.lock:
+                self.messages.extend((time.monotonic(), line) for line in data.split("\n") if line)
+
+    def close(self):
+        self.running = False
+        self.sock.close()
+
+    def since(self, start, prefix):
+        with self.lock:
+            return [t for t, line in self.messages if t >= start and line.startswith(prefix)]
+
+    def wait(self, prefix, start, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.since(start, prefix):
+                return
+            time.sleep(0.05)
+        with self.lock:
+            raise AssertionError("no %r within %d s; got %s" % (prefix, timeout, [m for _, m in self.messages]))
+
+
+class ServiceManager(DaemonCase):
+    """systemd's Type=notify with WatchdogSec as systemd speaks it (no systemd
+    runs here): READY=1 once the loop runs, STATUS= after each round,
+    WATCHDOG=1 every half WatchdogSec while the loop is alive and none while
+    it is stuck outside any wait, RELOADING=1 on SIGHUP and STOPPING=1 on
+    SIGTERM."""
+
+    WATCHDOG = 2.0  # seconds, as WATCHDOG_USEC
+
+    def test_ready_status_watchdog_reload_and_stop(self):
+        notify = NotifySocket(os.path.join(self.tmp.name, "notify.sock"))
+        self.addCleanup(notify.close)
+        env = dict(os.environ, NOTIFY_SOCKET=notify.sock.getsockname(), WATCHDOG_USEC=str(int(self.WATCHDOG * 1e6)))
+        start = time.monotonic()
+        d = self.daemon("--interval", "1", env=env)
+        notify.wait("READY=1", start)
+        d.expect("round: ")
+        notify.wait("STATUS=", start)
+        # Alive: a ping every half WatchdogSec.
+        alive = time.monotonic()
+        time.sleep(4 * self.WATCHDOG)
+        pings = notify.since(alive, "WATCHDOG=1")
+        self.assertGreaterEqual(len(pings), 6, "pings while alive: %d in %.0f s" % (len(pings), 4 * self.WATCHDOG))
+        # Stuck: every API request hangs 8 s, so the loop sits in one request
+        # (no clock wait) for longer than WatchdogSec; the pings stop, which
+        # is what makes systemd restart a hung daemon.
+        self.sim.admin("delay", ms="8000")
+        time.sleep(4)  # the next round's first request started within 1 s and hangs till 9 s
+        stuck = time.monotonic()
+        time.sleep(4)
+        self.assertEqual(notify.since(stuck, "WATCHDOG=1"), [], "pings while the loop hangs in a request")
+        self.sim.admin("reset")
+        recovered = time.monotonic()
+        d.expect("round: ", timeout=60)
+        notify.wait("WATCHDOG=1", recovered, timeout=30)
+        reload_at = time.monotonic()
+        d.proc.send_signal(signal.SIGHUP)
+        d.expect("config reloaded")
+        notify.wait("RELOADING=1", reload_at)
+        notify.wait("READY=1", reload_at)
+        stop_at = time.monotonic()
+        d.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(d.proc.wait(timeout=60), 0)
+        notify.wait("STOPPING=1", stop_at, timeout=5)
 
 
 class Endpoints(DaemonCase):
