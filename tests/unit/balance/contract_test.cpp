@@ -315,6 +315,69 @@ TEST(PlanContract, ASwapThatFitsInNeitherOrderParksOneGuest) {
   EXPECT_EQ(out.steps[2].reason, MoveReason::Balance);
 }
 
+TEST(PlanContract, AnOrderTheGreedyWavesMissIsFound) {
+  // Net moves in the search's order: 100 node2 -> node1, 101 node1 -> node2,
+  // 102 node2 -> node1 (103 stays). 100 fits first, and after it neither of
+  // the others does, with no third node to park on; 102, 101, 100 fits at
+  // every step.
+  ClusterState s;
+  s.nodes = {node("node1", 16), node("node2", 16)};
+  add(s, guest(100, "node2", 2));
+  add(s, guest(101, "node1", 10));
+  add(s, guest(102, "node2", 6));
+  add(s, guest(103, "node2", 4));
+  for (bool parallel : {false, true}) {
+    auto cfg = fixtures::test_config();
+    cfg.balancing.parallel = parallel;
+    cfg.balancing.parallel_jobs = 2;
+    auto c = Constraints::compile(s, cfg);
+    std::vector<detail::Step> steps = {{0, c.unit_of(0), 1, 0, MoveReason::Balance, 1.0, 0.1},
+                                       {1, c.unit_of(1), 0, 1, MoveReason::Balance, 1.0, 0.1},
+                                       {2, c.unit_of(2), 1, 0, MoveReason::Balance, 1.0, 0.1}};
+    auto out = detail::schedule(c, steps, cfg);
+    EXPECT_TRUE(out.dropped.empty()) << "parallel " << parallel;
+    ASSERT_EQ(out.steps.size(), 3u) << "parallel " << parallel;
+    EXPECT_EQ(out.steps[0].guest, 2u);
+    EXPECT_EQ(out.steps[1].guest, 1u);
+    EXPECT_EQ(out.steps[2].guest, 0u);
+    for (const auto& step : out.steps) EXPECT_NE(step.reason, MoveReason::Parking);
+    // Each move needs the one before it to have finished: one per wave.
+    EXPECT_EQ(out.waves.size(), 3u) << "parallel " << parallel;
+  }
+}
+
+TEST(PlanContract, AGuestParksWhereAnEarlierMoveWouldHaveTakenTheRoom) {
+  // Net moves 101 node1 -> node3, then a swap of 100 (node1 -> node2) and
+  // 102 (node2 -> node1) that fits in neither order. Taken greedily, 101
+  // fills node3 and nothing can park; parking 102 on node3 first works:
+  // 100 goes, 102 follows, and 101 still finds room on node3.
+  ClusterState s;
+  s.nodes = {node("node1", 20), node("node2", 16), node("node3", 16)};
+  add(s, guest(100, "node1", 12));
+  add(s, guest(101, "node1", 8));
+  add(s, guest(102, "node2", 12));
+  add(s, guest(103, "node3", 4));
+  auto cfg = fixtures::test_config();
+  auto c = Constraints::compile(s, cfg);
+  std::vector<detail::Step> steps = {{1, c.unit_of(1), 0, 2, MoveReason::Balance, 1.0, 0.1},
+                                     {0, c.unit_of(0), 0, 1, MoveReason::Balance, 1.0, 0.1},
+                                     {2, c.unit_of(2), 1, 0, MoveReason::Evacuate, 0.0, 0.0}};
+  auto out = detail::schedule(c, steps, cfg);
+  EXPECT_TRUE(out.dropped.empty());
+  ASSERT_EQ(out.steps.size(), 4u);
+  EXPECT_EQ(out.steps[0].guest, 2u);
+  EXPECT_EQ(out.steps[0].reason, MoveReason::Parking);
+  EXPECT_EQ(out.steps[0].to, 2);
+  EXPECT_GT(out.steps[0].cost, 0.0);
+  EXPECT_EQ(out.steps[1].guest, 0u);
+  EXPECT_EQ(out.steps[2].guest, 2u);
+  EXPECT_EQ(out.steps[2].from, 2);
+  EXPECT_EQ(out.steps[2].to, 0);
+  EXPECT_EQ(out.steps[2].reason, MoveReason::Evacuate);
+  EXPECT_EQ(out.steps[3].guest, 1u);
+  EXPECT_EQ(out.waves.size(), 4u);
+}
+
 TEST(PlanContract, NetMovesKeepTheRequiredReason) {
   ClusterState s = fixtures::empty_cluster(3);
   add(s, guest(100, "node1", 4));
