@@ -285,6 +285,25 @@ TEST(PlanContract, ARoundTripLeavesNoMove) {
   for (size_t v = 0; v < kViolations; ++v) EXPECT_FALSE(bad[v]) << kNames[v];
 }
 
+// A step of the search, for the waves to order: a balancing one gains 1.0
+// for a cost of 0.1, a required one neither.
+struct SearchStep {
+  size_t guest;
+  int from;
+  int to;
+  MoveReason reason = MoveReason::Balance;
+};
+
+detail::Schedule waves_of(const ClusterState& s, const BalanceConfig& cfg, const std::vector<SearchStep>& search) {
+  auto c = Constraints::compile(s, cfg);
+  std::vector<detail::Step> steps;
+  for (const SearchStep& m : search) {
+    const bool balance = m.reason == MoveReason::Balance;
+    steps.push_back({m.guest, c.unit_of(m.guest), m.from, m.to, m.reason, balance ? 1.0 : 0.0, balance ? 0.1 : 0.0});
+  }
+  return detail::schedule(c, steps, cfg);
+}
+
 TEST(PlanContract, ASwapThatFitsInNeitherOrderParksOneGuest) {
   // Net moves 100 node1 -> node2 and 101 node2 -> node1 (the search went
   // through node3): neither fits while the other is still there.
@@ -294,11 +313,7 @@ TEST(PlanContract, ASwapThatFitsInNeitherOrderParksOneGuest) {
   add(s, guest(101, "node2", 12));
   auto cfg = fixtures::test_config();
   cfg.balancing.parallel = true;
-  auto c = Constraints::compile(s, cfg);
-  std::vector<detail::Step> steps = {{0, c.unit_of(0), 0, 2, MoveReason::Balance, 1.0, 0.1},
-                                     {1, c.unit_of(1), 1, 0, MoveReason::Balance, 1.0, 0.1},
-                                     {0, c.unit_of(0), 2, 1, MoveReason::Balance, 1.0, 0.1}};
-  auto out = detail::schedule(c, steps, cfg);
+  auto out = waves_of(s, cfg, {{0, 0, 2}, {1, 1, 0}, {0, 2, 1}});
   EXPECT_TRUE(out.dropped.empty());
   ASSERT_EQ(out.steps.size(), 3u);
   // Park one on node3, move the other, then the parked one on to its node.
@@ -330,11 +345,7 @@ TEST(PlanContract, AnOrderTheGreedyWavesMissIsFound) {
     auto cfg = fixtures::test_config();
     cfg.balancing.parallel = parallel;
     cfg.balancing.parallel_jobs = 2;
-    auto c = Constraints::compile(s, cfg);
-    std::vector<detail::Step> steps = {{0, c.unit_of(0), 1, 0, MoveReason::Balance, 1.0, 0.1},
-                                       {1, c.unit_of(1), 0, 1, MoveReason::Balance, 1.0, 0.1},
-                                       {2, c.unit_of(2), 1, 0, MoveReason::Balance, 1.0, 0.1}};
-    auto out = detail::schedule(c, steps, cfg);
+    auto out = waves_of(s, cfg, {{0, 1, 0}, {1, 0, 1}, {2, 1, 0}});
     EXPECT_TRUE(out.dropped.empty()) << "parallel " << parallel;
     ASSERT_EQ(out.steps.size(), 3u) << "parallel " << parallel;
     EXPECT_EQ(out.steps[0].guest, 2u);
@@ -358,11 +369,7 @@ TEST(PlanContract, AGuestParksWhereAnEarlierMoveWouldHaveTakenTheRoom) {
   add(s, guest(102, "node2", 12));
   add(s, guest(103, "node3", 4));
   auto cfg = fixtures::test_config();
-  auto c = Constraints::compile(s, cfg);
-  std::vector<detail::Step> steps = {{1, c.unit_of(1), 0, 2, MoveReason::Balance, 1.0, 0.1},
-                                     {0, c.unit_of(0), 0, 1, MoveReason::Balance, 1.0, 0.1},
-                                     {2, c.unit_of(2), 1, 0, MoveReason::Evacuate, 0.0, 0.0}};
-  auto out = detail::schedule(c, steps, cfg);
+  auto out = waves_of(s, cfg, {{1, 0, 2}, {0, 0, 1}, {2, 1, 0, MoveReason::Evacuate}});
   EXPECT_TRUE(out.dropped.empty());
   ASSERT_EQ(out.steps.size(), 4u);
   EXPECT_EQ(out.steps[0].guest, 2u);
