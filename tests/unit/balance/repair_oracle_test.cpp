@@ -165,10 +165,9 @@ class RepairOracle {
 // blockers leave too, the unit's own place counts as free). Every one of
 // those 6 reaches a placement without violations, but no order of its moves
 // keeps capacity and anti-affinity at every step (the oracle checks the
-// final state only). The waves' order search (waves.cpp) tries every order
-// and every parking of a guest on a blocked move's target, and finds none
-// on each (checked 2026-12-07), because each is a swap with nowhere for
-// either side to wait:
+// final state only). The waves' order search (waves.cpp) finds none on
+// any of them (checked 2026-12-07), and none exists, parking or not: each
+// is a swap with nowhere for either side to wait:
 //  - seeds 93, 191, 324: two units of an anti-affinity group swap nodes;
 //    one side may run only on those two nodes (pins), the other side's
 //    other nodes hold a member of the group;
