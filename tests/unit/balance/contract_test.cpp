@@ -385,6 +385,27 @@ TEST(PlanContract, AGuestParksWhereAnEarlierMoveWouldHaveTakenTheRoom) {
   EXPECT_EQ(out.waves.size(), 4u);
 }
 
+TEST(PlanContract, MovesWithNoOrderAreLeftOutAndTheOthersKept) {
+  // A swap of two 12 GiB guests between two full 16 GiB nodes, with 3 GiB
+  // free on every other node, beside 39 small moves around those three
+  // nodes. No order or parking makes the swap, and the order search over
+  // the small moves' orders ends on its budget: the greedy waves stand.
+  ClusterState s;
+  for (int n = 1; n <= 5; ++n) s.nodes.push_back(node("node" + std::to_string(n), 16));
+  add(s, guest(100, "node1", 12));
+  add(s, guest(101, "node2", 12));
+  for (int i = 0; i < 39; ++i) add(s, guest(200 + i, "node" + std::to_string(3 + i % 3), 1));
+  std::vector<SearchStep> search = {{0, 0, 1}, {1, 1, 0}};
+  for (int i = 0; i < 39; ++i) search.push_back({static_cast<size_t>(2 + i), 2 + i % 3, 2 + (i + 1) % 3});
+  auto out = waves_of(s, fixtures::test_config(), search);
+  EXPECT_EQ(out.dropped.size(), 2u);
+  EXPECT_EQ(out.steps.size(), 39u);
+  for (const auto& step : out.steps) {
+    EXPECT_GE(step.guest, 2u);
+    EXPECT_NE(step.reason, MoveReason::Parking);
+  }
+}
+
 TEST(PlanContract, NetMovesKeepTheRequiredReason) {
   ClusterState s = fixtures::empty_cluster(3);
   add(s, guest(100, "node1", 4));
