@@ -218,10 +218,12 @@ std::vector<Step> net_moves(const Constraints& constraints, const std::vector<St
 // wave, capacity counts every incoming guest but no departure, anti-affinity
 // counts every member that was on a node at the wave's start, and no node
 // takes part in more than parallel_jobs migrations (one wave per move without
-// `parallel`), so any subset of a wave is safe. When no order exists, a guest
-// parks on a node with room first (MoveReason::Parking, costed) and moves on
-// later; each guest parks at most once. Moves that still cannot be ordered
-// are left out, in `dropped`.
+// `parallel`), so any subset of a wave is safe. Waves are built greedily;
+// when that leaves moves out, a bounded search looks for an order of the
+// moves one at a time. When no order exists, a guest parks on a node with
+// room first (MoveReason::Parking, costed) and moves on later; each guest
+// parks at most once. Moves that still cannot be ordered are left out, in
+// `dropped`.
 struct Schedule {
   std::vector<Step> steps;                  // execution order, parking moves included
   std::vector<std::vector<size_t>> waves;  // indices into steps

@@ -285,6 +285,25 @@ TEST(PlanContract, ARoundTripLeavesNoMove) {
   for (size_t v = 0; v < kViolations; ++v) EXPECT_FALSE(bad[v]) << kNames[v];
 }
 
+// A step of the search, for the waves to order: a balancing one gains 1.0
+// for a cost of 0.1, a required one neither.
+struct SearchStep {
+  size_t guest;
+  int from;
+  int to;
+  MoveReason reason = MoveReason::Balance;
+};
+
+detail::Schedule waves_of(const ClusterState& s, const BalanceConfig& cfg, const std::vector<SearchStep>& search) {
+  auto c = Constraints::compile(s, cfg);
+  std::vector<detail::Step> steps;
+  for (const SearchStep& m : search) {
+    const bool balance = m.reason == MoveReason::Balance;
+    steps.push_back({m.guest, c.unit_of(m.guest), m.from, m.to, m.reason, balance ? 1.0 : 0.0, balance ? 0.1 : 0.0});
+  }
+  return detail::schedule(c, steps, cfg);
+}
+
 TEST(PlanContract, ASwapThatFitsInNeitherOrderParksOneGuest) {
   // Net moves 100 node1 -> node2 and 101 node2 -> node1 (the search went
   // through node3): neither fits while the other is still there.
@@ -294,11 +313,7 @@ TEST(PlanContract, ASwapThatFitsInNeitherOrderParksOneGuest) {
   add(s, guest(101, "node2", 12));
   auto cfg = fixtures::test_config();
   cfg.balancing.parallel = true;
-  auto c = Constraints::compile(s, cfg);
-  std::vector<detail::Step> steps = {{0, c.unit_of(0), 0, 2, MoveReason::Balance, 1.0, 0.1},
-                                     {1, c.unit_of(1), 1, 0, MoveReason::Balance, 1.0, 0.1},
-                                     {0, c.unit_of(0), 2, 1, MoveReason::Balance, 1.0, 0.1}};
-  auto out = detail::schedule(c, steps, cfg);
+  auto out = waves_of(s, cfg, {{0, 0, 2}, {1, 1, 0}, {0, 2, 1}});
   EXPECT_TRUE(out.dropped.empty());
   ASSERT_EQ(out.steps.size(), 3u);
   // Park one on node3, move the other, then the parked one on to its node.
@@ -313,6 +328,82 @@ TEST(PlanContract, ASwapThatFitsInNeitherOrderParksOneGuest) {
   EXPECT_EQ(out.steps[2].from, 2);
   EXPECT_EQ(out.steps[2].to, static_cast<int>(other));
   EXPECT_EQ(out.steps[2].reason, MoveReason::Balance);
+}
+
+TEST(PlanContract, AnOrderTheGreedyWavesMissIsFound) {
+  // Net moves in the search's order: 100 node2 -> node1, 101 node1 -> node2,
+  // 102 node2 -> node1 (103 stays). 100 fits first, and after it neither of
+  // the others does, with no third node to park on; 102, 101, 100 fits at
+  // every step.
+  ClusterState s;
+  s.nodes = {node("node1", 16), node("node2", 16)};
+  add(s, guest(100, "node2", 2));
+  add(s, guest(101, "node1", 10));
+  add(s, guest(102, "node2", 6));
+  add(s, guest(103, "node2", 4));
+  for (bool parallel : {false, true}) {
+    auto cfg = fixtures::test_config();
+    cfg.balancing.parallel = parallel;
+    cfg.balancing.parallel_jobs = 2;
+    auto out = waves_of(s, cfg, {{0, 1, 0}, {1, 0, 1}, {2, 1, 0}});
+    EXPECT_TRUE(out.dropped.empty()) << "parallel " << parallel;
+    ASSERT_EQ(out.steps.size(), 3u) << "parallel " << parallel;
+    EXPECT_EQ(out.steps[0].guest, 2u);
+    EXPECT_EQ(out.steps[1].guest, 1u);
+    EXPECT_EQ(out.steps[2].guest, 0u);
+    for (const auto& step : out.steps) EXPECT_NE(step.reason, MoveReason::Parking);
+    // Each move needs the one before it to have finished: one per wave.
+    EXPECT_EQ(out.waves.size(), 3u) << "parallel " << parallel;
+  }
+}
+
+TEST(PlanContract, AGuestParksWhereAnEarlierMoveWouldHaveTakenTheRoom) {
+  // Net moves 101 node1 -> node3, then a swap of 100 (node1 -> node2) and
+  // 102 (node2 -> node1) that fits in neither order. Taken greedily, 101
+  // fills node3 and nothing can park; parking 102 on node3 first works:
+  // 100 goes, 102 follows, and 101 still finds room on node3.
+  ClusterState s;
+  s.nodes = {node("node1", 20), node("node2", 16), node("node3", 16)};
+  add(s, guest(100, "node1", 12));
+  add(s, guest(101, "node1", 8));
+  add(s, guest(102, "node2", 12));
+  add(s, guest(103, "node3", 4));
+  auto cfg = fixtures::test_config();
+  auto out = waves_of(s, cfg, {{1, 0, 2}, {0, 0, 1}, {2, 1, 0, MoveReason::Evacuate}});
+  EXPECT_TRUE(out.dropped.empty());
+  ASSERT_EQ(out.steps.size(), 4u);
+  EXPECT_EQ(out.steps[0].guest, 2u);
+  EXPECT_EQ(out.steps[0].reason, MoveReason::Parking);
+  EXPECT_EQ(out.steps[0].to, 2);
+  EXPECT_GT(out.steps[0].cost, 0.0);
+  EXPECT_EQ(out.steps[1].guest, 0u);
+  EXPECT_EQ(out.steps[2].guest, 2u);
+  EXPECT_EQ(out.steps[2].from, 2);
+  EXPECT_EQ(out.steps[2].to, 0);
+  EXPECT_EQ(out.steps[2].reason, MoveReason::Evacuate);
+  EXPECT_EQ(out.steps[3].guest, 1u);
+  EXPECT_EQ(out.waves.size(), 4u);
+}
+
+TEST(PlanContract, MovesWithNoOrderAreLeftOutAndTheOthersKept) {
+  // A swap of two 12 GiB guests between two full 16 GiB nodes, with 3 GiB
+  // free on every other node, beside 39 small moves around those three
+  // nodes. No order or parking makes the swap, and the order search over
+  // the small moves' orders ends on its budget: the greedy waves stand.
+  ClusterState s;
+  for (int n = 1; n <= 5; ++n) s.nodes.push_back(node("node" + std::to_string(n), 16));
+  add(s, guest(100, "node1", 12));
+  add(s, guest(101, "node2", 12));
+  for (int i = 0; i < 39; ++i) add(s, guest(200 + i, "node" + std::to_string(3 + i % 3), 1));
+  std::vector<SearchStep> search = {{0, 0, 1}, {1, 1, 0}};
+  for (int i = 0; i < 39; ++i) search.push_back({static_cast<size_t>(2 + i), 2 + i % 3, 2 + (i + 1) % 3});
+  auto out = waves_of(s, fixtures::test_config(), search);
+  EXPECT_EQ(out.dropped.size(), 2u);
+  EXPECT_EQ(out.steps.size(), 39u);
+  for (const auto& step : out.steps) {
+    EXPECT_GE(step.guest, 2u);
+    EXPECT_NE(step.reason, MoveReason::Parking);
+  }
 }
 
 TEST(PlanContract, NetMovesKeepTheRequiredReason) {

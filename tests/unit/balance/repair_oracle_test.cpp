@@ -165,9 +165,23 @@ class RepairOracle {
 // blockers leave too, the unit's own place counts as free). Every one of
 // those 6 reaches a placement without violations, but no order of its moves
 // keeps capacity and anti-affinity at every step (the oracle checks the
-// final state only): a swap between two full nodes with no third node
-// to park on, or an order the waves' greedy scheduling misses. No cluster
-// is left for want of room; a regression above either count fails.
+// final state only). The waves' order search (waves.cpp) finds none on
+// any of them (checked 2026-12-07), and none exists, parking or not: each
+// is a swap with nowhere for either side to wait:
+//  - seeds 93, 191, 324: two units of an anti-affinity group swap nodes;
+//    one side may run only on those two nodes (pins), the other side's
+//    other nodes hold a member of the group;
+//  - seed 148: a four-member group on four nodes, at most one per node,
+//    where two members swap while the other two hold the remaining nodes;
+//  - seeds 102, 200: two large guests swap between a full node and one with
+//    room only once the other left; one is pinned, and no other node has
+//    room for the other (200: 27.6 GiB against 14.4 GiB nodes).
+// On 93, 148, 191 and 324 every placement without violations needs that
+// swap (the pins fix both sides' final nodes and every node holds one unit
+// of the group), so no plan that keeps the rules at every step exists. 102
+// and 200 would take another final placement, one where smaller guests
+// leave the full node first: a search change, not an ordering one. No
+// cluster is left for want of room; a regression above either count fails.
 constexpr size_t kNoRoomTolerance = 0;
 constexpr size_t kNoOrderTolerance = 6;
 constexpr uint64_t kClusters = 400;
