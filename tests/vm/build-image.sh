@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds (once) the booted-Debian test VM of tests/vm: a Debian 12 root made
 # with debootstrap from the mirror of the host's apt sources, holding systemd,
-# podman, runc, crun and the libraries lxcri links, as an ext4 image plus the
-# kernel and initrd to boot it with qemu -kernel/-initrd.
+# podman, runc, crun and the libraries lxcri, proxlb and pvesim link, as an
+# ext4 image plus the kernel and initrd to boot it with qemu -kernel/-initrd.
 #
 #   tests/vm/build-image.sh [--print-dir]
 #
@@ -57,6 +57,7 @@ packages=(
   podman conmon runc crun netavark aardvark-dns iptables catatonit containerd apparmor
   busybox-static python3 procps util-linux iproute2
   libyaml-cpp0.7 libspdlog1.10 libfmt9 libseccomp2 libcap2 libsystemd0
+  libcurl4 libssl3
 )
 
 # The first `deb` source of the host serving $suite/main (deb822 or one-line).

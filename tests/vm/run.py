@@ -1,19 +1,22 @@
 #!/usr/bin/python3
 """Boots the cached Debian test VM (tests/vm/build-image.sh) and runs one
-command in it, with lxcri and the repository's tests/ passed in.
+command in it, with lxcri (or other programs of the build) and the
+repository's tests/ passed in.
 
     tests/vm/run.py --lxcri build/default/apps/lxcri/lxcri \\
         [--seccomp-agent build/default/tests/integration/lxcri/lxcri_seccomp_agent] \\
+        [--bin build/default/apps/proxlb/proxlb ...] \\
         [--timeout 900] [--boot-timeout 240] [--keep DIR] -- COMMAND...
 
 The inputs are copied into a staging dir first (the build tree may be rebuilt
 while the VM runs) and shared read-only over 9p (tag pvekit_in, /mnt/in in the
 guest):
 
-    opt/bin/lxcri, opt/bin/lxcri_seccomp_agent
+    opt/bin/lxcri, opt/bin/lxcri_seccomp_agent, opt/bin/<name of each --bin>
     opt/lib/pvekit/lxcri-systemd        (when the build tree has it: lxcri finds
                                          its helpers at <bindir>/../lib/pvekit)
     tests/                              (this repository's tests/)
+    packaging/systemd/                  (the units the .deb installs)
     guest-command                       (what the guest's test unit runs)
 
 In the guest, opt/ is copied to /opt/pvekit (a local disk, as an installed
@@ -143,27 +146,33 @@ def stage(a, staging):
     opt_lib = os.path.join(staging, "opt", "lib", "pvekit")
     os.makedirs(opt_bin)
     os.makedirs(opt_lib)
-    copy_stripped(a.lxcri, os.path.join(opt_bin, "lxcri"))
-    systemd_helper = helper_path(a.lxcri, "lxcri-systemd")
-    if os.path.exists(systemd_helper):
-        copy_stripped(systemd_helper, os.path.join(opt_lib, "lxcri-systemd"))
+    has_helper = False
+    if a.lxcri:
+        copy_stripped(a.lxcri, os.path.join(opt_bin, "lxcri"))
+        systemd_helper = helper_path(a.lxcri, "lxcri-systemd")
+        has_helper = os.path.exists(systemd_helper)
+        if has_helper:
+            copy_stripped(systemd_helper, os.path.join(opt_lib, "lxcri-systemd"))
     if a.seccomp_agent:
         shutil.copy2(a.seccomp_agent, os.path.join(opt_bin, "lxcri_seccomp_agent"))
+    for program in a.bin:
+        copy_stripped(program, os.path.join(opt_bin, os.path.basename(program)))
     shutil.copytree(os.path.join(REPO, "tests"), os.path.join(staging, "tests"),
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(os.path.join(REPO, "packaging", "systemd"), os.path.join(staging, "packaging", "systemd"))
     quoted = " ".join("'" + arg.replace("'", "'\\''") + "'" for arg in a.command)
     with open(os.path.join(staging, "guest-command"), "w") as f:
         f.write("set -e\n"
                 "mkdir -p %(opt)s && cp -a /mnt/in/opt/. %(opt)s/\n"
                 "export PATH=%(opt)s/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PVEKIT_VM=1\n"
-                "export PVEKIT_LXCRI=%(opt)s/bin/lxcri PVEKIT_SECCOMP_AGENT=%(agent)s\n"
+                "export PVEKIT_LXCRI=%(lxcri)s PVEKIT_SECCOMP_AGENT=%(agent)s\n"
                 "echo \"pvekit-vm: inputs copied $(cut -d' ' -f1 /proc/uptime) s after boot;"
                 " lxcri helpers: $(ls %(opt)s/lib/pvekit/ 2>/dev/null | tr '\\n' ' ')\"\n"
                 "cd /mnt/in/tests\n"
                 "exec %(cmd)s\n"
-                % {"opt": GUEST_OPT, "cmd": quoted,
+                % {"opt": GUEST_OPT, "cmd": quoted, "lxcri": GUEST_OPT + "/bin/lxcri" if a.lxcri else "",
                    "agent": GUEST_OPT + "/bin/lxcri_seccomp_agent" if a.seccomp_agent else ""})
-    return bool(os.path.exists(systemd_helper))
+    return has_helper
 
 
 def qemu_command(qemu, image, staging, out, console, test_log):
@@ -265,8 +274,10 @@ def boot(cmd, work, timeout, boot_timeout):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--lxcri", required=True, help="the lxcri binary to test")
+    ap.add_argument("--lxcri", help="the lxcri binary to test")
     ap.add_argument("--seccomp-agent", help="the lxcri_seccomp_agent test helper")
+    ap.add_argument("--bin", action="append", default=[],
+                    help="another program to pass in, as /opt/pvekit/bin/<its name> (repeatable)")
     ap.add_argument("--timeout", type=float, default=900, help="seconds before qemu is killed, over all boot attempts (default 900)")
     ap.add_argument("--boot-timeout", type=float, default=240,
                     help="seconds for the guest to reach its test unit before the boot counts as hung "
@@ -275,9 +286,11 @@ def main():
     ap.add_argument("command", nargs="+", help="the command to run in the guest (after --)")
     a = ap.parse_args()
 
-    for path in filter(None, (a.lxcri, a.seccomp_agent)):
+    if not a.lxcri and not a.bin:
+        ap.error("nothing to test: give --lxcri or --bin")
+    for path in filter(None, (a.lxcri, a.seccomp_agent, *a.bin)):
         if not os.access(path, os.X_OK):
-            log("FAILED: %s is not an executable (build the lxcri and lxcri_seccomp_agent targets)" % path)
+            log("FAILED: %s is not an executable (build its target)" % path)
             return 1
     qemu = ensure_qemu()
     image = image_dir()
@@ -304,7 +317,7 @@ def main():
         deadline = time.time() + a.timeout
         for attempt in range(1, BOOT_ATTEMPTS + 1):
             log("booting %s (%s; lxcri-systemd %s)" % (image, "kvm" if "kvm" in cmd else "software emulation",
-                                                      "passed" if has_helper else "not built"))
+                                                      "passed" if has_helper else "not passed"))
             exited, seconds, cpu, seen = boot(cmd, work, deadline - time.time(), a.boot_timeout)
             if BOOT_MARK in seen or attempt == BOOT_ATTEMPTS or time.time() >= deadline:
                 break
