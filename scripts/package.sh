@@ -64,6 +64,43 @@ done
 # Debian policy: man pages compressed with gzip -9n.
 find "$root/usr/share/man" -type f -name '*.[1-9]' -exec gzip -9n {} +
 
+# The compiler's version string (.comment) is not needed at run time; dh_strip
+# drops it too. The tree's objcopy, which knows the binaries' architecture.
+objcopy=$(sed -n 's/^CMAKE_OBJCOPY:FILEPATH=//p' "$build/CMakeCache.txt")
+[ -x "$objcopy" ] || die "no objcopy in $build/CMakeCache.txt (CMAKE_OBJCOPY)"
+for binary in usr/bin/lxcri usr/bin/proxlb usr/bin/pvesim $helpers; do
+  "$objcopy" --remove-section=.comment "$root/$binary" || die "objcopy could not strip .comment from /$binary"
+done
+
+# The changelog's first entry is the package's version and maintainer: the
+# one place both are written down.
+changelog=$src/packaging/debian/changelog
+changelog_version=$(sed -n '1s/^pvekit (\([^)]*\)).*/\1/p' "$changelog")
+[ "$changelog_version" = "$version" ] ||
+  die "packaging/debian/changelog starts with version '$changelog_version', CMake's project version is $version: add a changelog entry"
+maintainer=$(sed -n '0,/^ -- /s/^ -- \(.*>\)  .*/\1/p' "$changelog")
+[ -n "$maintainer" ] || die "packaging/debian/changelog: no ' -- Name <address>  date' line"
+doc=$root/usr/share/doc/pvekit
+install -d "$doc" "$root/usr/share/lintian/overrides"
+gzip -9n <"$changelog" >"$doc/changelog.gz"
+install -m 0644 "$src/packaging/debian/copyright" "$doc/copyright"
+install -m 0644 "$src/packaging/debian/lintian-overrides" "$root/usr/share/lintian/overrides/pvekit"
+
+# Debian policy 7.8: a package that links static archives names their sources
+# in Built-Using, so that their source stays available for its licence.
+static_archives=$(sed -n 's/^PVEKIT_\(LIBCAP\|LIBSECCOMP\|YAML_CPP\)_ARCHIVE:FILEPATH=//p' "$build/CMakeCache.txt")
+compiler=$(sed -n 's/^CMAKE_CXX_COMPILER:\(FILE\)\?PATH=//p' "$build/CMakeCache.txt")
+for archive in libc.a libstdc++.a libgcc.a; do
+  static_archives+=" $(readlink -f "$("$compiler" -print-file-name=$archive)")"
+done
+built_using_sources=()
+for archive in $static_archives; do
+  owner=$(dpkg -S "$archive" 2>/dev/null | head -n 1 | sed 's/: .*//') || true
+  [ -n "$owner" ] || die "no Debian package owns $archive (linked statically)"
+  built_using_sources+=("$(dpkg-query -W -f='${source:Package} (= ${source:Version})' "$owner")")
+done
+built_using=$(printf '%s\n' "${built_using_sources[@]}" | sort -u | paste -sd, | sed 's/,/, /g')
+
 mkdir -p "$root/DEBIAN"
 printf 'Source: pvekit\n\nPackage: pvekit\nArchitecture: any\n' >"$work/debian/control"
 depends=$(cd "$work" && dpkg-shlibdeps -O debian/pvekit/usr/bin/* $(printf 'debian/pvekit/%s ' $helpers) 2>"$work/shlibdeps.log" |
@@ -75,9 +112,10 @@ cat >"$root/DEBIAN/control" <<EOF
 Package: pvekit
 Version: $version
 Architecture: $arch
-Maintainer: pvekit developers <pvekit@localhost>
+Maintainer: $maintainer
 Installed-Size: $installed_size
 Depends: $depends
+Built-Using: $built_using
 Suggests: podman | containerd
 Section: admin
 Priority: optional
@@ -93,19 +131,24 @@ Description: Proxmox VE toolkit: OCI runtime, load balancer, API simulator
 EOF
 
 (cd "$root" && find etc -type f | sed 's|^|/|' | sort) >"$root/DEBIAN/conffiles"
+# dpkg --verify checks files against md5sums; conffiles have their own sums.
+(cd "$root" && find . -type f ! -path './DEBIAN/*' ! -path './etc/*' -printf '%P\0' | LC_ALL=C sort -z |
+  xargs -0 md5sum) >"$root/DEBIAN/md5sums"
 
 units="pvesim.service proxlb.service"
 # Maintainer scripts never start or enable a service: the admin does, after
 # writing the config. Under `dpkg --root` (DPKG_ROOT set) they leave the
-# running system alone.
-cat >"$root/DEBIAN/postinst" <<'EOF'
+# running system alone. Units are restarted and stopped through
+# deb-systemd-invoke (init-system-helpers, essential), which honours
+# policy-rc.d in chroots and image builds.
+cat >"$root/DEBIAN/postinst" <<EOF
 #!/bin/sh
 set -e
-if [ "$1" = configure ] && [ -z "${DPKG_ROOT:-}" ] && [ -d /run/systemd/system ]; then
+if [ "\$1" = configure ] && [ -z "\${DPKG_ROOT:-}" ] && [ -d /run/systemd/system ]; then
   systemctl --system daemon-reload >/dev/null || true
   # On upgrade, a pvesim or proxlb the admin started runs the new binary; a stopped one stays stopped.
-  if [ -n "$2" ]; then
-    systemctl try-restart pvesim.service proxlb.service >/dev/null || true
+  if [ -n "\$2" ]; then
+    deb-systemd-invoke try-restart $units >/dev/null || true
   fi
 fi
 EOF
@@ -113,7 +156,7 @@ cat >"$root/DEBIAN/prerm" <<EOF
 #!/bin/sh
 set -e
 if [ "\$1" = remove ] && [ -z "\${DPKG_ROOT:-}" ] && [ -d /run/systemd/system ]; then
-  systemctl stop $units >/dev/null 2>&1 || true
+  deb-systemd-invoke stop $units >/dev/null 2>&1 || true
 fi
 EOF
 cat >"$root/DEBIAN/postrm" <<'EOF'
@@ -122,8 +165,7 @@ set -e
 if [ "$1" = purge ]; then
   # Links left by `systemctl enable`, which the admin may have run.
   rm -f "${DPKG_ROOT:-}/etc/systemd/system/multi-user.target.wants/pvesim.service" \
-        "${DPKG_ROOT:-}/etc/systemd/system/multi-user.target.wants/proxlb.service" \
-        "${DPKG_ROOT:-}/etc/systemd/system/timers.target.wants/proxlb.timer"
+        "${DPKG_ROOT:-}/etc/systemd/system/multi-user.target.wants/proxlb.service"
 fi
 if { [ "$1" = remove ] || [ "$1" = purge ]; } && [ -z "${DPKG_ROOT:-}" ] && [ -d /run/systemd/system ]; then
   systemctl --system daemon-reload >/dev/null || true

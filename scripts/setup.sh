@@ -18,7 +18,7 @@ test_peers=(
   python3 python3-proxmoxer python3-yaml python3-requests
   wrk openssl curl procps iproute2 tmux
   runc podman containerd busybox-static uidmap man-db
-  btrfs-progs criu glpk-utils hyperfine etcd-server prometheus
+  btrfs-progs criu glpk-utils hyperfine etcd-server prometheus lintian
   qemu-system-x86 qemu-utils debootstrap
   chromium
 )

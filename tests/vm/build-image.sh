@@ -26,7 +26,8 @@ set -euo pipefail
 SKIP=77
 script_path="$(readlink -f "$0")"
 cache="${PVEKIT_VM_CACHE:-$HOME/.cache/pvekit/vm}"
-key="$(sha256sum "$script_path" | cut -c1-16)"
+# The image depends on this script and on how it finds the mirror.
+key="$(cat "$script_path" "$(dirname "$script_path")/debian_mirror.py" | sha256sum | cut -c1-16)"
 image_dir="$cache/$key"
 log="$cache/$key.log"
 print_dir=0
@@ -62,29 +63,7 @@ packages=(
 
 # The first `deb` source of the host serving $suite/main (deb822 or one-line).
 host_mirror() {
-  /usr/bin/python3 - "$suite" <<'EOF'
-import glob, sys
-suite = sys.argv[1]
-for path in sorted(glob.glob("/etc/apt/sources.list.d/*.sources")):
-    for stanza in open(path).read().split("\n\n"):
-        fields = {}
-        for line in stanza.splitlines():
-            if ":" in line and not line.startswith(("#", " ")):
-                k, v = line.split(":", 1)
-                fields[k.strip().lower()] = v.split()
-        if ("deb" in fields.get("types", []) and suite in fields.get("suites", [])
-                and "main" in fields.get("components", []) and fields.get("uris")):
-            print(fields["uris"][0]); sys.exit(0)
-for path in ["/etc/apt/sources.list"] + sorted(glob.glob("/etc/apt/sources.list.d/*.list")):
-    try:
-        lines = open(path).read().splitlines()
-    except OSError:
-        continue
-    for line in lines:
-        words = [w for w in line.split() if not w.startswith("[")] if not line.startswith("#") else []
-        if len(words) >= 4 and words[0] == "deb" and words[2] == suite and "main" in words[3:]:
-            print(words[1]); sys.exit(0)
-EOF
+  /usr/bin/python3 "$(dirname "$script_path")/debian_mirror.py" "$suite" || true
 }
 
 need_tools() {

@@ -181,9 +181,14 @@ def scenario_symlink_targets(env):
         remove_host_paths(host_paths_named(env, name, extra))
 
 
+# The racer dies with the test (PR_SET_PDEATHSIG): a test runner killed
+# with SIGKILL must not leave it spinning.
 RACER = """
-import ctypes, os, sys
+import ctypes, os, signal, sys
 libc = ctypes.CDLL(None, use_errno=True)
+libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+if os.getppid() != int(sys.argv[3]):
+    sys.exit("the test exited before the racer started")
 a, b = os.fsencode(sys.argv[1]), os.fsencode(sys.argv[2])
 while libc.renameat2(-100, a, -100, b, 2) == 0:  # AT_FDCWD, RENAME_EXCHANGE
     pass
@@ -223,7 +228,8 @@ def scenario_symlink_race(env):
                 shutil.rmtree(path)
         os.makedirs(race)
         os.symlink(target, alt)
-        racer = subprocess.Popen(["/usr/bin/python3", "-c", RACER, race, alt], stderr=subprocess.PIPE)
+        racer = subprocess.Popen(["/usr/bin/python3", "-c", RACER, race, alt, str(os.getpid())],
+                                 stderr=subprocess.PIPE)
         try:
             time.sleep(0.1)
             for _ in range(15):
