@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the pvekit OCI image (proxlb and pvesim) from the programs of a build
 # tree, with podman and no registry: nothing is pulled, the image starts from
-# `scratch`.
+# `scratch`. Run as root (the image's files have owners).
 #
 #   PVEKIT_BUILD_DIR=DIR scripts/image.sh   the build tree (default build/package, which
 #                                           scripts/package.sh builds); nothing is compiled
@@ -88,18 +88,25 @@ root:x:0:
 pvekit:x:65532:
 GROUP
 printf 'passwd: files\ngroup: files\nhosts: files dns\n' >"$rootfs/etc/nsswitch.conf"
-# The daemon's default status socket and audit log directories, writable by
-# its user when the root file system is (a read-only one needs volumes there:
-# docs/packaging.md, "Container image").
+# The daemon's default status socket and audit log directories, owned by its
+# user, so they work as they are on a writable root (a read-only one needs
+# volumes there: docs/packaging.md, "Container image").
 mkdir -p "$rootfs/run/proxlb" "$rootfs/var/log/proxlb" "$rootfs/etc/proxlb"
 chmod 0755 "$rootfs/run/proxlb"
 chmod 0750 "$rootfs/var/log/proxlb"
+chown 65532:65532 "$rootfs/run/proxlb" "$rootfs/var/log/proxlb" ||
+  die "cannot give /run/proxlb and /var/log/proxlb to uid 65532 (run as root)"
 
 cp "$src/packaging/container/Containerfile" "$work/context/Containerfile"
 revision=$(git -C "$src" rev-parse HEAD 2>/dev/null || echo unknown)
-# The commit's time as the image's creation time: the same tree gives the same labels.
+# The commit's time as the image's creation time and every file's: the same
+# tree gives the same layer.
 created_epoch=$(git -C "$src" log -1 --format=%ct 2>/dev/null || date +%s)
 created=$(date -u -d "@$created_epoch" +%Y-%m-%dT%H:%M:%SZ)
+# ADD of a tar keeps its owners (COPY would make every file root's).
+tar -C "$rootfs" --sort=name --numeric-owner --mtime="@$created_epoch" -cf "$work/context/rootfs.tar" . ||
+  die "cannot pack the root file system"
+rm -rf "$rootfs"
 podman build --quiet --pull=never --network=none --timestamp "$created_epoch" \
   --file "$work/context/Containerfile" --tag "$tag" \
   --label "org.opencontainers.image.title=pvekit" \

@@ -86,7 +86,7 @@ class Image:
     def command(self, *args, runtime, detach):
         split = args.index("--image--")
         base = [PODMAN] + (["--runtime", runtime] if runtime else [])
-        return base + ["run", "-d" if detach else "--rm", *ULIMITS, *args[:split], self.tag, *args[split + 1:]]
+        return base + ["run", "-d" if detach else "--rm", "--pull=never", *ULIMITS, *args[:split], self.tag, *args[split + 1:]]
 
     def remove(self):
         for name in self.containers:

@@ -220,9 +220,10 @@ class Replicas(unittest.TestCase):
                                 "--listen-client-urls", "http://0.0.0.0:2379",
                                 "--advertise-client-urls", "http://127.0.0.1:2379")
         scenario = self.file("scenario.yaml", open(arg("--scenario")).read())
+        # On the podman network only: its admin interface (to shift load) needs no token there.
         sim = self.image.start("pvesim", "-v", "%s:/scenario.yaml:ro" % scenario, "--entrypoint", "/usr/bin/pvesim",
-                               "--image--", "--host", "0.0.0.0", "--port", "8006", "--time-scale", "60",
-                               "--scenario", "/scenario.yaml")
+                               "--image--", "--host", "0.0.0.0", "--allow-remote-admin", "--port", "8006",
+                               "--time-scale", "60", "--scenario", "/scenario.yaml")
         etcd_url = "http://%s:2379" % container_ip(etcd)
         fingerprint = None
         deadline = time.time() + 30
@@ -254,8 +255,10 @@ class Replicas(unittest.TestCase):
                 args += ["-v", "%s:%s/proxlb.yaml:ro" % (config, m["mountPath"])]
             elif "secret" in volume:
                 args += ["-v", "%s:%s:ro" % (token, token_path())]
-            else:  # emptyDir
-                args += ["--tmpfs", "%s:rw,size=64m,mode=0777" % m["mountPath"]]
+            else:  # an emptyDir: a host directory, empty, mode 0777, as the kubelet makes it
+                empty = tempfile.mkdtemp(dir=self.tmp)
+                os.chmod(empty, 0o777)
+                args += ["-v", "%s:%s" % (empty, m["mountPath"])]
         # Rounds every second instead of every 10 minutes: the test's only change to the command.
         return args + ["--image--", *CONTAINER["args"], "--interval", "1"]
 
