@@ -34,7 +34,7 @@ import yaml
 HERE = os.path.dirname(os.path.abspath(__file__))
 for d in ("sim", "proxlb", "container"):
     sys.path.insert(0, os.path.join(HERE, "..", d))
-from pvesim_harness import DEFAULT_SECRET  # noqa: E402
+from pvesim_harness import DEFAULT_SECRET, Pvesim  # noqa: E402
 from daemon_test import DaemonCase, LeaderElection  # noqa: E402
 from podman_image import UID, Image, arg, container_ip, container_pid, podman, why_podman_cannot_run  # noqa: E402
 
@@ -152,6 +152,7 @@ def probe_targets():
 
 
 class Probes(DaemonCase):
+    ETCD = ETCD
     start_etcd = LeaderElection.start_etcd
 
     def test_probes_and_metrics_answer_where_the_manifests_point(self):
@@ -219,7 +220,8 @@ class Replicas(unittest.TestCase):
                                 "--entrypoint", "/usr/local/bin/etcd", "--image--", "--data-dir", "/data",
                                 "--listen-client-urls", "http://0.0.0.0:2379",
                                 "--advertise-client-urls", "http://127.0.0.1:2379")
-        scenario = self.file("scenario.yaml", open(arg("--scenario")).read())
+        with open(arg("--scenario")) as f:
+            scenario = self.file("scenario.yaml", f.read())
         # On the podman network only: its admin interface (to shift load) needs no token there.
         sim = self.image.start("pvesim", "-v", "%s:/scenario.yaml:ro" % scenario, "--entrypoint", "/usr/bin/pvesim",
                                "--image--", "--host", "0.0.0.0", "--allow-remote-admin", "--port", "8006",
@@ -286,8 +288,7 @@ class Replicas(unittest.TestCase):
 
     def shift_load(self, mem):
         for vmid in (101, 102, 103, 104):
-            r = requests.post(self.sim_root + "/_sim/guest/%d/load" % vmid, data={"mem": mem}, verify=False,
-                              timeout=10)
+            r = Pvesim.session().post(self.sim_root + "/_sim/guest/%d/load" % vmid, data={"mem": mem}, timeout=10)
             r.raise_for_status()
 
     def test_exactly_one_replica_acts_and_the_other_takes_over(self):
