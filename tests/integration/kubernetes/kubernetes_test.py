@@ -27,8 +27,10 @@ import sys
 import tempfile
 import time
 import unittest
+import warnings
 
 import requests
+import urllib3
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -196,6 +198,7 @@ class Replicas(unittest.TestCase):
     """The Deployment's replicas, etcd and pvesim as podman containers of one bridge network."""
 
     def setUp(self):
+        warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
         why = why_podman_cannot_run()
         if why:
             self.skipTest(why)
@@ -242,6 +245,8 @@ class Replicas(unittest.TestCase):
                 pass
             time.sleep(0.2)
         self.sim_root = "https://%s:8006" % container_ip(sim)
+        self.sim_session = Pvesim.session()  # pvesim's self-signed certificate is not checked
+        self.addCleanup(self.sim_session.close)
         return "%s:8006" % container_ip(sim), fingerprint, etcd_url
 
     def replica_args(self, config, token):
@@ -288,7 +293,7 @@ class Replicas(unittest.TestCase):
 
     def shift_load(self, mem):
         for vmid in (101, 102, 103, 104):
-            r = Pvesim.session().post(self.sim_root + "/_sim/guest/%d/load" % vmid, data={"mem": mem}, timeout=10)
+            r = self.sim_session.post(self.sim_root + "/_sim/guest/%d/load" % vmid, data={"mem": mem}, timeout=10)
             r.raise_for_status()
 
     def test_exactly_one_replica_acts_and_the_other_takes_over(self):
@@ -304,6 +309,12 @@ class Replicas(unittest.TestCase):
         leaders = self.leaders(replicas, 60)
         self.assertEqual(len(leaders), 1, "exactly one replica leads: %s" % leaders)
         leader = leaders[0]
+        # The standby is ready too: the Service keeps scraping it and a rollout goes on.
+        ready_path = CONTAINER["readinessProbe"]["httpGet"]["path"]
+        port = container_port(CONTAINER["readinessProbe"]["httpGet"]["port"])
+        for name in replicas:
+            r = requests.get("http://%s:%d%s" % (container_ip(name), port, ready_path), timeout=5)
+            self.assertEqual(r.status_code, 200, "%s %s: %s" % (name, ready_path, r.text))
         for name in replicas:
             with open("/proc/%d/status" % container_pid(name)) as f:
                 self.assertRegex(f.read(), r"(?m)^Uid:\s+%d\s" % UID)
