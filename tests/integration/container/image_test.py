@@ -27,7 +27,8 @@ import requests
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "sim"))
 from pvesim_harness import DEFAULT_SECRET, Pvesim  # noqa: E402
-from podman_image import SKIP, UID, Image, arg, container_ip, container_pid, podman, why_podman_cannot_run  # noqa: E402
+from podman_image import (SKIP, UID, Image, arg, container_pid, podman, run_tests,  # noqa: E402
+                          why_podman_cannot_run)
 
 IMAGE = None  # built once in main()
 CONFIG_IN_IMAGE = "/etc/proxlb/proxlb.yaml"
@@ -226,19 +227,11 @@ class BadConfig(ContainerCase):
 
 class PvesimImage(ContainerCase):
     def test_pvesim_in_the_container_and_proxlb_on_the_host(self):
-        # On the container's own network only: the admin interface needs no token there.
-        name = IMAGE.start("pvesim", "--entrypoint", "/usr/bin/pvesim", "--image--", "--host", "0.0.0.0",
-                           "--allow-remote-admin", "--port", "8006", "--time-scale", "60")
-        fingerprint = None
-        deadline = time.time() + 30
-        while time.time() < deadline and not fingerprint:
-            m = re.search(r"listening on https://\S+ fingerprint ([0-9A-F:]+)", podman("logs", name).stdout)
-            fingerprint = m and m.group(1)
-            time.sleep(0.2)
-        self.assertTrue(fingerprint, "pvesim in the container did not start: %s" % podman("logs", name).stderr)
+        name, address, fingerprint = IMAGE.start_pvesim("--image--", "--time-scale", "60")
         with open("/proc/%d/status" % container_pid(name)) as f:
             self.assertRegex(f.read(), r"(?m)^Uid:\s+%d\s" % UID)
-        config = readable_file(self.path("host.yaml"), config_text(container_ip(name), 8006, fingerprint,
+        host, port = address.split(":")
+        config = readable_file(self.path("host.yaml"), config_text(host, int(port), fingerprint,
                                                                    "  token_secret: %s\n" % DEFAULT_SECRET)
                                + "service:\n  status_socket: ''\n")
         p = subprocess.run([arg("--proxlb"), "-c", config, "--json", "plan"], capture_output=True, text=True,
@@ -285,18 +278,10 @@ def main():
         print("SKIP: " + why)
         return SKIP
     IMAGE = Image(arg("--source"), arg("--build-dir"))
-    flags = ("--source", "--build-dir", "--pvesim", "--proxlb", "--lxcri")
-    argv = [sys.argv[0]]
-    rest = sys.argv[1:]
-    while rest:
-        if rest[0] in flags:
-            rest = rest[2:]
-        else:
-            argv.append(rest.pop(0))
-    result = unittest.main(argv=argv, verbosity=2, exit=False).result
-    IMAGE.remove()
-    return 0 if result.wasSuccessful() else 1
-
+    try:
+        return run_tests(("--source", "--build-dir", "--pvesim", "--proxlb", "--lxcri"))
+    finally:
+        IMAGE.remove()
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -9,10 +9,12 @@ rlimits are above the hard limits; /work/shared/ENVIRONMENT.md)."""
 import atexit
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import time
+import unittest
 import uuid
 
 PODMAN = "/usr/bin/podman"
@@ -23,6 +25,21 @@ UID = 65532
 
 def arg(name):
     return sys.argv[sys.argv.index(name) + 1]
+
+
+def run_tests(flags):
+    """unittest.main on the command line less `flags` and their values; the exit status for CTest:
+    1 on a failure, SKIP when every test skipped (CTest then shows the reason), else 0."""
+    argv, rest = [sys.argv[0]], sys.argv[1:]
+    while rest:
+        if rest[0] in flags:
+            rest = rest[2:]
+        else:
+            argv.append(rest.pop(0))
+    result = unittest.main(argv=argv, verbosity=2, exit=False).result
+    if not result.wasSuccessful():
+        return 1
+    return SKIP if len(result.skipped) == result.testsRun else 0
 
 
 def why_podman_cannot_run():
@@ -82,6 +99,21 @@ class Image:
         if p.returncode != 0:
             raise AssertionError("podman run -d %s failed: %s" % (role, p.stderr))
         return name
+
+    def start_pvesim(self, *args):
+        """pvesim of the image in a container on podman's network, with the podman options and pvesim
+        arguments `args` (split by "--image--"): (container, address, certificate fingerprint)."""
+        split = args.index("--image--")
+        # On podman's network only: the admin interface (faults, load) needs no token there.
+        name = self.start("pvesim", *args[:split], "--entrypoint", "/usr/bin/pvesim", "--image--", "--host", "0.0.0.0",
+                          "--allow-remote-admin", "--port", "8006", *args[split + 1:])
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            m = re.search(r"listening on https://\S+ fingerprint ([0-9A-F:]+)", podman("logs", name).stdout)
+            if m:
+                return name, "%s:8006" % container_ip(name), m.group(1)
+            time.sleep(0.2)
+        raise AssertionError("pvesim in the container did not start: %s" % podman("logs", name).stderr)
 
     def command(self, *args, runtime, detach):
         split = args.index("--image--")

@@ -37,8 +37,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 for d in ("sim", "proxlb", "container"):
     sys.path.insert(0, os.path.join(HERE, "..", d))
 from pvesim_harness import DEFAULT_SECRET, Pvesim  # noqa: E402
-from daemon_test import DaemonCase, LeaderElection  # noqa: E402
-from podman_image import UID, Image, arg, container_ip, container_pid, podman, why_podman_cannot_run  # noqa: E402
+import daemon_test  # noqa: E402  (its TestCases by module, so unittest does not run them here)
+from podman_image import (UID, Image, arg, container_ip, container_pid, podman, run_tests,  # noqa: E402
+                          why_podman_cannot_run)
 
 MANIFESTS = os.path.join(arg("--source"), "packaging", "kubernetes")
 ETCD = "/usr/bin/etcd"
@@ -153,9 +154,9 @@ def probe_targets():
     return targets
 
 
-class Probes(DaemonCase):
+class Probes(daemon_test.DaemonCase):
     ETCD = ETCD
-    start_etcd = LeaderElection.start_etcd
+    start_etcd = daemon_test.LeaderElection.start_etcd
 
     def test_probes_and_metrics_answer_where_the_manifests_point(self):
         if not os.access(ETCD, os.X_OK):
@@ -225,29 +226,25 @@ class Replicas(unittest.TestCase):
                                 "--advertise-client-urls", "http://127.0.0.1:2379")
         with open(arg("--scenario")) as f:
             scenario = self.file("scenario.yaml", f.read())
-        # On the podman network only: its admin interface (to shift load) needs no token there.
-        sim = self.image.start("pvesim", "-v", "%s:/scenario.yaml:ro" % scenario, "--entrypoint", "/usr/bin/pvesim",
-                               "--image--", "--host", "0.0.0.0", "--allow-remote-admin", "--port", "8006",
-                               "--time-scale", "60", "--scenario", "/scenario.yaml")
+        _, pve, fingerprint = self.image.start_pvesim("-v", "%s:/scenario.yaml:ro" % scenario, "--image--",
+                                                       "--time-scale", "60", "--scenario", "/scenario.yaml")
         etcd_url = "http://%s:2379" % container_ip(etcd)
-        fingerprint = None
         deadline = time.time() + 30
-        while time.time() < deadline and not fingerprint:
-            m = re.search(r"fingerprint ([0-9A-F:]+)", podman("logs", sim).stdout)
-            fingerprint = m and m.group(1)
+        while not self.healthy(etcd_url):
+            if time.time() > deadline:
+                self.fail("etcd in its container did not become healthy: %s" % podman("logs", etcd).stderr[-1000:])
             time.sleep(0.2)
-        self.assertTrue(fingerprint, "pvesim did not start: %s" % podman("logs", sim).stderr)
-        while time.time() < deadline:
-            try:
-                if requests.get(etcd_url + "/health", timeout=1).json().get("health") == "true":
-                    break
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        self.sim_root = "https://%s:8006" % container_ip(sim)
+        self.sim_root = "https://" + pve
         self.sim_session = Pvesim.session()  # pvesim's self-signed certificate is not checked
         self.addCleanup(self.sim_session.close)
-        return "%s:8006" % container_ip(sim), fingerprint, etcd_url
+        return pve, fingerprint, etcd_url
+
+    @staticmethod
+    def healthy(etcd_url):
+        try:
+            return requests.get(etcd_url + "/health", timeout=1).json().get("health") == "true"
+        except (requests.RequestException, ValueError):
+            return False
 
     def replica_args(self, config, token):
         """podman's options for one pod of the Deployment, from its pod spec."""
@@ -347,15 +344,4 @@ class Replicas(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    flags = ("--source", "--build-dir", "--cache", "--pvesim", "--proxlb", "--scenario")
-    argv, rest = [sys.argv[0]], sys.argv[1:]
-    while rest:
-        if rest[0] in flags:
-            rest = rest[2:]
-        else:
-            argv.append(rest.pop(0))
-    result = unittest.main(argv=argv, verbosity=2, exit=False).result
-    if not result.wasSuccessful():
-        sys.exit(1)
-    # Every test skipped (no podman, etcd or npm registry): CTest shows the test as skipped.
-    sys.exit(77 if len(result.skipped) == result.testsRun else 0)
+    sys.exit(run_tests(("--source", "--build-dir", "--cache", "--pvesim", "--proxlb", "--scenario")))
