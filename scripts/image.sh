@@ -45,7 +45,7 @@ trap 'rm -rf "$work"' EXIT
 rootfs=$work/context/rootfs
 
 # The programs straight from the build tree (an install would also need every
-# other program built), stripped with the tree's own strip (a cross build's).
+# other program built), stripped with the strip the tree was configured with.
 strip=$(sed -n 's/^CMAKE_STRIP:FILEPATH=//p' "$build/CMakeCache.txt")
 [ -x "${strip:-}" ] || die "no CMAKE_STRIP in $build/CMakeCache.txt"
 

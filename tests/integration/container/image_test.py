@@ -93,6 +93,15 @@ class ImageContents(ContainerCase):
               % (IMAGE.tag, info["Size"] / 1e6, os.path.getsize(IMAGE.archive) / 1e6, IMAGE.build_seconds))
         self.assertEqual(IMAGE.output[-2:], [IMAGE.tag, IMAGE.archive], "the script's last lines")
 
+    def test_script_names_what_is_missing(self):
+        script = os.path.join(arg("--source"), "scripts", "image.sh")
+        for build, named in ((self.path("absent"), "absent"), (self.tmp.name, "not a configured CMake build")):
+            p = subprocess.run(["bash", script], capture_output=True, text=True, timeout=60,
+                               env={**os.environ, "PVEKIT_BUILD_DIR": build})
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn("image: error:", p.stderr)
+            self.assertIn(named, p.stderr)
+
     def test_archive_holds_the_programs_their_libraries_and_nothing_to_run_a_shell(self):
         with tarfile.open(IMAGE.archive) as archive:
             self.assertIn("oci-layout", archive.getnames())
