@@ -136,6 +136,8 @@ class Schemas(unittest.TestCase):
         with open(os.path.join(arg("--build-dir"), "CMakeCache.txt")) as f:
             version = re.search(r"^CMAKE_PROJECT_VERSION:STATIC=(.*)$", f.read(), re.M).group(1)
         self.assertEqual(CONTAINER["image"], "localhost/pvekit:" + version)
+        with open(os.path.join(MANIFESTS, "kustomization.yaml")) as f:
+            self.assertEqual(yaml.safe_load(f)["images"], [{"name": "localhost/pvekit", "newTag": version}])
 
 
 def probe_targets():
