@@ -21,6 +21,7 @@ test_peers=(
   btrfs-progs criu glpk-utils hyperfine etcd-server prometheus lintian
   qemu-system-x86 qemu-utils debootstrap
   chromium
+  ca-certificates tzdata
 )
 # The dashboard's build runs npm ci (web/package-lock.json). A node and npm
 # installed otherwise (NodeSource, nvm) are used as they are; Debian's
