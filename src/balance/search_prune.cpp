@@ -8,6 +8,7 @@
 // Above the targets, only moves whose undoing makes the cluster no less even
 // are undone. See docs/balancing.md.
 #include <algorithm>
+#include <limits>
 #include <optional>
 
 #include "balance/search.h"
@@ -190,9 +191,9 @@ void Search::band_pass(double offset) {
   }
 }
 
-// On small clusters, the band search from `start` competes with the plan
-// found so far: after pruning both, the plan that meets the targets (if only
-// one does) or copies fewer GiB is kept.
+// On small clusters, the band search from `start` and then the cheapest set
+// of moves compete with the plan found so far: after pruning, the plan that
+// meets the targets (if only one does) or copies fewer GiB is kept.
 void Search::cheapest(const Search& start) {
   size_t nodes = 0, units = 0;
   for (size_t n = 0; n < c_.node_count(); ++n) nodes += c_.eligible(n);
@@ -211,6 +212,12 @@ void Search::cheapest(const Search& start) {
     if (!band.stamp_set(start)) continue;
     if (!best || band.net_gib(start) < best->net_gib(start)) best.emplace(std::move(band));
   }
+  // Last, the cheapest set of moves (search_trim.cpp), bounded by the best
+  // plan so far: it finds the plans where several small units do the work
+  // of one large one.
+  Search set(start);
+  if (set.cheapest_set(start, best ? best->net_gib(start) : std::numeric_limits<double>::infinity()))
+    best.emplace(std::move(set));
   if (best) adopt(*best);
 }
 
