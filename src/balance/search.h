@@ -154,7 +154,11 @@ class Search {
   // from `start` (this) that meets the targets, by a bounded branch and
   // bound; taken when it copies fewer GiB than `bound`.
   struct SetSearch;
+  SetSearch new_set(double bound) const;
   bool cheapest_set(const Search& start, double bound);
+  // Then on the best plan (it meets the targets): one or two of its moves
+  // are exchanged for a cheaper set while one is found.
+  bool exchange(const Search& start);
   void set_search(SetSearch& set, double cost);
   double gib_bound(const SetSearch& set) const;  // GiB still to move, at least
 

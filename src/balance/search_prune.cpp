@@ -218,7 +218,10 @@ void Search::cheapest(const Search& start) {
   Search set(start);
   if (set.cheapest_set(start, best ? best->net_gib(start) : std::numeric_limits<double>::infinity()))
     best.emplace(std::move(set));
-  if (best) adopt(*best);
+  if (!best) return;
+  Search exchanged(*best);
+  if (exchanged.exchange(start)) best.emplace(std::move(exchanged));
+  adopt(*best);
 }
 
 // The band search's moves pay as a set, not one by one (like a polished
