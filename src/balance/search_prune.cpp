@@ -8,7 +8,6 @@
 // Above the targets, only moves whose undoing makes the cluster no less even
 // are undone. See docs/balancing.md.
 #include <algorithm>
-#include <limits>
 #include <optional>
 
 #include "balance/search.h"
@@ -26,6 +25,11 @@ constexpr int kPruneRounds = 4;
 // pairs: 10 nodes / 400 guests; above, its rounds would not fit the plan-time
 // budget of large clusters.
 constexpr size_t kBandPairs = 4000;
+// The cheapest set and the exchange (search_trim.cpp) run on clusters with
+// at most this many (unit, node) pairs: 8 nodes / 50 guests. Each evaluation
+// there costs O(nodes + units); above, their budgets would take more than
+// the rest of the plan (7 nodes / 300 guests: ten times as long).
+constexpr size_t kSetPairs = 400;
 
 }  // namespace
 
@@ -214,11 +218,11 @@ void Search::cheapest(const Search& start) {
   }
   // Last, the cheapest set of moves (search_trim.cpp), bounded by the best
   // plan so far: it finds the plans where several small units do the work
-  // of one large one.
+  // of one large one. Without a plan that meets the targets there is no
+  // bound, and the budget would go to sets that reach them at any cost.
+  if (!best || units * nodes > kSetPairs) return;
   Search set(start);
-  if (set.cheapest_set(start, best ? best->net_gib(start) : std::numeric_limits<double>::infinity()))
-    best.emplace(std::move(set));
-  if (!best) return;
+  if (set.cheapest_set(start, best->net_gib(start))) best.emplace(std::move(set));
   Search exchanged(*best);
   if (exchanged.exchange(start)) best.emplace(std::move(exchanged));
   adopt(*best);
