@@ -90,6 +90,16 @@ struct SmallCase {
   uint64_t seed;
 };
 
+// The generated cluster of a case, without rules.
+ClusterState generated(const SmallCase& c) {
+  GeneratorOptions options;
+  options.nodes = c.nodes;
+  options.guests = c.guests;
+  options.seed = c.seed;
+  options.rules = false;
+  return normalized(generate_cluster(options));
+}
+
 std::string name(const SmallCase& c) {
   return std::to_string(c.nodes) + "/" + std::to_string(c.guests) + " seed " + std::to_string(c.seed);
 }
@@ -103,12 +113,7 @@ TEST(PlannerOptimality, SmallClustersEndWithinTenPercentOfTheOptimum) {
   const BalanceConfig config = memory_config();
   size_t improved_by_planner = 0;
   for (const SmallCase& c : cases) {
-    GeneratorOptions options;
-    options.nodes = c.nodes;
-    options.guests = c.guests;
-    options.seed = c.seed;
-    options.rules = false;
-    ClusterState state = normalized(generate_cluster(options));
+    ClusterState state = generated(c);
     Plan p = plan(state, config);
     double optimum = Exhaustive(state, config).optimum();
     // The bench's goal: 10 % above the optimum, or half a point when the
@@ -211,12 +216,7 @@ TEST(PlannerOptimality, SmallClustersCopyAtMostTwentyPercentAboveTheCheapestPlan
   config.balancing.balanciness = 5.0;
   size_t balanced = 0;
   for (const SmallCase& c : cases) {
-    GeneratorOptions options;
-    options.nodes = c.nodes;
-    options.guests = c.guests;
-    options.seed = c.seed;
-    options.rules = false;
-    ClusterState state = normalized(generate_cluster(options));
+    ClusterState state = generated(c);
     Plan p = plan(state, config);
     if (p.spread_before <= config.balancing.balanciness) continue;
     ++balanced;
