@@ -220,11 +220,13 @@ void Search::cheapest(const Search& start) {
   // plan so far: it finds the plans where several small units do the work
   // of one large one. Without a plan that meets the targets there is no
   // bound, and the budget would go to sets that reach them at any cost.
-  if (!best || units * nodes > kSetPairs) return;
-  Search set(start);
-  if (set.cheapest_set(start, best->net_gib(start))) best.emplace(std::move(set));
-  Search exchanged(*best);
-  if (exchanged.exchange(start)) best.emplace(std::move(exchanged));
+  if (!best) return;
+  if (units * nodes <= kSetPairs) {
+    Search set(start);
+    if (set.cheapest_set(start, best->net_gib(start))) best.emplace(std::move(set));
+    Search exchanged(*best);
+    if (exchanged.exchange(start)) best.emplace(std::move(exchanged));
+  }
   adopt(*best);
 }
 
