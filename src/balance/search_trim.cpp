@@ -9,12 +9,13 @@
 // must lose a unit or the least loaded one gain one (for one resource this
 // is exact: the spread shrinks only when one of its ends moves), so the
 // children are every move of a unit still at home off the most loaded node
-// and onto the least loaded one, cheapest first. Each unit moves at most
-// once, straight from its node to its final one, so a path is a set of net
-// moves and its cost their GiB. Bounds: the best set found so far (at first
-// the plan the other phases found), and, when one resource is balanced, the
-// load that has to cross the band of width `balanciness` times the fewest
-// GiB any unit copies per byte of that load.
+// and onto the least loaded one, best imbalance gain per GiB first. Each
+// unit moves at most once, straight from its node to its final one, so a
+// path is a set of net moves and its cost their GiB. Bounds: the best set
+// found so far (at first the plan the other phases found), and, when one
+// resource is balanced, the GiB that the load which has to cross the band
+// of width `balanciness` copies at the least (gib_bound()). The exchange
+// below reuses the search around a finished plan.
 #include <algorithm>
 #include <cmath>
 #include <limits>
