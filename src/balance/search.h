@@ -150,6 +150,17 @@ class Search {
   void band_pass(double offset);  // band centre: the mean + offset * half its width
   void cheapest(const Search& start);
   bool stamp_set(const Search& start);
+  // Small clusters (search_trim.cpp): the cheapest set of balancing moves
+  // from `start` (this) that meets the targets, by a bounded branch and
+  // bound; taken when it copies fewer GiB than `bound`.
+  struct SetSearch;
+  SetSearch new_set(double bound) const;
+  bool cheapest_set(const Search& start, double bound);
+  // Then on the best plan (it meets the targets): one or two of its moves
+  // are exchanged for a cheaper set while one is found.
+  bool exchange(const Search& start);
+  void set_search(SetSearch& set, double cost);
+  double gib_bound(const SetSearch& set) const;  // GiB still to move, at least
 
   // Phase 2 parts.
   void balance_pass();

@@ -25,6 +25,11 @@ constexpr int kPruneRounds = 4;
 // pairs: 10 nodes / 400 guests; above, its rounds would not fit the plan-time
 // budget of large clusters.
 constexpr size_t kBandPairs = 4000;
+// The cheapest set and the exchange (search_trim.cpp) run on clusters with
+// at most this many (unit, node) pairs: 8 nodes / 50 guests. Each evaluation
+// there costs O(nodes + units); above, their budgets would take more than
+// the rest of the plan (7 nodes / 300 guests: ten times as long).
+constexpr size_t kSetPairs = 400;
 
 }  // namespace
 
@@ -190,9 +195,9 @@ void Search::band_pass(double offset) {
   }
 }
 
-// On small clusters, the band search from `start` competes with the plan
-// found so far: after pruning both, the plan that meets the targets (if only
-// one does) or copies fewer GiB is kept.
+// On small clusters, the band search from `start` and then the cheapest set
+// of moves compete with the plan found so far: after pruning, the plan that
+// meets the targets (if only one does) or copies fewer GiB is kept.
 void Search::cheapest(const Search& start) {
   size_t nodes = 0, units = 0;
   for (size_t n = 0; n < c_.node_count(); ++n) nodes += c_.eligible(n);
@@ -211,7 +216,18 @@ void Search::cheapest(const Search& start) {
     if (!band.stamp_set(start)) continue;
     if (!best || band.net_gib(start) < best->net_gib(start)) best.emplace(std::move(band));
   }
-  if (best) adopt(*best);
+  // Last, the cheapest set of moves (search_trim.cpp), bounded by the best
+  // plan so far: it finds the plans where several small units do the work
+  // of one large one. Without a plan that meets the targets there is no
+  // bound, and the budget would go to sets that reach them at any cost.
+  if (!best) return;
+  if (units * nodes <= kSetPairs) {
+    Search set(start);
+    if (set.cheapest_set(start, best->net_gib(start))) best.emplace(std::move(set));
+    Search exchanged(*best);
+    if (exchanged.exchange(start)) best.emplace(std::move(exchanged));
+  }
+  adopt(*best);
 }
 
 // The band search's moves pay as a set, not one by one (like a polished
