@@ -23,7 +23,6 @@ list(PREPEND CMAKE_PREFIX_PATH ${PVEKIT_ARM64_EXTRA_ROOT}/usr)
 
 # Never the host's x86-64 libraries or CMake packages: only the multiarch
 # directory, the extra root and arch-independent locations are searched.
-set(CMAKE_IGNORE_PREFIX_PATH "")
 set(CMAKE_IGNORE_PATH /usr/lib/x86_64-linux-gnu /lib/x86_64-linux-gnu
     /usr/lib/x86_64-linux-gnu/cmake /usr/include/x86_64-linux-gnu)
 
@@ -31,9 +30,11 @@ set(CMAKE_IGNORE_PATH /usr/lib/x86_64-linux-gnu /lib/x86_64-linux-gnu
 set(ENV{PKG_CONFIG_LIBDIR} "/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig")
 set(ENV{PKG_CONFIG_PATH} "")
 
-# Unit tests, gtest_discover_tests and the smoke test run arm64 programs under
-# qemu-user; -L gives it the cross toolchain's dynamic loader and libc.
+# The tests run arm64 programs under qemu-user. The :arm64 libraries bring
+# libc6:arm64, whose dynamic loader is at /lib/ld-linux-aarch64.so.1, so qemu
+# needs no -L prefix; with `-L /usr/aarch64-linux-gnu`, qemu 7.2's forked
+# children spin forever before their exec (ProcessRunner's unit tests hang).
 find_program(PVEKIT_QEMU_AARCH64 NAMES qemu-aarch64-static qemu-aarch64)
 if(PVEKIT_QEMU_AARCH64)
-  set(CMAKE_CROSSCOMPILING_EMULATOR ${PVEKIT_QEMU_AARCH64} -L /usr/aarch64-linux-gnu)
+  set(CMAKE_CROSSCOMPILING_EMULATOR ${PVEKIT_QEMU_AARCH64})
 endif()

@@ -3,7 +3,7 @@ control says arm64 and depends on the arm64 libraries the programs link, lxcri
 is a static arm64 executable, and the package installs with dpkg into a
 scratch root whose programs run under qemu-user.
 
-package_test.py --source DIR --build-dir DIR --emulator 'QEMU;-L;DIR'
+package_test.py --source DIR --build-dir DIR --emulator QEMU
 """
 import glob
 import os

@@ -2,7 +2,7 @@
 --version, and arm64 `proxlb plan` plans against arm64 `pvesim`.
 
 Run by CTest in the arm64 cross build (label arm64):
-smoke_test.py --emulator 'QEMU;-L;DIR' --lxcri BIN --proxlb BIN --pvesim BIN --lxcri-proxmox BIN --lxcri-systemd BIN
+smoke_test.py --emulator QEMU --lxcri BIN --proxlb BIN --pvesim BIN --lxcri-proxmox BIN --lxcri-systemd BIN
 Exits 77 when there is no emulator (qemu-user not installed at configure time).
 """
 import json
