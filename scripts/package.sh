@@ -6,6 +6,10 @@
 #   PVEKIT_BUILD_DIR=DIR scripts/package.sh
 #                                       package the programs already built in DIR (no compile)
 #   PVEKIT_DEB_DIR=DIR                  where the .deb goes (default: build/)
+#   scripts/package.sh --arch arm64     the arm64 .deb, cross-built in build/package-arm64 with
+#                                       cmake/toolchains/aarch64-linux-gnu.cmake (scripts/arm64.sh
+#                                       installs the cross toolchain); with PVEKIT_BUILD_DIR, that
+#                                       tree must hold arm64 programs (the arm64 preset's build/arm64)
 #
 # Prints the path of the .deb on its last line.
 set -euo pipefail
@@ -17,6 +21,34 @@ die() {
   echo "package: error: $*" >&2
   exit 1
 }
+
+host_arch=$(dpkg --print-architecture)
+arch=$host_arch
+while [ $# -gt 0 ]; do
+  case $1 in
+    --arch)
+      [ $# -ge 2 ] || die "--arch needs an architecture (amd64 or arm64)"
+      arch=$2
+      shift 2
+      ;;
+    *) die "unknown argument '$1' (usage: scripts/package.sh [--arch amd64|arm64])" ;;
+  esac
+done
+# ELF e_machine of each architecture's programs: a tree built for another one
+# must not be packaged under this name.
+case $arch in
+  amd64) elf_machine=62 ;;
+  arm64) elf_machine=183 ;;
+  *) die "--arch $arch: only amd64 and arm64 are supported" ;;
+esac
+toolchain=()
+if [ "$arch" != "$host_arch" ]; then
+  [ "$arch" = arm64 ] || die "--arch $arch: cross builds from $host_arch are set up for arm64 only"
+  toolchain=(-DCMAKE_TOOLCHAIN_FILE="$src/cmake/toolchains/aarch64-linux-gnu.cmake")
+  # dpkg-shlibdeps then reads the arm64 libraries' shlibs and symbols (the
+  # :arm64 packages scripts/arm64.sh installs) and uses aarch64-linux-gnu-objdump.
+  export DEB_HOST_ARCH=$arch
+fi
 
 for tool in cmake dpkg dpkg-deb dpkg-shlibdeps gzip; do
   command -v "$tool" >/dev/null || die "$tool not found (Debian package dpkg-dev; see scripts/setup.sh)"
@@ -30,14 +62,23 @@ if [ -n "${PVEKIT_BUILD_DIR:-}" ]; then
   done
 else
   build=$src/build/package
-  cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  if [ "$arch" != "$host_arch" ]; then
+    build=$src/build/package-$arch
+    command -v aarch64-linux-gnu-g++ >/dev/null ||
+      die "aarch64-linux-gnu-g++ not found: scripts/arm64.sh installs the arm64 cross toolchain and libraries"
+  fi
+  cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release "${toolchain[@]}" \
     -DPVEKIT_BUILD_TESTS=OFF -DPVEKIT_BUILD_BENCH=OFF >/dev/null
   cmake --build "$build" --target lxcri proxlb pvesim
 fi
+for program in lxcri proxlb pvesim; do
+  machine=$(od -An -tu2 -j18 -N2 "$build/apps/$program/$program" | tr -d ' ')
+  [ "$machine" = "$elf_machine" ] ||
+    die "$build/apps/$program/$program is not an $arch program (ELF machine $machine, want $elf_machine)"
+done
 
 version=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")
 [ -n "$version" ] || die "no CMAKE_PROJECT_VERSION in $build/CMakeCache.txt"
-arch=$(dpkg --print-architecture)
 
 # dpkg-shlibdeps wants the Debian source layout: debian/control and the
 # package's files under debian/<package>.
@@ -89,15 +130,32 @@ install -m 0644 "$src/packaging/debian/lintian-overrides" "$root/usr/share/linti
 # Debian policy 7.8: a package that links static archives names their sources
 # in Built-Using, so that their source stays available for its licence.
 static_archives=$(sed -n 's/^PVEKIT_\(LIBCAP\|LIBSECCOMP\|YAML_CPP\)_ARCHIVE:FILEPATH=//p' "$build/CMakeCache.txt")
-compiler=$(sed -n 's/^CMAKE_CXX_COMPILER:\(FILE\)\?PATH=//p' "$build/CMakeCache.txt")
+# The compiler as CMake found it (a toolchain file's is not in the cache).
+compiler=$(sed -n 's/^set(CMAKE_CXX_COMPILER "\(.*\)")$/\1/p' "$build"/CMakeFiles/*/CMakeCXXCompiler.cmake | head -n 1)
+[ -x "$compiler" ] || die "no C++ compiler in $build/CMakeFiles/*/CMakeCXXCompiler.cmake"
 for archive in libc.a libstdc++.a libgcc.a; do
   static_archives+=" $(readlink -f "$("$compiler" -print-file-name=$archive)")"
 done
+# An archive from a -dev package unpacked beside the system (the arm64 cross
+# build's yaml-cpp, docs/packaging.md "arm64") is named by that package's
+# Debian changelog, whose first line is "<source> (<version>) ...".
 built_using_sources=()
 for archive in $static_archives; do
   owner=$(dpkg -S "$archive" 2>/dev/null | head -n 1 | sed 's/: .*//') || true
-  [ -n "$owner" ] || die "no Debian package owns $archive (linked statically)"
-  built_using_sources+=("$(dpkg-query -W -f='${source:Package} (= ${source:Version})' "$owner")")
+  if [ -n "$owner" ]; then
+    built_using_sources+=("$(dpkg-query -W -f='${source:Package} (= ${source:Version})' "$owner")")
+    continue
+  fi
+  unpacked_root=${archive%%/usr/lib/*}
+  source_line=""
+  if [ -n "$unpacked_root" ] && [ "$unpacked_root" != "$archive" ]; then
+    for changelog_debian in "$unpacked_root"/usr/share/doc/*/changelog.Debian.gz; do
+      [ -f "$changelog_debian" ] && source_line=$(zcat "$changelog_debian" | head -n 1) && break
+    done
+  fi
+  [[ $source_line =~ ^([a-z0-9][a-z0-9+.-]+)\ \(([^\)]+)\) ]] ||
+    die "no Debian package owns $archive (linked statically), and no Debian changelog names its source"
+  built_using_sources+=("${BASH_REMATCH[1]} (= ${BASH_REMATCH[2]})")
 done
 built_using=$(printf '%s\n' "${built_using_sources[@]}" | sort -u | paste -sd, | sed 's/,/, /g')
 

@@ -59,7 +59,10 @@ core::Status add_rule(scmp_filter_ctx ctx, const SeccompSyscall& sc, uint32_t de
     args.push_back({a.index, compare_op(a.op), a.value, a.value_two});
   for (const auto& name : sc.names) {
     int nr = seccomp_syscall_resolve_name(name.c_str());
-    if (nr == __NR_SCMP_ERROR) continue;  // not on this architecture
+    // Not on this architecture: unknown (__NR_SCMP_ERROR), or one of
+    // libseccomp's negative pseudo-syscall numbers, which it refuses in rules
+    // (mkdir, open, socketcall... on aarch64; socketcall on x86_64).
+    if (nr < 0) continue;
     int rc = seccomp_rule_add_array(ctx, action, nr, static_cast<unsigned>(args.size()), args.data());
     if (rc != 0) return Error::system("seccomp rule for " + name, -rc);
     notify = notify || action == SCMP_ACT_NOTIFY;
