@@ -59,11 +59,14 @@ core::Status add_rule(scmp_filter_ctx ctx, const SeccompSyscall& sc, uint32_t de
     args.push_back({a.index, compare_op(a.op), a.value, a.value_two});
   for (const auto& name : sc.names) {
     int nr = seccomp_syscall_resolve_name(name.c_str());
-    // Not on this architecture: unknown (__NR_SCMP_ERROR), or one of
-    // libseccomp's negative pseudo-syscall numbers, which it refuses in rules
-    // (mkdir, open, socketcall... on aarch64; socketcall on x86_64).
-    if (nr < 0) continue;
+    if (nr == __NR_SCMP_ERROR) continue;  // unknown to libseccomp
     int rc = seccomp_rule_add_array(ctx, action, nr, static_cast<unsigned>(args.size()), args.data());
+    // A negative number is a pseudo-syscall: absent from the native
+    // architecture, real on some other (socketcall is 32-bit x86's, mkdir is
+    // not aarch64's). libseccomp puts the rule on the filter's architectures
+    // that have it, and refuses it when none of them does: then it is absent
+    // here, as an unknown name is.
+    if (rc != 0 && nr < 0) continue;
     if (rc != 0) return Error::system("seccomp rule for " + name, -rc);
     notify = notify || action == SCMP_ACT_NOTIFY;
   }
