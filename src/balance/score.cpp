@@ -10,12 +10,17 @@
 namespace pvekit::balance {
 namespace {
 
-double coefficient(double s1, double s2, int n) {
+// root: std::sqrt(n - 1), which callers with a fixed n compute once.
+double coefficient(double s1, double s2, int n, double root) {
   if (n < 2) return 0.0;
   double mean = s1 / n;
   if (mean <= 0.0) return 0.0;
   double variance = std::max(0.0, s2 / n - mean * mean);
-  return std::sqrt(variance) / mean / std::sqrt(static_cast<double>(n - 1));
+  return std::sqrt(variance) / mean / root;
+}
+
+double coefficient(double s1, double s2, int n) {
+  return coefficient(s1, s2, n, std::sqrt(static_cast<double>(std::max(1, n - 1))));
 }
 
 double capacity_or_zero(double total, double reserve) { return std::max(0.0, total - reserve); }
@@ -111,25 +116,27 @@ void LoadModel::recompute() {
   weighted_.resize(load_.size());
   for (size_t i = 0; i < load_.size(); ++i) weighted_[i] = compute_weighted(i);
   sums_ = Sums{};
+  terms_.resize(load_.size());
   for (size_t i = 0; i < load_.size(); ++i) {
     if (!counted_[i]) continue;
     for (size_t r : active_) {
       if (capacity_[i][r] <= 0) continue;
       double u = term(i, r, load_[i][r]);
+      terms_[i][r] = u;
       sums_.s1[r] += u;
       sums_.s2[r] += u * u;
       sums_.n[r] += 1;
     }
   }
+  for (size_t r : active_) roots_[r] = std::sqrt(static_cast<double>(std::max(1, sums_.n[r] - 1)));
+  imbalance_ = score(sums_);
 }
 
 double LoadModel::score(const Sums& sums) const {
   double total = 0.0;
-  for (size_t r : active_) total += weights_[r] * coefficient(sums.s1[r], sums.s2[r], sums.n[r]);
+  for (size_t r : active_) total += weights_[r] * coefficient(sums.s1[r], sums.s2[r], sums.n[r], roots_[r]);
   return truncate_score(100.0 * total);
 }
-
-double LoadModel::imbalance() const { return score(sums_); }
 
 double LoadModel::imbalance_after(int from, int to, const Vec3& contrib) const {
   Sums s = sums_;
@@ -137,7 +144,7 @@ double LoadModel::imbalance_after(int from, int to, const Vec3& contrib) const {
     for (int node : {from, to}) {
       if (node < 0 || !counted_[node] || capacity_[node][r] <= 0) continue;
       double sign = node == from ? -1.0 : 1.0;
-      double before = term(node, r, load_[node][r]);
+      double before = terms_[node][r];
       double after = term(node, r, load_[node][r] + sign * contrib[r] * factor_[node][r]);
       s.s1[r] += after - before;
       s.s2[r] += after * after - before * before;

@@ -46,7 +46,8 @@ class LoadModel {
   Vec3 contribution(const Guest& guest) const;
   // Weighted imbalance in percent (0..100), truncated: the coefficient of
   // variation, see imbalance_of(). balancing.imbalance_threshold compares to it.
-  double imbalance() const;
+  // Kept current by apply(): the planner asks for it with every candidate.
+  double imbalance() const { return imbalance_; }
   // ProxLB's balanciness figure, which balancing.balanciness compares to: for
   // each weighted resource, the most minus the least used counted node in
   // percentage points (usage of capacity after reserves, in the balancing
@@ -89,6 +90,12 @@ class LoadModel {
   std::vector<bool> counted_;
   std::vector<double> weighted_;  // weighted usage per node, kept current by apply()
   Sums sums_;
+  // Kept by recompute() for imbalance_after(), which the planner calls for
+  // every candidate: each counted node's term per active resource, and
+  // sqrt(n - 1) per resource (a move leaves n as it is).
+  std::vector<Vec3> terms_;
+  Vec3 roots_{1.0, 1.0, 1.0};
+  double imbalance_ = 0.0;  // score(sums_)
 };
 
 }  // namespace pvekit::balance
