@@ -73,8 +73,8 @@ TEST(LoadModel, WhatIfMoveEqualsApplyingTheMove) {
 }
 
 // apply() keeps what imbalance() and imbalance_after() read (the sums, each
-// node's terms, sqrt(n - 1)) current: after a series of moves they match a
-// model built from the snapshot with the guests where the moves put them.
+// node's terms) current: after a series of moves they match a model built
+// from the snapshot with the guests where the moves put them.
 TEST(LoadModel, AfterSeveralMovesItMatchesAFreshModel) {
   auto s = fixtures::one_hot_node();
   s.nodes.push_back(fixtures::node("node4"));
