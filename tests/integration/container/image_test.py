@@ -13,7 +13,6 @@ Exits 77 (skip) with the reason when podman cannot run containers here."""
 import json
 import os
 import re
-import socket
 import stat
 import subprocess
 import sys
@@ -26,7 +25,7 @@ import requests
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "sim"))
-from pvesim_harness import DEFAULT_SECRET, Pvesim  # noqa: E402
+from pvesim_harness import DEFAULT_SECRET, Pvesim, free_port  # noqa: E402
 from podman_image import (SKIP, UID, Image, arg, container_pid, podman, run_tests,  # noqa: E402
                           why_podman_cannot_run)
 
@@ -143,11 +142,6 @@ class AgainstPvesimOnTheHost(ContainerCase):
         self.assertEqual(p.returncode, 0, "proxlb plan with PROXLB_* variables failed: %s" % p.stderr)
         self.assertGreater(len(json.loads(p.stdout)["moves"]), 0, p.stdout)
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Hardened(ContainerCase):

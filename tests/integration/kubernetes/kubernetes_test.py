@@ -36,7 +36,7 @@ import yaml
 HERE = os.path.dirname(os.path.abspath(__file__))
 for d in ("sim", "proxlb", "container"):
     sys.path.insert(0, os.path.join(HERE, "..", d))
-from pvesim_harness import DEFAULT_SECRET, Pvesim  # noqa: E402
+from pvesim_harness import DEFAULT_SECRET, Pvesim, free_port  # noqa: E402
 import daemon_test  # noqa: E402  (its TestCases by module, so unittest does not run them here)
 from podman_image import (UID, Image, arg, container_ip, container_pid, podman, run_tests,  # noqa: E402
                           why_podman_cannot_run)
@@ -168,8 +168,12 @@ class Probes(daemon_test.DaemonCase):
         service = config["service"]
         host, port = service["listen"].rsplit(":", 1)
         self.assertEqual(host, "0.0.0.0", "the pod serves on all its addresses")
-        # On this host only on loopback, at the port the ConfigMap gives.
-        service["listen"] = "127.0.0.1:" + port
+        # The manifests point every probe and the Service at the ConfigMap's port.
+        for what, path, target in probe_targets():
+            self.assertEqual(str(target), port, "%s: the probes' port is the one the daemon listens on" % what)
+        # On this host on loopback, at a free port (another daemon may hold the ConfigMap's).
+        local_port = free_port()
+        service["listen"] = "127.0.0.1:%d" % local_port
         service["status_socket"] = os.path.join(self.tmp.name, "status.sock")
         service["audit_log"] = os.path.join(self.tmp.name, "audit.jsonl")
         token = os.path.join(self.tmp.name, "token_secret")
@@ -185,7 +189,7 @@ class Probes(daemon_test.DaemonCase):
             deadline = time.time() + 30
             while time.time() < deadline:
                 try:
-                    r = requests.get("http://127.0.0.1:%d%s" % (target, path), timeout=5)
+                    r = requests.get("http://127.0.0.1:%d%s" % (local_port, path), timeout=5)
                     if r.status_code == 200:
                         break
                 except requests.RequestException as e:

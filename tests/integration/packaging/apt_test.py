@@ -32,7 +32,9 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "vm"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
 from debian_mirror import host_mirror  # noqa: E402
+from pvesim_harness import free_port  # noqa: E402
 
 
 def arg(name):
@@ -104,11 +106,6 @@ def snapshot(root):
             found[full[len(root):]] = entry
     return found
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class AptInstall(unittest.TestCase):

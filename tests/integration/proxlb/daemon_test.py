@@ -22,7 +22,7 @@ import unittest
 import warnings
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
-from pvesim_harness import DEFAULT_SECRET, Pvesim  # noqa: E402
+from pvesim_harness import DEFAULT_SECRET, Pvesim, free_port  # noqa: E402
 
 
 def arg(name):
@@ -418,11 +418,6 @@ class PveCrs(DaemonCase):
         self.assertEqual(ready.status_code, 503)
         self.assertIn("pve_crs_rebalancing is refuse", ready.text)
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class LeaderElection(DaemonCase):

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import select
+import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +37,13 @@ def _kill_all():
 
 
 atexit.register(_kill_all)
+
+
+def free_port():
+    """A loopback port no one listens on now (for a process the test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def pvesim_binary():
