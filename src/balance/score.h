@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstddef>
+#include <memory>
 #include <vector>
 
 #include "balance/config.h"
@@ -46,7 +47,8 @@ class LoadModel {
   Vec3 contribution(const Guest& guest) const;
   // Weighted imbalance in percent (0..100), truncated: the coefficient of
   // variation, see imbalance_of(). balancing.imbalance_threshold compares to it.
-  double imbalance() const;
+  // Kept current by apply(): the planner asks for it with every candidate.
+  double imbalance() const { return imbalance_; }
   // ProxLB's balanciness figure, which balancing.balanciness compares to: for
   // each weighted resource, the most minus the least used counted node in
   // percentage points (usage of capacity after reserves, in the balancing
@@ -66,7 +68,7 @@ class LoadModel {
   double weighted_usage(size_t node) const { return weighted_[node]; }  // weighted mean of fractions
   // The weighted usage `contrib` adds to `node`.
   double weighted_share(size_t node, const Vec3& contrib) const;
-  bool counted(size_t node) const { return counted_[node]; }
+  bool counted(size_t node) const { return fixed_->counted[node]; }
   size_t node_count() const { return load_.size(); }
   // Percent of the most loaded counted node for each resource.
   Vec3 max_usage_percent() const;
@@ -81,14 +83,27 @@ class LoadModel {
   double term(size_t node, size_t r, double load) const;
   double compute_weighted(size_t node) const;
 
-  Mode mode_;
-  bool use_history_;
-  Vec3 weights_{};                // normalised to sum 1
-  std::vector<size_t> active_;    // resources with a positive weight
-  std::vector<Vec3> load_, capacity_, factor_;
-  std::vector<bool> counted_;
+  // What no move changes, shared by copies: the planner copies the model for
+  // every move it tries.
+  struct Fixed {
+    Mode mode = Mode::Used;
+    bool use_history = false;
+    Vec3 weights{};              // normalised to sum 1
+    std::vector<size_t> active;  // resources with a positive weight
+    std::vector<Vec3> capacity, factor;
+    std::vector<bool> counted;
+    // sqrt(n - 1) per resource, n its counted nodes with capacity: for
+    // imbalance_after(), which the planner calls for every candidate.
+    Vec3 roots{1.0, 1.0, 1.0};
+  };
+  std::shared_ptr<const Fixed> fixed_;
+  std::vector<Vec3> load_;
   std::vector<double> weighted_;  // weighted usage per node, kept current by apply()
   Sums sums_;
+  // Each counted node's term per active resource, kept by recompute() for
+  // imbalance_after().
+  std::vector<Vec3> terms_;
+  double imbalance_ = 0.0;  // score(sums_)
 };
 
 }  // namespace pvekit::balance

@@ -162,8 +162,10 @@ size_t Search::apply_round(const std::vector<Candidate>& candidates,
                            const std::vector<size_t>& targets) {
   std::vector<bool> touched(c_.node_count(), false);
   size_t applied = 0;
+  // O(nodes) to evaluate: only a move applied changes it.
+  bool needed = balancing_needed();
   for (const Candidate& cand : candidates) {
-    if (!balancing_needed()) break;
+    if (!needed) break;
     if (touched[cand.from] || unit_node(cand.unit) != cand.from) continue;
     Candidate now;
     double source_usage = s_.load.weighted_usage(cand.from);
@@ -178,6 +180,7 @@ size_t Search::apply_round(const std::vector<Candidate>& candidates,
     apply(now);
     touched[now.from] = touched[now.to] = true;
     ++applied;
+    needed = balancing_needed();
   }
   return applied;
 }

@@ -72,6 +72,33 @@ TEST(LoadModel, WhatIfMoveEqualsApplyingTheMove) {
   }
 }
 
+// apply() keeps what imbalance() and imbalance_after() read (the sums, each
+// node's terms) current: after a series of moves they match a model built
+// from the snapshot with the guests where the moves put them.
+TEST(LoadModel, AfterSeveralMovesItMatchesAFreshModel) {
+  auto s = fixtures::one_hot_node();
+  s.nodes.push_back(fixtures::node("node4"));
+  s.nodes.back().maintenance = true;  // not counted: a move to it only leaves its source
+  s.guests[1].cpus = 4;
+  s.guests[2].local_disk_bytes = 20 * kGiB;
+  auto cfg = test_config();
+  cfg.balancing.mode = Mode::Assigned;  // the load follows the guests' nodes
+  cfg.balancing.weights = {1.0, 0.5, 0.25};
+  LoadModel m(s, cfg);
+  const std::pair<size_t, int> moves[] = {{0, 1}, {1, 2}, {2, 1}, {0, 2}, {3, 3}, {1, 0}};
+  const int from[] = {0, 0, 0, 1, 0, 2};
+  for (size_t i = 0; i < std::size(moves); ++i) {
+    auto [g, to] = moves[i];
+    m.apply(from[i], to, m.contribution(s.guests[g]));
+    s.guests[g].node = s.nodes[to].name;
+    LoadModel fresh(s, cfg);
+    EXPECT_NEAR(m.imbalance(), fresh.imbalance(), 1e-6) << "after move " << i;
+    Vec3 c = m.contribution(s.guests[4]);  // a guest still on node1
+    EXPECT_NEAR(m.imbalance_after(0, 2, c), fresh.imbalance_after(0, 2, c), 1e-6) << "after move " << i;
+    EXPECT_NEAR(m.imbalance_after(0, 3, c), fresh.imbalance_after(0, 3, c), 1e-6) << "after move " << i;
+  }
+}
+
 TEST(LoadModel, SwapEqualsTwoMoves) {
   auto s = fixtures::one_hot_node();
   s.guests[0].memory_used = 10 * kGiB;
