@@ -11,12 +11,15 @@ namespace {
 
 using core::Json;
 
-// Guest figures rounded to 4 decimals keep the file readable; pvesim
-// multiplies them back by the guest's size.
-double fraction(double value) { return std::round(std::clamp(value, 0.0, 1.0) * 10000.0) / 10000.0; }
+// Figures are written unrounded: a plan that weighs two near-equal guests
+// must choose the same one on the twin as on the cluster, and rounding
+// memory to 4 decimals moved guests by up to 0.8 MiB.
+double fraction(double value) { return std::clamp(value, 0.0, 1.0); }
 
+// pvesim truncates fraction * total to whole bytes; half a byte more makes
+// that `used` again despite the division's rounding.
 double used_fraction(uint64_t used, uint64_t total) {
-  return total == 0 ? 0.0 : static_cast<double>(used) / static_cast<double>(total);
+  return total == 0 ? 0.0 : (static_cast<double>(used) + 0.5) / static_cast<double>(total);
 }
 
 // Storage of the guest's root disk: lxc rootfs, else the first qemu disk.

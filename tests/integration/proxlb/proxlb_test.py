@@ -380,6 +380,12 @@ class Twin(ProxlbCase):
                                timeout=60)
             self.assertEqual(p.returncode, 0, p.stderr)
             rehearsed = json.loads(p.stdout)
+            # What a plan weighs comes back exactly: near-equal guests must not trade places.
+            figures = lambda sim: {(r["id"], f): r.get(f) for r in sim.token_session().get(  # noqa: E731
+                sim.base + "/cluster/resources", timeout=10).json()["data"]
+                if r["type"] in ("node", "qemu", "lxc") for f in ("mem", "maxmem", "cpu", "maxcpu")}
+            live, copy = figures(self.sim), figures(twin)
+            self.assertEqual({k: (v, copy.get(k)) for k, v in live.items() if copy.get(k) != v}, {})
         key = lambda plan: [(m["vmid"], m["from"], m["to"], m["wave"]) for m in plan["moves"]]  # noqa: E731
         self.assertGreater(len(original["moves"]), 0)
         self.assertEqual(key(original), key(rehearsed))

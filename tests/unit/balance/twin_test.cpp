@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 namespace pvekit::balance {
 namespace {
 
@@ -48,13 +50,30 @@ TEST(Twin, NodeBaseIsWhatItsGuestsDoNotAccountFor) {
   ASSERT_EQ(s["guests"].size(), 2u);
   const core::Json& g = s["guests"][0];
   EXPECT_EQ(g["storage"], "local-lvm");
-  EXPECT_EQ(g["load"]["mem"], 0.5);
+  EXPECT_EQ(static_cast<uint64_t>(g["load"]["mem"].get<double>() * static_cast<double>(8ull << 30)), 4ull << 30);
   EXPECT_EQ(g["load"]["cpu"], 0.5);
   EXPECT_EQ(g["load"]["noise"], 0);
   EXPECT_EQ(g["tags"][0], "plb_pin_pve1");
   EXPECT_EQ(g["config"], (core::Json{{"net0", "virtio=AA:BB,bridge=vmbr0"}, {"ostype", "l26"}}));
   EXPECT_EQ(s["guests"][1]["status"], "stopped");
   EXPECT_FALSE(s.contains("users")) << "the cluster's users and secrets are never copied";
+}
+
+// pvesim gives a twin guest fraction * memory bytes, truncated: that must be
+// the byte count the cluster reported, or near-equal guests can trade places
+// in the twin's plan.
+TEST(Twin, GuestMemoryComesBackToTheByte) {
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 20000; ++i) {
+    pve::ClusterResource g = guest(100, "pve1", "running");
+    g.maxmem = (rng() % (1ull << 40)) + 1;
+    g.mem = rng() % (g.maxmem + 1);
+    TwinInputs in;
+    in.resources = {g};
+    double fraction = twin_scenario(in)["guests"][0]["load"]["mem"].get<double>();
+    ASSERT_EQ(static_cast<uint64_t>(fraction * static_cast<double>(g.maxmem)), g.mem)
+        << g.mem << " of " << g.maxmem << " bytes";
+  }
 }
 
 TEST(Twin, HaRulesKeepTheirPriorities) {
