@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <regex>
+#include <set>
 
+#include "core/strings.h"
 #include "pve/api.h"
 
 namespace pvekit::balance {
@@ -90,6 +92,31 @@ Json storage_entry(const pve::StorageConfig& s, const std::vector<pve::ClusterRe
   return out;
 }
 
+// The volumes a twin copies: what a storage holds besides guest disks
+// (which come with their guests) and backups (archives of guests, which
+// pvesim's scenario does not model).
+bool is_file(const std::string& content) { return content == "vztmpl" || content == "iso" || content == "import"; }
+
+bool holds_files(const std::string& content_list) {
+  auto kinds = core::split(content_list, ',', true);
+  return std::any_of(kinds.begin(), kinds.end(), is_file);
+}
+
+Json volume_entries(const TwinInputs& in) {
+  Json out = Json::array();
+  for (const auto& r : in.resources) {
+    auto files = in.files.find(r.id);
+    if (r.type != "storage" || files == in.files.end()) continue;
+    for (const auto& v : files->second) {
+      Json entry = {{"storage", r.storage}, {"volid", v.volid}, {"content", v.content}, {"format", v.format},
+                    {"size", v.size}};
+      if (!r.shared) entry["node"] = r.node;
+      out.push_back(entry);
+    }
+  }
+  return out;
+}
+
 Json ha_entry(const pve::HaRule& rule) {
   Json out = {{"rule", rule.rule}, {"type", rule.type}, {"resources", rule.resources}};
   if (rule.type == "node-affinity") {
@@ -123,6 +150,15 @@ core::Result<TwinInputs> read_twin_inputs(pve::Client& client) {
     PVEKIT_ASSIGN(in.configs[r.vmid], pve::get_guest_config(client, r.node, type, r.vmid)
                                           .wrap("config of guest " + std::to_string(r.vmid)));
   }
+  std::set<std::string> shared_read;
+  for (const auto& r : in.resources) {
+    if (r.type != "storage" || r.status != "available" || !holds_files(r.content)) continue;
+    if (r.shared && !shared_read.insert(r.storage).second) continue;
+    PVEKIT_ASSIGN(auto content, pve::get_storage_content(client, r.node, r.storage)
+                                    .wrap("content of storage " + r.storage + " on node " + r.node));
+    std::erase_if(content, [](const pve::StorageContent& v) { return !is_file(v.content); });
+    in.files[r.id] = std::move(content);
+  }
   return in;
 }
 
@@ -141,7 +177,7 @@ Json twin_scenario(const TwinInputs& in) {
   for (const auto& h : in.ha_resources) ha_resources.push_back({{"sid", h.sid}, {"state", h.state}});
   for (const auto& rule : in.ha_rules) ha_rules.push_back(ha_entry(rule));
   return {{"cluster", {{"name", in.cluster_name.empty() ? "twin" : in.cluster_name}}},
-          {"nodes", nodes}, {"storages", storages}, {"pools", pools}, {"guests", guests},
+          {"nodes", nodes}, {"storages", storages}, {"volumes", volume_entries(in)}, {"pools", pools}, {"guests", guests},
           {"ha", {{"resources", ha_resources}, {"rules", ha_rules}}}};
 }
 

@@ -23,6 +23,9 @@ struct TwinInputs {
   // vmid -> the guest's config (for the storage of its root disk and its
   // non-disk keys such as netN and ostype).
   std::map<int64_t, pve::GuestConfig> configs;
+  // Templates, ISOs and imports on each available storage, by the storage's
+  // /cluster/resources id ("storage/pve1/local"; a shared storage once).
+  std::map<std::string, std::vector<pve::StorageContent>> files;
 };
 
 core::Result<TwinInputs> read_twin_inputs(pve::Client& client);

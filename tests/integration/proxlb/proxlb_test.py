@@ -383,7 +383,8 @@ class Twin(ProxlbCase):
             # What a plan weighs comes back exactly: near-equal guests must not trade places.
             figures = lambda sim: {(r["id"], f): r.get(f) for r in sim.token_session().get(  # noqa: E731
                 sim.base + "/cluster/resources", timeout=10).json()["data"]
-                if r["type"] in ("node", "qemu", "lxc") for f in ("mem", "maxmem", "cpu", "maxcpu")}
+                if r["type"] in ("node", "qemu", "lxc", "storage")
+                for f in ("mem", "maxmem", "cpu", "maxcpu", "disk", "maxdisk")}
             live, copy = figures(self.sim), figures(twin)
             self.assertEqual({k: (v, copy.get(k)) for k, v in live.items() if copy.get(k) != v}, {})
         key = lambda plan: [(m["vmid"], m["from"], m["to"], m["wave"]) for m in plan["moves"]]  # noqa: E731

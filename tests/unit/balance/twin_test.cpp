@@ -76,6 +76,31 @@ TEST(Twin, GuestMemoryComesBackToTheByte) {
   }
 }
 
+pve::ClusterResource storage(const std::string& name, const std::string& node, bool shared) {
+  pve::ClusterResource r;
+  r.type = "storage";
+  r.id = "storage/" + node + "/" + name;
+  r.node = node;
+  r.storage = name;
+  r.status = "available";
+  r.content = "iso,vztmpl,images";
+  r.shared = shared;
+  return r;
+}
+
+TEST(Twin, TemplatesAndIsosComeAlongGuestDisksWithTheirGuests) {
+  TwinInputs in;
+  in.resources = {storage("local", "pve1", false), storage("nfs", "pve1", true)};
+  in.files["storage/pve1/local"] = {{.volid = "local:vztmpl/debian-12.tar.zst", .content = "vztmpl",
+                                     .format = "tzst", .size = 126ull << 20}};
+  in.files["storage/pve1/nfs"] = {{.volid = "nfs:iso/netinst.iso", .content = "iso", .format = "iso", .size = 1 << 30}};
+  core::Json volumes = twin_scenario(in)["volumes"];
+  ASSERT_EQ(volumes.size(), 2u);
+  EXPECT_EQ(volumes[0], (core::Json{{"storage", "local"}, {"node", "pve1"}, {"volid", "local:vztmpl/debian-12.tar.zst"},
+                                    {"content", "vztmpl"}, {"format", "tzst"}, {"size", 126ull << 20}}));
+  EXPECT_FALSE(volumes[1].contains("node")) << "a shared storage's files are on every node";
+}
+
 TEST(Twin, HaRulesKeepTheirPriorities) {
   TwinInputs in;
   pve::HaRule rule;
