@@ -4,14 +4,18 @@
 // placement of every movable unit (whole, on a node it may end on, within
 // capacity, anti-affinity limits kept), with unlimited moves and capacity
 // checked on the final state only; the plan must in addition order its moves
-// so capacity holds at every wave, which the oracle does not check (the
-// tolerance below counts such cases).
+// so capacity holds at every wave, which the oracle does not check. A
+// second, exact oracle (OrderOracle) tells whether any sequence of single
+// migrations keeping capacity, allowed nodes and anti-affinity at every step
+// reaches a placement without violations.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <deque>
 #include <random>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "balance/generator.h"
@@ -158,38 +162,172 @@ class RepairOracle {
   size_t visits_ = 0;
 };
 
+// Whether the violations can be repaired at all by migrations: a
+// breadth-first search over placements, one guest migration at a time, each
+// to a node the guest is allowed on, with room, and breaking no
+// anti-affinity limit (any wave of a plan is such a sequence, and parking is
+// a migration like any other), until a placement without violations (the
+// RepairOracle's conditions) is reached. Exact within max_states placements.
+class OrderOracle {
+ public:
+  enum class Answer { Exists, None, Unknown };
+
+  explicit OrderOracle(const Constraints& c) : c_(c) {}
+
+  Answer solve(size_t max_states) const {
+    std::vector<int> start(c_.guest_count());
+    for (size_t g = 0; g < c_.guest_count(); ++g) start[g] = c_.node_of(g);
+    // Placements are keyed 3 bits a guest.
+    if (c_.node_count() > 8 || c_.guest_count() > 21 ||
+        std::any_of(start.begin(), start.end(), [](int n) { return n < 0; }))
+      return Answer::Unknown;
+    std::unordered_set<uint64_t> seen{key(start)};
+    std::deque<std::vector<int>> queue{start};
+    while (!queue.empty()) {
+      const std::vector<int> at = std::move(queue.front());
+      queue.pop_front();
+      if (repaired(at)) return Answer::Exists;
+      std::vector<Amount> fit(c_.node_count());
+      for (size_t n = 0; n < c_.node_count(); ++n) fit[n] = c_.initial_load(n);
+      for (size_t g = 0; g < c_.guest_count(); ++g) {
+        fit[c_.node_of(g)] = fit[c_.node_of(g)] - c_.need(g);
+        fit[at[g]] = fit[at[g]] + c_.need(g);
+      }
+      for (size_t g = 0; g < c_.guest_count(); ++g) {
+        if (!c_.movable(g)) continue;
+        for (size_t t = 0; t < c_.node_count(); ++t) {
+          if (static_cast<int>(t) == at[g] || !c_.eligible(t) || !c_.allowed(g, t) ||
+              !Constraints::fits(fit[t], c_.need(g), c_.limit(t)) ||
+              !anti_ok(at, c_.unit_of(g), t))
+            continue;
+          std::vector<int> next = at;
+          next[g] = static_cast<int>(t);
+          if (!seen.insert(key(next)).second) continue;
+          if (seen.size() > max_states) return Answer::Unknown;
+          queue.push_back(std::move(next));
+        }
+      }
+    }
+    return Answer::None;
+  }
+
+ private:
+  static uint64_t key(const std::vector<int>& at) {
+    uint64_t k = 0;
+    for (int n : at) k = k * 8 + static_cast<uint64_t>(n);
+    return k;
+  }
+
+  // Units of the group with a member on the node, other than `except`.
+  int present(const std::vector<int>& at, size_t group, size_t node, size_t except) const {
+    int units = 0;
+    for (size_t u : c_.anti_groups()[group].units) {
+      const auto& m = c_.units()[u].members;
+      units += u != except && std::any_of(m.begin(), m.end(), [&](size_t g) { return at[g] == static_cast<int>(node); });
+    }
+    return units;
+  }
+
+  bool anti_ok(const std::vector<int>& at, size_t unit, size_t node) const {
+    for (size_t g : c_.units()[unit].anti_groups)
+      if (present(at, g, node, unit) >= c_.anti_groups()[g].max_per_node) return false;
+    return true;
+  }
+
+  bool repaired(const std::vector<int>& at) const {
+    for (const Unit& unit : c_.units()) {
+      const size_t n = static_cast<size_t>(at[unit.members.front()]);
+      auto on = [&](auto node_of) {
+        return std::all_of(unit.members.begin(), unit.members.end(),
+                           [&](size_t m) { return node_of(m) == static_cast<int>(n); });
+      };
+      if (!on([&](size_t m) { return at[m]; }) || c_.evacuate(n)) return false;
+      const bool home = on([&](size_t m) { return c_.node_of(m); });
+      if (!unit.movable) {
+        if (!home && static_cast<int>(n) != unit.anchor) return false;
+      } else if (!(home && !c_.eligible(n)) && !(c_.eligible(n) && unit.allowed.test(n))) {
+        return false;
+      }
+    }
+    for (size_t g = 0; g < c_.anti_groups().size(); ++g)
+      for (size_t n = 0; n < c_.node_count(); ++n)
+        if (present(at, g, n, c_.units().size()) > c_.anti_groups()[g].max_per_node) return false;
+    return true;
+  }
+
+  const Constraints& c_;
+};
+
+constexpr size_t kOrderStates = 5000000;
+
+// Two 40 GiB guests on two 64 GiB nodes, the one on pve1 pinned to pve2: a
+// placement without violations swaps them, and a third node with room
+// (`spare`) is the only place where either can wait.
+ClusterState pinned_swap(bool spare) {
+  ClusterState s;
+  s.nodes = {fixtures::node("pve1"), fixtures::node("pve2")};
+  if (spare) s.nodes.push_back(fixtures::node("pve3"));
+  fixtures::add(s, fixtures::guest(100, "pve1", 40, {"plb_pin_pve2"}));
+  fixtures::add(s, fixtures::guest(101, "pve2", 40));
+  return s;
+}
+
+TEST(RepairOracle, OrderOracleTellsASwapWithRoomToWaitFromOneWithout) {
+  const BalanceConfig config = repair_config();
+  for (bool spare : {false, true}) {
+    ClusterState state = normalized(pinned_swap(spare));
+    const Constraints c = Constraints::compile(state, config);
+    EXPECT_EQ(RepairOracle(c).solve(), RepairOracle::Answer::Feasible) << "spare " << spare;
+    EXPECT_EQ(OrderOracle(c).solve(kOrderStates),
+              spare ? OrderOracle::Answer::Exists : OrderOracle::Answer::None)
+        << "spare " << spare;
+    // The plan repairs the pin exactly when some order can.
+    Plan p = plan(state, config);
+    EXPECT_EQ(p.unresolved.empty(), spare) << "spare " << spare;
+  }
+}
+
 // Oracle-solvable clusters the plan still leaves unresolved, measured
 // 2026-12-07: 20 of 273 before make-room covered affinity and anti-affinity
 // repairs and cleared one level deep, 17 after, 6 since room-making is a
 // search (search.cpp: units moved aside get room made in turn, anti-affinity
 // blockers leave too, the unit's own place counts as free). Every one of
-// those 6 reaches a placement without violations, but no order of its moves
-// keeps capacity and anti-affinity at every step (the oracle checks the
-// final state only). The waves' order search (waves.cpp) finds none on
-// any of them (checked 2026-12-07), and none exists, parking or not: each
-// is a swap with nowhere for either side to wait:
+// those 6 (seeds 93, 102, 148, 191, 200, 324) reaches a placement without
+// violations, but the order oracle finds no sequence of migrations that
+// gets there keeping the rules at every step: each is a swap with nowhere
+// for either side to wait:
 //  - seeds 93, 191, 324: two units of an anti-affinity group swap nodes;
 //    one side may run only on those two nodes (pins), the other side's
 //    other nodes hold a member of the group;
 //  - seed 148: a four-member group on four nodes, at most one per node,
 //    where two members swap while the other two hold the remaining nodes;
 //  - seeds 102, 200: two large guests swap between a full node and one with
-//    room only once the other left; one is pinned, and no other node has
-//    room for the other (200: 27.6 GiB against 14.4 GiB nodes).
-// On 93, 148, 191 and 324 every placement without violations needs that
-// swap (the pins fix both sides' final nodes and every node holds one unit
-// of the group), so no plan that keeps the rules at every step exists. 102
-// and 200 would take another final placement, one where smaller guests
-// leave the full node first: a search change, not an ordering one. No
-// cluster is left for want of room; a regression above either count fails.
+//    room only once the other left, and neither fits on any other node.
+//    On 102, guest 101 (22.9 GiB, pinned to node03) must replace 105
+//    (18.4 GiB) there, which fits only on node01 (node02 holds 17.6 GiB),
+//    and node01 cannot take 105 while 101 is on it, even after every other
+//    guest that can leave has left (106, 14.0 GiB, fits on neither other
+//    node while 105 is on node03); on 200, guest 110 (28.6 GiB, pinned to node01) must replace an
+//    affinity group of 34.5 GiB, whose 27.6 GiB guest fits only on node02,
+//    where 110 is (the other nodes hold 14.4 GiB). Even with capacity as the
+//    only rule no migration sequence moves 101 or 110 (checked 2026-12-08),
+//    so no other final placement repairs them: these are not search misses.
+// Such clusters (no migration sequence repairs them) are counted apart;
+// every other plan left with a violation is a planner miss, and none is
+// left, for want of room or of an order: a regression fails. Beyond these
+// 400 (seeds 401-4000, measured 2026-12-08) the planner still misses where
+// an order exists: 20 clusters for want of an order (e.g. seeds 564, 696,
+// 723, 796) and 8 for want of room (e.g. 838, 1531, 2178) among 2,464
+// solvable ones; 68 others have no order.
 constexpr size_t kNoRoomTolerance = 0;
-constexpr size_t kNoOrderTolerance = 6;
+constexpr size_t kNoOrderTolerance = 0;
 constexpr uint64_t kClusters = 400;
 
 TEST(RepairOracle, PlansLeaveNoViolationWhenAPlacementWithoutOneExists) {
   const BalanceConfig config = repair_config();
-  size_t solvable = 0, unsolvable = 0, unknown = 0, no_room = 0, no_order = 0, needed_repair = 0;
-  std::string first;
+  size_t solvable = 0, unsolvable = 0, unknown = 0, no_room = 0, no_order = 0, no_order_exists = 0;
+  size_t needed_repair = 0;
+  std::string first, first_order;
   for (uint64_t seed = 1; seed <= kClusters; ++seed) {
     ClusterState state = normalized(rule_heavy(seed));
     const Constraints c = Constraints::compile(state, config);
@@ -206,23 +344,32 @@ TEST(RepairOracle, PlansLeaveNoViolationWhenAPlacementWithoutOneExists) {
     Plan p = plan(state, config);
     needed_repair += std::any_of(p.moves.begin(), p.moves.end(),
                                  [](const Move& m) { return m.reason != MoveReason::Balance; });
+    if (p.unresolved.empty()) continue;
+    // A violation no migration sequence can repair is no planner miss.
+    if (OrderOracle(c).solve(kOrderStates) == OrderOracle::Answer::None) {
+      ++no_order_exists;
+      continue;
+    }
+    const std::string what = "seed " + std::to_string(seed) + ": " + p.unresolved.front().message;
     // planner.cpp's message for moves the waves found no order for.
     auto unordered = [](const Conflict& u) { return u.message.find("no order of the plan's moves") != std::string::npos; };
     if (!std::all_of(p.unresolved.begin(), p.unresolved.end(), unordered)) {
       ++no_room;
-      if (first.empty()) first = "seed " + std::to_string(seed) + ": " + p.unresolved.front().message;
-    } else if (!p.unresolved.empty()) {
+      if (first.empty()) first = what;
+    } else {
       ++no_order;
+      if (first_order.empty()) first_order = what;
     }
   }
   std::printf("%llu clusters: %zu solvable (%zu with required moves), %zu not, %zu unknown; "
-              "plans with violations left on solvable ones: %zu for want of room %s, %zu for want of an order\n",
+              "plans with violations left on solvable ones: %zu for want of room %s, %zu for want of an order %s, "
+              "%zu where no order exists\n",
               static_cast<unsigned long long>(kClusters), solvable, needed_repair, unsolvable, unknown, no_room,
-              first.c_str(), no_order);
+              first.c_str(), no_order, first_order.c_str(), no_order_exists);
   EXPECT_GT(solvable, kClusters / 4) << "the generator should give many solvable clusters";
   EXPECT_GT(needed_repair, solvable / 4) << "most of them should need repairs";
   EXPECT_LE(no_room, kNoRoomTolerance) << "first: " << first;
-  EXPECT_LE(no_order, kNoOrderTolerance);
+  EXPECT_LE(no_order, kNoOrderTolerance) << "first: " << first_order;
 }
 
 }  // namespace
