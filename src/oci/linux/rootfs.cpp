@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <optional>
+
 #include "core/files.h"
 #include "oci/linux/mounts.h"
 
@@ -57,12 +59,52 @@ Status apply_bind(const MountOp& op, const Rootfs& rootfs, Syscalls& sys) {
   return finish_mount(op, mounted.get(), sys);
 }
 
+// Paths that do not exist are skipped: there is nothing to hide or protect.
+core::Result<UniqueFd> open_existing(const Rootfs& rootfs, const std::string& path, Syscalls& sys) {
+  auto fd = sys.open_in_root(rootfs.fd.get(), path, InRootOptions{});
+  if (!fd.ok() && fd.error().sys_errno() == ENOENT) return UniqueFd();
+  return fd;
+}
+
+// A tmpfs as runc 1.1 makes it (measured in tests/integration/lxcri/tmpfs_test.py):
+// over an existing directory it ends with that directory's mode, set-id and
+// sticky bits included, set after the mount so it wins over mode=; its owner
+// stays the tmpfs's own (root, or uid=/gid=), never the directory's. An
+// image's 0750 directory of uid 65532 is then not writable by 65532, where
+// the tmpfs's own 1777 would be. Over a directory made here the tmpfs keeps
+// its own mode. The copy-up and the chmod need it writable: read-only comes
+// last, as a remount of this mount only.
+Status apply_tmpfs(const MountOp& op, const Rootfs& rootfs, Syscalls& sys) {
+  std::optional<mode_t> covered_mode;
+  PVEKIT_ASSIGN(UniqueFd existing, open_existing(rootfs, op.target, sys));
+  if (existing.valid()) {
+    PVEKIT_ASSIGN(covered_mode, sys.mode_of(existing.get(), op.target));
+  }
+  PVEKIT_ASSIGN(UniqueFd target, sys.mkdir_in_root(rootfs.fd.get(), op.target, kDirMode));
+  // tmpcopyup: what the tmpfs covers stays reachable through a descriptor taken before.
+  UniqueFd covered;
+  if (op.flags.copy_up) {
+    PVEKIT_ASSIGN(covered, sys.open_in_root(rootfs.fd.get(), op.target, {.flags = O_RDONLY | O_DIRECTORY}));
+  }
+  unsigned long flags = op.flags.flags & ~static_cast<unsigned long>(MS_RDONLY);
+  PVEKIT_TRY(sys.mount(op.source, fd_path(target.get()), op.fstype, flags, op.flags.data));
+  PVEKIT_ASSIGN(UniqueFd mounted, sys.open_in_root(rootfs.fd.get(), op.target, {.flags = O_RDONLY | O_DIRECTORY}));
+  if (op.flags.copy_up) PVEKIT_TRY(sys.copy_tree(covered.get(), mounted.get()).wrap("tmpcopyup"));
+  if (covered_mode) PVEKIT_TRY(sys.fchmod(mounted.get(), *covered_mode & 07777, op.target));
+  if (op.flags.flags & MS_RDONLY) {
+    PVEKIT_TRY(sys.mount("", fd_path(mounted.get()), "", MS_BIND | MS_REMOUNT | op.flags.flags, ""));
+  }
+  if (!needs_finish(op)) return core::ok();
+  return finish_mount(op, mounted.get(), sys);
+}
+
 Status apply_mount(const MountOp& op, const Rootfs& rootfs, Syscalls& sys) {
   if (op.flags.flags & MS_REMOUNT) {
     PVEKIT_ASSIGN(UniqueFd target, reopen(rootfs, op.target, sys));
     return sys.mount("", fd_path(target.get()), "", op.flags.flags, op.flags.data);
   }
   if (op.flags.bind || op.kind == MountOp::Kind::CgroupBind) return apply_bind(op, rootfs, sys);
+  if (op.fstype == "tmpfs") return apply_tmpfs(op, rootfs, sys);
   PVEKIT_ASSIGN(UniqueFd target, sys.mkdir_in_root(rootfs.fd.get(), op.target, kDirMode));
   if (op.fstype == "proc" || op.fstype == "sysfs") {
     // A proc or sysfs mounted through a symlink would not be where the
@@ -72,15 +114,9 @@ Status apply_mount(const MountOp& op, const Rootfs& rootfs, Syscalls& sys) {
       return Error(core::ErrorCategory::Config, "a " + op.fstype + " mount needs a plain directory at " + op.target +
                                                     ", not a symlink: " + direct.error().to_string());
   }
-  // tmpcopyup: what the tmpfs covers stays reachable through a descriptor taken before.
-  UniqueFd covered;
-  if (op.flags.copy_up) {
-    PVEKIT_ASSIGN(covered, sys.open_in_root(rootfs.fd.get(), op.target, {.flags = O_RDONLY | O_DIRECTORY}));
-  }
   PVEKIT_TRY(sys.mount(op.source, fd_path(target.get()), op.fstype, op.flags.flags, op.flags.data));
-  if (!needs_finish(op) && !op.flags.copy_up) return core::ok();
-  PVEKIT_ASSIGN(UniqueFd mounted, sys.open_in_root(rootfs.fd.get(), op.target, {.flags = O_RDONLY | O_DIRECTORY}));
-  if (op.flags.copy_up) PVEKIT_TRY(sys.copy_tree(covered.get(), mounted.get()).wrap("tmpcopyup"));
+  if (!needs_finish(op)) return core::ok();
+  PVEKIT_ASSIGN(UniqueFd mounted, reopen(rootfs, op.target, sys));
   return finish_mount(op, mounted.get(), sys);
 }
 
@@ -102,13 +138,6 @@ Status apply_symlink(const MountOp& op, const Rootfs& rootfs, Syscalls& sys) {
   auto [dir, name] = split_last(op.target);
   PVEKIT_ASSIGN(UniqueFd parent, sys.mkdir_in_root(rootfs.fd.get(), dir, kDirMode));
   return sys.symlinkat(op.source, parent.get(), name);
-}
-
-// Paths that do not exist are skipped: there is nothing to hide or protect.
-core::Result<UniqueFd> open_existing(const Rootfs& rootfs, const std::string& path, Syscalls& sys) {
-  auto fd = sys.open_in_root(rootfs.fd.get(), path, InRootOptions{});
-  if (!fd.ok() && fd.error().sys_errno() == ENOENT) return UniqueFd();
-  return fd;
 }
 
 Status apply_mask(const MountOp& op, const Rootfs& rootfs, Syscalls& sys) {

@@ -110,6 +110,16 @@ Status LinuxSyscalls::fchownat(int dir, const std::string& name, uid_t uid, gid_
   return check(::fchownat(dir, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW), "chown " + name);
 }
 
+core::Result<mode_t> LinuxSyscalls::mode_of(int fd, const std::string& what) {
+  struct stat st{};
+  if (::fstat(fd, &st) != 0) return Error::system("stat " + what, errno);
+  return st.st_mode;
+}
+
+Status LinuxSyscalls::fchmod(int fd, mode_t mode, const std::string& what) {
+  return check(::fchmod(fd, mode), "chmod " + what);
+}
+
 Status write_on_procfs(int fd, const std::string& path, const std::string& content) {
   struct statfs fs{};
   if (::fstatfs(fd, &fs) != 0) return Error::system("statfs " + path, errno);

@@ -35,6 +35,10 @@ class Syscalls {
   virtual core::Status symlinkat(const std::string& target, int dir, const std::string& name) = 0;
   // Does not follow a symlink at `name`.
   virtual core::Status fchownat(int dir, const std::string& name, uid_t uid, gid_t gid) = 0;
+  // st_mode of what `fd` refers to (an O_PATH descriptor is fine); `what` names it in errors.
+  virtual core::Result<mode_t> mode_of(int fd, const std::string& what) = 0;
+  // chmod of the directory open at `fd` (not O_PATH: fchmod needs a real descriptor).
+  virtual core::Status fchmod(int fd, mode_t mode, const std::string& what) = 0;
   // Writes `content` to a file of /proc (a sysctl) at `path` under `root`;
   // refused when what is there is not procfs, so an image cannot fake it.
   virtual core::Status write_proc_file(int root, const std::string& path, const std::string& content) = 0;
@@ -68,6 +72,8 @@ class LinuxSyscalls final : public Syscalls {
   core::Status mknodat(int dir, const std::string& name, mode_t mode, dev_t dev) override;
   core::Status symlinkat(const std::string& target, int dir, const std::string& name) override;
   core::Status fchownat(int dir, const std::string& name, uid_t uid, gid_t gid) override;
+  core::Result<mode_t> mode_of(int fd, const std::string& what) override;
+  core::Status fchmod(int fd, mode_t mode, const std::string& what) override;
   core::Status write_proc_file(int root, const std::string& path, const std::string& content) override;
   core::Status set_mount_attrs(int fd, uint64_t set, uint64_t clear) override;
   core::Status copy_tree(int from, int to) override;

@@ -223,7 +223,50 @@ TEST(ApplyMounts, TmpcopyupCopiesWhatTheTmpfsCovers) {
   MountOp op{.kind = Kind::Mount, .source = "tmpfs", .target = "/etc", .fstype = "tmpfs",
              .flags = parse_mount_options({"tmpcopyup", "size=1m"})};
   ASSERT_TRUE(apply_mounts({op}, rootfs, sys).ok());
-  EXPECT_EQ(sys.calls, (std::vector<std::string>{"mount tmpfs /r/etc tmpfs 0x0 size=1m", "copy_tree /r/etc /r/etc"}));
+  EXPECT_EQ(sys.calls, (std::vector<std::string>{"mount tmpfs /r/etc tmpfs 0x0 size=1m", "copy_tree /r/etc /r/etc",
+                                                 "chmod /r/etc 0755"}));
+}
+
+// runc: the tmpfs takes the covered directory's mode (after mode=, set-id and
+// sticky bits kept) but not its owner: a 0750 directory of uid 65532 gives a
+// tmpfs 65532 cannot write to.
+TEST(ApplyMounts, TmpfsOverADirectoryTakesItsModeAfterTheMount) {
+  RecordingSyscalls sys;
+  sys.dirs.insert("/r/run/app");
+  sys.modes["/r/run/app"] = S_IFDIR | 0750;
+  sys.dirs.insert("/r/srv");
+  sys.modes["/r/srv"] = S_IFDIR | 01775;
+  Rootfs rootfs{"/r", *sys.open_dir("/r")};
+  std::vector<MountOp> ops = {
+      {.kind = Kind::Mount, .source = "tmpfs", .target = "/run/app", .fstype = "tmpfs",
+       .flags = parse_mount_options({"nosuid", "mode=1777", "uid=0"})},
+      {.kind = Kind::Mount, .source = "tmpfs", .target = "/srv", .fstype = "tmpfs", .flags = parse_mount_options({})}};
+  ASSERT_TRUE(apply_mounts(ops, rootfs, sys).ok());
+  EXPECT_EQ(sys.calls, (std::vector<std::string>{"mount tmpfs /r/run/app tmpfs 0x2 mode=1777,uid=0",
+                                                 "chmod /r/run/app 0750", "mount tmpfs /r/srv tmpfs 0x0 ",
+                                                 "chmod /r/srv 01775"}));
+}
+
+TEST(ApplyMounts, TmpfsOverAMissingDirectoryKeepsItsOwnMode) {
+  RecordingSyscalls sys;
+  Rootfs rootfs{"/r", *sys.open_dir("/r")};
+  MountOp op{.kind = Kind::Mount, .source = "tmpfs", .target = "/new", .fstype = "tmpfs",
+             .flags = parse_mount_options({"mode=0711"})};
+  ASSERT_TRUE(apply_mounts({op}, rootfs, sys).ok());
+  EXPECT_EQ(sys.calls, (std::vector<std::string>{"mkdir /r/new", "mount tmpfs /r/new tmpfs 0x0 mode=0711"}));
+}
+
+// The copy-up and the chmod write to the tmpfs: read-only is a remount of
+// that mount once they are done.
+TEST(ApplyMounts, ReadOnlyTmpfsIsFilledFirst) {
+  RecordingSyscalls sys;
+  sys.dirs.insert("/r/etc");
+  Rootfs rootfs{"/r", *sys.open_dir("/r")};
+  MountOp op{.kind = Kind::Mount, .source = "tmpfs", .target = "/etc", .fstype = "tmpfs",
+             .flags = parse_mount_options({"ro", "nodev", "tmpcopyup"})};
+  ASSERT_TRUE(apply_mounts({op}, rootfs, sys).ok());
+  EXPECT_EQ(sys.calls, (std::vector<std::string>{"mount tmpfs /r/etc tmpfs 0x4 ", "copy_tree /r/etc /r/etc",
+                                                 "chmod /r/etc 0755", "mount  /r/etc  0x1025 "}));
 }
 
 TEST(ApplyMounts, RecursiveOptionsAreSetOnTheMountedTree) {

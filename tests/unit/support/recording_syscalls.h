@@ -10,6 +10,7 @@
 // test binary.
 
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <map>
@@ -27,6 +28,7 @@ class RecordingSyscalls final : public oci::linux::Syscalls {
   std::vector<std::string> calls;
   std::set<std::string> dirs;   // existing directories
   std::set<std::string> files;  // existing non-directories
+  std::map<std::string, mode_t> modes;  // st_mode of a path in dirs or files (default: 040755)
   std::string fail_prefix;      // first call starting with this fails
   int fail_errno = EPERM;
 
@@ -63,6 +65,13 @@ class RecordingSyscalls final : public oci::linux::Syscalls {
   }
   core::Status fchownat(int dir, const std::string& name, uid_t uid, gid_t gid) override {
     return record("chown " + at(dir, name) + " " + std::to_string(uid) + ":" + std::to_string(gid));
+  }
+  core::Result<mode_t> mode_of(int fd, const std::string&) override {
+    auto it = modes.find(paths.at(fd));
+    return it == modes.end() ? mode_t{S_IFDIR | 0755} : it->second;
+  }
+  core::Status fchmod(int fd, mode_t mode, const std::string&) override {
+    return record("chmod " + paths.at(fd) + " " + oct(mode));
   }
   core::Status write_proc_file(int root, const std::string& path, const std::string& content) override {
     return record("write_proc_file " + in_root(root, path) + " " + content);
