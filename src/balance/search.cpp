@@ -191,7 +191,11 @@ void Search::report(size_t unit, const std::string& what) {
                          std::move(vmids), who + ": " + what});
 }
 
-void Search::repair() {
+void Search::repair(bool making_room) {
+  if (making_room) {
+    room_budget_ = 32;
+    room_copies_ = std::min(kRoomCopies, kRoomWork / std::max<size_t>(1, c_.guest_count()));
+  }
   const auto& b = config_.balancing;
   bool affinity = b.enforce_affinity || triggered_;
   for (size_t u = 0; u < c_.units().size(); ++u) {
@@ -204,6 +208,7 @@ void Search::repair() {
   if (b.enforce_pinning || triggered_) repair_pins();
   if (affinity)
     for (size_t g = 0; g < c_.anti_groups().size(); ++g) repair_anti(g);
+  room_budget_ = 0;
 }
 
 // What `unit` adds to node t when it gathers or moves there: its members
@@ -426,10 +431,7 @@ void Search::retry() {
   if (unresolved_.empty()) return;
   size_t before = s_.steps.size();
   unresolved_.clear();  // repair() reports again what still finds no room
-  room_budget_ = 32;
-  room_copies_ = std::min(kRoomCopies, kRoomWork / std::max<size_t>(1, c_.guest_count()));
-  repair();
-  room_budget_ = 0;
+  repair(true);
   if (s_.steps.size() > before && config_.balancing.enable && balancing_needed()) balance_pass();
 }
 

@@ -45,8 +45,9 @@ class Search {
   Search(const Constraints& constraints, const BalanceConfig& config);
 
   // Phase 1: gather affinity groups, evacuate maintenance nodes, repair pins
-  // and anti-affinity. Phase 2: local search on the imbalance.
-  void repair();
+  // and anti-affinity; `making_room`: required moves that find no room make
+  // it (make_room), as retry() does. Phase 2: local search on the imbalance.
+  void repair(bool making_room = false);
   void balance();
   // Phase 3: required moves that found no room are tried again on the state
   // balancing left (it may have freed room), then balancing resumes.
@@ -214,8 +215,8 @@ class Search {
   const std::vector<UnitInfo>& info_;
   std::vector<Conflict> unresolved_;
   double start_imbalance_ = 0.0;  // when phase 2 began: pruning never ends above it
-  int room_budget_ = 0;  // make_room() attempts left (set by retry())
-  size_t room_copies_ = 0;  // Room::copies left for the whole plan (set by retry())
+  int room_budget_ = 0;  // make_room() attempts left (set by repair(true))
+  size_t room_copies_ = 0;  // Room::copies left for the repair pass (set by repair(true))
 };
 
 // The search's sequential steps collapsed to one move per guest, from its

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <deque>
+#include <iterator>
 #include <random>
 #include <string>
 #include <unordered_set>
@@ -313,20 +314,34 @@ TEST(RepairOracle, OrderOracleTellsASwapWithRoomToWaitFromOneWithout) {
 //    only rule no migration sequence moves 101 or 110 (checked 2026-12-08),
 //    so no other final placement repairs them: these are not search misses.
 // Such clusters (no migration sequence repairs them) are counted apart;
-// every other plan left with a violation is a planner miss, and none is
-// left, for want of room or of an order: a regression fails. Beyond these
-// 400 (seeds 401-4000, measured 2026-12-08) the planner still misses where
-// an order exists: 20 clusters for want of an order (e.g. seeds 564, 696,
-// 723, 796) and 8 for want of room (e.g. 838, 1531, 2178) among 2,464
-// solvable ones; 68 others have no order.
+// every other plan left with a violation is a planner miss.
+// On seeds 1-4000 (measured 2026-12-08, 2,737 solvable, 74 with no order)
+// the planner missed 28 where an order exists: 20 for want of an order
+// (e.g. seed 564: anti-affinity repair moved 109 to node03, the only node
+// where 104 could go to make room for 102, pinned to node02; 102 and 104
+// then had to swap with nowhere to wait) and 8 for want of room (affinity groups
+// and pins that room-making, run only after balancing, could not clear).
+// Since the planner plans again making room from the first repair on when
+// a plan leaves rules broken (planner.cpp), 10 are left: 796, 838, 2118,
+// 2178, 2451, 2822, 2850, 2898, 2944, 3874 (5 for want of room, 5 of an
+// order). Within the seeds below (1,500, covering the fixed 564, 696, 723,
+// 1188, 1433 and 1510) the two left are listed; any other miss, for want
+// of room or of an order, is a regression.
+//  - 796: the search's final placement (107 gathers on node01, 103 takes
+//    its place on node04, 108 moves to its pin on node02) has no order:
+//    107 fits on node01 only once 108 left it, 108 may go nowhere but
+//    node02, which has room only once 103 left for node04, where 107 is;
+//    the order the oracle finds ends in another placement;
+//  - 838: an affinity group room-making finds no room for.
+constexpr uint64_t kKnownMisses[] = {796, 838};
 constexpr size_t kNoRoomTolerance = 0;
 constexpr size_t kNoOrderTolerance = 0;
-constexpr uint64_t kClusters = 400;
+constexpr uint64_t kClusters = 1500;
 
 TEST(RepairOracle, PlansLeaveNoViolationWhenAPlacementWithoutOneExists) {
   const BalanceConfig config = repair_config();
   size_t solvable = 0, unsolvable = 0, unknown = 0, no_room = 0, no_order = 0, no_order_exists = 0;
-  size_t needed_repair = 0;
+  size_t needed_repair = 0, known = 0;
   std::string first, first_order;
   for (uint64_t seed = 1; seed <= kClusters; ++seed) {
     ClusterState state = normalized(rule_heavy(seed));
@@ -350,6 +365,10 @@ TEST(RepairOracle, PlansLeaveNoViolationWhenAPlacementWithoutOneExists) {
       ++no_order_exists;
       continue;
     }
+    if (std::find(std::begin(kKnownMisses), std::end(kKnownMisses), seed) != std::end(kKnownMisses)) {
+      ++known;
+      continue;
+    }
     const std::string what = "seed " + std::to_string(seed) + ": " + p.unresolved.front().message;
     // planner.cpp's message for moves the waves found no order for.
     auto unordered = [](const Conflict& u) { return u.message.find("no order of the plan's moves") != std::string::npos; };
@@ -363,9 +382,9 @@ TEST(RepairOracle, PlansLeaveNoViolationWhenAPlacementWithoutOneExists) {
   }
   std::printf("%llu clusters: %zu solvable (%zu with required moves), %zu not, %zu unknown; "
               "plans with violations left on solvable ones: %zu for want of room %s, %zu for want of an order %s, "
-              "%zu where no order exists\n",
+              "%zu where no order exists, %zu known misses\n",
               static_cast<unsigned long long>(kClusters), solvable, needed_repair, unsolvable, unknown, no_room,
-              first.c_str(), no_order, first_order.c_str(), no_order_exists);
+              first.c_str(), no_order, first_order.c_str(), no_order_exists, known);
   EXPECT_GT(solvable, kClusters / 4) << "the generator should give many solvable clusters";
   EXPECT_GT(needed_repair, solvable / 4) << "most of them should need repairs";
   EXPECT_LE(no_room, kNoRoomTolerance) << "first: " << first;
