@@ -156,6 +156,15 @@ class Search {
   struct SetSearch;
   SetSearch new_set(double bound) const;
   bool cheapest_set(const Search& start, double bound);
+  // Small clusters (search_window.cpp): the cheapest plan that puts every
+  // counted node in one window [L, L + balanciness] of the one balanced
+  // resource, for a few L, node by node; taken when it copies fewer GiB
+  // than `bound`.
+  struct Window;
+  bool window_set(const Search& start, double bound);
+  double window_at(const Window& w, double low, double band, Search& out) const;
+  bool place(const Window& w, const std::vector<size_t>& pool, const std::vector<double>& need,
+             const std::vector<double>& room, std::vector<size_t>& to) const;
   // Then on the best plan (it meets the targets): one or two of its moves
   // are exchanged for a cheaper set while one is found.
   bool exchange(const Search& start);
