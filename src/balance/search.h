@@ -162,9 +162,10 @@ class Search {
   // than `bound`.
   struct Window;
   bool window_set(const Search& start, double bound);
-  double window_at(const Window& w, double low, double band, Search& out) const;
+  void window_at(const Window& w, double low, double band, bool thorough, double& best, size_t& work,
+                 Search& out) const;
   bool place(const Window& w, const std::vector<size_t>& pool, const std::vector<double>& need,
-             const std::vector<double>& room, std::vector<size_t>& to) const;
+             const std::vector<double>& room, std::vector<size_t>& to, size_t& work) const;
   // Then on the best plan (it meets the targets): one or two of its moves
   // are exchanged for a cheaper set while one is found.
   bool exchange(const Search& start);

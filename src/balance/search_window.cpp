@@ -3,17 +3,18 @@
 // balanciness exactly when every counted node's usage lies in a window
 // [L, L + b]; the capacity-weighted mean usage is conserved by moves, so L
 // lies in [mean - b, mean]. For each of a few L there, every node above the
-// window must send off load between what puts it under L + b and what would
-// drop it below L, every node below it must receive, and the GiB copied
-// depend only on which units move, not where. So per node, the sets of its
-// units it could send are listed, cheapest for their load (a Pareto front),
-// the nodes' fronts are combined into the cheapest sets that carry enough
-// load for the nodes that must receive, and the units of each such set, in
-// cost order, are placed onto the receiving nodes by a depth-first search.
-// Where the cheapest plan needs 10-13 moves (6 nodes / 20 guests, 8 / 30),
-// the branch and bound (search_trim.cpp) reaches only a fraction of its
-// tree; this finds such plans directly and hands it a tight bound. See
-// docs/balancing.md.
+// window must send off at least what puts it under L + b, every node below
+// it must receive, and the GiB copied depend only on which units move, not
+// where. So per node, the sets of its units it could send are listed,
+// cheapest for their load (a Pareto front); a choice of one set per node
+// that carries enough load for the nodes that must receive is then placed
+// onto the nodes by a depth-first search. A quick pass combines the fronts
+// into one and places its cheapest few sets; a thorough pass, a branch and
+// bound over the nodes' choices, looks below the best plan found. Where
+// the cheapest plan needs 9-13 moves (6 nodes / 20 guests, 8 / 30), the
+// branch and bound over single moves (search_trim.cpp) reaches only a
+// fraction of its tree; this finds such plans directly, and the plan found
+// bounds that search. See docs/balancing.md.
 #include <algorithm>
 #include <limits>
 
@@ -27,11 +28,13 @@ constexpr int kWindowSteps = 16;
 // Per node, its units with the fewest GiB per unit of load that its send
 // sets are made of (2^12 subsets at most).
 constexpr size_t kWindowUnits = 12;
-// Entries kept on one node's front and on the combined front.
+// Entries kept on one node's front and on the combined front of the quick pass.
 constexpr size_t kFrontSize = 48;
-// Combined sets tried for placement per L, cheapest first.
+// Combined sets placed per window in the quick pass.
 constexpr size_t kWindowTries = 32;
-// Placement steps per set tried.
+// Choices of send sets and placement steps per plan.
+constexpr size_t kWindowWork = 200000;
+// Placement steps per choice of send sets.
 constexpr size_t kPlaceWork = 1000;
 // The window is narrowed by this (a fraction of usage) so that rounding
 // never leaves the spread a hair above balanciness.
@@ -43,7 +46,7 @@ struct Item {
   double load = 0.0, gib = 0.0;
 };
 
-// A set of units one node sends, or a combination of such sets.
+// A set of units sent: one node's, or several nodes' together (the quick pass).
 struct Option {
   double load = 0.0, gib = 0.0;
   std::vector<size_t> items;  // indices into the items
@@ -78,11 +81,11 @@ struct Search::Window {
 // need[i] and room[i] load; false when the search finds no such placement
 // within its work. `to` gets each item's receiving node index.
 bool Search::place(const Window& w, const std::vector<size_t>& pool, const std::vector<double>& need,
-                   const std::vector<double>& room, std::vector<size_t>& to) const {
+                   const std::vector<double>& room, std::vector<size_t>& to, size_t& work) const {
   std::vector<double> got(w.nodes.size(), 0.0);
   std::vector<double> left(pool.size() + 1, 0.0);  // load of pool[k..]
   for (size_t k = pool.size(); k-- > 0;) left[k] = left[k + 1] + w.items[pool[k]].load;
-  size_t work = kPlaceWork;
+  size_t steps = kPlaceWork;
   to.assign(pool.size(), 0);
   auto missing = [&] {
     double total = 0.0;
@@ -91,8 +94,9 @@ bool Search::place(const Window& w, const std::vector<size_t>& pool, const std::
   };
   auto dfs = [&](auto& self, size_t k) -> bool {
     if (k == pool.size()) return missing() <= 0.0;
-    if (work == 0 || left[k] < missing()) return false;
+    if (work == 0 || steps == 0 || left[k] < missing()) return false;
     --work;
+    --steps;
     const Item& item = w.items[pool[k]];
     // Neediest receivers first (ties: node order), so the deficits fill early.
     std::vector<size_t> order;
@@ -112,9 +116,13 @@ bool Search::place(const Window& w, const std::vector<size_t>& pool, const std::
   return dfs(dfs, 0);
 }
 
-// The cheapest plan of window L found, applied to a copy of this state; its
-// GiB, or infinity when none was found (or none fits).
-double Search::window_at(const Window& w, double low, double band, Search& out) const {
+// Window L: the cheapest plan found that copies fewer than `best` GiB is
+// applied to `out` and `best` lowered to its GiB. A depth-first search over
+// the nodes, each taking one of its send sets (cheapest first), bounded by
+// the cheapest sets of the nodes still to choose; at each complete choice
+// that carries enough load, the units are placed onto the receivers.
+void Search::window_at(const Window& w, double low, double band, bool thorough, double& best, size_t& work,
+                       Search& out) const {
   const size_t count = w.nodes.size();
   std::vector<double> lo(count), hi(count);  // net load each node sends: within [lo, hi]
   for (size_t i = 0; i < count; ++i) {
@@ -126,10 +134,12 @@ double Search::window_at(const Window& w, double low, double band, Search& out) 
   for (size_t i = 0; i < count; ++i)
     for (size_t j = 0; j < count; ++j)
       if (j != i) fits[i] = std::max(fits[i], -lo[j]);
-  // Each node's front of send sets with a load within [max(lo, 0), hi].
-  std::vector<Option> combined{Option{}};
+  // Each node's send sets: enough to bring it under the window (a node may
+  // send more than keeps it in the window and receive other units instead:
+  // a large unit out and small ones in can copy fewer GiB), the cheapest
+  // for their load, by GiB.
+  std::vector<std::vector<Option>> sets(count);
   for (size_t i = 0; i < count; ++i) {
-    std::vector<Option> front;
     std::vector<size_t> mine;
     for (size_t k : w.on[i])
       if (w.items[k].load <= fits[i]) mine.push_back(k);
@@ -141,54 +151,87 @@ double Search::window_at(const Window& w, double low, double band, Search& out) 
           o.gib += w.items[mine[k]].gib;
           o.items.push_back(mine[k]);
         }
-      // A node above the window sends enough to come under it; any node may
-      // send more than keeps it in the window and receive other units
-      // instead (a large unit out, small ones in, can copy fewer GiB).
-      if (o.load >= lo[i]) front.push_back(std::move(o));
+      if (o.load >= lo[i]) sets[i].push_back(std::move(o));
     }
-    if (front.empty()) return std::numeric_limits<double>::infinity();
-    pareto(front);
-    std::vector<Option> next;
-    for (const Option& a : combined)
-      for (const Option& b : front) {
-        Option o{a.load + b.load, a.gib + b.gib, a.items};
-        o.items.insert(o.items.end(), b.items.begin(), b.items.end());
-        next.push_back(std::move(o));
-      }
-    pareto(next);
-    combined = std::move(next);
+    if (sets[i].empty()) return;
+    pareto(sets[i]);
   }
-  // combined is by GiB: the first sets that can be placed win.
-  double deficit = 0.0;
+  double deficit = 0.0;  // load the nodes below the window must receive, at least
   for (size_t i = 0; i < count; ++i) deficit += std::max(0.0, -hi[i]);
-  size_t tries = 0;
-  for (const Option& set : combined) {
-    if (set.load < deficit) continue;
-    if (tries++ == kWindowTries) break;
+  // For the nodes from i on: the fewest GiB and the most load they can send.
+  std::vector<double> rest_gib(count + 1, 0.0), rest_load(count + 1, 0.0);
+  for (size_t i = count; i-- > 0;) {
+    rest_gib[i] = rest_gib[i + 1] + sets[i].front().gib;
+    rest_load[i] = rest_load[i + 1] + sets[i].back().load;
+  }
+  // Places the units of `pool`; true when they make a plan cheaper than `best`.
+  auto leaf = [&](double gib, std::vector<size_t> pool) {
     std::vector<double> sent(count, 0.0), need(count), room(count);
-    for (size_t k : set.items) sent[w.items[k].node] += w.items[k].load;
+    std::vector<size_t> to;
+    for (size_t k : pool) sent[w.items[k].node] += w.items[k].load;
     for (size_t i = 0; i < count; ++i) {
       need[i] = std::max(0.0, sent[i] - hi[i]);
       room[i] = sent[i] - lo[i];
     }
-    std::vector<size_t> pool = set.items, to;
     std::stable_sort(pool.begin(), pool.end(),
                      [&](size_t a, size_t b) { return w.items[a].load > w.items[b].load; });
-    if (!place(w, pool, need, room, to)) continue;
+    if (!place(w, pool, need, room, to, work)) return false;
     Search trial(*this);
-    bool fits = true;
-    for (size_t k = 0; k < pool.size() && fits; ++k) {
+    for (size_t k = 0; k < pool.size(); ++k) {
       const Item& item = w.items[pool[k]];
       const size_t t = w.nodes[to[k]];
       Candidate cand{.unit = item.unit, .partner = item.unit, .from = unit_node(item.unit), .to = static_cast<int>(t)};
-      fits = trial.can_place(item.unit, t) && trial.admits(cand);
-      if (fits) trial.move_unit(item.unit, t, MoveReason::Balance, 0.0, 0.0);
+      if (!trial.can_place(item.unit, t) || !trial.admits(cand)) return false;
+      trial.move_unit(item.unit, t, MoveReason::Balance, 0.0, 0.0);
     }
-    if (!fits || trial.balancing_needed()) continue;
+    if (trial.balancing_needed()) return false;
+    best = gib;
     out.adopt(trial);
-    return set.gib;
+    return true;
+  };
+  if (!thorough) {
+    // The nodes' fronts combined into one front of whole sets: the first
+    // few of those that carry enough load are placed, cheapest first.
+    std::vector<Option> combined{Option{}};
+    for (const std::vector<Option>& mine : sets) {
+      std::vector<Option> next;
+      for (const Option& a : combined)
+        for (const Option& b : mine) {
+          Option o{a.load + b.load, a.gib + b.gib, a.items};
+          o.items.insert(o.items.end(), b.items.begin(), b.items.end());
+          next.push_back(std::move(o));
+        }
+      pareto(next);
+      combined = std::move(next);
+    }
+    size_t tries = 0;
+    for (const Option& set : combined) {
+      if (set.gib >= best || tries == kWindowTries || work == 0) break;
+      if (set.load < deficit) continue;
+      ++tries;
+      if (leaf(set.gib, set.items)) break;
+    }
+    return;
   }
-  return std::numeric_limits<double>::infinity();
+  std::vector<size_t> choice(count, 0);
+  auto dfs = [&](auto& self, size_t i, double gib, double load) -> void {
+    if (i == count) {
+      std::vector<size_t> pool;
+      for (size_t n = 0; n < count; ++n)
+        pool.insert(pool.end(), sets[n][choice[n]].items.begin(), sets[n][choice[n]].items.end());
+      if (load >= deficit) leaf(gib, std::move(pool));
+      return;
+    }
+    for (size_t k = 0; k < sets[i].size() && work > 0; ++k) {
+      const Option& o = sets[i][k];
+      if (gib + o.gib + rest_gib[i + 1] >= best) break;  // by GiB: the rest cost more
+      if (load + o.load + rest_load[i + 1] < deficit) continue;
+      --work;
+      choice[i] = k;
+      self(self, i + 1, gib + o.gib, load + o.load);
+    }
+  };
+  dfs(dfs, 0, 0.0, 0.0);
 }
 
 // This is `start` (the state before phase 2). Takes the cheapest window
@@ -232,18 +275,15 @@ bool Search::window_set(const Search& start, double bound) {
   const double band = config_.balancing.balanciness / 100.0 - kWindowSlack;
   const double mean = load / capacity;
   double best = bound - 1e-6;
+  const double first = best;
+  size_t work = kWindowWork;
   Search found(*this);
-  bool any = false;
-  for (int step = 0; step <= kWindowSteps; ++step) {
-    const double low = mean - band + band * step / kWindowSteps;
-    Search trial(*this);
-    const double gib = window_at(w, low, band, trial);
-    if (gib < best) {
-      best = gib;
-      found.adopt(trial);
-      any = true;
-    }
-  }
+  // First a quick pass over every window, then the thorough one below the
+  // best plan the quick pass found.
+  for (bool thorough : {false, true})
+    for (int step = 0; step <= kWindowSteps && work > 0; ++step)
+      window_at(w, mean - band + band * step / kWindowSteps, band, thorough, best, work, found);
+  const bool any = best < first;
   if (!any || found.s_.load.imbalance() > start.s_.load.imbalance()) return false;
   adopt(found);
   return stamp_set(start);
