@@ -170,7 +170,7 @@ class Search {
   // are exchanged for a cheaper set while one is found.
   bool exchange(const Search& start);
   void set_search(SetSearch& set, double cost);
-  double gib_bound(const SetSearch& set) const;  // GiB still to move, at least
+  double gib_bound(SetSearch& set) const;  // GiB still to move, at least
 
   // Phase 2 parts.
   void balance_pass();

@@ -49,17 +49,20 @@ struct Item {
 // A set of units sent: one node's, or several nodes' together (the quick pass).
 struct Option {
   double load = 0.0, gib = 0.0;
+  double largest = 0.0;       // load of its largest unit
   std::vector<size_t> items;  // indices into the items
 };
+
+bool by_gib(const Option& a, const Option& b) {
+  if (a.gib != b.gib) return a.gib < b.gib;
+  if (a.load != b.load) return a.load > b.load;
+  return a.items < b.items;
+}
 
 // The cheapest option for each load: sorted by GiB, an option is kept only
 // when it carries more load than every cheaper one.
 void pareto(std::vector<Option>& front) {
-  std::sort(front.begin(), front.end(), [](const Option& a, const Option& b) {
-    if (a.gib != b.gib) return a.gib < b.gib;
-    if (a.load != b.load) return a.load > b.load;
-    return a.items < b.items;
-  });
+  std::sort(front.begin(), front.end(), by_gib);
   std::vector<Option> kept;
   for (Option& o : front)
     if (kept.empty() || o.load > kept.back().load) kept.push_back(std::move(o));
@@ -70,18 +73,20 @@ void pareto(std::vector<Option>& front) {
 }  // namespace
 
 struct Search::Window {
-  std::vector<size_t> nodes;   // counted eligible nodes
-  std::vector<double> usage;   // [i]: usage of nodes[i]
-  std::vector<double> share;   // [i]: usage per unit of load on nodes[i]
-  std::vector<Item> items;     // movable running units, by node, cheapest per load first
+  std::vector<size_t> nodes;            // counted eligible nodes
+  std::vector<double> usage;            // [i]: usage of nodes[i]
+  std::vector<double> share;            // [i]: usage per unit of load on nodes[i]
+  std::vector<Item> items;              // movable running units, by node, cheapest per load first
   std::vector<std::vector<size_t>> on;  // [i]: items on nodes[i] (at most kWindowUnits)
+  std::vector<std::vector<Option>> subsets;  // [i]: every set of on[i], by_gib
 };
 
 // Sends `pool` (indices into w.items) to nodes so that each receives between
 // need[i] and room[i] load; false when the search finds no such placement
 // within its work. `to` gets each item's receiving node index.
-bool Search::place(const Window& w, const std::vector<size_t>& pool, const std::vector<double>& need,
-                   const std::vector<double>& room, std::vector<size_t>& to, size_t& work) const {
+bool Search::place(const Window& w, const std::vector<size_t>& pool,
+                   const std::vector<double>& need, const std::vector<double>& room,
+                   std::vector<size_t>& to, size_t& work) const {
   std::vector<double> got(w.nodes.size(), 0.0);
   std::vector<double> left(pool.size() + 1, 0.0);  // load of pool[k..]
   for (size_t k = pool.size(); k-- > 0;) left[k] = left[k + 1] + w.items[pool[k]].load;
@@ -101,7 +106,8 @@ bool Search::place(const Window& w, const std::vector<size_t>& pool, const std::
     // Neediest receivers first (ties: node order), so the deficits fill early.
     std::vector<size_t> order;
     for (size_t i = 0; i < w.nodes.size(); ++i)
-      if (i != item.node && got[i] + item.load <= room[i] && c_.units()[item.unit].allowed.test(w.nodes[i]))
+      if (i != item.node && got[i] + item.load <= room[i] &&
+          c_.units()[item.unit].allowed.test(w.nodes[i]))
         order.push_back(i);
     std::stable_sort(order.begin(), order.end(),
                      [&](size_t a, size_t b) { return need[a] - got[a] > need[b] - got[b]; });
@@ -121,8 +127,8 @@ bool Search::place(const Window& w, const std::vector<size_t>& pool, const std::
 // the nodes, each taking one of its send sets (cheapest first), bounded by
 // the cheapest sets of the nodes still to choose; at each complete choice
 // that carries enough load, the units are placed onto the receivers.
-void Search::window_at(const Window& w, double low, double band, bool thorough, double& best, size_t& work,
-                       Search& out) const {
+void Search::window_at(const Window& w, double low, double band, bool thorough, double& best,
+                       size_t& work, Search& out) const {
   const size_t count = w.nodes.size();
   std::vector<double> lo(count), hi(count);  // net load each node sends: within [lo, hi]
   for (size_t i = 0; i < count; ++i) {
@@ -140,21 +146,12 @@ void Search::window_at(const Window& w, double low, double band, bool thorough, 
   // for their load, by GiB.
   std::vector<std::vector<Option>> sets(count);
   for (size_t i = 0; i < count; ++i) {
-    std::vector<size_t> mine;
-    for (size_t k : w.on[i])
-      if (w.items[k].load <= fits[i]) mine.push_back(k);
-    for (size_t mask = 0; mask < (size_t{1} << mine.size()); ++mask) {
-      Option o;
-      for (size_t k = 0; k < mine.size(); ++k)
-        if (mask >> k & 1) {
-          o.load += w.items[mine[k]].load;
-          o.gib += w.items[mine[k]].gib;
-          o.items.push_back(mine[k]);
-        }
-      if (o.load >= lo[i]) sets[i].push_back(std::move(o));
+    for (const Option& o : w.subsets[i]) {
+      if (o.load < lo[i] || o.largest > fits[i]) continue;
+      if (sets[i].empty() || o.load > sets[i].back().load) sets[i].push_back(o);
+      if (sets[i].size() == kFrontSize) break;
     }
     if (sets[i].empty()) return;
-    pareto(sets[i]);
   }
   double deficit = 0.0;  // load the nodes below the window must receive, at least
   for (size_t i = 0; i < count; ++i) deficit += std::max(0.0, -hi[i]);
@@ -180,7 +177,10 @@ void Search::window_at(const Window& w, double low, double band, bool thorough, 
     for (size_t k = 0; k < pool.size(); ++k) {
       const Item& item = w.items[pool[k]];
       const size_t t = w.nodes[to[k]];
-      Candidate cand{.unit = item.unit, .partner = item.unit, .from = unit_node(item.unit), .to = static_cast<int>(t)};
+      Candidate cand{.unit = item.unit,
+                     .partner = item.unit,
+                     .from = unit_node(item.unit),
+                     .to = static_cast<int>(t)};
       if (!trial.can_place(item.unit, t) || !trial.admits(cand)) return false;
       trial.move_unit(item.unit, t, MoveReason::Balance, 0.0, 0.0);
     }
@@ -197,7 +197,7 @@ void Search::window_at(const Window& w, double low, double band, bool thorough, 
       std::vector<Option> next;
       for (const Option& a : combined)
         for (const Option& b : mine) {
-          Option o{a.load + b.load, a.gib + b.gib, a.items};
+          Option o{a.load + b.load, a.gib + b.gib, std::max(a.largest, b.largest), a.items};
           o.items.insert(o.items.end(), b.items.begin(), b.items.end());
           next.push_back(std::move(o));
         }
@@ -239,9 +239,11 @@ void Search::window_at(const Window& w, double low, double band, bool thorough, 
 bool Search::window_set(const Search& start, double bound) {
   const Weights& wt = config_.balancing.weights;
   const Vec3 weights{wt.memory, wt.cpu, wt.disk};
-  if (std::count_if(weights.begin(), weights.end(), [](double x) { return x > 0.0; }) != 1) return false;
+  if (std::count_if(weights.begin(), weights.end(), [](double x) { return x > 0.0; }) != 1)
+    return false;
   const size_t r = static_cast<size_t>(
-      std::find_if(weights.begin(), weights.end(), [](double x) { return x > 0.0; }) - weights.begin());
+      std::find_if(weights.begin(), weights.end(), [](double x) { return x > 0.0; }) -
+      weights.begin());
   Vec3 one{};
   one[r] = 1.0;
   Window w;
@@ -249,7 +251,8 @@ bool Search::window_set(const Search& start, double bound) {
   for (size_t n = 0; n < c_.node_count(); ++n) {
     const double k = s_.load.weighted_share(n, one);
     if (!s_.load.counted(n) || k <= 0.0) continue;
-    if (!c_.eligible(n)) return false;  // a counted node that cannot take part: no window holds by moves alone
+    if (!c_.eligible(n))
+      return false;  // a counted node that cannot take part: no window holds by moves alone
     const size_t i = w.nodes.size();
     w.nodes.push_back(n);
     w.usage.push_back(s_.load.weighted_usage(n));
@@ -270,6 +273,20 @@ bool Search::window_set(const Search& start, double bound) {
       w.on.back().push_back(w.items.size());
       w.items.push_back(item);
     }
+    std::vector<Option>& subsets = w.subsets.emplace_back();
+    const std::vector<size_t>& mine = w.on.back();
+    for (size_t mask = 0; mask < (size_t{1} << mine.size()); ++mask) {
+      Option& o = subsets.emplace_back();
+      for (size_t k = 0; k < mine.size(); ++k)
+        if (mask >> k & 1) {
+          const Item& item = w.items[mine[k]];
+          o.load += item.load;
+          o.gib += item.gib;
+          o.largest = std::max(o.largest, item.load);
+          o.items.push_back(mine[k]);
+        }
+    }
+    std::sort(subsets.begin(), subsets.end(), by_gib);
   }
   if (w.nodes.size() < 2) return false;
   const double band = config_.balancing.balanciness / 100.0 - kWindowSlack;
