@@ -154,6 +154,7 @@ class Search {
   // from `start` (this) that meets the targets, by a bounded branch and
   // bound; taken when it copies fewer GiB than `bound`.
   struct SetSearch;
+  int balanced_resource() const;
   SetSearch new_set(double bound) const;
   bool cheapest_set(const Search& start, double bound);
   // Small clusters (search_window.cpp): the cheapest plan that puts every

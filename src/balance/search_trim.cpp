@@ -67,16 +67,22 @@ struct Search::SetSearch {
   bool counted_made = false;
 };
 
+// The one resource with a weight, or -1 when several are balanced.
+int Search::balanced_resource() const {
+  const Weights& w = config_.balancing.weights;
+  const Vec3 weights{w.memory, w.cpu, w.disk};
+  if (std::count_if(weights.begin(), weights.end(), [](double x) { return x > 0.0; }) != 1) return -1;
+  return static_cast<int>(std::find_if(weights.begin(), weights.end(), [](double x) { return x > 0.0; }) -
+                          weights.begin());
+}
+
 // A search bounded by `bound` GiB, its band bound set up.
 Search::SetSearch Search::new_set(double bound) const {
   SetSearch set;
   set.best = bound;
   set.moved.assign(c_.units().size(), false);
-  const Weights& w = config_.balancing.weights;
-  const Vec3 weights{w.memory, w.cpu, w.disk};
-  if (std::count_if(weights.begin(), weights.end(), [](double x) { return x > 0.0; }) != 1) return set;
-  set.resource = static_cast<int>(std::find_if(weights.begin(), weights.end(), [](double x) { return x > 0.0; }) -
-                                  weights.begin());
+  set.resource = balanced_resource();
+  if (set.resource < 0) return set;
   set.per_load = std::numeric_limits<double>::infinity();
   for (size_t u = 0; u < c_.units().size(); ++u) {
     double load = info_[u].contrib[static_cast<size_t>(set.resource)];

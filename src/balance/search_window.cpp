@@ -237,13 +237,9 @@ void Search::window_at(const Window& w, double low, double band, bool thorough, 
 // This is `start` (the state before phase 2). Takes the cheapest window
 // plan when it copies fewer than `bound` GiB and pays for itself.
 bool Search::window_set(const Search& start, double bound) {
-  const Weights& wt = config_.balancing.weights;
-  const Vec3 weights{wt.memory, wt.cpu, wt.disk};
-  if (std::count_if(weights.begin(), weights.end(), [](double x) { return x > 0.0; }) != 1)
-    return false;
-  const size_t r = static_cast<size_t>(
-      std::find_if(weights.begin(), weights.end(), [](double x) { return x > 0.0; }) -
-      weights.begin());
+  const int resource = balanced_resource();
+  if (resource < 0) return false;
+  const size_t r = static_cast<size_t>(resource);
   Vec3 one{};
   one[r] = 1.0;
   Window w;
