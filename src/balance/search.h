@@ -155,13 +155,24 @@ class Search {
   // from `start` (this) that meets the targets, by a bounded branch and
   // bound; taken when it copies fewer GiB than `bound`.
   struct SetSearch;
+  int balanced_resource() const;
   SetSearch new_set(double bound) const;
   bool cheapest_set(const Search& start, double bound);
+  // Small clusters (search_window.cpp): the cheapest plan that puts every
+  // counted node in one window [L, L + balanciness] of the one balanced
+  // resource, for a few L, node by node; taken when it copies fewer GiB
+  // than `bound`.
+  struct Window;
+  bool window_set(const Search& start, double bound);
+  void window_at(const Window& w, double low, double band, bool thorough, double& best, size_t& work,
+                 Search& out) const;
+  bool place(const Window& w, const std::vector<size_t>& pool, const std::vector<double>& need,
+             const std::vector<double>& room, std::vector<size_t>& to, size_t& work) const;
   // Then on the best plan (it meets the targets): one or two of its moves
   // are exchanged for a cheaper set while one is found.
   bool exchange(const Search& start);
   void set_search(SetSearch& set, double cost);
-  double gib_bound(const SetSearch& set) const;  // GiB still to move, at least
+  double gib_bound(SetSearch& set) const;  // GiB still to move, at least
 
   // Phase 2 parts.
   void balance_pass();

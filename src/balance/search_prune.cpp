@@ -222,6 +222,8 @@ void Search::cheapest(const Search& start) {
   // bound, and the budget would go to sets that reach them at any cost.
   if (!best) return;
   if (units * nodes <= kSetPairs) {
+    Search window(start);
+    if (window.window_set(start, best->net_gib(start))) best.emplace(std::move(window));
     Search set(start);
     if (set.cheapest_set(start, best->net_gib(start))) best.emplace(std::move(set));
     Search exchanged(*best);

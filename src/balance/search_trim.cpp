@@ -20,6 +20,7 @@
 #include <cmath>
 #include <limits>
 #include <set>
+#include <tuple>
 
 #include "balance/search.h"
 
@@ -53,18 +54,35 @@ struct Search::SetSearch {
   size_t depth = kSetDepth;
   int resource = -1;  // the one balanced resource, or -1 (no band bound)
   double per_load = 0.0;  // fewest GiB copied per unit of its load
+  // For gib_bound(), made at its first call, when only moved units have
+  // left their nodes (units still free never move): per counted node, its
+  // usage per unit of load and its free units (GiB per unit of load, load,
+  // unit), cheapest first; and the usage of each, refreshed per call.
+  struct Counted {
+    size_t node = 0;
+    double share = 0.0, usage = 0.0;
+    std::vector<std::tuple<double, double, size_t>> free;
+  };
+  std::vector<Counted> counted;
+  bool counted_made = false;
 };
+
+// The one resource with a weight, or -1 when several are balanced.
+int Search::balanced_resource() const {
+  const Weights& w = config_.balancing.weights;
+  const Vec3 weights{w.memory, w.cpu, w.disk};
+  if (std::count_if(weights.begin(), weights.end(), [](double x) { return x > 0.0; }) != 1) return -1;
+  return static_cast<int>(std::find_if(weights.begin(), weights.end(), [](double x) { return x > 0.0; }) -
+                          weights.begin());
+}
 
 // A search bounded by `bound` GiB, its band bound set up.
 Search::SetSearch Search::new_set(double bound) const {
   SetSearch set;
   set.best = bound;
   set.moved.assign(c_.units().size(), false);
-  const Weights& w = config_.balancing.weights;
-  const Vec3 weights{w.memory, w.cpu, w.disk};
-  if (std::count_if(weights.begin(), weights.end(), [](double x) { return x > 0.0; }) != 1) return set;
-  set.resource = static_cast<int>(std::find_if(weights.begin(), weights.end(), [](double x) { return x > 0.0; }) -
-                                  weights.begin());
+  set.resource = balanced_resource();
+  if (set.resource < 0) return set;
   set.per_load = std::numeric_limits<double>::infinity();
   for (size_t u = 0; u < c_.units().size(); ++u) {
     double load = info_[u].contrib[static_cast<size_t>(set.resource)];
@@ -84,38 +102,40 @@ Search::SetSearch Search::new_set(double bound) const {
 // hold for the best L; the load that leaves falls and the load that arrives
 // rises with L, so the best L is where they cross, bracketed by bisection,
 // and the bound is taken at the bracket's safe ends.
-double Search::gib_bound(const SetSearch& set) const {
+double Search::gib_bound(SetSearch& set) const {
   if (set.resource < 0 || set.per_load <= 0.0) return 0.0;
   const size_t r = static_cast<size_t>(set.resource);
-  Vec3 one{};
-  one[r] = 1.0;
-  struct Counted {
-    double usage, share;  // usage, and usage per unit of load
-    std::vector<std::pair<double, double>> free;  // (GiB per unit of load, load) of its free units, cheapest first
-  };
-  std::vector<Counted> nodes;
+  if (!set.counted_made) {
+    set.counted_made = true;
+    Vec3 one{};
+    one[r] = 1.0;
+    for (size_t n = 0; n < c_.node_count(); ++n) {
+      double k = s_.load.weighted_share(n, one);
+      if (!s_.load.counted(n) || k <= 0.0) continue;
+      SetSearch::Counted node{n, k, 0.0, {}};
+      for (size_t u : s_.units_on[n])
+        if (!set.moved[u] && c_.units()[u].movable && c_.units()[u].running && info_[u].contrib[r] > 0.0)
+          node.free.emplace_back(info_[u].gib / info_[u].contrib[r], info_[u].contrib[r], u);
+      std::sort(node.free.begin(), node.free.end());
+      set.counted.push_back(std::move(node));
+    }
+  }
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-  for (size_t n = 0; n < c_.node_count(); ++n) {
-    double k = s_.load.weighted_share(n, one);
-    if (!s_.load.counted(n) || k <= 0.0) continue;
-    Counted node{s_.load.weighted_usage(n), k, {}};
-    for (size_t u : s_.units_on[n])
-      if (!set.moved[u] && c_.units()[u].movable && c_.units()[u].running && info_[u].contrib[r] > 0.0)
-        node.free.emplace_back(info_[u].gib / info_[u].contrib[r], info_[u].contrib[r]);
-    std::sort(node.free.begin(), node.free.end());
+  for (SetSearch::Counted& node : set.counted) {
+    node.usage = s_.load.weighted_usage(node.node);
     lo = std::min(lo, node.usage);
     hi = std::max(hi, node.usage);
-    nodes.push_back(std::move(node));
   }
   const double band = config_.balancing.balanciness / 100.0 * (1.0 + 1e-9);
   hi -= band;
-  if (nodes.empty() || hi <= lo) return 0.0;
+  if (set.counted.empty() || hi <= lo) return 0.0;
   auto out = [&](double l) {
     double total = 0.0;
-    for (const Counted& node : nodes) {
+    for (const SetSearch::Counted& node : set.counted) {
       double excess = std::max(0.0, node.usage - l - band) / node.share;
-      for (auto [rate, load] : node.free) {
+      for (const auto& [rate, load, u] : node.free) {
         if (excess <= 0.0) break;
+        if (set.moved[u]) continue;
         total += rate * std::min(load, excess);
         excess -= load;
       }
@@ -125,10 +145,10 @@ double Search::gib_bound(const SetSearch& set) const {
   };
   auto in = [&](double l) {
     double total = 0.0;
-    for (const Counted& node : nodes) total += std::max(0.0, l - node.usage) / node.share;
+    for (const SetSearch::Counted& node : set.counted) total += std::max(0.0, l - node.usage) / node.share;
     return set.per_load * total;
   };
-  for (int i = 0; i < 24; ++i) {  // to a millionth of the usage range: the bound needs no more
+  for (int i = 0; i < 16; ++i) {  // to 1/65,536 of the usage range: the bound needs no more
     double mid = (lo + hi) / 2;
     (out(mid) >= in(mid) ? lo : hi) = mid;
   }
