@@ -375,10 +375,13 @@ bool Search::move_aside(size_t unit, int depth, Room& room) {
 }
 
 // Takes the capacity of the unit's members that are not on t off their
-// nodes, and the unit out of its anti-affinity counts (`off`), or puts them
-// back.
+// nodes, and the unit out of its anti-affinity counts there (`off`), or puts
+// them back. Where members of a gathering group already are on t the count
+// stays: the group ends there, and anti_ok_arriving() discounts it itself.
 void Search::lift(size_t unit, size_t t, bool off) {
-  count_anti(unit, off ? -1 : +1);
+  for (int n : unit_nodes(unit))
+    if (n != static_cast<int>(t))
+      for (size_t g : c_.units()[unit].anti_groups) s_.anti_count[g][n] += off ? -1 : +1;
   for (size_t m : c_.units()[unit].members) {
     int n = s_.guest_node[m];
     if (n < 0 || n == static_cast<int>(t)) continue;
