@@ -308,6 +308,19 @@ int Search::clear_one_of(size_t unit, const std::vector<size_t>& targets, bool l
         out.push_back(v);
         if (apart(unit, v)) free_of_apart = free_of_apart - info_[v].need;
       }
+    // So do groups of them still gathering with members on t: moved aside,
+    // they gather elsewhere.
+    for (size_t g : c_.units()[unit].anti_groups)
+      for (size_t v : c_.anti_groups()[g].units) {
+        const auto& members = c_.units()[v].members;
+        auto on_t = [&](size_t m) { return s_.guest_node[m] == static_cast<int>(t); };
+        if (v == unit || unit_node(v) >= 0 || !c_.units()[v].movable ||
+            std::find(out.begin(), out.end(), v) != out.end() ||
+            std::none_of(members.begin(), members.end(), on_t))
+          continue;
+        out.push_back(v);
+        free_of_apart = free_of_apart - (info_[v].need - arriving(v, t));
+      }
     if (out.empty()) continue;
     std::sort(out.begin(), out.end(), [&](size_t a, size_t b) {
       if (info_[a].need.memory != info_[b].need.memory) return info_[a].need.memory < info_[b].need.memory;
@@ -343,8 +356,9 @@ int Search::clear_one_of(size_t unit, const std::vector<size_t>& targets, bool l
 bool Search::clear_node(size_t unit, size_t t, const std::vector<size_t>& out, size_t order, int depth,
                         Room& room) {
   const Amount need = arriving(unit, t);
+  // A member that cannot leave (pinned to t) leaves the others to try.
   for (size_t v : out)
-    if (!anti_ok_arriving(unit, t) && apart(unit, v) && !move_aside(v, depth, room)) return false;
+    if (!anti_ok_arriving(unit, t) && apart(unit, v)) move_aside(v, depth, room);
   if (!anti_ok_arriving(unit, t)) return false;
   const size_t singles = std::min(out.size(), kRoomSingles);
   if (order < singles) return Constraints::fits(s_.fit[t], need, c_.limit(t)) || move_aside(out[order], depth, room);
@@ -375,10 +389,13 @@ bool Search::move_aside(size_t unit, int depth, Room& room) {
 }
 
 // Takes the capacity of the unit's members that are not on t off their
-// nodes, and the unit out of its anti-affinity counts (`off`), or puts them
-// back.
+// nodes, and the unit out of its anti-affinity counts there (`off`), or puts
+// them back. Where members of a gathering group already are on t the count
+// stays: the group ends there, and anti_ok_arriving() discounts it itself.
 void Search::lift(size_t unit, size_t t, bool off) {
-  count_anti(unit, off ? -1 : +1);
+  for (int n : unit_nodes(unit))
+    if (n != static_cast<int>(t))
+      for (size_t g : c_.units()[unit].anti_groups) s_.anti_count[g][n] += off ? -1 : +1;
   for (size_t m : c_.units()[unit].members) {
     int n = s_.guest_node[m];
     if (n < 0 || n == static_cast<int>(t)) continue;

@@ -322,21 +322,36 @@ TEST(RepairOracle, OrderOracleTellsASwapWithRoomToWaitFromOneWithout) {
 // then had to swap with nowhere to wait) and 8 for want of room (affinity groups
 // and pins that room-making, run only after balancing, could not clear).
 // Since the planner plans again making room from the first repair on when
-// a plan leaves rules broken (planner.cpp), 10 are left: 796, 838, 2118,
+// a plan leaves rules broken (planner.cpp), 10 were left: 796, 838, 2118,
 // 2178, 2451, 2822, 2850, 2898, 2944, 3874 (5 for want of room, 5 of an
-// order). Within the seeds below (1,500, covering the fixed 564, 696, 723,
-// 1188, 1433 and 1510) the two left are listed; any other miss, for want
-// of room or of an order, is a regression.
+// order). The 5 for want of room were room-making's (search.cpp, measured
+// 2026-12-08): with a gathering group's place counted as free its
+// anti-affinity count on the target was taken off twice, so a member of
+// its group there was never moved aside (838, 2178, 2850); a member of the
+// group pinned to the target ended the try before the others could leave
+// (2451); a group still gathering, with a member on the target, was not
+// among the units to move aside (3874). 5 are left, all for want of an
+// order: 796, 2118, 2822, 2898, 2944. Within the seeds below (2,200,
+// covering the fixed 564, 696, 723, 838, 1188, 1433, 1510 and 2178)
+// the two left are listed; any other miss, for want of room or of an
+// order, is a regression.
 //  - 796: the search's final placement (107 gathers on node01, 103 takes
 //    its place on node04, 108 moves to its pin on node02) has no order:
 //    107 fits on node01 only once 108 left it, 108 may go nowhere but
 //    node02, which has room only once 103 left for node04, where 107 is;
 //    the order the oracle finds ends in another placement;
-//  - 838: an affinity group room-making finds no room for.
-constexpr uint64_t kKnownMisses[] = {796, 838};
+//  - 2118: the oracle's order parks two members of an affinity group on a
+//    node that has room only once a guest no repair needs to move (102)
+//    has left it, and the group then moves on to its pin; the plan's
+//    placement has no order with a single parking move per guest, and
+//    banning the unordered move's target (tried: the search then gathers
+//    the other group where its only route is blocked the same way) did not
+//    give one. On 2898 the oracle's order parks two guests (101 and 106
+//    each move twice); 2822 and 2944 are not analysed yet.
+constexpr uint64_t kKnownMisses[] = {796, 2118};
 constexpr size_t kNoRoomTolerance = 0;
 constexpr size_t kNoOrderTolerance = 0;
-constexpr uint64_t kClusters = 1500;
+constexpr uint64_t kClusters = 2200;
 
 TEST(RepairOracle, PlansLeaveNoViolationWhenAPlacementWithoutOneExists) {
   const BalanceConfig config = repair_config();
