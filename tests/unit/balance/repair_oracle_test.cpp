@@ -311,11 +311,11 @@ TEST(RepairOracle, OrderOracleTellsASwapWithRoomToWaitFromOneWithout) {
 //    node while 105 is on node03); on 200, guest 110 (28.6 GiB, pinned to node01) must replace an
 //    affinity group of 34.5 GiB, whose 27.6 GiB guest fits only on node02,
 //    where 110 is (the other nodes hold 14.4 GiB). Even with capacity as the
-//    only rule no migration sequence moves 101 or 110 (checked 2026-12-08),
+//    only rule no migration sequence moves 101 or 110 (checked 2026-12-07),
 //    so no other final placement repairs them: these are not search misses.
 // Such clusters (no migration sequence repairs them) are counted apart;
 // every other plan left with a violation is a planner miss.
-// On seeds 1-4000 (measured 2026-12-08, 2,737 solvable, 74 with no order)
+// On seeds 1-4000 (measured 2026-12-07, 2,737 solvable, 74 with no order)
 // the planner missed 28 where an order exists: 20 for want of an order
 // (e.g. seed 564: anti-affinity repair moved 109 to node03, the only node
 // where 104 could go to make room for 102, pinned to node02; 102 and 104
@@ -325,7 +325,7 @@ TEST(RepairOracle, OrderOracleTellsASwapWithRoomToWaitFromOneWithout) {
 // a plan leaves rules broken (planner.cpp), 10 were left: 796, 838, 2118,
 // 2178, 2451, 2822, 2850, 2898, 2944, 3874 (5 for want of room, 5 of an
 // order). The 5 for want of room were room-making's (search.cpp, measured
-// 2026-12-08): with a gathering group's place counted as free its
+// 2026-12-07): with a gathering group's place counted as free its
 // anti-affinity count on the target was taken off twice, so a member of
 // its group there was never moved aside (838, 2178, 2850); a member of the
 // group pinned to the target ended the try before the others could leave
