@@ -7,10 +7,12 @@
 // move, listed and costed as such. The waves are built greedily; when that
 // leaves a move out, a bounded depth-first search looks for an order of the
 // moves one at a time (an early move may block a later one the greedy pass
-// took first), first without parking, then with. See Plan in planner.h.
+// took first), first without parking, then with, then letting a guest that
+// has no move of its own step aside and come back. See Plan in planner.h.
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <cstdint>
 #include <set>
 
 #include "balance/search.h"
@@ -28,6 +30,11 @@ struct Pending {
   Step step;            // from: where the guest is now; to: its final node
   bool parked = false;  // stepped aside once already
 };
+
+// What the order search may do besides the net moves: nothing, park a guest
+// that has a move of its own, or also park one that has none (a bystander),
+// which then moves back home.
+enum class Parking { None, Movers, Bystanders };
 
 class Scheduler {
  public:
@@ -72,12 +79,15 @@ class Scheduler {
 
   // An order of `pending`, one move at a time from the snapshot, that keeps
   // capacity and anti-affinity after every move; with `parking`, a guest on
-  // a blocked move's target may step aside first (once). Depth-first over
+  // a pending move's target may step aside first (once). Depth-first over
   // which move goes next, each reachable placement visited once, every
   // check and visited guest taken from a budget of kOrderBudget.
-  std::optional<std::vector<Step>> find_order(std::vector<Pending> pending, bool parking) {
+  std::optional<std::vector<Step>> find_order(std::vector<Pending> pending, Parking parking,
+                                              size_t parks = SIZE_MAX) {
     const size_t n = pending.size();
-    Order o{std::move(pending), std::vector<bool>(n, false), {}, {}, parking, kOrderBudget};
+    Order o{std::move(pending), std::vector<bool>(n, false), {}, {}, parking, kOrderBudget, parks, n,
+            std::vector<bool>(c_.guest_count(), false)};
+    for (const Pending& p : o.pending) o.has_move[p.step.guest] = true;
     open_wave();
     if (!order_from(o)) return std::nullopt;
     return std::move(o.steps);
@@ -102,8 +112,11 @@ class Scheduler {
     std::vector<bool> done;
     std::vector<Step> steps;
     std::set<std::vector<int>> seen;  // placements of the pending guests
-    bool parking;
+    Parking parking;
     size_t budget;
+    size_t parks;  // parking moves the order may still make
+    size_t net;  // pending[net..] are bystanders' moves back home
+    std::vector<bool> has_move;  // per guest: in `pending`
   };
 
   bool spend(Order& o, size_t n) {
@@ -119,6 +132,9 @@ class Scheduler {
     if (std::all_of(o.done.begin(), o.done.end(), [](bool d) { return d; })) return true;
     std::vector<int> at;
     for (const Pending& p : o.pending) at.push_back(node_[p.step.guest]);
+    // Which bystanders are away matters as much as where.
+    for (size_t i = o.net; i < o.pending.size(); ++i) at.push_back(static_cast<int>(o.pending[i].step.guest));
+    at.push_back(static_cast<int>(std::min<size_t>(o.parks, INT32_MAX)));
     if (!spend(o, at.size()) || !o.seen.insert(std::move(at)).second) return false;
     for (size_t i = 0; i < o.pending.size(); ++i) {
       if (o.done[i]) continue;
@@ -128,7 +144,7 @@ class Scheduler {
       if (try_step(o, o.pending[i].step)) return true;
       o.done[i] = false;
     }
-    if (!o.parking) return false;
+    if (o.parking == Parking::None || o.parks == 0) return false;
     for (size_t b = 0; b < o.pending.size(); ++b)
       for (size_t xi = 0; xi < o.pending.size(); ++xi) {
         Pending& x = o.pending[xi];
@@ -140,14 +156,49 @@ class Scheduler {
         const Pending before = x;
         x.step.from = p;
         x.parked = true;
+        --o.parks;
         if (try_step(o, aside(before, p))) return true;
-        x = before;
+        ++o.parks;
+        o.pending[xi] = before;  // x may dangle: bystanders grow `pending`
       }
+    return o.parking == Parking::Bystanders && park_bystander(o);
+  }
+
+  // A guest without a move of its own that sits on a pending move's target
+  // steps aside (parking) and gets a move back home (make-room), which the
+  // order must then fit in too: 106 leaves node02 so that 105 can arrive
+  // there before 101, which it waits for, leaves node01 for it. Its final
+  // node is unchanged, so the plan's placement and figures are the search's.
+  bool park_bystander(Order& o) {
+    std::vector<bool> target(c_.node_count(), false);
+    for (size_t i = 0; i < o.pending.size(); ++i)
+      if (!o.done[i]) target[o.pending[i].step.to] = true;
+    if (!spend(o, c_.guest_count())) return false;
+    for (size_t g = 0; g < c_.guest_count(); ++g) {
+      const int home = node_[g];
+      if (home < 0 || !target[home] || o.has_move[g] || !c_.movable(g)) continue;
+      if (!spend(o, c_.node_count())) return false;
+      const Pending back{{g, c_.unit_of(g), home, home, MoveReason::MakeRoom, 0.0, cost(g)}, false};
+      const int p = parking_node(back);
+      if (p < 0) continue;
+      o.pending.push_back(back);
+      o.pending.back().step.from = p;
+      o.pending.back().parked = true;
+      o.done.push_back(false);
+      o.has_move[g] = true;
+      --o.parks;
+      if (try_step(o, aside(back, p))) return true;
+      ++o.parks;
+      o.has_move[g] = false;
+      o.done.pop_back();
+      o.pending.pop_back();
+    }
     return false;
   }
 
-  // Makes `s`, searches on from there, and takes it back if that fails.
-  bool try_step(Order& o, const Step& s) {
+  // Makes `s`, searches on from there, and takes it back if that fails. `s`
+  // is a copy: the search may grow `o.pending`, where it may come from.
+  bool try_step(Order& o, const Step s) {
     const Amount from = fit_[s.from], to = fit_[s.to];
     fit_[s.from] = fit_[s.from] - c_.need(s.guest);
     fit_[s.to] = fit_[s.to] + c_.need(s.guest);
@@ -352,8 +403,11 @@ Schedule schedule(const Constraints& constraints, const std::vector<Step>& steps
   for (const Step& s : net_moves(constraints, steps)) pending.push_back({s, false});
   Schedule greedy = Scheduler(constraints, config).run(pending);
   if (greedy.dropped.empty()) return greedy;
-  for (bool parking : {false, true})
+  for (Parking parking : {Parking::None, Parking::Movers})
     if (auto order = Scheduler(constraints, config).find_order(pending, parking))
+      return Scheduler(constraints, config).pack(*order);
+  for (size_t parks = 1; parks <= 4; ++parks)
+    if (auto order = Scheduler(constraints, config).find_order(pending, Parking::Bystanders, parks))
       return Scheduler(constraints, config).pack(*order);
   return greedy;
 }

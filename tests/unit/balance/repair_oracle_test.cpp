@@ -330,25 +330,16 @@ TEST(RepairOracle, OrderOracleTellsASwapWithRoomToWaitFromOneWithout) {
 // its group there was never moved aside (838, 2178, 2850); a member of the
 // group pinned to the target ended the try before the others could leave
 // (2451); a group still gathering, with a member on the target, was not
-// among the units to move aside (3874). 5 are left, all for want of an
-// order: 796, 2118, 2822, 2898, 2944. Within the seeds below (2,200,
-// covering the fixed 564, 696, 723, 838, 1188, 1433, 1510 and 2178)
-// the two left are listed; any other miss, for want of room or of an
-// order, is a regression.
-//  - 796: the search's final placement (107 gathers on node01, 103 takes
-//    its place on node04, 108 moves to its pin on node02) has no order:
-//    107 fits on node01 only once 108 left it, 108 may go nowhere but
-//    node02, which has room only once 103 left for node04, where 107 is;
-//    the order the oracle finds ends in another placement;
-//  - 2118: the oracle's order parks two members of an affinity group on a
-//    node that has room only once a guest no repair needs to move (102)
-//    has left it, and the group then moves on to its pin; the plan's
-//    placement has no order with a single parking move per guest, and
-//    banning the unordered move's target (tried: the search then gathers
-//    the other group where its only route is blocked the same way) did not
-//    give one. On 2898 the oracle's order parks two guests (101 and 106
-//    each move twice); 2822 and 2944 are not analysed yet.
-constexpr uint64_t kKnownMisses[] = {796, 2118};
+// among the units to move aside (3874). 5 were left, all for want of an
+// order: 796, 2118, 2822, 2898, 2944. Their placements need two to four
+// parking moves, some of them of a guest with no move of its own (2118:
+// 102 leaves node02 so that two members of an affinity group can wait
+// there; 2898: 106 leaves node02 so that 105 and 101 can swap); since the
+// order search parks such bystanders too (waves.cpp, measured 2026-12-07)
+// only 2822 is left, where the search runs out of its budget. Within the
+// seeds below (2,200, covering the fixed 564, 696, 723, 796, 838, 1188,
+// 1433, 1510, 2118 and 2178) any miss, for want of room or of an order, is
+// a regression; 2898 and 2944 are checked by the test after this one.
 constexpr size_t kNoRoomTolerance = 0;
 constexpr size_t kNoOrderTolerance = 0;
 constexpr uint64_t kClusters = 2200;
@@ -356,7 +347,7 @@ constexpr uint64_t kClusters = 2200;
 TEST(RepairOracle, PlansLeaveNoViolationWhenAPlacementWithoutOneExists) {
   const BalanceConfig config = repair_config();
   size_t solvable = 0, unsolvable = 0, unknown = 0, no_room = 0, no_order = 0, no_order_exists = 0;
-  size_t needed_repair = 0, known = 0;
+  size_t needed_repair = 0;
   std::string first, first_order;
   for (uint64_t seed = 1; seed <= kClusters; ++seed) {
     ClusterState state = normalized(rule_heavy(seed));
@@ -380,10 +371,6 @@ TEST(RepairOracle, PlansLeaveNoViolationWhenAPlacementWithoutOneExists) {
       ++no_order_exists;
       continue;
     }
-    if (std::find(std::begin(kKnownMisses), std::end(kKnownMisses), seed) != std::end(kKnownMisses)) {
-      ++known;
-      continue;
-    }
     const std::string what = "seed " + std::to_string(seed) + ": " + p.unresolved.front().message;
     // planner.cpp's message for moves the waves found no order for.
     auto unordered = [](const Conflict& u) { return u.message.find("no order of the plan's moves") != std::string::npos; };
@@ -397,13 +384,26 @@ TEST(RepairOracle, PlansLeaveNoViolationWhenAPlacementWithoutOneExists) {
   }
   std::printf("%llu clusters: %zu solvable (%zu with required moves), %zu not, %zu unknown; "
               "plans with violations left on solvable ones: %zu for want of room %s, %zu for want of an order %s, "
-              "%zu where no order exists, %zu known misses\n",
+              "%zu where no order exists\n",
               static_cast<unsigned long long>(kClusters), solvable, needed_repair, unsolvable, unknown, no_room,
-              first.c_str(), no_order, first_order.c_str(), no_order_exists, known);
+              first.c_str(), no_order, first_order.c_str(), no_order_exists);
   EXPECT_GT(solvable, kClusters / 4) << "the generator should give many solvable clusters";
   EXPECT_GT(needed_repair, solvable / 4) << "most of them should need repairs";
   EXPECT_LE(no_room, kNoRoomTolerance) << "first: " << first;
   EXPECT_LE(no_order, kNoOrderTolerance) << "first: " << first_order;
+}
+
+// Seeds beyond the sweep above whose only order parks a guest with no move
+// of its own and moves it back: 2898 parks 106 (and 101), 2944 parks three
+// guests. Without parking such bystanders both leave required moves out.
+TEST(RepairOracle, BystandersParkWhereOnlyThatOrdersTheRepair) {
+  const BalanceConfig config = repair_config();
+  for (uint64_t seed : {2898u, 2944u}) {
+    Plan p = plan(normalized(rule_heavy(seed)), config);
+    EXPECT_TRUE(p.unresolved.empty()) << "seed " << seed << ": " << (p.unresolved.empty() ? "" : p.unresolved.front().message);
+    EXPECT_TRUE(std::any_of(p.moves.begin(), p.moves.end(), [](const Move& m) { return m.reason == MoveReason::Parking; }))
+        << "seed " << seed;
+  }
 }
 
 }  // namespace
