@@ -238,7 +238,8 @@ void Search::band_pass(double offset) {
 
 // On small clusters, the band search from `start` and then the cheapest set
 // of moves compete with the plan found so far: after pruning, the plan that
-// meets the targets (if only one does) or copies fewer GiB is kept.
+// meets the targets (if only one does) or copies fewer GiB is kept, and its
+// costliest moves are offered in trade (rebalance_cheaper()).
 void Search::cheapest(const Search& start) {
   size_t nodes = 0, units = 0;
   for (size_t n = 0; n < c_.node_count(); ++n) nodes += c_.eligible(n);
@@ -247,10 +248,7 @@ void Search::cheapest(const Search& start) {
   Search pruned(*this);
   pruned.prune();
   std::optional<Search> best;
-  if (!pruned.balancing_needed()) {
-    if (pruned.rebalance_cheaper(start)) pruned.prune();
-    best.emplace(std::move(pruned));
-  }
+  if (!pruned.balancing_needed()) best.emplace(std::move(pruned));
   // The cheapest band need not sit on the mean: a few centres are tried.
   for (double offset : {0.0, -0.5, 0.5, -1.0, 1.0}) {
     Search band(start);
@@ -273,6 +271,7 @@ void Search::cheapest(const Search& start) {
     Search exchanged(*best);
     if (exchanged.exchange(start)) best.emplace(std::move(exchanged));
   }
+  if (best->rebalance_cheaper(start)) best->prune();
   adopt(*best);
 }
 
