@@ -3,6 +3,7 @@
 // Internal to the planner: the mutable working state of one planning run.
 
 #include <cstddef>
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -147,7 +148,9 @@ class Search {
   int home(size_t unit) const;
   bool undo_unneeded();
   bool replace_cheaper(size_t& budget);  // budget: candidates left to evaluate
+  bool rebalance_cheaper(const Search& start);
   double net_gib(const Search& start) const;
+  double net_cost(const Search& start) const;
   void band_pass(double offset);  // band centre: the mean + offset * half its width
   void cheapest(const Search& start);
   bool stamp_set(const Search& start);
@@ -175,6 +178,8 @@ class Search {
   double gib_bound(SetSearch& set) const;  // GiB still to move, at least
 
   // Phase 2 parts.
+  // Units the local search may move: movable, running and below gib_cap_.
+  bool balancable(size_t unit) const;
   void balance_pass();
   void adopt(Search& other);  // takes over the other run's state and steps
   // Small clusters (search_polish.cpp): iterated local search from `start`,
@@ -221,6 +226,9 @@ class Search {
   State s_;
   bool triggered_ = false;
   bool by_gain_ = false;  // rank by gain alone (the second balancing run)
+  // The local search moves only units copying fewer GiB than this
+  // (rebalance_cheaper(): the units a balancing move is traded for).
+  double gib_cap_ = std::numeric_limits<double>::infinity();
   // Per unit, fixed for the run: shared by copies, which stay cheap.
   std::shared_ptr<const std::vector<UnitInfo>> info_store_;
   const std::vector<UnitInfo>& info_;

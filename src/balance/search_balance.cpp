@@ -67,7 +67,7 @@ std::vector<Search::Candidate> Search::collect(const std::vector<size_t>& source
   for (size_t s : sources) {
     double source_usage = s_.load.weighted_usage(s);
     for (size_t u : s_.units_on[s]) {
-      if (!c_.units()[u].movable || !c_.units()[u].running) continue;
+      if (!balancable(u)) continue;
       // A unit larger than the gap to the least loaded node would only turn
       // the target into the new hot spot (exact for one resource on equal
       // nodes, a cheap filter otherwise).
@@ -114,10 +114,9 @@ bool Search::find_swap(const std::vector<size_t>& ranked, Candidate& best) const
   auto pick = [&](size_t node, bool largest, size_t limit) {
     std::vector<size_t> units;
     for (size_t u : s_.units_on[node]) {
-      const Unit& unit = c_.units()[u];
       // Anti-affinity members are left out: checking a group against a node
       // that loses one member while gaining another is not worth the code.
-      if (unit.movable && unit.running && unit.anti_groups.empty()) units.push_back(u);
+      if (balancable(u) && c_.units()[u].anti_groups.empty()) units.push_back(u);
     }
     std::sort(units.begin(), units.end(), [&](size_t x, size_t y) {
       if (info_[x].size != info_[y].size) return largest ? info_[x].size > info_[y].size
@@ -211,6 +210,11 @@ void Search::balance() {
     polish(start);
   }
   cheapest(start);
+}
+
+bool Search::balancable(size_t unit) const {
+  const Unit& u = c_.units()[unit];
+  return u.movable && u.running && info_[unit].gib < gib_cap_;
 }
 
 void Search::balance_pass() {

@@ -24,10 +24,8 @@ constexpr size_t kChainTargets = 8;
 // count would change on three nodes), largest first, at most `limit`.
 std::vector<size_t> Search::chain_units(size_t node, size_t limit) const {
   std::vector<size_t> units;
-  for (size_t u : s_.units_on[node]) {
-    const Unit& unit = c_.units()[u];
-    if (unit.movable && unit.running && unit.anti_groups.empty()) units.push_back(u);
-  }
+  for (size_t u : s_.units_on[node])
+    if (balancable(u) && c_.units()[u].anti_groups.empty()) units.push_back(u);
   std::sort(units.begin(), units.end(), [&](size_t x, size_t y) {
     return info_[x].size != info_[y].size ? info_[x].size > info_[y].size : x < y;
   });
