@@ -66,7 +66,8 @@ install_and_configure() {
 # a terminal, a line per 10% otherwise. Everything else ninja or the compiler
 # prints (warnings, errors) passes through whole. Fails as the build fails.
 build_with_progress() {
-  local status=0 line done total pct last_pct=-10 drawn=0
+  # No status line read means the build's shell died: a failure.
+  local status=1 line done total pct last_pct=-10 drawn=0
   while IFS= read -r line; do
     if [[ $line =~ ^__build_status=([0-9]+)$ ]]; then
       status=${BASH_REMATCH[1]}
@@ -90,7 +91,10 @@ build_with_progress() {
       [ "$drawn" = 1 ] && printf '\n' && drawn=0
       printf '%s\n' "$line"
     fi
-  done < <(cmake --build "$@" 2>&1; echo "__build_status=$?")
+  # `|| rc=$?`: the subshell inherits the caller's errexit, which would end it
+  # on a failed build before it reports the status (and the caller would go
+  # on as if the build had passed).
+  done < <(rc=0; cmake --build "$@" 2>&1 || rc=$?; echo "__build_status=$rc")
   [ "$drawn" = 1 ] && printf '\n'
   return "$status"
 }

@@ -54,6 +54,13 @@ class BuildProgress(unittest.TestCase):
         r = run_progress("build_with_progress --preset default; echo status=$?", {"CI": "true", "FAKE_STATUS": "3"})
         self.assertIn("status=3", r.stdout)
 
+    def test_a_failed_build_stops_a_script_under_errexit(self):
+        # scripts/test.sh runs with `set -euo pipefail`: a failed build must end it there, not go on to ctest.
+        r = run_progress("set -euo pipefail; build_with_progress --preset default; echo went on",
+                         {"CI": "true", "FAKE_STATUS": "3"})
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        self.assertNotIn("went on", r.stdout)
+
     def test_phases_are_timed_in_the_summary(self):
         r = run_progress('phase "one" "a hint"; phase "two"; phase_summary "all done"', {"CI": "true"})
         lines = r.stdout.splitlines()
