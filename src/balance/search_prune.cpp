@@ -142,11 +142,11 @@ bool Search::replace_cheaper(size_t& budget) {
 // With the targets met: each balancing move, the costliest first, is undone
 // and the local search resumes with only the units that copy fewer GiB; kept
 // when the targets are met again at a lower migration cost in all (GiB and
-// the number of moves: trading one move for many tiny ones does not pay). The local search takes
-// the move with the best gain per cost, which near the targets can be a
-// unit with large local disks (its memory still pays); several small units
-// often do its work for less, which replace_cheaper(), one unit for one,
-// cannot find.
+// the number of moves: trading one move for many tiny ones does not pay).
+// The local search takes the move with the best gain per cost, which near
+// the targets can be a unit with large local disks (its memory still pays);
+// several small units often do its work for less, which replace_cheaper(),
+// one unit for one, cannot find.
 bool Search::rebalance_cheaper(const Search& start) {
   if (balancing_needed()) return false;
   bool changed = false;

@@ -291,8 +291,6 @@ bool Search::window_set(const Search& start, double bound) {
   const double first = best;
   size_t work = kWindowWork;
   Search found(*this);
-  // First a quick pass over every window, then the thorough one below the
-  // best plan the quick pass found.
   // The quick pass over every window, then the thorough one below the best
   // plan found. The windows at either end of the range are left out (with
   // L = mean - b or L = mean every node would have to sit on the mean), and

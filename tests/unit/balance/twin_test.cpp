@@ -4,6 +4,8 @@
 
 #include <random>
 
+#include "core/json.h"
+
 namespace pvekit::balance {
 namespace {
 
@@ -99,6 +101,22 @@ TEST(Twin, TemplatesAndIsosComeAlongGuestDisksWithTheirGuests) {
   EXPECT_EQ(volumes[0], (core::Json{{"storage", "local"}, {"node", "pve1"}, {"volid", "local:vztmpl/debian-12.tar.zst"},
                                     {"content", "vztmpl"}, {"format", "tzst"}, {"size", 126ull << 20}}));
   EXPECT_FALSE(volumes[1].contains("node")) << "a shared storage's files are on every node";
+}
+
+// Volume names come from the cluster's API: a hostile one (YAML syntax,
+// quotes, newlines, a path out of the storage) stays one string in the
+// scenario file, unchanged, and adds no key.
+TEST(Twin, HostileVolumeNamesStayOneString) {
+  TwinInputs in;
+  in.resources = {storage("local", "pve1", false)};
+  const std::string hostile = "local:iso/x.iso\"\n  volid: evil\nusers: [{userid: root@pam}]\n#: ../../etc/shadow";
+  in.files["storage/pve1/local"] = {{.volid = hostile, .content = "iso", .format = "iso", .size = 1}};
+  core::Json scenario = twin_scenario(in);
+  auto reread = core::parse_yaml(twin_yaml(scenario, "10.0.0.1:8006"), "twin");
+  ASSERT_TRUE(reread.ok()) << reread.error().to_string();
+  EXPECT_EQ((*reread)["volumes"], scenario["volumes"]);
+  EXPECT_EQ((*reread)["volumes"][0]["volid"], hostile);
+  EXPECT_FALSE(reread->contains("users"));
 }
 
 TEST(Twin, HaRulesKeepTheirPriorities) {
